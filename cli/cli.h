@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Shared parts of the starmark command: context, option parsing, output, exit codes. */
+#ifndef STARMARK_CLI_H
+#define STARMARK_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "starmark/starmark.h"
+
+/* Exit codes, the same for every verb (INTERFACE.md). */
+enum {
+	EXIT_OK = 0,      /* success, allow, warn */
+	EXIT_DENY = 1,    /* deny, not genuine */
+	EXIT_USAGE = 2,   /* bad input or usage: nothing was changed */
+	EXIT_UNKNOWN = 3, /* no usable data */
+	EXIT_IO = 4,      /* I/O, storage or network failure */
+};
+
+typedef struct cli {
+	const char *db;
+	const char *passphrase_file;
+	bool json;
+	int64_t now;
+	const char *prog;
+} cli;
+
+/* A verb's option: "--name" with or without a value; repeatable ones collect every value. */
+typedef struct opt {
+	const char *name;
+	bool has_arg;
+	bool repeat;
+	/* filled by opt_parse */
+	const char *value;
+	const char **values;
+	size_t n;
+	bool seen;
+} opt;
+
+/**
+ * Parse argv (the verb's own arguments) against `opts` (terminated by a zero entry); what is not
+ * an option goes to pos[] (up to max_pos). Prints a usage error and returns EXIT_USAGE on an
+ * unknown option, a missing value, a repeated single option or too many arguments.
+ */
+int opt_parse(const cli *c, const char *verb, int argc, char **argv, opt *opts, const char **pos, size_t max_pos,
+	      size_t *npos);
+opt *opt_get(opt *opts, const char *name);
+
+/** The exit code for a lib error code (the one table). */
+int exit_code(int rc);
+/** Print "starmark: <message>" for a lib failure and return its exit code. */
+int fail(const cli *c, int rc, const sm_err *err);
+/** Print a usage error and return EXIT_USAGE. */
+int usage_error(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Print a JSON document on stdout (and a newline); consumes the reference. */
+int print_json(json_t *j);
+
+/** Open the registry of --db (write or read-only), with the passphrase file if given. */
+int open_registry(const cli *c, bool write, sm_registry **out);
+/** Read a whole file (at most `max` bytes) into a NUL-terminated buffer the caller frees. */
+int read_file(const char *path, size_t max, char **out, size_t *n, sm_err *err);
+
+/** Human output of a certificate, and of a list line. */
+void print_cert(const sm_cert *c, sm_date today);
+void print_cert_line(const sm_cert *c, sm_date today);
+/** "★★" for a level. */
+const char *stars(int level);
+
+/* Verb handlers: argc/argv are the verb's own arguments (argv[0] is the verb). */
+int cmd_init(cli *c, int argc, char **argv);
+int cmd_issue(cli *c, int argc, char **argv);
+int cmd_event(cli *c, int argc, char **argv);
+int cmd_show(cli *c, int argc, char **argv);
+int cmd_list(cli *c, int argc, char **argv);
+int cmd_search(cli *c, int argc, char **argv);
+int cmd_import(cli *c, int argc, char **argv);
+int cmd_export(cli *c, int argc, char **argv);
+int cmd_log(cli *c, int argc, char **argv);
+int cmd_trust(cli *c, int argc, char **argv);
+int cmd_keys(cli *c, int argc, char **argv);
+int cmd_token(cli *c, int argc, char **argv);
+int cmd_check(cli *c, int argc, char **argv);
+
+#endif

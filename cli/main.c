@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* starmark: the command-line front end — global options, the verb table, exit codes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+
+static const struct verb {
+	const char *name;
+	int (*fn)(cli *, int, char **);
+	const char *help;
+} verbs[] = {
+	{ "init", cmd_init, "init [--scheme NAME] [--levels N] [--origin NAME] [--passphrase-file F]" },
+	{ "issue", cmd_issue, "issue --vendor CODE --vendor-name NAME --product NAME --model M [--model M]... --level N "
+			      "--firmware SPEC [--category CAT] [--registered DATE] [--expires DATE] [--support-end DATE] "
+			      "[--requirements VERSION] [--url URL]" },
+	{ "amend", cmd_event, "amend ID [--add-model M]... [--add-firmware SPEC]... [--support-end DATE] [--url URL] [--reason TEXT]" },
+	{ "firmware-revoke", cmd_event, "firmware-revoke ID VERSION... --reason TEXT" },
+	{ "suspend", cmd_event, "suspend ID --reason TEXT" },
+	{ "revoke", cmd_event, "revoke ID --reason TEXT" },
+	{ "reinstate", cmd_event, "reinstate ID --reason TEXT" },
+	{ "renew", cmd_event, "renew ID --expires DATE [--requirements VERSION] [--reason TEXT]" },
+	{ "show", cmd_show, "show ID" },
+	{ "list", cmd_list, "list [--vendor CODE] [--level N] [--status S] [--model M] [--limit N] [--offset N]" },
+	{ "search", cmd_search, "search TEXT [--limit N] [--offset N]" },
+	{ "import", cmd_import, "import FILE.csv|FILE.jsonl [--format csv|jsonl] [--skip-bad]" },
+	{ "export", cmd_export, "export [--format jsonl|csv] [--out FILE]" },
+	{ "log", cmd_log, "log checkpoint | log entries [--from N] [--count K] | log proof ID | log verify" },
+	{ "trust", cmd_trust, "trust show | trust export FILE" },
+	{ "keys", cmd_keys, "keys rotate issuer|status|log" },
+	{ "token", cmd_token, "token create --role issuer|auditor --name NAME | token list | token revoke NAME" },
+	{ "check", cmd_check, "check --vendor CODE --model M --firmware V [--category CAT] [--level N] [--policy FILE]" },
+};
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: starmark [--db DIR] [--json] [--passphrase-file F] VERB [options]\n\nverbs:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %s\n", verbs[i].help);
+	fprintf(f, "\nGlobal options may stand before or after the verb. --db defaults to $STARMARK_DB, else ./registry.\n"
+		   "Exit codes: 0 ok/allow/warn, 1 deny/not genuine, 2 bad input, 3 unknown, 4 I/O or storage failure.\n");
+}
+
+int exit_code(int rc)
+{
+	switch (rc) {
+	case 0: return EXIT_OK;
+	case SM_EINVAL:
+	case SM_ETOOBIG:
+	case SM_ENOTFOUND:
+	case SM_EEXIST:
+	case SM_ESTATE:
+	case SM_EKEY:
+		return EXIT_USAGE;
+	case SM_EVERIFY:
+		return EXIT_DENY;
+	default:
+		return EXIT_IO;
+	}
+}
+
+int fail(const cli *c, int rc, const sm_err *err)
+{
+	if (err && err->msg[0])
+		fprintf(stderr, "%s: %s\n", c->prog, err->msg);
+	else
+		fprintf(stderr, "%s: %s\n", c->prog, sm_strerror(rc));
+	return exit_code(rc);
+}
+
+int usage_error(const cli *c, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", c->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return EXIT_USAGE;
+}
+
+int print_json(json_t *j)
+{
+	if (!j)
+		return EXIT_IO;
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(j);
+	return rc ? EXIT_IO : EXIT_OK;
+}
+
+opt *opt_get(opt *opts, const char *name)
+{
+	for (opt *o = opts; o->name; o++)
+		if (strcmp(o->name, name) == 0)
+			return o;
+	return NULL;
+}
+
+int opt_parse(const cli *c, const char *verb, int argc, char **argv, opt *opts, const char **pos, size_t max_pos,
+	      size_t *npos)
+{
+	*npos = 0;
+	bool only_pos = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!only_pos && strcmp(a, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (!only_pos && a[0] == '-' && a[1] == '-') {
+			const char *eq = strchr(a, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			opt *o = NULL;
+			for (opt *p = opts; p->name && !o; p++)
+				if (strlen(p->name) == len && strncmp(p->name, a + 2, len) == 0)
+					o = p;
+			if (!o)
+				return usage_error(c, "%s: unknown option %s (see 'starmark --help')", verb, a);
+			const char *val = NULL;
+			if (o->has_arg) {
+				if (eq)
+					val = eq + 1;
+				else if (i + 1 < argc)
+					val = argv[++i];
+				else
+					return usage_error(c, "%s: --%s needs a value", verb, o->name);
+			} else if (eq) {
+				return usage_error(c, "%s: --%s takes no value", verb, o->name);
+			}
+			if (o->seen && !o->repeat)
+				return usage_error(c, "%s: --%s is given twice", verb, o->name);
+			o->seen = true;
+			o->value = val;
+			if (o->repeat && val) {
+				const char **v = realloc(o->values, (o->n + 1) * sizeof(*v));
+				if (!v)
+					return EXIT_IO;
+				o->values = v;
+				o->values[o->n++] = val;
+			}
+			continue;
+		}
+		if (*npos == max_pos)
+			return usage_error(c, "%s: unexpected argument '%s'", verb, a);
+		pos[(*npos)++] = a;
+	}
+	return EXIT_OK;
+}
+
+int read_file(const char *path, size_t max, char **out, size_t *n, sm_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sm_err_set(err, errno == ENOENT ? SM_EINVAL : SM_EIO, "file", "cannot open %s: %s", path,
+				  strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return sm_err_set(err, SM_EINVAL, "file", "%s is not a regular file", path);
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return sm_err_set(err, SM_ETOOBIG, "file", "%s is %lld bytes, at most %zu are read", path,
+				  (long long)st.st_size, max);
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	if (!buf) {
+		close(fd);
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	*n = got;
+	return 0;
+}
+
+int open_registry(const cli *c, bool write, sm_registry **out)
+{
+	sm_err err = { 0 };
+	char *pass = NULL;
+	int rc = 0;
+	if (c->passphrase_file && (rc = sm_passphrase_read(c->passphrase_file, &pass, &err)))
+		return fail(c, rc, &err);
+	rc = sm_registry_open(c->db, write, pass, out, &err);
+	if (pass) {
+		OPENSSL_cleanse(pass, strlen(pass));
+		free(pass);
+	}
+	return rc ? fail(c, rc, &err) : EXIT_OK;
+}
+
+/*
+ * The time: now, or $STARMARK_NOW (Unix seconds, or YYYY-MM-DD for midnight UTC) so that tests
+ * and demos can ask "what would the answer be on that day". It never changes what is stored
+ * except the events' timestamps.
+ */
+static int get_now(cli *c)
+{
+	const char *s = getenv("STARMARK_NOW");
+	c->now = (int64_t)time(NULL);
+	if (!s || !*s)
+		return 0;
+	sm_date d;
+	if (sm_date_parse(s, false, "STARMARK_NOW", &d, NULL) == 0) {
+		c->now = (int64_t)d * 86400;
+		return 0;
+	}
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || !end || *end || v < 0)
+		return usage_error(c, "STARMARK_NOW must be Unix seconds or YYYY-MM-DD, not '%s'", s);
+	c->now = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	cli c = { 0 };
+	c.prog = "starmark";
+	c.db = getenv("STARMARK_DB");
+	if (!c.db || !*c.db)
+		c.db = "./registry";
+	c.passphrase_file = getenv("STARMARK_PASSPHRASE_FILE");
+	if (c.passphrase_file && !*c.passphrase_file)
+		c.passphrase_file = NULL;
+	json_object_seed(1);
+
+	/* take the global options out, wherever they stand; the rest is the verb and its arguments */
+	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	if (!rest)
+		return EXIT_IO;
+	int nrest = 0;
+	bool help = false, only_pos = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_pos) {
+			rest[nrest++] = argv[i];
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = true;
+			rest[nrest++] = argv[i];
+		} else if (strcmp(a, "--json") == 0) {
+			c.json = true;
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			help = true;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("starmark %s\n", sm_version_string());
+			free(rest);
+			return EXIT_OK;
+		} else if (strcmp(a, "--db") == 0 || strcmp(a, "--passphrase-file") == 0) {
+			if (i + 1 >= argc) {
+				free(rest);
+				return usage_error(&c, "%s needs a value", a);
+			}
+			if (a[2] == 'd')
+				c.db = argv[++i];
+			else
+				c.passphrase_file = argv[++i];
+		} else if (strncmp(a, "--db=", 5) == 0) {
+			c.db = a + 5;
+		} else if (strncmp(a, "--passphrase-file=", 18) == 0) {
+			c.passphrase_file = a + 18;
+		} else {
+			rest[nrest++] = argv[i];
+		}
+	}
+	int rc;
+	if (help || nrest == 0) {
+		print_usage(help ? stdout : stderr);
+		rc = help ? EXIT_OK : EXIT_USAGE;
+	} else if ((rc = get_now(&c)) == 0) {
+		const struct verb *v = NULL;
+		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && !v; i++)
+			if (strcmp(verbs[i].name, rest[0]) == 0)
+				v = &verbs[i];
+		rc = v ? v->fn(&c, nrest, rest) : usage_error(&c, "unknown verb '%s' (see 'starmark --help')", rest[0]);
+	}
+	free(rest);
+	if (fflush(stdout) != 0 && rc == EXIT_OK)
+		rc = EXIT_IO;
+	return rc;
+}

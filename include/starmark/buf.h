@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A growable byte buffer with a hard cap. */
+#ifndef STARMARK_BUF_H
+#define STARMARK_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* No buffer grows past this unless its owner sets a lower `max`. */
+#define SM_BUF_MAX_DEFAULT (256u * 1024u * 1024u)
+
+typedef struct sm_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* 0 means SM_BUF_MAX_DEFAULT */
+} sm_buf;
+
+#define SM_BUF_INIT { NULL, 0, 0, 0 }
+
+/** Append `n` bytes; SM_ETOOBIG past the cap, SM_ENOMEM when allocation fails (the buffer is unchanged). */
+int sm_buf_append(sm_buf *b, const void *p, size_t n);
+/** Append a NUL-terminated string (without its NUL). */
+int sm_buf_puts(sm_buf *b, const char *s);
+/** Append printf-style text. */
+int sm_buf_printf(sm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/** Make sure data[len] is a NUL (not counted in len), so data can be read as a C string. */
+int sm_buf_terminate(sm_buf *b);
+/** Give the bytes to the caller (who frees them); the buffer becomes empty. */
+uint8_t *sm_buf_take(sm_buf *b, size_t *len);
+/** Release the memory; the buffer is empty and reusable. */
+void sm_buf_cleanup(sm_buf *b);
+
+#endif

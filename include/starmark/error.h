@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Error codes and the error detail every parser and validator fills for its user. */
+#ifndef STARMARK_ERROR_H
+#define STARMARK_ERROR_H
+
+#include <stddef.h>
+
+/*
+ * Every lib function returns int: 0 on success, one of these negative codes on failure.
+ * The front ends map them to exit codes (cli) and HTTP statuses (server) in one table each.
+ */
+enum {
+	SM_OK = 0,
+	SM_EINVAL = -1,    /* bad input: a field, a value, a syntax; nothing was changed */
+	SM_ENOMEM = -2,    /* out of memory */
+	SM_ENOTFOUND = -3, /* no such certificate, entry, key or token */
+	SM_EEXIST = -4,    /* already exists (a registry, a token name, a key file) */
+	SM_ESTATE = -5,    /* the change is not allowed in the current state */
+	SM_ECRYPTO = -6,   /* a signature does not verify, or a crypto primitive failed */
+	SM_EIO = -7,       /* reading or writing a file failed */
+	SM_ESTORE = -8,    /* the store failed or is corrupted */
+	SM_ETOOBIG = -9,   /* input over a size cap */
+	SM_EKEY = -10,     /* a key is missing, unreadable, or its passphrase is wrong */
+	SM_EFULL = -11,    /* the store's map is full: the operator must grow it */
+	SM_EVERIFY = -12,  /* a log, proof or checkpoint does not check out (tampering) */
+};
+
+/* Longest message an sm_err holds, with its NUL. */
+#define SM_ERR_MSG_MAX 320
+#define SM_ERR_FIELD_MAX 64
+
+/*
+ * What went wrong, written for the user who sent the input: `field` names the field or
+ * parameter ("level", "models[2]", "firmware"), `msg` says what is wrong and with which value,
+ * `line` is the 1-based input line for files (0 when not a file).
+ */
+typedef struct sm_err {
+	int code;
+	size_t line;
+	char field[SM_ERR_FIELD_MAX];
+	char msg[SM_ERR_MSG_MAX];
+} sm_err;
+
+/** A static English name for an error code ("invalid input", "not found", ...). */
+const char *sm_strerror(int code);
+
+/**
+ * Fill `err` (which may be NULL) with `code`, the field name (may be NULL) and a printf-style
+ * message; returns `code` so callers can write `return sm_err_set(err, SM_EINVAL, ...)`.
+ * Values put into the message are truncated, never overflow.
+ */
+int sm_err_set(sm_err *err, int code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/** Clear `err` (may be NULL). */
+void sm_err_clear(sm_err *err);
+
+/** A short excerpt of user input, safe to put in a message: control bytes become '?', long values are cut with "...". */
+void sm_err_quote(char *dst, size_t cap, const char *value, size_t len);
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* JSON views of records, verdicts and trust (the shapes of ../shared/INTERFACE.md and schema/). */
+#ifndef STARMARK_JSON_H
+#define STARMARK_JSON_H
+
+#include <jansson.h>
+
+#include "starmark/error.h"
+#include "starmark/record.h"
+#include "starmark/trust.h"
+#include "starmark/verdict.h"
+
+/* Request bodies are refused above this size and nesting. */
+#define SM_JSON_MAX_BODY (1024u * 1024u)
+#define SM_JSON_MAX_DEPTH 8
+
+/** The `show --json` shape of a certificate, status as of `today`. New reference. */
+json_t *sm_cert_to_json(const sm_cert *c, sm_date today);
+
+/**
+ * A certificate draft from the issue body shape (INTERFACE.md: vendor{code,name}, product,
+ * models[], level, firmware{covered}, category, registered, expires, support_end, requirements,
+ * url). With `allow_export_keys`, the keys `export --format jsonl` adds (id, scheme, status,
+ * history, firmware.revoked) are accepted, and a record whose status is not active is refused.
+ * Unknown keys and wrong types are refused naming the key. The draft is not yet validated.
+ */
+int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm_err *err);
+
+/** Parse a JSON request body strictly: size and depth caps, no duplicate keys, an object. */
+int sm_json_parse_body(const char *p, size_t n, json_t **out, sm_err *err);
+
+/** `check --json` shape: verdict, reasons, certificate (or null), statement (null here), produced_at, next_update. */
+json_t *sm_check_to_json(const sm_check_result *r, sm_date today, int64_t produced_at, int64_t next_update);
+
+/** `trust show --json` shape. */
+json_t *sm_trust_to_json(const sm_trust *t, const char *log_vkey);
+
+/** RFC 3339 UTC text of a Unix time into `out` (at least 21 bytes). */
+void sm_time_format(int64_t t, char out[21]);
+
+#endif

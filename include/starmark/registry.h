@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The registry: the one facade for every operation on a registry directory. */
+#ifndef STARMARK_REGISTRY_H
+#define STARMARK_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "starmark/error.h"
+#include "starmark/merkle.h"
+#include "starmark/record.h"
+#include "starmark/trust.h"
+
+/*
+ * A registry directory holds the LMDB store (data.mdb, lock.mdb) and keys/, where each private
+ * key is keys/<role>-<kid hex>.key (mode 0600, optionally passphrase-encrypted). The trust
+ * bundle in the log says which key is current for each role, so a rotation never renames files
+ * and a crash in the middle leaves at worst an unused key file.
+ *
+ * Every change is one event signed by the issuer key and appended to the log in the same write
+ * transaction as the state and indexes it changes.
+ */
+typedef struct sm_registry sm_registry;
+
+typedef struct sm_init_opts {
+	const char *scheme;     /* "CCDS" */
+	int levels;             /* 1..9 */
+	const char *origin;     /* the log's origin, e.g. registry.example.jp */
+	const char *passphrase; /* NULL: unencrypted key files */
+	int64_t now;
+} sm_init_opts;
+
+/**
+ * Create a registry in `dir` (created if missing; must not hold a registry): the store, the
+ * root, issuer, status and log keys, and trust bundle version 1 as the log's first entry.
+ * `fingerprint` receives the root key's fingerprint (hex SHA-256 of the raw key).
+ * SM_EEXIST, SM_EINVAL (options), SM_EIO, SM_ESTORE.
+ */
+int sm_registry_init(const char *dir, const sm_init_opts *o, char fingerprint[65], sm_err *err);
+
+/**
+ * Open a registry. `write` opens it for changes. The passphrase (may be NULL) is used when a key
+ * is first needed; keys are loaded lazily. SM_ENOTFOUND (no registry), SM_ESTORE (damaged).
+ */
+int sm_registry_open(const char *dir, bool write, const char *passphrase, sm_registry **out, sm_err *err);
+void sm_registry_close(sm_registry *r);
+
+/** The current trust bundle (borrowed; valid until the registry is closed or its keys rotate). */
+const sm_trust *sm_registry_trust(sm_registry *r);
+/** The signed bytes of the current bundle (caller frees). */
+int sm_registry_trust_signed(sm_registry *r, uint8_t **out, size_t *n, sm_err *err);
+
+/**
+ * Issue a certificate: validate `draft` (its id, status and history are ignored), give it the
+ * next id (SM-<registration year>-<serial>), sign and append the issue event, store the state.
+ * *out (may be NULL) receives the new certificate; caller frees.
+ */
+int sm_registry_issue(sm_registry *r, sm_cert *draft, int64_t now, sm_cert **out, sm_err *err);
+
+/** Apply a lifecycle event (amend, firmware-revoke, suspend, revoke, reinstate, renew) to e->id. */
+int sm_registry_event(sm_registry *r, sm_event *e, int64_t now, sm_cert **out, sm_err *err);
+
+/** The certificate `id` (caller frees). SM_ENOTFOUND naming it. */
+int sm_registry_get(sm_registry *r, const char *id, sm_cert **out, sm_err *err);
+
+/* Filters for list/search; zero/NULL fields do not filter. */
+typedef struct sm_filter {
+	const char *vendor;
+	const char *model;
+	int level;           /* 0: any */
+	int status;          /* -1: any; else the index of sm_status_from_name() */
+	const char *q;       /* search text */
+	size_t offset, limit; /* limit 0: no limit */
+	sm_date today;       /* for the derived 'expired' status */
+} sm_filter;
+
+typedef struct sm_cert_list {
+	sm_cert **v;
+	size_t n;
+	size_t total; /* matches before offset/limit */
+} sm_cert_list;
+
+/** Certificates matching the filter, in id order (search: serial order). Caller cleans the list. */
+int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_err *err);
+void sm_cert_list_cleanup(sm_cert_list *l);
+
+/* Bulk issue, all in one write transaction (all or nothing). */
+typedef void (*sm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+/**
+ * Issue every draft, in order, in one transaction. Drafts must be validated already
+ * (sm_cert_validate); they receive their ids. A duplicate — the same vendor, a shared model and
+ * the same registration date as an existing certificate or an earlier draft — is refused with
+ * SM_EEXIST naming the draft's index in err->line (1-based) and nothing is written.
+ */
+int sm_registry_issue_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t now, sm_progress_fn progress,
+			   void *pctx, sm_err *err);
+
+/* ---- the log ---- */
+
+int sm_registry_log_size(sm_registry *r, uint64_t *size, sm_err *err);
+/** The root of the first `size` entries. */
+int sm_registry_log_root(sm_registry *r, uint64_t size, uint8_t root[SM_HASH_LEN], sm_err *err);
+/** A C2SP checkpoint of the current log signed by the log key (caller frees). */
+int sm_registry_checkpoint(sm_registry *r, char **text, sm_err *err);
+/** The note verifier key of the log key (caller frees). */
+int sm_registry_log_vkey(sm_registry *r, char **vkey, sm_err *err);
+
+typedef int (*sm_entry_fn)(void *ctx, uint64_t index, const uint8_t *p, size_t n);
+/** Call `fn` for entries [start, start+count) that exist. */
+int sm_registry_entries(sm_registry *r, uint64_t start, uint64_t count, sm_entry_fn fn, void *ctx, sm_err *err);
+int sm_registry_inclusion(sm_registry *r, uint64_t index, uint64_t size, uint8_t proof[][SM_HASH_LEN], size_t *n,
+			  sm_err *err);
+int sm_registry_consistency(sm_registry *r, uint64_t size1, uint64_t size2, uint8_t proof[][SM_HASH_LEN], size_t *n,
+			    sm_err *err);
+
+typedef struct sm_verify_report {
+	uint64_t entries;
+	uint64_t certificates;
+	uint64_t bundles;
+	uint8_t root[SM_HASH_LEN];
+} sm_verify_report;
+
+/**
+ * Re-check everything from scratch: every entry's signature with the key its trust bundle named
+ * valid at the event's time, the chain of bundles, every state transition, the folded state of
+ * every certificate against the stored one, the indexes, and the Merkle tree (root recomputed
+ * from the entries against the stored nodes). SM_EVERIFY naming the first problem.
+ */
+int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_verify_report *rep, sm_err *err);
+
+/* ---- keys and tokens ---- */
+
+/**
+ * Rotate the key of `role` (issuer, status or log): a new key file, and a new trust bundle
+ * signed by the root where the old key's validity ends now and the new key's begins; events
+ * signed before stay verifiable with the old key. The root itself does not rotate here
+ * (SM_EINVAL): it is the anchor every gateway is provisioned with.
+ */
+int sm_registry_rotate(sm_registry *r, int role, int64_t now, sm_err *err);
+
+enum sm_token_role { SM_TOKEN_ISSUER = 1, SM_TOKEN_AUDITOR = 2 };
+const char *sm_token_role_name(int role);
+int sm_token_role_from_name(const char *s);
+#define SM_TOKEN_NAME_MAX 64
+
+/** Create a bearer token; *token (caller frees) is shown once, only its SHA-256 is stored. */
+int sm_registry_token_create(sm_registry *r, const char *name, int role, int64_t now, char **token, sm_err *err);
+/** Check a bearer token: 0 and its role and name, SM_ENOTFOUND for an unknown one. Constant-time compare. */
+int sm_registry_token_check(sm_registry *r, const char *token, int *role, char name[SM_TOKEN_NAME_MAX + 1]);
+int sm_registry_token_revoke(sm_registry *r, const char *name, sm_err *err);
+typedef int (*sm_token_fn)(void *ctx, const char *name, int role, int64_t created);
+int sm_registry_token_list(sm_registry *r, sm_token_fn fn, void *ctx, sm_err *err);
+
+#endif

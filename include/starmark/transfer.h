@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bulk import (CSV, JSON Lines) and export of certificates. */
+#ifndef STARMARK_TRANSFER_H
+#define STARMARK_TRANSFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "starmark/error.h"
+#include "starmark/registry.h"
+
+enum sm_format { SM_FORMAT_CSV = 1, SM_FORMAT_JSONL = 2 };
+
+/* An import file is refused above this size; a JSON line above SM_JSONL_MAX_LINE bytes. */
+#define SM_IMPORT_MAX_SIZE (512u * 1024u * 1024u)
+#define SM_JSONL_MAX_LINE (64u * 1024u)
+/* How many row errors a report keeps (all are counted). */
+#define SM_IMPORT_MAX_ERRORS 1000
+
+typedef struct sm_row_error {
+	size_t line;
+	char field[SM_ERR_FIELD_MAX];
+	char msg[SM_ERR_MSG_MAX];
+} sm_row_error;
+
+typedef struct sm_import_report {
+	size_t rows;      /* data rows read */
+	size_t imported;  /* certificates issued */
+	size_t bad;       /* rows refused */
+	sm_row_error *errors; /* the first SM_IMPORT_MAX_ERRORS of them */
+	size_t nerrors;
+	char first_id[SM_ID_MAX + 1], last_id[SM_ID_MAX + 1];
+} sm_import_report;
+
+/**
+ * Import certificates from CSV (header row naming the columns of INTERFACE.md, any order) or
+ * JSON Lines (one issue body per line). Every row is validated first; every bad row is
+ * reported with its line number (malformed rows, invalid fields, duplicates of an existing
+ * certificate or of an earlier row). With errors and !skip_bad nothing is imported and
+ * SM_EINVAL is returned; otherwise the good rows are signed and appended in one write
+ * transaction (all of them or, on a storage failure, none).
+ */
+int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bool skip_bad, int64_t now,
+	      sm_progress_fn progress, void *pctx, sm_import_report *rep, sm_err *err);
+void sm_import_report_cleanup(sm_import_report *rep);
+
+/* Output sink: return 0, or a negative SM_E* code to stop. */
+typedef int (*sm_write_fn)(void *ctx, const void *p, size_t n);
+
+/** Export every certificate as CSV (the import columns plus id and status) or JSON Lines (`show --json`). */
+int sm_export(sm_registry *r, enum sm_format fmt, sm_date today, sm_write_fn write, void *wctx, sm_err *err);
+
+#endif

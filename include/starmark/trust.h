@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The trust bundle: the root key, the role keys and their validity, signed by the root. */
+#ifndef STARMARK_TRUST_H
+#define STARMARK_TRUST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "starmark/buf.h"
+#include "starmark/error.h"
+#include "starmark/keys.h"
+
+enum sm_role { SM_ROLE_ROOT = 0, SM_ROLE_ISSUER = 1, SM_ROLE_STATUS = 2, SM_ROLE_LOG = 3 };
+#define SM_TRUST_MAX_KEYS 256
+#define SM_TRUST_MAX_SIZE (64u * 1024u)
+
+/** "root", "issuer", "status", "log"; NULL for others. */
+const char *sm_role_name(int role);
+/** The role for a name, or -1. */
+int sm_role_from_name(const char *name);
+
+typedef struct sm_trust_key {
+	int role;
+	uint8_t pub[SM_PUBKEY_LEN];
+	uint8_t kid[SM_KID_LEN];
+	int64_t not_before; /* Unix time */
+	int64_t not_after;  /* Unix time; 0 while the key is current */
+} sm_trust_key;
+
+/* A decoded bundle. */
+typedef struct sm_trust {
+	uint64_t version; /* only grows */
+	int64_t at;       /* when it was made */
+	uint8_t root[SM_PUBKEY_LEN];
+	char scheme[33];
+	int levels;
+	char origin[256];
+	sm_trust_key keys[SM_TRUST_MAX_KEYS];
+	size_t nkeys;
+} sm_trust;
+
+/** CBOR payload of a bundle (schema/payloads.cddl). */
+int sm_trust_encode(const sm_trust *t, sm_buf *out);
+int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *out, sm_err *err);
+
+/**
+ * Verify a signed bundle (a COSE_Sign1 of type SM_COSE_TRUST). Version 1 must verify with
+ * `pinned_root` (the root key a verifier was provisioned with; NULL to trust the root the
+ * bundle names — only for the registry's own first bundle). A later bundle must verify with
+ * the root of `prev`, have a greater version, and keep the same root. On success *out holds it.
+ * SM_EVERIFY with a message naming what failed.
+ */
+int sm_trust_verify(const uint8_t *cose, size_t n, const sm_trust *prev, const uint8_t *pinned_root, sm_trust *out,
+		    sm_err *err);
+
+/** The key of `role` with `kid` that was valid at `at` (not_before <= at, and at < not_after if set); NULL if none. */
+const sm_trust_key *sm_trust_find(const sm_trust *t, int role, const uint8_t kid[SM_KID_LEN], int64_t at);
+/** The current key of a role (not_after == 0), or NULL. */
+const sm_trust_key *sm_trust_current(const sm_trust *t, int role);
+
+/** Hex fingerprint of a public key: SHA-256 of the raw key, 64 hex digits + NUL. */
+void sm_key_fingerprint(const uint8_t pub[SM_PUBKEY_LEN], char out[65]);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Verdicts: may this model with this firmware join a home under this policy? And policies. */
+#ifndef STARMARK_VERDICT_H
+#define STARMARK_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "starmark/error.h"
+#include "starmark/record.h"
+
+enum sm_verdict { SM_ALLOW = 0, SM_WARN = 1, SM_DENY = 2, SM_UNKNOWN = 3 };
+/** "allow", "warn", "deny", "unknown". */
+const char *sm_verdict_name(int v);
+
+#define SM_POLICY_MAX_SIZE (64u * 1024u)
+#define SM_POLICY_MAX_CATEGORIES 64
+
+/*
+ * A policy, as a housing company or platform publishes it (JSON, schema/policy.schema.json):
+ *   {"name": "...", "default_level": 1, "levels": {"lock": 3, "water-heater": 3, ...},
+ *    "offline_grace_hours": 72, "unknown": "deny"|"allow", "support_warn_days": 180,
+ *    "deny_after_support_end": true}
+ */
+typedef struct sm_policy {
+	char name[65];
+	int default_level;
+	struct {
+		char category[SM_CATEGORY_MAX + 1];
+		int level;
+	} cats[SM_POLICY_MAX_CATEGORIES];
+	size_t ncats;
+	int64_t offline_grace;   /* seconds past next_update that still give warn, not unknown */
+	bool unknown_fails_closed;
+	int support_warn_days;
+	bool deny_after_support_end;
+} sm_policy;
+
+/** The policy used when none is given: level 1 for everything, 72 h grace, unknown fails closed. */
+void sm_policy_default(sm_policy *p);
+/** Parse a policy document (strict: unknown keys, wrong types, bad categories and levels refused). */
+int sm_policy_parse(const char *json, size_t n, sm_policy *out, sm_err *err);
+/** The level the policy requires for a category (NULL: the default level). */
+int sm_policy_level(const sm_policy *p, const char *category);
+
+typedef struct sm_check_req {
+	const char *vendor;
+	const char *model;
+	const char *firmware;
+	const char *category; /* optional: the device's category, for the policy's level */
+	int level;            /* optional (0): a required level that overrides the policy */
+} sm_check_req;
+
+#define SM_REASONS_MAX 8
+typedef struct sm_reason {
+	char code[32];
+	char message[256];
+} sm_reason;
+
+typedef struct sm_check_result {
+	int verdict;
+	sm_reason reasons[SM_REASONS_MAX];
+	size_t nreasons;
+	sm_cert *cert;          /* the certificate the verdict is about (owned), or NULL */
+	int required_level;
+} sm_check_result;
+
+/** Validate a request's fields (vendor code, model, firmware version, category, level). */
+int sm_check_req_validate(const sm_check_req *q, sm_err *err);
+
+/**
+ * The verdict for `q` among the certificates naming that vendor and model (`certs`, borrowed),
+ * on data produced at `produced_at` and good until `next_update` (both 0 when the data is the
+ * registry itself, always fresh), at time `now`. The best certificate wins (allow over warn over
+ * deny); its copy goes to res->cert. Reasons carry machine codes and words.
+ */
+int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *certs, size_t n, int64_t next_update,
+		    int64_t now, sm_check_result *res);
+void sm_check_result_cleanup(sm_check_result *res);
+
+#endif

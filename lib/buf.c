@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A growable byte buffer with a hard cap. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "starmark/buf.h"
+#include "starmark/error.h"
+
+static int reserve(sm_buf *b, size_t extra)
+{
+	const size_t max = b->max ? b->max : SM_BUF_MAX_DEFAULT;
+	if (extra > max || b->len > max - extra)
+		return SM_ETOOBIG;
+	size_t need = b->len + extra + 1; /* keep room for a terminating NUL */
+	if (need <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	uint8_t *p = realloc(b->data, cap);
+	if (!p)
+		return SM_ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int sm_buf_append(sm_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	int rc = reserve(b, n);
+	if (rc)
+		return rc;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int sm_buf_puts(sm_buf *b, const char *s)
+{
+	return sm_buf_append(b, s, strlen(s));
+}
+
+int sm_buf_printf(sm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return SM_EINVAL;
+	int rc = reserve(b, (size_t)n);
+	if (rc)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int sm_buf_terminate(sm_buf *b)
+{
+	int rc = reserve(b, 0);
+	if (rc)
+		return rc;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+uint8_t *sm_buf_take(sm_buf *b, size_t *len)
+{
+	if (sm_buf_terminate(b))
+		return NULL;
+	uint8_t *p = b->data;
+	if (len)
+		*len = b->len;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+void sm_buf_cleanup(sm_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

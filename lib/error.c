@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Error codes, their names, and the user-facing error detail. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "starmark/error.h"
+#include "starmark/starmark.h"
+
+const char *sm_strerror(int code)
+{
+	switch (code) {
+	case SM_OK: return "success";
+	case SM_EINVAL: return "invalid input";
+	case SM_ENOMEM: return "out of memory";
+	case SM_ENOTFOUND: return "not found";
+	case SM_EEXIST: return "already exists";
+	case SM_ESTATE: return "not allowed in the current state";
+	case SM_ECRYPTO: return "signature or crypto failure";
+	case SM_EIO: return "I/O error";
+	case SM_ESTORE: return "store failure";
+	case SM_ETOOBIG: return "input too large";
+	case SM_EKEY: return "key missing, unreadable or wrong passphrase";
+	case SM_EFULL: return "store is full";
+	case SM_EVERIFY: return "verification failed";
+	default: return "unknown error";
+	}
+}
+
+int sm_err_set(sm_err *err, int code, const char *field, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	err->code = code;
+	err->field[0] = '\0';
+	if (field)
+		snprintf(err->field, sizeof(err->field), "%s", field);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void sm_err_clear(sm_err *err)
+{
+	if (err)
+		memset(err, 0, sizeof(*err));
+}
+
+void sm_err_quote(char *dst, size_t cap, const char *value, size_t len)
+{
+	if (cap == 0)
+		return;
+	const size_t keep = cap > 4 ? cap - 4 : cap - 1; /* room for "..." and NUL */
+	size_t i = 0;
+	for (; i < len && i < keep; i++) {
+		unsigned char c = (unsigned char)value[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (i < len && cap > 4) {
+		/* do not cut a UTF-8 sequence in half */
+		while (i > 0 && ((unsigned char)dst[i] & 0xC0) == 0x80 && ((unsigned char)value[i] & 0xC0) == 0x80)
+			i--;
+		memcpy(dst + i, "...", 3);
+		i += 3;
+	}
+	dst[i] = '\0';
+}
+
+const char *sm_version_string(void)
+{
+	return SM_VERSION_STRING;
+}

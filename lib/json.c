@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* JSON views of records, verdicts and trust, and the issue body parser. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "starmark/codec.h"
+#include "starmark/json.h"
+
+void sm_time_format(int64_t t, char out[21])
+{
+	char d[11];
+	sm_date day = sm_date_from_time(t);
+	int64_t s = t - (int64_t)day * 86400;
+	unsigned hh = (unsigned)(s / 3600) % 24, mm = (unsigned)(s / 60) % 60, ss = (unsigned)s % 60;
+	sm_date_format(day, d);
+	memcpy(out, d, 10);
+	out[10] = 'T';
+	out[11] = (char)('0' + hh / 10);
+	out[12] = (char)('0' + hh % 10);
+	out[13] = ':';
+	out[14] = (char)('0' + mm / 10);
+	out[15] = (char)('0' + mm % 10);
+	out[16] = ':';
+	out[17] = (char)('0' + ss / 10);
+	out[18] = (char)('0' + ss % 10);
+	out[19] = 'Z';
+	out[20] = '\0';
+}
+
+static json_t *date_or_null(sm_date d)
+{
+	if (d == SM_DATE_NONE)
+		return json_null();
+	char b[11];
+	sm_date_format(d, b);
+	return json_string(b);
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *strv(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+json_t *sm_cert_to_json(const sm_cert *c, sm_date today)
+{
+	json_t *j = json_object();
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "id", json_string(c->id));
+	json_object_set_new(j, "scheme", json_string(c->scheme));
+	json_object_set_new(j, "level", json_integer(c->level));
+	json_object_set_new(j, "vendor", json_pack("{s:s, s:s}", "code", c->vendor, "name", c->vendor_name));
+	json_object_set_new(j, "product", json_string(c->product));
+	json_object_set_new(j, "models", strv(c->models, c->nmodels));
+	json_object_set_new(j, "category", str_or_null(c->category));
+	json_object_set_new(j, "firmware",
+			    json_pack("{s:s, s:o}", "covered", c->firmware, "revoked", strv(c->revoked, c->nrevoked)));
+	json_object_set_new(j, "registered", date_or_null(c->registered));
+	json_object_set_new(j, "expires", date_or_null(c->expires));
+	json_object_set_new(j, "support_end", date_or_null(c->support_end));
+	json_object_set_new(j, "requirements", str_or_null(c->requirements));
+	json_object_set_new(j, "url", str_or_null(c->url));
+	json_object_set_new(j, "status", json_string(sm_cert_status_name(c, today)));
+	json_t *h = json_array();
+	for (size_t i = 0; h && i < c->nhistory; i++) {
+		char at[21];
+		sm_time_format(c->history[i].at, at);
+		json_array_append_new(h, json_pack("{s:s, s:s, s:o, s:I}", "event", sm_event_name(c->history[i].type), "at",
+						   at, "reason", str_or_null(c->history[i].reason), "log_index",
+						   (json_int_t)c->history[i].index));
+	}
+	json_object_set_new(j, "history", h);
+	return j;
+}
+
+static int want_string(const json_t *v, const char *field, const char **out, sm_err *err)
+{
+	if (!json_is_string(v))
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a string", field);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return sm_err_set(err, SM_EINVAL, field, "%s contains a NUL character", field);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int opt_dup(const json_t *v, const char *field, char **dst, sm_err *err)
+{
+	const char *s;
+	if (json_is_null(v))
+		return 0;
+	int rc = want_string(v, field, &s, err);
+	if (rc)
+		return rc;
+	free(*dst);
+	*dst = strdup(s);
+	return *dst ? 0 : SM_ENOMEM;
+}
+
+static int opt_date(const json_t *v, const char *field, bool allow_month, sm_date *out, sm_err *err)
+{
+	const char *s;
+	if (json_is_null(v))
+		return 0;
+	int rc = want_string(v, field, &s, err);
+	return rc ? rc : sm_date_parse(s, allow_month, field, out, err);
+}
+
+static int unknown_key(const char *key, const char *where, sm_err *err)
+{
+	char q[40];
+	sm_err_quote(q, sizeof(q), key, strlen(key));
+	return sm_err_set(err, SM_EINVAL, q, "unknown key '%s'%s", q, where);
+}
+
+int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm_err *err)
+{
+	sm_cert *c = sm_cert_new();
+	const char *key, *s;
+	json_t *v;
+	int rc = c ? 0 : SM_ENOMEM;
+	if (!rc && !json_is_object(j))
+		rc = sm_err_set(err, SM_EINVAL, "body", "a certificate must be a JSON object");
+	json_object_foreach((json_t *)(uintptr_t)j, key, v) {
+		if (rc)
+			break;
+		if (strcmp(key, "vendor") == 0) {
+			const char *k2;
+			json_t *v2;
+			if (!json_is_object(v)) {
+				rc = sm_err_set(err, SM_EINVAL, "vendor", "vendor must be an object {\"code\", \"name\"}");
+				break;
+			}
+			json_object_foreach(v, k2, v2) {
+				if (strcmp(k2, "code") == 0) {
+					if (!(rc = want_string(v2, "vendor.code", &s, err)) && !(rc = sm_check_vendor(s, err)))
+						snprintf(c->vendor, sizeof(c->vendor), "%s", s);
+				} else if (strcmp(k2, "name") == 0) {
+					rc = opt_dup(v2, "vendor.name", &c->vendor_name, err);
+				} else {
+					rc = unknown_key(k2, " in vendor", err);
+				}
+				if (rc)
+					break;
+			}
+		} else if (strcmp(key, "product") == 0) {
+			rc = opt_dup(v, "product", &c->product, err);
+		} else if (strcmp(key, "models") == 0) {
+			if (!json_is_array(v) || json_array_size(v) > SM_MODELS_MAX) {
+				rc = sm_err_set(err, SM_EINVAL, "models", "models must be an array of at most %d model numbers",
+						SM_MODELS_MAX);
+				break;
+			}
+			c->models = calloc(json_array_size(v) + 1, sizeof(char *));
+			if (!c->models) {
+				rc = SM_ENOMEM;
+				break;
+			}
+			size_t i;
+			json_t *m;
+			json_array_foreach(v, i, m) {
+				if ((rc = want_string(m, "models", &s, err)))
+					break;
+				if (!(c->models[i] = strdup(s))) {
+					rc = SM_ENOMEM;
+					break;
+				}
+				c->nmodels = i + 1;
+			}
+		} else if (strcmp(key, "level") == 0) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > SM_LEVELS_MAX) {
+				rc = sm_err_set(err, SM_EINVAL, "level", "level must be an integer 1..%d", SM_LEVELS_MAX);
+				break;
+			}
+			c->level = (int)json_integer_value(v);
+		} else if (strcmp(key, "firmware") == 0) {
+			const char *k2;
+			json_t *v2;
+			if (!json_is_object(v)) {
+				rc = sm_err_set(err, SM_EINVAL, "firmware", "firmware must be an object {\"covered\": SPEC}");
+				break;
+			}
+			json_object_foreach(v, k2, v2) {
+				if (strcmp(k2, "covered") == 0)
+					rc = opt_dup(v2, "firmware.covered", &c->firmware, err);
+				else if (strcmp(k2, "revoked") == 0 && allow_export_keys)
+					rc = json_is_array(v2) && json_array_size(v2) == 0
+						? 0 : sm_err_set(err, SM_EINVAL, "firmware.revoked",
+								 "a record with revoked firmware cannot be imported as a new one");
+				else
+					rc = unknown_key(k2, " in firmware", err);
+				if (rc)
+					break;
+			}
+		} else if (strcmp(key, "category") == 0) {
+			rc = opt_dup(v, "category", &c->category, err);
+		} else if (strcmp(key, "registered") == 0) {
+			rc = opt_date(v, "registered", false, &c->registered, err);
+		} else if (strcmp(key, "expires") == 0) {
+			rc = opt_date(v, "expires", false, &c->expires, err);
+		} else if (strcmp(key, "support_end") == 0) {
+			rc = opt_date(v, "support_end", true, &c->support_end, err);
+		} else if (strcmp(key, "requirements") == 0) {
+			rc = opt_dup(v, "requirements", &c->requirements, err);
+		} else if (strcmp(key, "url") == 0) {
+			rc = opt_dup(v, "url", &c->url, err);
+		} else if (allow_export_keys && (strcmp(key, "id") == 0 || strcmp(key, "scheme") == 0 ||
+						 strcmp(key, "history") == 0)) {
+			continue; /* a new id, the registry's scheme and a fresh history are assigned */
+		} else if (allow_export_keys && strcmp(key, "status") == 0) {
+			if (!json_is_string(v) || strcmp(json_string_value(v), "active") != 0)
+				rc = sm_err_set(err, SM_EINVAL, "status", "only an active certificate can be imported as a new one");
+		} else {
+			rc = unknown_key(key, "", err);
+		}
+	}
+	if (rc) {
+		sm_cert_free(c);
+		return rc == SM_ENOMEM ? sm_err_set(err, rc, NULL, "out of memory") : rc;
+	}
+	*out = c;
+	return 0;
+}
+
+static bool too_deep(const char *s, size_t n, int max)
+{
+	int depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (in_str) {
+			if (ch == '\\')
+				i++;
+			else if (ch == '"')
+				in_str = false;
+		} else if (ch == '"') {
+			in_str = true;
+		} else if (ch == '{' || ch == '[') {
+			if (++depth > max)
+				return true;
+		} else if (ch == '}' || ch == ']') {
+			depth--;
+		}
+	}
+	return false;
+}
+
+int sm_json_parse_body(const char *p, size_t n, json_t **out, sm_err *err)
+{
+	json_error_t je;
+	if (n > SM_JSON_MAX_BODY)
+		return sm_err_set(err, SM_ETOOBIG, "body", "the JSON body is %zu bytes, at most %u", n, SM_JSON_MAX_BODY);
+	if (too_deep(p, n, SM_JSON_MAX_DEPTH))
+		return sm_err_set(err, SM_EINVAL, "body", "the JSON body is nested deeper than %d", SM_JSON_MAX_DEPTH);
+	json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return sm_err_set(err, SM_EINVAL, "body", "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return sm_err_set(err, SM_EINVAL, "body", "the JSON body must be an object");
+	}
+	*out = j;
+	return 0;
+}
+
+json_t *sm_check_to_json(const sm_check_result *r, sm_date today, int64_t produced_at, int64_t next_update)
+{
+	json_t *j = json_object(), *reasons = json_array();
+	char t[21];
+	for (size_t i = 0; reasons && i < r->nreasons; i++)
+		json_array_append_new(reasons, json_pack("{s:s, s:s}", "code", r->reasons[i].code, "message",
+							 r->reasons[i].message));
+	json_object_set_new(j, "verdict", json_string(sm_verdict_name(r->verdict)));
+	json_object_set_new(j, "required_level", json_integer(r->required_level));
+	json_object_set_new(j, "reasons", reasons);
+	json_object_set_new(j, "certificate", r->cert ? sm_cert_to_json(r->cert, today) : json_null());
+	json_object_set_new(j, "statement", json_null());
+	if (produced_at) {
+		sm_time_format(produced_at, t);
+		json_object_set_new(j, "produced_at", json_string(t));
+	} else {
+		json_object_set_new(j, "produced_at", json_null());
+	}
+	if (next_update) {
+		sm_time_format(next_update, t);
+		json_object_set_new(j, "next_update", json_string(t));
+	} else {
+		json_object_set_new(j, "next_update", json_null());
+	}
+	return j;
+}
+
+static json_t *b64(const uint8_t *p, size_t n)
+{
+	char *s = sm_base64_encode(p, n);
+	json_t *j = s ? json_string(s) : NULL;
+	free(s);
+	return j;
+}
+
+static json_t *hex(const uint8_t *p, size_t n)
+{
+	char *s = sm_hex_encode(p, n);
+	json_t *j = s ? json_string(s) : NULL;
+	free(s);
+	return j;
+}
+
+json_t *sm_trust_to_json(const sm_trust *t, const char *log_vkey)
+{
+	uint8_t kid[32];
+	char ts[21];
+	sm_sha256(t->root, SM_PUBKEY_LEN, kid);
+	json_t *keys = json_array();
+	for (size_t i = 0; keys && i < t->nkeys; i++) {
+		const sm_trust_key *k = &t->keys[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "role", json_string(sm_role_name(k->role)));
+		json_object_set_new(o, "kid", hex(k->kid, SM_KID_LEN));
+		json_object_set_new(o, "public_key", b64(k->pub, SM_PUBKEY_LEN));
+		sm_time_format(k->not_before, ts);
+		json_object_set_new(o, "not_before", json_string(ts));
+		if (k->not_after) {
+			sm_time_format(k->not_after, ts);
+			json_object_set_new(o, "not_after", json_string(ts));
+		} else {
+			json_object_set_new(o, "not_after", json_null());
+		}
+		json_array_append_new(keys, o);
+	}
+	json_t *j = json_object();
+	json_object_set_new(j, "version", json_integer((json_int_t)t->version));
+	json_object_set_new(j, "scheme", json_string(t->scheme));
+	json_object_set_new(j, "levels", json_integer(t->levels));
+	json_object_set_new(j, "origin", json_string(t->origin));
+	json_object_set_new(j, "root", json_pack("{s:o, s:o}", "kid", hex(kid, SM_KID_LEN), "public_key",
+						  b64(t->root, SM_PUBKEY_LEN)));
+	json_object_set_new(j, "keys", keys);
+	json_object_set_new(j, "log_vkey", str_or_null(log_vkey));
+	return j;
+}

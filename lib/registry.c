@@ -1,0 +1,850 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The registry facade: init/open, issue and events, list/search, the log, keys, tokens. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "registry_int.h"
+#include "starmark/checkpoint.h"
+#include "starmark/codec.h"
+#include "starmark/cose.h"
+
+/* ---- keys ---- */
+
+static void key_path(const sm_registry *r, int role, const uint8_t kid[SM_KID_LEN], char *out, size_t cap)
+{
+	char *hex = sm_hex_encode(kid, SM_KID_LEN);
+	snprintf(out, cap, "%s/keys/%s-%s.key", r->dir, sm_role_name(role), hex ? hex : "");
+	free(hex);
+}
+
+int sm_registry_key(sm_registry *r, int role, const sm_key **out, sm_err *err)
+{
+	if (r->keys[role]) {
+		*out = r->keys[role];
+		return 0;
+	}
+	uint8_t pub[SM_PUBKEY_LEN], kid[32], have[SM_PUBKEY_LEN];
+	if (role == SM_ROLE_ROOT) {
+		memcpy(pub, r->trust->root, SM_PUBKEY_LEN);
+	} else {
+		const sm_trust_key *k = sm_trust_current(r->trust, role);
+		if (!k)
+			return sm_err_set(err, SM_EKEY, "keys", "the trust bundle has no current %s key", sm_role_name(role));
+		memcpy(pub, k->pub, SM_PUBKEY_LEN);
+	}
+	sm_sha256(pub, SM_PUBKEY_LEN, kid);
+	char path[4200];
+	key_path(r, role, kid, path, sizeof(path));
+	sm_key *key = NULL;
+	int rc = sm_key_load(path, r->passphrase, &key, err);
+	if (rc)
+		return rc;
+	sm_key_public(key, have);
+	if (memcmp(have, pub, SM_PUBKEY_LEN) != 0) {
+		sm_key_free(key);
+		return sm_err_set(err, SM_EKEY, "keys", "key file %s does not hold the %s key of the trust bundle", path,
+				  sm_role_name(role));
+	}
+	r->keys[role] = key;
+	*out = key;
+	return 0;
+}
+
+static int save_key(const sm_registry *r, int role, const sm_key *k, sm_err *err)
+{
+	uint8_t kid[SM_KID_LEN];
+	char path[4200];
+	sm_key_kid(k, kid);
+	key_path(r, role, kid, path, sizeof(path));
+	return sm_key_save(k, path, r->passphrase, err);
+}
+
+/* ---- the trust bundle ---- */
+
+static int load_trust(sm_registry *r, sm_txn *t, sm_err *err)
+{
+	uint64_t idx;
+	const uint8_t *p;
+	size_t n;
+	sm_cose *c = NULL;
+	int rc = sm_store_meta_get_u64(t, "trust_index", &idx);
+	if (!rc)
+		rc = sm_store_log_entry(t, idx, &p, &n);
+	if (rc)
+		return sm_err_set(err, SM_ESTORE, "db", "the store has no trust bundle: %s", sm_strerror(rc));
+	if ((rc = sm_cose_decode(p, n, &c, err)))
+		return sm_err_set(err, SM_ESTORE, "db", "the stored trust bundle is damaged: %s", err ? err->msg : "");
+	size_t pn;
+	const uint8_t *payload = sm_cose_payload(c, &pn);
+	sm_trust *tr = calloc(1, sizeof(*tr));
+	uint8_t *copy = malloc(n);
+	if (!tr || !copy) {
+		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	} else if ((rc = sm_trust_decode(payload, pn, tr, err))) {
+		rc = sm_err_set(err, SM_ESTORE, "db", "the stored trust bundle is damaged: %s", err ? err->msg : "");
+	} else {
+		memcpy(copy, p, n);
+		free(r->trust);
+		free(r->trust_signed);
+		r->trust = tr;
+		r->trust_signed = copy;
+		r->trust_signed_len = n;
+		tr = NULL;
+		copy = NULL;
+	}
+	free(tr);
+	free(copy);
+	sm_cose_free(c);
+	return rc;
+}
+
+/* Sign a bundle with the root key(s), append it to the log and make it current. */
+static int append_trust(sm_registry *r, sm_txn *t, const sm_trust *tr, const sm_key *root, sm_err *err)
+{
+	sm_buf payload = SM_BUF_INIT;
+	uint8_t *signed_bytes = NULL;
+	size_t sn = 0;
+	uint64_t idx;
+	int rc = sm_trust_encode(tr, &payload);
+	if (!rc)
+		rc = sm_cose_sign1(root, SM_COSE_TRUST, payload.data, payload.len, true, &signed_bytes, &sn);
+	if (!rc)
+		rc = sm_store_log_append(t, signed_bytes, sn, &idx);
+	if (!rc)
+		rc = sm_store_meta_put_u64(t, "trust_index", idx);
+	if (!rc)
+		rc = sm_store_meta_put_u64(t, "trust_version", tr->version);
+	if (rc)
+		rc = sm_err_set(err, rc, "trust", "cannot record the trust bundle: %s", sm_strerror(rc));
+	free(signed_bytes);
+	sm_buf_cleanup(&payload);
+	return rc;
+}
+
+const sm_trust *sm_registry_trust(sm_registry *r)
+{
+	return r->trust;
+}
+
+int sm_registry_trust_signed(sm_registry *r, uint8_t **out, size_t *n, sm_err *err)
+{
+	*out = malloc(r->trust_signed_len);
+	if (!*out)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	memcpy(*out, r->trust_signed, r->trust_signed_len);
+	*n = r->trust_signed_len;
+	return 0;
+}
+
+/* ---- init / open ---- */
+
+static int check_origin(const char *o, sm_err *err)
+{
+	size_t n = strlen(o);
+	bool ok = n > 0 && n <= 200;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (unsigned char)o[i] > 0x20 && (unsigned char)o[i] < 0x7f && o[i] != '+';
+	if (!ok)
+		return sm_err_set(err, SM_EINVAL, "origin",
+				  "origin must be 1-200 printable ASCII characters without spaces or '+' (e.g. registry.example.jp)");
+	return 0;
+}
+
+int sm_registry_init(const char *dir, const sm_init_opts *o, char fingerprint[65], sm_err *err)
+{
+	int rc;
+	sm_registry r = { 0 };
+	sm_trust *tr = NULL;
+	sm_key *keys[4] = { NULL };
+	sm_txn *t = NULL;
+	char path[4200];
+	struct stat st;
+
+	if ((rc = sm_check_text(o->scheme, SM_SCHEME_MAX, "scheme", err)) || (rc = check_origin(o->origin, err)))
+		return rc;
+	if (o->levels < 1 || o->levels > SM_LEVELS_MAX)
+		return sm_err_set(err, SM_EINVAL, "levels", "levels must be 1..%d, not %d", SM_LEVELS_MAX, o->levels);
+	if (strlen(dir) > 4000)
+		return sm_err_set(err, SM_EINVAL, "db", "the registry path is too long");
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return sm_err_set(err, SM_EIO, "db", "cannot create %s: %s", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (stat(path, &st) == 0)
+		return sm_err_set(err, SM_EEXIST, "db", "%s holds a registry already", dir);
+	snprintf(path, sizeof(path), "%s/keys", dir);
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return sm_err_set(err, SM_EIO, "db", "cannot create %s: %s", path, strerror(errno));
+
+	r.dir = strdup(dir);
+	r.passphrase = o->passphrase ? strdup(o->passphrase) : NULL;
+	tr = calloc(1, sizeof(*tr));
+	if (!tr || !r.dir || (o->passphrase && !r.passphrase)) {
+		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	for (int role = 0; role < 4; role++) {
+		if ((rc = sm_key_generate(&keys[role])) || (rc = save_key(&r, role, keys[role], err)))
+			goto out;
+	}
+	tr->version = 1;
+	tr->at = o->now;
+	sm_key_public(keys[SM_ROLE_ROOT], tr->root);
+	snprintf(tr->scheme, sizeof(tr->scheme), "%s", o->scheme);
+	snprintf(tr->origin, sizeof(tr->origin), "%s", o->origin);
+	tr->levels = o->levels;
+	for (int role = SM_ROLE_ISSUER; role <= SM_ROLE_LOG; role++) {
+		sm_trust_key *k = &tr->keys[tr->nkeys++];
+		k->role = role;
+		sm_key_public(keys[role], k->pub);
+		sm_key_kid(keys[role], k->kid);
+		k->not_before = o->now;
+		k->not_after = 0;
+	}
+	if ((rc = sm_store_open(dir, true, false, &r.store, err)) || (rc = sm_store_begin(r.store, true, &t, err)))
+		goto out;
+	if ((rc = append_trust(&r, t, tr, keys[SM_ROLE_ROOT], err)) ||
+	    (rc = sm_store_meta_put_u64(t, "format", SM_STORE_FORMAT)) || (rc = sm_store_meta_put_u64(t, "next_serial", 1))) {
+		rc = sm_err_set(err, rc, "db", "cannot initialise the store: %s", sm_strerror(rc));
+		goto out;
+	}
+	rc = sm_store_commit(t, err);
+	t = NULL;
+	if (!rc)
+		sm_key_fingerprint(tr->root, fingerprint);
+out:
+	sm_store_abort(t);
+	sm_store_close(r.store);
+	for (int i = 0; i < 4; i++)
+		sm_key_free(keys[i]);
+	free(tr);
+	free(r.dir);
+	if (r.passphrase) {
+		OPENSSL_cleanse(r.passphrase, strlen(r.passphrase));
+		free(r.passphrase);
+	}
+	return rc;
+}
+
+int sm_registry_open(const char *dir, bool write, const char *passphrase, sm_registry **out, sm_err *err)
+{
+	sm_txn *t = NULL;
+	uint64_t format = 0;
+	sm_registry *r = calloc(1, sizeof(*r));
+	if (!r)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	r->write = write;
+	r->dir = strdup(dir);
+	r->passphrase = passphrase ? strdup(passphrase) : NULL;
+	int rc = (!r->dir || (passphrase && !r->passphrase)) ? sm_err_set(err, SM_ENOMEM, NULL, "out of memory") : 0;
+	if (!rc)
+		rc = sm_store_open(dir, false, !write, &r->store, err);
+	if (!rc)
+		rc = sm_store_begin(r->store, false, &t, err);
+	if (!rc) {
+		int frc = sm_store_meta_get_u64(t, "format", &format);
+		if (frc || format != SM_STORE_FORMAT)
+			rc = sm_err_set(err, SM_ESTORE, "db", "%s is not a starmark store of format %d", dir, SM_STORE_FORMAT);
+	}
+	if (!rc)
+		rc = load_trust(r, t, err);
+	sm_store_abort(t);
+	if (rc) {
+		sm_registry_close(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void sm_registry_close(sm_registry *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < 4; i++)
+		sm_key_free(r->keys[i]);
+	sm_store_close(r->store);
+	if (r->passphrase) {
+		OPENSSL_cleanse(r->passphrase, strlen(r->passphrase));
+		free(r->passphrase);
+	}
+	free(r->dir);
+	free(r->trust);
+	free(r->trust_signed);
+	free(r);
+}
+
+/* ---- changes: every one is a signed event appended with its state in one transaction ---- */
+
+int sm_registry_append_event(sm_registry *r, sm_txn *t, sm_event *e, const sm_cert *old, sm_cert **out,
+			     sm_err *err)
+{
+	const sm_key *issuer = NULL;
+	sm_buf payload = SM_BUF_INIT;
+	uint8_t *entry = NULL;
+	size_t en = 0;
+	uint64_t index = 0, size = 0;
+	sm_cert *state = old ? sm_cert_dup(old) : sm_cert_new();
+	int rc = state ? 0 : sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	if (!rc)
+		rc = sm_registry_key(r, SM_ROLE_ISSUER, &issuer, err);
+	if (!rc)
+		rc = sm_store_log_size(t, &size);
+	if (!rc)
+		rc = sm_cert_apply(state, e, size, err);
+	if (!rc && (rc = sm_event_encode(e, &payload)) == 0 &&
+	    (rc = sm_cose_sign1(issuer, SM_COSE_EVENT, payload.data, payload.len, true, &entry, &en)) == 0 &&
+	    (rc = sm_store_log_append(t, entry, en, &index)) == 0)
+		rc = sm_store_cert_put(t, state, old);
+	if (rc && err && !err->msg[0])
+		sm_err_set(err, rc, NULL, "cannot record the %s of %s: %s", sm_event_name(e->type), e->id, sm_strerror(rc));
+	free(entry);
+	sm_buf_cleanup(&payload);
+	if (!rc && out) {
+		*out = state;
+		state = NULL;
+	}
+	sm_cert_free(state);
+	return rc;
+}
+
+static int next_id(sm_txn *t, const sm_cert *draft, char id[SM_ID_MAX + 1])
+{
+	uint64_t serial;
+	int rc = sm_store_meta_get_u64(t, "next_serial", &serial);
+	if (rc)
+		return rc;
+	if (serial > 999999999)
+		return SM_EFULL;
+	char date[11];
+	sm_date_format(draft->registered, date);
+	snprintf(id, SM_ID_MAX + 1, "SM-%.4s-%06llu", date, (unsigned long long)serial);
+	return sm_store_meta_put_u64(t, "next_serial", serial + 1);
+}
+
+struct dup_ctx {
+	sm_date registered;
+	char found[SM_ID_MAX + 1];
+};
+
+static int dup_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct dup_ctx *d = vctx;
+	sm_cert *c = NULL;
+	if (sm_cert_decode(p, n, &c, NULL))
+		return SM_ESTORE;
+	bool same = c->registered == d->registered;
+	sm_cert_free(c);
+	if (same) {
+		snprintf(d->found, sizeof(d->found), "%s", id);
+		return 1; /* stop */
+	}
+	return 0;
+}
+
+/* A duplicate: the same vendor, a shared model and the same registration date. */
+static int check_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err)
+{
+	struct dup_ctx d = { draft->registered, "" };
+	for (size_t i = 0; i < draft->nmodels; i++) {
+		int rc = sm_store_model_foreach(t, draft->vendor, draft->models[i], dup_visit, &d);
+		if (rc == 1) {
+			char date[11];
+			sm_date_format(draft->registered, date);
+			return sm_err_set(err, SM_EEXIST, "models", "%s %s registered %s is already certified as %s",
+					  draft->vendor, draft->models[i], date, d.found);
+		}
+		if (rc)
+			return sm_err_set(err, rc, NULL, "cannot read the model index: %s", sm_strerror(rc));
+	}
+	return 0;
+}
+
+int sm_registry_find_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err)
+{
+	return check_duplicate(t, draft, err);
+}
+
+static int issue_in(sm_registry *r, sm_txn *t, sm_cert *draft, int64_t now, sm_cert **out, sm_err *err)
+{
+	int rc = check_duplicate(t, draft, err);
+	if (rc)
+		return rc;
+	sm_event *e = sm_event_new(SM_EV_ISSUE);
+	if (!e)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	snprintf(draft->scheme, sizeof(draft->scheme), "%s", r->trust->scheme);
+	if ((rc = next_id(t, draft, e->id))) {
+		sm_event_free(e);
+		return sm_err_set(err, rc, NULL, "cannot assign an id: %s", sm_strerror(rc));
+	}
+	snprintf(draft->id, sizeof(draft->id), "%s", e->id);
+	e->at = now;
+	e->cert = draft; /* borrowed for the call */
+	rc = sm_registry_append_event(r, t, e, NULL, out, err);
+	e->cert = NULL;
+	sm_event_free(e);
+	return rc;
+}
+
+static int need_write(sm_registry *r, sm_err *err)
+{
+	return r->write ? 0 : sm_err_set(err, SM_ESTORE, NULL, "the registry is open read-only");
+}
+
+int sm_registry_issue(sm_registry *r, sm_cert *draft, int64_t now, sm_cert **out, sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc;
+	if ((rc = need_write(r, err)) || (rc = sm_cert_validate(draft, r->trust->levels, err)) ||
+	    (rc = sm_store_begin(r->store, true, &t, err)))
+		return rc;
+	if ((rc = issue_in(r, t, draft, now, out, err))) {
+		sm_store_abort(t);
+		return rc;
+	}
+	return sm_store_commit(t, err);
+}
+
+int sm_registry_issue_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t now, sm_progress_fn progress,
+			   void *pctx, sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc;
+	if ((rc = need_write(r, err)) || (rc = sm_store_begin(r->store, true, &t, err)))
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = issue_in(r, t, drafts[i], now, NULL, err);
+		if (rc && err)
+			err->line = i + 1;
+		if (progress && (i % 1024 == 1023 || i + 1 == n))
+			progress(pctx, i + 1, n);
+	}
+	if (rc) {
+		sm_store_abort(t);
+		return rc;
+	}
+	return sm_store_commit(t, err);
+}
+
+int sm_registry_event(sm_registry *r, sm_event *e, int64_t now, sm_cert **out, sm_err *err)
+{
+	sm_txn *t = NULL;
+	sm_cert *old = NULL;
+	int rc;
+	if ((rc = need_write(r, err)))
+		return rc;
+	if (e->type == SM_EV_ISSUE)
+		return sm_err_set(err, SM_EINVAL, "event", "use issue to create a certificate");
+	e->at = now;
+	if ((rc = sm_event_validate(e, err)) || (rc = sm_store_begin(r->store, true, &t, err)))
+		return rc;
+	if (!(rc = sm_store_cert_get(t, e->id, &old, err)))
+		rc = sm_registry_append_event(r, t, e, old, out, err);
+	sm_cert_free(old);
+	if (rc) {
+		sm_store_abort(t);
+		return rc;
+	}
+	return sm_store_commit(t, err);
+}
+
+int sm_registry_get(sm_registry *r, const char *id, sm_cert **out, sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc = sm_store_begin(r->store, false, &t, err);
+	if (!rc)
+		rc = sm_store_cert_get(t, id, out, err);
+	sm_store_abort(t);
+	return rc;
+}
+
+/* ---- list and search ---- */
+
+struct list_ctx {
+	const sm_filter *f;
+	sm_cert_list *out;
+	size_t cap;
+	char **ids; /* vendor listing: ids seen, to de-duplicate */
+	size_t nids, capids;
+};
+
+static bool wanted(const sm_filter *f, const sm_cert *c)
+{
+	if (f->level && c->level != f->level)
+		return false;
+	if (f->vendor && strcmp(c->vendor, f->vendor) != 0)
+		return false;
+	if (f->status >= 0 && sm_status_from_name(sm_cert_status_name(c, f->today)) != f->status)
+		return false;
+	if (f->model) {
+		bool hit = false;
+		for (size_t i = 0; i < c->nmodels && !hit; i++)
+			hit = strcmp(c->models[i], f->model) == 0;
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
+static int list_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct list_ctx *l = vctx;
+	sm_cert *c = NULL;
+	if (l->ids) { /* skip an id seen already */
+		for (size_t i = l->nids; i > 0; i--)
+			if (strcmp(l->ids[i - 1], id) == 0)
+				return 0;
+	}
+	if (sm_cert_decode(p, n, &c, NULL))
+		return SM_ESTORE;
+	if (!wanted(l->f, c)) {
+		sm_cert_free(c);
+		return 0;
+	}
+	if (l->ids) {
+		if (l->nids == l->capids) {
+			size_t nc = l->capids ? l->capids * 2 : 64;
+			char **v = realloc(l->ids, nc * sizeof(*v));
+			if (!v) {
+				sm_cert_free(c);
+				return SM_ENOMEM;
+			}
+			l->ids = v;
+			l->capids = nc;
+		}
+		if (!(l->ids[l->nids] = strdup(id))) {
+			sm_cert_free(c);
+			return SM_ENOMEM;
+		}
+		l->nids++;
+	}
+	size_t idx = l->out->total++;
+	if (idx < l->f->offset || (l->f->limit && idx >= l->f->offset + l->f->limit)) {
+		sm_cert_free(c);
+		return 0;
+	}
+	if (l->out->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 32;
+		sm_cert **v = realloc(l->out->v, nc * sizeof(*v));
+		if (!v) {
+			sm_cert_free(c);
+			return SM_ENOMEM;
+		}
+		l->out->v = v;
+		l->cap = nc;
+	}
+	l->out->v[l->out->n++] = c;
+	return 0;
+}
+
+int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_err *err)
+{
+	sm_txn *t = NULL;
+	struct list_ctx l = { f, out, 0, NULL, 0, 0 };
+	memset(out, 0, sizeof(*out));
+	if (f->q) {
+		int rc = sm_check_text(f->q, 200, "q", err);
+		if (rc)
+			return rc;
+	}
+	int rc = sm_store_begin(r->store, false, &t, err);
+	if (rc)
+		return rc;
+	if (f->q) {
+		rc = sm_store_search(t, f->q, list_visit, &l);
+	} else if (f->vendor) {
+		if (!f->model) {
+			l.ids = malloc(sizeof(char *));
+			l.capids = 1;
+			if (!l.ids)
+				rc = SM_ENOMEM;
+		}
+		if (!rc)
+			rc = sm_store_model_foreach(t, f->vendor, f->model, list_visit, &l);
+	} else {
+		rc = sm_store_cert_foreach(t, list_visit, &l);
+	}
+	sm_store_abort(t);
+	for (size_t i = 0; i < l.nids; i++)
+		free(l.ids[i]);
+	free(l.ids);
+	if (rc) {
+		sm_cert_list_cleanup(out);
+		return sm_err_set(err, rc, NULL, "cannot list certificates: %s", sm_strerror(rc));
+	}
+	return 0;
+}
+
+void sm_cert_list_cleanup(sm_cert_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		sm_cert_free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- the log ---- */
+
+static int with_read(sm_registry *r, sm_txn **t, sm_err *err)
+{
+	return sm_store_begin(r->store, false, t, err);
+}
+
+int sm_registry_log_size(sm_registry *r, uint64_t *size, sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc = with_read(r, &t, err);
+	if (!rc)
+		rc = sm_store_log_size(t, size);
+	sm_store_abort(t);
+	return rc;
+}
+
+int sm_registry_log_root(sm_registry *r, uint64_t size, uint8_t root[SM_HASH_LEN], sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc = with_read(r, &t, err);
+	if (!rc && (rc = sm_store_log_root(t, size, root)) == SM_EINVAL)
+		rc = sm_err_set(err, SM_EINVAL, "size", "the log has fewer than %llu entries", (unsigned long long)size);
+	sm_store_abort(t);
+	return rc;
+}
+
+int sm_registry_checkpoint(sm_registry *r, char **text, sm_err *err)
+{
+	const sm_key *logkey = NULL;
+	sm_checkpoint cp;
+	sm_txn *t = NULL;
+	memset(&cp, 0, sizeof(cp));
+	snprintf(cp.origin, sizeof(cp.origin), "%s", r->trust->origin);
+	int rc = sm_registry_key(r, SM_ROLE_LOG, &logkey, err);
+	if (!rc)
+		rc = with_read(r, &t, err);
+	if (!rc && !(rc = sm_store_log_size(t, &cp.size)))
+		rc = sm_store_log_root(t, cp.size, cp.root);
+	sm_store_abort(t);
+	if (!rc)
+		rc = sm_checkpoint_sign(&cp, logkey, text);
+	return rc && err && !err->msg[0] ? sm_err_set(err, rc, NULL, "cannot make a checkpoint: %s", sm_strerror(rc)) : rc;
+}
+
+int sm_registry_log_vkey(sm_registry *r, char **vkey, sm_err *err)
+{
+	const sm_trust_key *k = sm_trust_current(r->trust, SM_ROLE_LOG);
+	sm_key *pub = NULL;
+	if (!k)
+		return sm_err_set(err, SM_EKEY, "keys", "the trust bundle has no log key");
+	int rc = sm_key_from_public(k->pub, &pub);
+	if (rc)
+		return sm_err_set(err, rc, "keys", "the log key is malformed");
+	*vkey = sm_note_vkey(r->trust->origin, pub);
+	sm_key_free(pub);
+	return *vkey ? 0 : sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+}
+
+int sm_registry_entries(sm_registry *r, uint64_t start, uint64_t count, sm_entry_fn fn, void *ctx, sm_err *err)
+{
+	sm_txn *t = NULL;
+	uint64_t size;
+	int rc = with_read(r, &t, err);
+	if (!rc)
+		rc = sm_store_log_size(t, &size);
+	for (uint64_t i = start; !rc && i < size && i - start < count; i++) {
+		const uint8_t *p;
+		size_t n;
+		if (!(rc = sm_store_log_entry(t, i, &p, &n)))
+			rc = fn(ctx, i, p, n);
+	}
+	sm_store_abort(t);
+	return rc;
+}
+
+int sm_registry_inclusion(sm_registry *r, uint64_t index, uint64_t size, uint8_t proof[][SM_HASH_LEN], size_t *n,
+			  sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc = with_read(r, &t, err);
+	if (!rc && (rc = sm_store_log_inclusion(t, index, size, proof, n)) == SM_EINVAL)
+		rc = sm_err_set(err, SM_EINVAL, "index", "no entry %llu in a log of %llu entries", (unsigned long long)index,
+				(unsigned long long)size);
+	sm_store_abort(t);
+	return rc;
+}
+
+int sm_registry_consistency(sm_registry *r, uint64_t size1, uint64_t size2, uint8_t proof[][SM_HASH_LEN], size_t *n,
+			    sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc = with_read(r, &t, err);
+	if (!rc && (rc = sm_store_log_consistency(t, size1, size2, proof, n)) == SM_EINVAL)
+		rc = sm_err_set(err, SM_EINVAL, "size", "sizes %llu and %llu are not two sizes of this log",
+				(unsigned long long)size1, (unsigned long long)size2);
+	sm_store_abort(t);
+	return rc;
+}
+
+/* ---- tokens ---- */
+
+const char *sm_token_role_name(int role)
+{
+	return role == SM_TOKEN_ISSUER ? "issuer" : role == SM_TOKEN_AUDITOR ? "auditor" : NULL;
+}
+
+int sm_token_role_from_name(const char *s)
+{
+	return strcmp(s, "issuer") == 0 ? SM_TOKEN_ISSUER : strcmp(s, "auditor") == 0 ? SM_TOKEN_AUDITOR : 0;
+}
+
+static int check_token_name(const char *name, sm_err *err)
+{
+	size_t n = strlen(name);
+	bool ok = n >= 1 && n <= SM_TOKEN_NAME_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		     (name[i] >= '0' && name[i] <= '9') || name[i] == '-' || name[i] == '_' || name[i] == '.';
+	return ok ? 0 : sm_err_set(err, SM_EINVAL, "name", "a token name is 1-64 of letters, digits, '.', '_' and '-'");
+}
+
+int sm_registry_token_create(sm_registry *r, const char *name, int role, int64_t now, char **token, sm_err *err)
+{
+	uint8_t raw[32], hash[32];
+	sm_txn *t = NULL;
+	int rc;
+	if ((rc = need_write(r, err)) || (rc = check_token_name(name, err)))
+		return rc;
+	if (!sm_token_role_name(role))
+		return sm_err_set(err, SM_EINVAL, "role", "a token's role is issuer or auditor");
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return sm_err_set(err, SM_ECRYPTO, NULL, "no random bytes for a token");
+	char *b = sm_base64url_encode(raw, sizeof(raw));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	size_t tn = b ? strlen(b) + 5 : 0;
+	char *tok = b ? malloc(tn) : NULL;
+	if (!tok) {
+		free(b);
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	}
+	snprintf(tok, tn, "smt_%s", b);
+	OPENSSL_cleanse(b, strlen(b));
+	free(b);
+	sm_sha256(tok, strlen(tok), hash);
+	if (!(rc = sm_store_begin(r->store, true, &t, err))) {
+		rc = sm_store_token_put(t, name, role, hash, now);
+		if (rc == SM_EEXIST)
+			rc = sm_err_set(err, rc, "name", "a token named %s exists already", name);
+		if (rc) {
+			sm_store_abort(t);
+		} else {
+			rc = sm_store_commit(t, err);
+		}
+	}
+	if (rc) {
+		OPENSSL_cleanse(tok, strlen(tok));
+		free(tok);
+		return rc;
+	}
+	*token = tok;
+	return 0;
+}
+
+int sm_registry_token_check(sm_registry *r, const char *token, int *role, char name[SM_TOKEN_NAME_MAX + 1])
+{
+	uint8_t hash[32];
+	sm_txn *t = NULL;
+	size_t n = strlen(token);
+	if (n < 8 || n > 256)
+		return SM_ENOTFOUND;
+	/* The look-up is by the token's SHA-256, so its timing says nothing about the token itself. */
+	sm_sha256(token, n, hash);
+	int rc = sm_store_begin(r->store, false, &t, NULL);
+	if (!rc)
+		rc = sm_store_token_find(t, hash, role, name, SM_TOKEN_NAME_MAX + 1);
+	sm_store_abort(t);
+	return rc;
+}
+
+int sm_registry_token_revoke(sm_registry *r, const char *name, sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc;
+	if ((rc = need_write(r, err)) || (rc = sm_store_begin(r->store, true, &t, err)))
+		return rc;
+	rc = sm_store_token_del(t, name);
+	if (rc) {
+		sm_store_abort(t);
+		return rc == SM_ENOTFOUND ? sm_err_set(err, rc, "name", "no token named %s", name)
+					  : sm_err_set(err, rc, NULL, "cannot revoke the token: %s", sm_strerror(rc));
+	}
+	return sm_store_commit(t, err);
+}
+
+int sm_registry_token_list(sm_registry *r, sm_token_fn fn, void *ctx, sm_err *err)
+{
+	sm_txn *t = NULL;
+	int rc = with_read(r, &t, err);
+	if (!rc)
+		rc = sm_store_token_foreach(t, fn, ctx);
+	sm_store_abort(t);
+	return rc;
+}
+
+/* ---- key rotation ---- */
+
+int sm_registry_rotate(sm_registry *r, int role, int64_t now, sm_err *err)
+{
+	const sm_key *root = NULL;
+	sm_key *fresh = NULL;
+	sm_trust *next = NULL;
+	sm_txn *t = NULL;
+	int rc;
+	if ((rc = need_write(r, err)))
+		return rc;
+	if (role < SM_ROLE_ISSUER || role > SM_ROLE_LOG)
+		return sm_err_set(err, SM_EINVAL, "role",
+				  "only the issuer, status and log keys rotate here; a new root is a new registry "
+				  "(the root is the anchor gateways are provisioned with)");
+	if ((rc = sm_registry_key(r, SM_ROLE_ROOT, &root, err)))
+		return rc;
+	next = malloc(sizeof(*next));
+	if (!next)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	*next = *r->trust;
+	next->version++;
+	next->at = now;
+	if (next->nkeys >= SM_TRUST_MAX_KEYS) {
+		rc = sm_err_set(err, SM_ETOOBIG, "keys", "the trust bundle holds %d keys already", SM_TRUST_MAX_KEYS);
+		goto out;
+	}
+	for (size_t i = 0; i < next->nkeys; i++)
+		if (next->keys[i].role == role && next->keys[i].not_after == 0)
+			next->keys[i].not_after = now;
+	if ((rc = sm_key_generate(&fresh)) || (rc = save_key(r, role, fresh, err)))
+		goto out;
+	sm_trust_key *k = &next->keys[next->nkeys++];
+	k->role = role;
+	sm_key_public(fresh, k->pub);
+	sm_key_kid(fresh, k->kid);
+	k->not_before = now;
+	k->not_after = 0;
+	if ((rc = sm_store_begin(r->store, true, &t, err)) || (rc = append_trust(r, t, next, root, err)))
+		goto out;
+	rc = sm_store_commit(t, err);
+	t = NULL;
+	if (rc)
+		goto out;
+	if ((rc = sm_store_begin(r->store, false, &t, err)) == 0)
+		rc = load_trust(r, t, err);
+	sm_key_free(r->keys[role]);
+	r->keys[role] = NULL;
+out:
+	sm_store_abort(t);
+	sm_key_free(fresh);
+	free(next);
+	return rc;
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private parts of the registry shared by registry.c, verify.c and import.c. */
+#ifndef STARMARK_REGISTRY_INT_H
+#define STARMARK_REGISTRY_INT_H
+
+#include "starmark/keys.h"
+#include "starmark/registry.h"
+#include "store.h"
+
+struct sm_registry {
+	char *dir;
+	char *passphrase;
+	bool write;
+	sm_store *store;
+	sm_trust *trust;          /* the current bundle */
+	uint8_t *trust_signed;    /* its signed bytes */
+	size_t trust_signed_len;
+	sm_key *keys[4];          /* loaded on first use, by role */
+};
+
+/** The private key of the current `role` key (loaded and checked against the bundle on first use). */
+int sm_registry_key(sm_registry *r, int role, const sm_key **out, sm_err *err);
+
+/** Sign `e`, append it, fold it into `old` (NULL for issue) and store the result; in the caller's transaction. */
+int sm_registry_append_event(sm_registry *r, sm_txn *t, sm_event *e, const sm_cert *old, sm_cert **out, sm_err *err);
+
+/** SM_EEXIST (naming the certificate) when a certificate has the draft's vendor, one of its models and its registration date. */
+int sm_registry_find_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err);
+
+#endif

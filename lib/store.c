@@ -1,0 +1,809 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The LMDB store: one environment, named databases, every change in one write transaction. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+/* The map is reserved address space; the file grows only as it is used. */
+#define MAP_SIZE (64ull << 30)
+#define MAX_READERS 256
+#define GRAMS_MAX 1024 /* distinct grams indexed per certificate */
+
+enum { DB_META, DB_ENTRIES, DB_NODES, DB_CERTS, DB_MODELS, DB_SERIALS, DB_GRAMS, DB_TOKENS, DB_TOKHASH, DB_COUNT };
+
+static const struct {
+	const char *name;
+	unsigned flags;
+} dbs[DB_COUNT] = {
+	[DB_META] = { "meta", 0 },
+	[DB_ENTRIES] = { "entries", 0 },
+	[DB_NODES] = { "nodes", 0 },
+	[DB_CERTS] = { "certs", 0 },
+	[DB_MODELS] = { "models", MDB_DUPSORT },
+	[DB_SERIALS] = { "serials", MDB_INTEGERKEY },
+	[DB_GRAMS] = { "grams", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP },
+	[DB_TOKENS] = { "tokens", 0 },
+	[DB_TOKHASH] = { "tokhash", 0 },
+};
+
+struct sm_store {
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	bool readonly;
+};
+
+struct sm_txn {
+	sm_store *s;
+	MDB_txn *txn;
+};
+
+static int map_rc(int rc)
+{
+	switch (rc) {
+	case 0: return 0;
+	case MDB_NOTFOUND: return SM_ENOTFOUND;
+	case MDB_MAP_FULL: return SM_EFULL;
+	case MDB_KEYEXIST: return SM_EEXIST;
+	case ENOMEM: return SM_ENOMEM;
+	default: return SM_ESTORE;
+	}
+}
+
+static int store_err(sm_err *err, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL)
+		return sm_err_set(err, SM_EFULL, NULL, "%s: the store is full (%s); grow the map size", what, mdb_strerror(rc));
+	return sm_err_set(err, map_rc(rc), NULL, "%s: %s", what, mdb_strerror(rc));
+}
+
+int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, sm_err *err)
+{
+	int rc = 0;
+	char path[4096];
+	struct stat st;
+	sm_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	s->readonly = readonly;
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	if (!create && stat(path, &st) != 0) {
+		rc = sm_err_set(err, SM_ENOTFOUND, "db", "no registry at %s (run 'starmark init' first)", dir);
+		goto fail;
+	}
+	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 2)) ||
+	    (rc = mdb_env_set_maxreaders(s->env, MAX_READERS)) || (rc = mdb_env_set_mapsize(s->env, MAP_SIZE))) {
+		rc = store_err(err, rc, "cannot set up the store");
+		goto fail;
+	}
+	rc = mdb_env_open(s->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS, 0600);
+	if (rc) {
+		if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)
+			rc = sm_err_set(err, SM_ESTORE, "db", "%s is not a readable starmark store: %s", path, mdb_strerror(rc));
+		else
+			rc = sm_err_set(err, rc == EACCES ? SM_EIO : map_rc(rc), "db", "cannot open the store in %s: %s", dir,
+					mdb_strerror(rc));
+		goto fail;
+	}
+	/* A truncated file would make LMDB touch pages past its end (SIGBUS): check the size first. */
+	MDB_envinfo info;
+	MDB_stat mst;
+	if (!mdb_env_info(s->env, &info) && !mdb_env_stat(s->env, &mst) && stat(path, &st) == 0 &&
+	    (uint64_t)st.st_size < ((uint64_t)info.me_last_pgno + 1) * mst.ms_psize) {
+		rc = sm_err_set(err, SM_ESTORE, "db", "%s is truncated: %lld bytes, its pages need %llu", path,
+				(long long)st.st_size, (unsigned long long)(info.me_last_pgno + 1) * mst.ms_psize);
+		goto fail;
+	}
+	int stale = 0;
+	mdb_reader_check(s->env, &stale);
+	/* open every database once, in one transaction, before any other use */
+	MDB_txn *txn = NULL;
+	if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) {
+		rc = store_err(err, rc, "cannot read the store");
+		goto fail;
+	}
+	for (int i = 0; i < DB_COUNT && !rc; i++)
+		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | (readonly ? 0 : MDB_CREATE), &s->dbi[i]);
+	if (rc) {
+		mdb_txn_abort(txn);
+		rc = rc == MDB_NOTFOUND ? sm_err_set(err, SM_ESTORE, "db", "%s is not a starmark store", path)
+					: store_err(err, rc, "cannot open the store's tables");
+		goto fail;
+	}
+	if ((rc = mdb_txn_commit(txn))) {
+		rc = store_err(err, rc, "cannot open the store's tables");
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return rc;
+}
+
+void sm_store_close(sm_store *s)
+{
+	if (!s)
+		return;
+	mdb_env_close(s->env);
+	free(s);
+}
+
+int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err)
+{
+	sm_txn *t = calloc(1, sizeof(*t));
+	if (!t)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	if (write && s->readonly) {
+		free(t);
+		return sm_err_set(err, SM_ESTORE, NULL, "the store is open read-only");
+	}
+	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	if (rc) {
+		free(t);
+		return store_err(err, rc, "cannot begin a transaction");
+	}
+	t->s = s;
+	*out = t;
+	return 0;
+}
+
+int sm_store_commit(sm_txn *t, sm_err *err)
+{
+	int rc = mdb_txn_commit(t->txn);
+	free(t);
+	return rc ? store_err(err, rc, "cannot commit") : 0;
+}
+
+void sm_store_abort(sm_txn *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+/* ---- small get/put helpers ---- */
+
+static int get(sm_txn *t, int db, const void *k, size_t kn, MDB_val *v)
+{
+	MDB_val key = { kn, (void *)(uintptr_t)k };
+	return map_rc(mdb_get(t->txn, t->s->dbi[db], &key, v));
+}
+
+static int put(sm_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn, unsigned flags)
+{
+	MDB_val key = { kn, (void *)(uintptr_t)k }, val = { vn, (void *)(uintptr_t)v };
+	return map_rc(mdb_put(t->txn, t->s->dbi[db], &key, &val, flags));
+}
+
+static int del(sm_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn)
+{
+	MDB_val key = { kn, (void *)(uintptr_t)k }, val = { vn, (void *)(uintptr_t)v };
+	int rc = mdb_del(t->txn, t->s->dbi[db], &key, v ? &val : NULL);
+	return rc == MDB_NOTFOUND ? 0 : map_rc(rc);
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+int sm_store_meta_get(sm_txn *t, const char *key, const uint8_t **p, size_t *n)
+{
+	MDB_val v;
+	int rc = get(t, DB_META, key, strlen(key), &v);
+	if (!rc) {
+		*p = v.mv_data;
+		*n = v.mv_size;
+	}
+	return rc;
+}
+
+int sm_store_meta_put(sm_txn *t, const char *key, const void *p, size_t n)
+{
+	return put(t, DB_META, key, strlen(key), p, n, 0);
+}
+
+int sm_store_meta_get_u64(sm_txn *t, const char *key, uint64_t *v)
+{
+	const uint8_t *p;
+	size_t n;
+	int rc = sm_store_meta_get(t, key, &p, &n);
+	if (rc)
+		return rc;
+	if (n != 8)
+		return SM_ESTORE;
+	*v = rd64(p);
+	return 0;
+}
+
+int sm_store_meta_put_u64(sm_txn *t, const char *key, uint64_t v)
+{
+	uint8_t b[8];
+	be64(b, v);
+	return sm_store_meta_put(t, key, b, 8);
+}
+
+/* ---- the log ---- */
+
+int sm_store_log_size(sm_txn *t, uint64_t *size)
+{
+	int rc = sm_store_meta_get_u64(t, "log_size", size);
+	if (rc == SM_ENOTFOUND) {
+		*size = 0;
+		return 0;
+	}
+	return rc;
+}
+
+static int node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
+{
+	uint8_t k[9];
+	k[0] = (uint8_t)level;
+	be64(k + 1, index);
+	MDB_val v;
+	int rc = get(ctx, DB_NODES, k, 9, &v);
+	if (rc)
+		return rc == SM_ENOTFOUND ? SM_ESTORE : rc; /* a missing node is a damaged store */
+	if (v.mv_size != SM_HASH_LEN)
+		return SM_ESTORE;
+	memcpy(out, v.mv_data, SM_HASH_LEN);
+	return 0;
+}
+
+static int node_put(void *ctx, unsigned level, uint64_t index, const uint8_t h[SM_HASH_LEN])
+{
+	uint8_t k[9];
+	k[0] = (uint8_t)level;
+	be64(k + 1, index);
+	return put(ctx, DB_NODES, k, 9, h, SM_HASH_LEN, 0);
+}
+
+int sm_store_log_append(sm_txn *t, const uint8_t *entry, size_t n, uint64_t *index)
+{
+	uint64_t size;
+	int rc = sm_store_log_size(t, &size);
+	if (rc)
+		return rc;
+	uint8_t k[8], leaf[SM_HASH_LEN];
+	be64(k, size);
+	if ((rc = put(t, DB_ENTRIES, k, 8, entry, n, MDB_APPEND)))
+		return rc;
+	sm_merkle_leaf_hash(entry, n, leaf);
+	if ((rc = sm_merkle_append(node_get, node_put, t, size, leaf)))
+		return rc;
+	if ((rc = sm_store_meta_put_u64(t, "log_size", size + 1)))
+		return rc;
+	if (index)
+		*index = size;
+	return 0;
+}
+
+int sm_store_log_entry(sm_txn *t, uint64_t index, const uint8_t **p, size_t *n)
+{
+	uint8_t k[8];
+	be64(k, index);
+	MDB_val v;
+	int rc = get(t, DB_ENTRIES, k, 8, &v);
+	if (!rc) {
+		*p = v.mv_data;
+		*n = v.mv_size;
+	}
+	return rc;
+}
+
+static int check_size(sm_txn *t, uint64_t size)
+{
+	uint64_t cur;
+	int rc = sm_store_log_size(t, &cur);
+	return rc ? rc : (size > cur ? SM_EINVAL : 0);
+}
+
+int sm_store_log_root(sm_txn *t, uint64_t size, uint8_t root[SM_HASH_LEN])
+{
+	int rc = check_size(t, size);
+	return rc ? rc : sm_merkle_root(node_get, t, size, root);
+}
+
+int sm_store_log_inclusion(sm_txn *t, uint64_t index, uint64_t size, uint8_t proof[][SM_HASH_LEN], size_t *n)
+{
+	int rc = check_size(t, size);
+	return rc ? rc : sm_merkle_inclusion_proof(node_get, t, index, size, proof, n);
+}
+
+int sm_store_log_consistency(sm_txn *t, uint64_t size1, uint64_t size2, uint8_t proof[][SM_HASH_LEN], size_t *n)
+{
+	int rc = check_size(t, size2);
+	return rc ? rc : sm_merkle_consistency_proof(node_get, t, size1, size2, proof, n);
+}
+
+int sm_store_log_node(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
+{
+	return node_get(t, level, index, out);
+}
+
+/* ---- certificates and their indexes ---- */
+
+uint32_t sm_store_id_serial(const char *id)
+{
+	const char *dash = strrchr(id, '-');
+	if (strncmp(id, "SM-", 3) != 0 || !dash || !dash[1] || strlen(dash + 1) > 9)
+		return 0;
+	uint32_t v = 0;
+	for (const char *p = dash + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		v = v * 10 + (uint32_t)(*p - '0');
+	}
+	return v;
+}
+
+int sm_store_cert_raw(sm_txn *t, const char *id, const uint8_t **p, size_t *n)
+{
+	MDB_val v;
+	size_t len = strlen(id);
+	if (len == 0 || len > SM_ID_MAX)
+		return SM_ENOTFOUND;
+	int rc = get(t, DB_CERTS, id, len, &v);
+	if (!rc) {
+		*p = v.mv_data;
+		*n = v.mv_size;
+	}
+	return rc;
+}
+
+int sm_store_cert_get(sm_txn *t, const char *id, sm_cert **out, sm_err *err)
+{
+	const uint8_t *p;
+	size_t n;
+	int rc = sm_store_cert_raw(t, id, &p, &n);
+	if (rc == SM_ENOTFOUND) {
+		char q[40];
+		sm_err_quote(q, sizeof(q), id, strlen(id));
+		return sm_err_set(err, rc, "id", "no certificate %s in this registry", q);
+	}
+	if (rc)
+		return sm_err_set(err, rc, NULL, "cannot read certificate %s", id);
+	rc = sm_cert_decode(p, n, out, err);
+	return rc ? sm_err_set(err, SM_ESTORE, NULL, "stored state of %s is damaged: %s", id, err ? err->msg : "") : 0;
+}
+
+static size_t model_key(char *k, const char *vendor, const char *model)
+{
+	size_t vn = strlen(vendor), mn = strlen(model);
+	memcpy(k, vendor, vn);
+	k[vn] = '\0';
+	memcpy(k + vn + 1, model, mn);
+	return vn + 1 + mn;
+}
+
+/* Normalised searchable text: fields joined by '\n', ASCII and full-width ASCII folded to lower case. */
+static void fold_append(sm_buf *b, const char *s, int *rc)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p && !*rc) {
+		/* U+FF01..U+FF5E (EF BC 81 .. EF BD 9E) are full-width ASCII 0x21..0x7E */
+		if (p[0] == 0xEF && (p[1] == 0xBC || p[1] == 0xBD) && p[2]) {
+			unsigned cp = ((unsigned)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
+			cp |= 0xF000;
+			if (cp >= 0xFF01 && cp <= 0xFF5E) {
+				char c = (char)(cp - 0xFF01 + 0x21);
+				if (c >= 'A' && c <= 'Z')
+					c = (char)(c - 'A' + 'a');
+				*rc = sm_buf_append(b, &c, 1);
+				p += 3;
+				continue;
+			}
+		}
+		char c = (char)*p;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		*rc = sm_buf_append(b, &c, 1);
+		p++;
+	}
+	if (!*rc)
+		*rc = sm_buf_append(b, "\n", 1);
+}
+
+static int search_text(const sm_cert *c, sm_buf *b)
+{
+	int rc = 0;
+	fold_append(b, c->id, &rc);
+	fold_append(b, c->vendor, &rc);
+	fold_append(b, c->vendor_name ? c->vendor_name : "", &rc);
+	fold_append(b, c->product ? c->product : "", &rc);
+	for (size_t i = 0; i < c->nmodels; i++)
+		fold_append(b, c->models[i], &rc);
+	if (!rc)
+		rc = sm_buf_terminate(b);
+	return rc;
+}
+
+char *sm_store_search_text(const sm_cert *c)
+{
+	sm_buf b = SM_BUF_INIT;
+	if (search_text(c, &b)) {
+		sm_buf_cleanup(&b);
+		return NULL;
+	}
+	return (char *)sm_buf_take(&b, NULL);
+}
+
+/* Length of the UTF-8 sequence at p, never stepping over a NUL (input is validated, but be safe). */
+static size_t utf8_len(const unsigned char *p)
+{
+	size_t n = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
+	for (size_t k = 1; k < n; k++)
+		if (!p[k])
+			return k;
+	return n;
+}
+
+/* The grams of normalised text: every pair of consecutive code points inside one line. */
+typedef struct gram {
+	uint8_t len;
+	char b[8];
+} gram;
+
+static int gram_cmp(const void *a, const void *b)
+{
+	const gram *x = a, *y = b;
+	if (x->len != y->len)
+		return x->len - y->len;
+	return memcmp(x->b, y->b, x->len);
+}
+
+static size_t grams_of(const char *text, gram *out, size_t cap)
+{
+	size_t n = 0;
+	const unsigned char *p = (const unsigned char *)text;
+	while (*p && n < cap) {
+		size_t a = utf8_len(p);
+		if (*p == '\n' || !p[a] || p[a] == '\n') {
+			p += a;
+			continue;
+		}
+		size_t b = utf8_len(p + a);
+		out[n].len = (uint8_t)(a + b);
+		memcpy(out[n].b, p, a + b);
+		n++;
+		p += a;
+	}
+	qsort(out, n, sizeof(*out), gram_cmp);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || gram_cmp(&out[u - 1], &out[i]) != 0)
+			out[u++] = out[i];
+	return u;
+}
+
+static int index_grams(sm_txn *t, const sm_cert *c, uint32_t serial, bool add)
+{
+	sm_buf b = SM_BUF_INIT;
+	gram *g = malloc(GRAMS_MAX * sizeof(*g));
+	int rc = g ? search_text(c, &b) : SM_ENOMEM;
+	if (!rc) {
+		unsigned int v = serial;
+		size_t n = grams_of((const char *)b.data, g, GRAMS_MAX);
+		for (size_t i = 0; i < n && !rc; i++)
+			rc = add ? put(t, DB_GRAMS, g[i].b, g[i].len, &v, sizeof(v), MDB_NODUPDATA)
+				 : del(t, DB_GRAMS, g[i].b, g[i].len, &v, sizeof(v));
+	}
+	free(g);
+	sm_buf_cleanup(&b);
+	return rc;
+}
+
+static bool same_search_fields(const sm_cert *a, const sm_cert *b)
+{
+	if (strcmp(a->vendor, b->vendor) || strcmp(a->vendor_name, b->vendor_name) || strcmp(a->product, b->product) ||
+	    a->nmodels != b->nmodels)
+		return false;
+	for (size_t i = 0; i < a->nmodels; i++)
+		if (strcmp(a->models[i], b->models[i]))
+			return false;
+	return true;
+}
+
+int sm_store_cert_put(sm_txn *t, const sm_cert *c, const sm_cert *old)
+{
+	sm_buf b = SM_BUF_INIT;
+	char k[SM_VENDOR_MAX + 1 + SM_MODEL_MAX + 1];
+	uint32_t serial = sm_store_id_serial(c->id);
+	size_t idlen = strlen(c->id);
+	int rc = sm_cert_encode(c, &b);
+	if (!rc)
+		rc = put(t, DB_CERTS, c->id, idlen, b.data, b.len, 0);
+	if (!rc && !old) {
+		unsigned int key = serial;
+		rc = put(t, DB_SERIALS, &key, sizeof(key), c->id, idlen, 0);
+	}
+	if (!rc && (!old || !same_search_fields(c, old))) {
+		if (old) {
+			for (size_t i = 0; i < old->nmodels && !rc; i++)
+				rc = del(t, DB_MODELS, k, model_key(k, old->vendor, old->models[i]), old->id, strlen(old->id));
+			if (!rc)
+				rc = index_grams(t, old, serial, false);
+		}
+		for (size_t i = 0; i < c->nmodels && !rc; i++)
+			rc = put(t, DB_MODELS, k, model_key(k, c->vendor, c->models[i]), c->id, idlen, 0);
+		if (!rc)
+			rc = index_grams(t, c, serial, true);
+	}
+	sm_buf_cleanup(&b);
+	return rc;
+}
+
+int sm_store_cert_foreach(sm_txn *t, sm_store_cert_fn fn, void *ctx)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char id[SM_ID_MAX + 1];
+	int rc = 0, mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_CERTS], &cur);
+	if (mrc)
+		return map_rc(mrc);
+	/* mrc: LMDB's answer; rc: the callback's (passed back as it is) */
+	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
+		if (k.mv_size > SM_ID_MAX) {
+			rc = SM_ESTORE;
+			break;
+		}
+		memcpy(id, k.mv_data, k.mv_size);
+		id[k.mv_size] = '\0';
+		if ((rc = fn(ctx, id, v.mv_data, v.mv_size)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc ? rc : (mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
+}
+
+static int visit_id(sm_txn *t, const void *idp, size_t idn, sm_store_cert_fn fn, void *ctx)
+{
+	char id[SM_ID_MAX + 1];
+	if (idn > SM_ID_MAX)
+		return SM_ESTORE;
+	memcpy(id, idp, idn);
+	id[idn] = '\0';
+	const uint8_t *p;
+	size_t n;
+	int rc = sm_store_cert_raw(t, id, &p, &n);
+	if (rc)
+		return rc == SM_ENOTFOUND ? SM_ESTORE : rc; /* an index naming a missing certificate */
+	return fn(ctx, id, p, n);
+}
+
+int sm_store_model_foreach(sm_txn *t, const char *vendor, const char *model, sm_store_cert_fn fn, void *ctx)
+{
+	char k[SM_VENDOR_MAX + 1 + SM_MODEL_MAX + 1];
+	if (strlen(vendor) > SM_VENDOR_MAX || (model && strlen(model) > SM_MODEL_MAX))
+		return 0;
+	size_t kn = model ? model_key(k, vendor, model) : strlen(vendor) + 1;
+	if (!model)
+		memcpy(k, vendor, kn); /* includes the NUL: the prefix "vendor\0" */
+	MDB_cursor *cur = NULL;
+	MDB_val key = { kn, k }, v;
+	int rc = 0, mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_MODELS], &cur);
+	if (mrc)
+		return map_rc(mrc);
+	mrc = mdb_cursor_get(cur, &key, &v, model ? MDB_SET_KEY : MDB_SET_RANGE);
+	while (!mrc) {
+		if (model ? (key.mv_size != kn || memcmp(key.mv_data, k, kn))
+			  : (key.mv_size < kn || memcmp(key.mv_data, k, kn)))
+			break;
+		if ((rc = visit_id(t, v.mv_data, v.mv_size, fn, ctx)))
+			break;
+		mrc = mdb_cursor_get(cur, &key, &v, model ? MDB_NEXT_DUP : MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc ? rc : (mrc == 0 || mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
+}
+
+struct scan_ctx {
+	const char *needle;
+	sm_store_cert_fn fn;
+	void *ctx;
+};
+
+static int match_one(const char *needle, const char *id, const uint8_t *p, size_t n, bool *hit)
+{
+	sm_cert *c = NULL;
+	if (sm_cert_decode(p, n, &c, NULL))
+		return SM_ESTORE;
+	char *text = sm_store_search_text(c);
+	sm_cert_free(c);
+	if (!text)
+		return SM_ENOMEM;
+	*hit = strstr(text, needle) != NULL;
+	free(text);
+	return 0;
+}
+
+static int scan_one(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct scan_ctx *s = vctx;
+	bool hit = false;
+	int rc = match_one(s->needle, id, p, n, &hit);
+	return rc ? rc : (hit ? s->fn(s->ctx, id, p, n) : 0);
+}
+
+int sm_store_search(sm_txn *t, const char *query, sm_store_cert_fn fn, void *ctx)
+{
+	/* normalise the query the way the text is normalised (without the trailing newline) */
+	sm_buf qb = SM_BUF_INIT;
+	int rc = 0;
+	fold_append(&qb, query, &rc);
+	if (rc || sm_buf_terminate(&qb)) {
+		sm_buf_cleanup(&qb);
+		return rc ? rc : SM_ENOMEM;
+	}
+	qb.data[--qb.len] = '\0';
+	const char *needle = (const char *)qb.data;
+	struct scan_ctx sc = { needle, fn, ctx };
+	gram *g = malloc(GRAMS_MAX * sizeof(*g));
+	size_t ng = g ? grams_of(needle, g, GRAMS_MAX) : 0;
+	MDB_cursor *cur = NULL, *probe = NULL;
+	if (!g) {
+		rc = SM_ENOMEM;
+		goto out;
+	}
+	if (ng == 0) { /* a single character: no gram to use */
+		rc = sm_store_cert_foreach(t, scan_one, &sc);
+		goto out;
+	}
+	if ((rc = map_rc(mdb_cursor_open(t->txn, t->s->dbi[DB_GRAMS], &cur))) ||
+	    (rc = map_rc(mdb_cursor_open(t->txn, t->s->dbi[DB_GRAMS], &probe))))
+		goto out;
+	/* drive the walk from the rarest gram, probe the others */
+	size_t best = 0, best_count = SIZE_MAX;
+	for (size_t i = 0; i < ng; i++) {
+		MDB_val k = { g[i].len, g[i].b }, v;
+		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+		if (r == MDB_NOTFOUND)
+			goto out; /* a gram nobody has: no result */
+		size_t cnt = 0;
+		if (r || (r = mdb_cursor_count(cur, &cnt))) {
+			rc = map_rc(r);
+			goto out;
+		}
+		if (cnt < best_count) {
+			best_count = cnt;
+			best = i;
+		}
+	}
+	MDB_val k = { g[best].len, g[best].b }, v;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+	while (!r && !rc) {
+		unsigned int serial;
+		memcpy(&serial, v.mv_data, sizeof(serial));
+		bool all = true;
+		for (size_t i = 0; i < ng && all; i++) {
+			if (i == best)
+				continue;
+			MDB_val pk = { g[i].len, g[i].b }, pv = { sizeof(serial), &serial };
+			all = mdb_cursor_get(probe, &pk, &pv, MDB_GET_BOTH) == 0;
+		}
+		if (all) {
+			MDB_val idv;
+			if ((rc = get(t, DB_SERIALS, &serial, sizeof(serial), &idv)))
+				break;
+			char id[SM_ID_MAX + 1];
+			if (idv.mv_size > SM_ID_MAX) {
+				rc = SM_ESTORE;
+				break;
+			}
+			memcpy(id, idv.mv_data, idv.mv_size);
+			id[idv.mv_size] = '\0';
+			const uint8_t *p;
+			size_t n;
+			if ((rc = sm_store_cert_raw(t, id, &p, &n)) || (rc = scan_one(&sc, id, p, n)))
+				break;
+		}
+		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
+	}
+	if (!rc && r && r != MDB_NOTFOUND)
+		rc = map_rc(r);
+out:
+	if (rc == SM_ENOTFOUND)
+		rc = SM_ESTORE;
+	mdb_cursor_close(probe);
+	mdb_cursor_close(cur);
+	free(g);
+	sm_buf_cleanup(&qb);
+	return rc;
+}
+
+/* ---- tokens ---- */
+
+int sm_store_token_put(sm_txn *t, const char *name, int role, const uint8_t hash[32], int64_t created)
+{
+	uint8_t v[41];
+	v[0] = (uint8_t)role;
+	memcpy(v + 1, hash, 32);
+	be64(v + 33, (uint64_t)created);
+	int rc = put(t, DB_TOKENS, name, strlen(name), v, sizeof(v), MDB_NOOVERWRITE);
+	return rc ? rc : put(t, DB_TOKHASH, hash, 32, name, strlen(name), 0);
+}
+
+int sm_store_token_find(sm_txn *t, const uint8_t hash[32], int *role, char *name, size_t name_cap)
+{
+	MDB_val n, v;
+	int rc = get(t, DB_TOKHASH, hash, 32, &n);
+	if (rc)
+		return rc;
+	if ((rc = get(t, DB_TOKENS, n.mv_data, n.mv_size, &v)))
+		return rc == SM_ENOTFOUND ? SM_ESTORE : rc;
+	if (v.mv_size != 41 || n.mv_size >= name_cap)
+		return SM_ESTORE;
+	*role = ((const uint8_t *)v.mv_data)[0];
+	memcpy(name, n.mv_data, n.mv_size);
+	name[n.mv_size] = '\0';
+	return 0;
+}
+
+int sm_store_token_get(sm_txn *t, const char *name, int *role, int64_t *created)
+{
+	MDB_val v;
+	int rc = get(t, DB_TOKENS, name, strlen(name), &v);
+	if (rc)
+		return rc;
+	if (v.mv_size != 41)
+		return SM_ESTORE;
+	*role = ((const uint8_t *)v.mv_data)[0];
+	*created = (int64_t)rd64((const uint8_t *)v.mv_data + 33);
+	return 0;
+}
+
+int sm_store_token_del(sm_txn *t, const char *name)
+{
+	MDB_val v;
+	int rc = get(t, DB_TOKENS, name, strlen(name), &v);
+	if (rc)
+		return rc;
+	uint8_t hash[32];
+	if (v.mv_size != 41)
+		return SM_ESTORE;
+	memcpy(hash, (const uint8_t *)v.mv_data + 1, 32);
+	if ((rc = del(t, DB_TOKHASH, hash, 32, NULL, 0)))
+		return rc;
+	return del(t, DB_TOKENS, name, strlen(name), NULL, 0);
+}
+
+int sm_store_token_foreach(sm_txn *t, sm_store_token_fn fn, void *ctx)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char name[128];
+	int rc = 0, mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_TOKENS], &cur);
+	if (mrc)
+		return map_rc(mrc);
+	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
+		if (k.mv_size >= sizeof(name) || v.mv_size != 41) {
+			rc = SM_ESTORE;
+			break;
+		}
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		const uint8_t *p = v.mv_data;
+		if ((rc = fn(ctx, name, p[0], (int64_t)rd64(p + 33))))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc ? rc : (mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The LMDB store (private to lib/): log entries, Merkle nodes, certificate state, indexes, tokens. */
+#ifndef STARMARK_STORE_H
+#define STARMARK_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "starmark/error.h"
+#include "starmark/merkle.h"
+#include "starmark/record.h"
+
+/*
+ * Layout (schema/store.md has the whole): one LMDB environment in the registry directory with
+ * named databases
+ *   meta      text key -> value           format, log_size, next_serial, scheme, levels, origin, trust_*
+ *   entries   u64 BE index -> entry bytes (a COSE_Sign1)
+ *   nodes     u8 level || u64 BE index -> 32-byte hash of a perfect subtree (merkle.h)
+ *   certs     id -> state (CBOR, record.h)
+ *   models    vendor 0x00 model -> id      (DUPSORT: every certificate naming that model)
+ *   serials   u32 serial -> id             (INTEGERKEY)
+ *   grams     2-codepoint gram -> u32 serial (DUPSORT, DUPFIXED, INTEGERDUP): the search index
+ *   tokens    name -> role(1) || SHA-256(token)(32) || created(8 BE)
+ *   tokhash   SHA-256(token) -> name
+ * Everything a change touches is written in one write transaction, so no crash leaves the log
+ * and the state disagreeing.
+ */
+
+typedef struct sm_store sm_store;
+typedef struct sm_txn sm_txn;
+
+#define SM_STORE_FORMAT 1
+
+/** Open (or with `create`, create) the store in `dir`. SM_ESTORE with a message for a corrupted, truncated or foreign file. */
+int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, sm_err *err);
+void sm_store_close(sm_store *s);
+
+/** Begin a transaction; one writer at a time (others wait). Pointers read in it are valid until it ends. */
+int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err);
+/** Commit and free the transaction. SM_EFULL when the map is full, SM_ESTORE otherwise. */
+int sm_store_commit(sm_txn *t, sm_err *err);
+/** Abort and free (NULL accepted). */
+void sm_store_abort(sm_txn *t);
+
+int sm_store_meta_get(sm_txn *t, const char *key, const uint8_t **p, size_t *n);
+int sm_store_meta_put(sm_txn *t, const char *key, const void *p, size_t n);
+int sm_store_meta_get_u64(sm_txn *t, const char *key, uint64_t *v);
+int sm_store_meta_put_u64(sm_txn *t, const char *key, uint64_t v);
+
+/** The log's size (entries appended). */
+int sm_store_log_size(sm_txn *t, uint64_t *size);
+/** Append an entry: its bytes, its leaf and the perfect subtrees it completes, the new size. */
+int sm_store_log_append(sm_txn *t, const uint8_t *entry, size_t n, uint64_t *index);
+/** Entry `index` (borrowed until the transaction ends). SM_ENOTFOUND past the end. */
+int sm_store_log_entry(sm_txn *t, uint64_t index, const uint8_t **p, size_t *n);
+/** Root of the first `size` entries, and proofs; O(log n) reads each. */
+int sm_store_log_root(sm_txn *t, uint64_t size, uint8_t root[SM_HASH_LEN]);
+int sm_store_log_inclusion(sm_txn *t, uint64_t index, uint64_t size, uint8_t proof[][SM_HASH_LEN], size_t *n);
+int sm_store_log_consistency(sm_txn *t, uint64_t size1, uint64_t size2, uint8_t proof[][SM_HASH_LEN], size_t *n);
+/** The stored hash of a perfect subtree (for log verify's cross-check). */
+int sm_store_log_node(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN]);
+
+/** The certificate `id` (caller frees). SM_ENOTFOUND. */
+int sm_store_cert_get(sm_txn *t, const char *id, sm_cert **out, sm_err *err);
+/** The stored encoding of `id`, borrowed until the transaction ends. */
+int sm_store_cert_raw(sm_txn *t, const char *id, const uint8_t **p, size_t *n);
+/**
+ * Write the state of a certificate, and update the model, serial and search indexes from the
+ * previous state `old` (NULL for a new certificate).
+ */
+int sm_store_cert_put(sm_txn *t, const sm_cert *c, const sm_cert *old);
+
+/* Called for each certificate; return non-zero to stop (that value is returned). */
+typedef int (*sm_store_cert_fn)(void *ctx, const char *id, const uint8_t *state, size_t n);
+/** Every certificate in id order. */
+int sm_store_cert_foreach(sm_txn *t, sm_store_cert_fn fn, void *ctx);
+/** Every certificate naming (vendor, model); with model NULL, every certificate of the vendor (ids repeat
+ * once per model; callers de-duplicate). */
+int sm_store_model_foreach(sm_txn *t, const char *vendor, const char *model, sm_store_cert_fn fn, void *ctx);
+/**
+ * Certificates whose searchable text (id, vendor code and name, product, models) contains `query`
+ * after normalisation (ASCII and full-width letters folded to lower-case ASCII). Uses the gram
+ * index for queries of two or more characters, a scan otherwise. Results in serial order.
+ */
+int sm_store_search(sm_txn *t, const char *query, sm_store_cert_fn fn, void *ctx);
+/** The normalised searchable text of a certificate (caller frees); for tests and the scan. */
+char *sm_store_search_text(const sm_cert *c);
+
+/* Tokens */
+int sm_store_token_put(sm_txn *t, const char *name, int role, const uint8_t hash[32], int64_t created);
+/** SM_ENOTFOUND when no token has that hash; the role and name otherwise. */
+int sm_store_token_find(sm_txn *t, const uint8_t hash[32], int *role, char *name, size_t name_cap);
+int sm_store_token_get(sm_txn *t, const char *name, int *role, int64_t *created);
+int sm_store_token_del(sm_txn *t, const char *name);
+typedef int (*sm_store_token_fn)(void *ctx, const char *name, int role, int64_t created);
+int sm_store_token_foreach(sm_txn *t, sm_store_token_fn fn, void *ctx);
+
+/** The serial number of an id ("SM-2021-000042" -> 42); 0 when the id is not of that form. */
+uint32_t sm_store_id_serial(const char *id);
+
+#endif

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* log verify: re-check the whole registry from its entries alone. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry_int.h"
+#include "starmark/cose.h"
+
+/* An open-addressing map id -> folded state, for the fold from scratch. */
+typedef struct fold_map {
+	sm_cert **slots;
+	size_t cap, n;
+} fold_map;
+
+static uint64_t hash_id(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static sm_cert **slot_of(fold_map *m, const char *id)
+{
+	size_t i = hash_id(id) & (m->cap - 1);
+	while (m->slots[i] && strcmp(m->slots[i]->id, id) != 0)
+		i = (i + 1) & (m->cap - 1);
+	return &m->slots[i];
+}
+
+static int map_grow(fold_map *m)
+{
+	if (m->cap && m->n * 2 < m->cap)
+		return 0;
+	fold_map bigger = { calloc(m->cap ? m->cap * 2 : 1024, sizeof(sm_cert *)), m->cap ? m->cap * 2 : 1024, 0 };
+	if (!bigger.slots)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i]) {
+			*slot_of(&bigger, m->slots[i]->id) = m->slots[i];
+			bigger.n++;
+		}
+	free(m->slots);
+	*m = bigger;
+	return 0;
+}
+
+static void map_free(fold_map *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		sm_cert_free(m->slots[i]);
+	free(m->slots);
+}
+
+/* The Merkle cross-check: sm_merkle_append reads left siblings from the store (each already
+ * compared) and every node it computes must equal the stored one. */
+struct tree_ctx {
+	sm_txn *t;
+	int mismatch;
+};
+
+static int tree_get(void *vctx, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
+{
+	return sm_store_log_node(((struct tree_ctx *)vctx)->t, level, index, out);
+}
+
+static int tree_put(void *vctx, unsigned level, uint64_t index, const uint8_t h[SM_HASH_LEN])
+{
+	struct tree_ctx *c = vctx;
+	uint8_t stored[SM_HASH_LEN];
+	int rc = sm_store_log_node(c->t, level, index, stored);
+	if (rc || memcmp(stored, h, SM_HASH_LEN) != 0) {
+		c->mismatch = 1;
+		return SM_EVERIFY;
+	}
+	return 0;
+}
+
+static int check_event(const sm_trust *tr, const sm_cose *c, const sm_event *e, uint64_t i, sm_err *err)
+{
+	uint8_t kid[SM_KID_LEN];
+	const sm_trust_key *k = sm_cose_kid(c, kid) ? sm_trust_find(tr, SM_ROLE_ISSUER, kid, e->at) : NULL;
+	sm_key *pub = NULL;
+	if (!k)
+		return sm_err_set(err, SM_EVERIFY, "log",
+				  "entry %llu (%s of %s) is signed by no issuer key valid at its time", (unsigned long long)i,
+				  sm_event_name(e->type), e->id);
+	int rc = sm_key_from_public(k->pub, &pub);
+	if (!rc)
+		rc = sm_cose_verify(c, pub);
+	sm_key_free(pub);
+	return rc ? sm_err_set(err, SM_EVERIFY, "log", "entry %llu (%s of %s): the signature does not verify",
+			       (unsigned long long)i, sm_event_name(e->type), e->id)
+		  : 0;
+}
+
+struct cmp_ctx {
+	fold_map *m;
+	uint64_t seen;
+	sm_err *err;
+};
+
+static int compare_stored(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct cmp_ctx *c = vctx;
+	sm_cert **slot = slot_of(c->m, id);
+	if (!*slot)
+		return sm_err_set(c->err, SM_EVERIFY, "store", "the store holds %s, which no log entry issued", id);
+	sm_buf b = SM_BUF_INIT;
+	int rc = sm_cert_encode(*slot, &b);
+	if (!rc && (b.len != n || memcmp(b.data, p, n) != 0))
+		rc = sm_err_set(c->err, SM_EVERIFY, "store", "the stored state of %s differs from the state its log entries give",
+				id);
+	sm_buf_cleanup(&b);
+	c->seen++;
+	return rc;
+}
+
+struct model_ctx {
+	const char *id;
+	bool found;
+};
+
+static int model_hit(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct model_ctx *m = vctx;
+	if (strcmp(id, m->id) == 0)
+		m->found = true;
+	return 0;
+}
+
+int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_verify_report *rep, sm_err *err)
+{
+	sm_txn *t = NULL;
+	fold_map m = { NULL, 0, 0 };
+	sm_trust *tr = calloc(1, sizeof(*tr)), *prev = calloc(1, sizeof(*prev));
+	sm_merkle_frontier f;
+	struct tree_ctx tc = { NULL, 0 };
+	uint64_t size = 0, trust_index = 0;
+	bool have_trust = false;
+	int rc = (!tr || !prev) ? sm_err_set(err, SM_ENOMEM, NULL, "out of memory") : map_grow(&m);
+	memset(rep, 0, sizeof(*rep));
+	sm_merkle_frontier_init(&f);
+	if (!rc)
+		rc = sm_store_begin(r->store, false, &t, err);
+	if (!rc)
+		rc = sm_store_log_size(t, &size);
+	tc.t = t;
+	for (uint64_t i = 0; i < size && !rc; i++) {
+		const uint8_t *p;
+		size_t n;
+		sm_cose *c = NULL;
+		sm_event *e = NULL;
+		uint8_t leaf[SM_HASH_LEN];
+		if ((rc = sm_store_log_entry(t, i, &p, &n))) {
+			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu of %llu is missing", (unsigned long long)i,
+					(unsigned long long)size);
+			break;
+		}
+		sm_merkle_leaf_hash(p, n, leaf);
+		sm_merkle_frontier_push(&f, leaf);
+		if (sm_merkle_append(tree_get, tree_put, &tc, i, leaf) != 0) {
+			rc = sm_err_set(err, SM_EVERIFY, "log", "the stored Merkle tree disagrees with entry %llu",
+					(unsigned long long)i);
+			break;
+		}
+		if ((rc = sm_cose_decode(p, n, &c, err))) {
+			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu is not a valid COSE_Sign1: %s", (unsigned long long)i,
+					err ? err->msg : "");
+			break;
+		}
+		size_t pn;
+		const uint8_t *payload = sm_cose_payload(c, &pn);
+		if (sm_cose_type(c) == SM_COSE_TRUST) {
+			if ((rc = sm_trust_verify(p, n, have_trust ? prev : NULL, NULL, tr, err)) == 0) {
+				*prev = *tr;
+				have_trust = true;
+				trust_index = i;
+				rep->bundles++;
+			} else {
+				rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu: %s", (unsigned long long)i, err ? err->msg : "");
+			}
+		} else if (sm_cose_type(c) != SM_COSE_EVENT || !have_trust) {
+			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu is neither an event nor a trust bundle%s",
+					(unsigned long long)i, have_trust ? "" : " (the log must begin with a trust bundle)");
+		} else if ((rc = sm_event_decode(payload, pn, &e, err))) {
+			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu: %s", (unsigned long long)i, err ? err->msg : "");
+		} else if (!(rc = check_event(prev, c, e, i, err)) && !(rc = map_grow(&m))) {
+			sm_cert **slot = slot_of(&m, e->id);
+			if (!*slot && e->type != SM_EV_ISSUE) {
+				rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu: %s of %s, which was never issued",
+						(unsigned long long)i, sm_event_name(e->type), e->id);
+			} else {
+				sm_cert *state = *slot ? *slot : sm_cert_new();
+				if (!state)
+					rc = SM_ENOMEM;
+				else if (e->type == SM_EV_ISSUE && !*slot && (rc = sm_cert_validate(e->cert, prev->levels, err)))
+					rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu issues an invalid record: %s",
+							(unsigned long long)i, err ? err->msg : "");
+				else if ((rc = sm_cert_apply(state, e, i, err)))
+					rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu: %s", (unsigned long long)i,
+							err ? err->msg : "");
+				if (!*slot && state) {
+					if (rc) {
+						sm_cert_free(state);
+					} else {
+						*slot = state;
+						m.n++;
+					}
+				}
+			}
+		}
+		sm_event_free(e);
+		sm_cose_free(c);
+		if (progress && (i % 4096 == 4095 || i + 1 == size))
+			progress(pctx, i + 1, size);
+	}
+	if (!rc) {
+		uint8_t stored[SM_HASH_LEN];
+		sm_merkle_frontier_root(&f, rep->root);
+		if ((rc = sm_store_log_root(t, size, stored)) || memcmp(stored, rep->root, SM_HASH_LEN) != 0)
+			rc = sm_err_set(err, SM_EVERIFY, "log", "the stored tree root differs from the root of the entries");
+	}
+	if (!rc) {
+		uint64_t cur = 0;
+		if (sm_store_meta_get_u64(t, "trust_index", &cur) || cur != trust_index)
+			rc = sm_err_set(err, SM_EVERIFY, "trust", "the current trust bundle is not the last one in the log");
+	}
+	if (!rc) {
+		struct cmp_ctx cc = { &m, 0, err };
+		rc = sm_store_cert_foreach(t, compare_stored, &cc);
+		if (!rc && cc.seen != m.n)
+			rc = sm_err_set(err, SM_EVERIFY, "store", "the log issued %zu certificates, the store holds %llu", m.n,
+					(unsigned long long)cc.seen);
+		rep->certificates = cc.seen;
+	}
+	for (size_t i = 0; i < m.cap && !rc; i++) {
+		const sm_cert *c = m.slots[i];
+		for (size_t j = 0; c && j < c->nmodels && !rc; j++) {
+			struct model_ctx mc = { c->id, false };
+			if ((rc = sm_store_model_foreach(t, c->vendor, c->models[j], model_hit, &mc)) == 0 && !mc.found)
+				rc = sm_err_set(err, SM_EVERIFY, "store", "the model index lacks %s %s of %s", c->vendor,
+						c->models[j], c->id);
+		}
+	}
+	if (rc && err && !err->msg[0])
+		sm_err_set(err, rc, NULL, "log verify failed: %s", sm_strerror(rc));
+	rep->entries = size;
+	sm_store_abort(t);
+	map_free(&m);
+	free(tr);
+	free(prev);
+	return rc;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Install what starmark needs on Debian 12 (build, tests, tools). Quick when all is present.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake pkgconf libevhtp-dev libevent-dev libssl-dev liblmdb-dev libqrencode-dev
+  libjansson-dev libcmocka-dev libcbor-dev libcurl4-openssl-dev libcairo2-dev libzbar-dev
+  # tests and tools
+  curl zbar-tools lmdb-utils python3 python3-cbor2 python3-cryptography python3-jsonschema
+  wrk nginx-light valgrind clang libclang-rt-14-dev fonts-noto-cjk openssl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the LMDB store: the log and its tree, certificates, indexes, search, tokens. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "starmark/merkle.h"
+#include "starmark/record.h"
+#include "store.h"
+
+struct fx {
+	char dir[64];
+	sm_store *s;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sm-test-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	sm_err err = { 0 };
+	assert_int_equal(sm_store_open(f->dir, true, false, &f->s, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+	sm_store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static sm_cert *make_cert(const char *id, const char *vendor, const char *vendor_name, const char *product,
+			  const char *model)
+{
+	sm_cert *c = sm_cert_new();
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	snprintf(c->scheme, sizeof(c->scheme), "CCDS");
+	snprintf(c->vendor, sizeof(c->vendor), "%s", vendor);
+	c->level = 1;
+	c->vendor_name = strdup(vendor_name);
+	c->product = strdup(product);
+	c->models = calloc(1, sizeof(char *));
+	c->models[0] = strdup(model);
+	c->nmodels = 1;
+	c->firmware = strdup(">=1.0");
+	c->registered = 19000;
+	return c;
+}
+
+static void test_store_log_append_matches_frontier(void **state)
+{
+	struct fx *f = *state;
+	sm_txn *t = NULL;
+	sm_merkle_frontier fr;
+	sm_merkle_frontier_init(&fr);
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	for (int i = 0; i < 77; i++) {
+		char entry[32];
+		uint64_t idx;
+		uint8_t leaf[SM_HASH_LEN], a[SM_HASH_LEN], b[SM_HASH_LEN];
+		int n = snprintf(entry, sizeof(entry), "entry %d", i);
+		assert_int_equal(sm_store_log_append(t, (const uint8_t *)entry, (size_t)n, &idx), 0);
+		assert_int_equal(idx, (uint64_t)i);
+		sm_merkle_leaf_hash((const uint8_t *)entry, (size_t)n, leaf);
+		sm_merkle_frontier_push(&fr, leaf);
+		sm_merkle_frontier_root(&fr, a);
+		assert_int_equal(sm_store_log_root(t, (uint64_t)i + 1, b), 0);
+		assert_memory_equal(a, b, SM_HASH_LEN);
+	}
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+
+	/* entries read back, proofs verify against the stored root */
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	uint64_t size;
+	assert_int_equal(sm_store_log_size(t, &size), 0);
+	assert_int_equal(size, 77);
+	const uint8_t *p;
+	size_t n;
+	assert_int_equal(sm_store_log_entry(t, 5, &p, &n), 0);
+	assert_int_equal(n, 7);
+	assert_memory_equal(p, "entry 5", 7);
+	assert_int_equal(sm_store_log_entry(t, 77, &p, &n), SM_ENOTFOUND);
+	uint8_t root[SM_HASH_LEN], r40[SM_HASH_LEN], leaf[SM_HASH_LEN];
+	uint8_t proof[SM_MERKLE_MAX_CONSISTENCY][SM_HASH_LEN];
+	assert_int_equal(sm_store_log_root(t, 77, root), 0);
+	assert_int_equal(sm_store_log_inclusion(t, 5, 77, proof, &n), 0);
+	sm_merkle_leaf_hash((const uint8_t *)"entry 5", 7, leaf);
+	assert_int_equal(sm_merkle_verify_inclusion(leaf, 5, 77, (const uint8_t(*)[SM_HASH_LEN])proof, n, root), 0);
+	assert_int_equal(sm_store_log_root(t, 40, r40), 0);
+	assert_int_equal(sm_store_log_consistency(t, 40, 77, proof, &n), 0);
+	assert_int_equal(sm_merkle_verify_consistency(40, 77, r40, root, (const uint8_t(*)[SM_HASH_LEN])proof, n), 0);
+	/* sizes past the end are refused */
+	assert_int_equal(sm_store_log_root(t, 78, root), SM_EINVAL);
+	assert_int_equal(sm_store_log_inclusion(t, 5, 78, proof, &n), SM_EINVAL);
+	sm_store_abort(t);
+}
+
+static void test_store_abort_leaves_nothing(void **state)
+{
+	struct fx *f = *state;
+	sm_txn *t = NULL;
+	uint64_t size = 99;
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_log_append(t, (const uint8_t *)"x", 1, NULL), 0);
+	sm_store_abort(t);
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_log_size(t, &size), 0);
+	assert_int_equal(size, 0);
+	sm_store_abort(t);
+}
+
+struct collect {
+	char ids[16][SM_ID_MAX + 1];
+	int n;
+};
+
+static int collect(void *ctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct collect *c = ctx;
+	if (c->n < 16)
+		snprintf(c->ids[c->n++], SM_ID_MAX + 1, "%s", id);
+	return 0;
+}
+
+static void put_certs(struct fx *f)
+{
+	sm_txn *t = NULL;
+	sm_cert *a = make_cert("SM-2021-000001", "RINNAI", "リンナイ株式会社", "無線LAN対応リモコン", "MC-301V");
+	sm_cert *b = make_cert("SM-2022-000002", "PANA", "Panasonic", "エアコン無線アダプタ", "CZ-T100");
+	sm_cert *c = make_cert("SM-2022-000003", "RINNAI", "リンナイ株式会社", "給湯器", "RUF-A2405");
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_cert_put(t, a, NULL), 0);
+	assert_int_equal(sm_store_cert_put(t, b, NULL), 0);
+	assert_int_equal(sm_store_cert_put(t, c, NULL), 0);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+	sm_cert_free(a);
+	sm_cert_free(b);
+	sm_cert_free(c);
+}
+
+static struct collect search(struct fx *f, const char *q)
+{
+	struct collect c = { 0 };
+	sm_txn *t = NULL;
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_search(t, q, collect, &c), 0);
+	sm_store_abort(t);
+	return c;
+}
+
+static void test_store_search_japanese_and_ascii(void **state)
+{
+	struct fx *f = *state;
+	put_certs(f);
+	struct collect c = search(f, "リンナイ");
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.ids[0], "SM-2021-000001");
+	assert_string_equal(c.ids[1], "SM-2022-000003");
+	c = search(f, "無線");
+	assert_int_equal(c.n, 2);
+	c = search(f, "無線LAN");
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.ids[0], "SM-2021-000001");
+	/* case and full-width folding: ＣＺ－ is not folded for '－' (U+FF0D is '-'), letters are */
+	c = search(f, "cz-t100");
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.ids[0], "SM-2022-000002");
+	c = search(f, "ＣＺ-Ｔ100");
+	assert_int_equal(c.n, 1);
+	c = search(f, "panasonic");
+	assert_int_equal(c.n, 1);
+	/* a gram every certificate has, but not the whole text */
+	c = search(f, "リンナイ給湯");
+	assert_int_equal(c.n, 0);
+	/* one character: a scan */
+	c = search(f, "湯");
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.ids[0], "SM-2022-000003");
+	c = search(f, "zzz");
+	assert_int_equal(c.n, 0);
+	/* by id */
+	c = search(f, "SM-2022-000002");
+	assert_int_equal(c.n, 1);
+}
+
+static void test_store_model_index_follows_amend(void **state)
+{
+	struct fx *f = *state;
+	put_certs(f);
+	sm_txn *t = NULL;
+	sm_cert *old = NULL, *next = NULL;
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_cert_get(t, "SM-2021-000001", &old, NULL), 0);
+	next = sm_cert_dup(old);
+	next->models = realloc(next->models, 2 * sizeof(char *));
+	next->models[1] = strdup("MC-302V");
+	next->nmodels = 2;
+	assert_int_equal(sm_store_cert_put(t, next, old), 0);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+
+	struct collect c = { 0 };
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_model_foreach(t, "RINNAI", "MC-302V", collect, &c), 0);
+	assert_int_equal(c.n, 1);
+	assert_string_equal(c.ids[0], "SM-2021-000001");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(sm_store_model_foreach(t, "RINNAI", NULL, collect, &c), 0);
+	assert_int_equal(c.n, 3); /* two models of 000001, one of 000003 */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(sm_store_model_foreach(t, "RINNAI", "MC-999", collect, &c), 0);
+	assert_int_equal(c.n, 0);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(sm_store_model_foreach(t, "RINNA", NULL, collect, &c), 0); /* a prefix is not a vendor */
+	assert_int_equal(c.n, 0);
+	sm_store_abort(t);
+	assert_int_equal(search(f, "mc-302v").n, 1);
+	sm_cert_free(old);
+	sm_cert_free(next);
+}
+
+static void test_store_tokens(void **state)
+{
+	struct fx *f = *state;
+	sm_txn *t = NULL;
+	uint8_t h1[32], h2[32];
+	memset(h1, 1, 32);
+	memset(h2, 2, 32);
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_token_put(t, "ci", 1, h1, 1000), 0);
+	assert_int_equal(sm_store_token_put(t, "ci", 2, h2, 1000), SM_EEXIST);
+	assert_int_equal(sm_store_token_put(t, "audit", 2, h2, 1001), 0);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+	int role = 0;
+	char name[65];
+	int64_t created = 0;
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_token_find(t, h2, &role, name, sizeof(name)), 0);
+	assert_string_equal(name, "audit");
+	assert_int_equal(role, 2);
+	assert_int_equal(sm_store_token_get(t, "ci", &role, &created), 0);
+	assert_int_equal(created, 1000);
+	assert_int_equal(sm_store_token_del(t, "ci"), 0);
+	assert_int_equal(sm_store_token_find(t, h1, &role, name, sizeof(name)), SM_ENOTFOUND);
+	assert_int_equal(sm_store_token_del(t, "ci"), SM_ENOTFOUND);
+	sm_store_abort(t);
+}
+
+static void test_store_id_serial(void **state)
+{
+	assert_int_equal(sm_store_id_serial("SM-2021-000042"), 42);
+	assert_int_equal(sm_store_id_serial("SM-2021-1234567"), 1234567);
+	assert_int_equal(sm_store_id_serial("XX-2021-000042"), 0);
+	assert_int_equal(sm_store_id_serial("SM-2021-"), 0);
+	assert_int_equal(sm_store_id_serial("SM-2021-12a"), 0);
+}
+
+static void test_store_open_refuses_damage(void **state)
+{
+	char dir[64], path[128];
+	snprintf(dir, sizeof(dir), "/tmp/sm-test-bad-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	sm_store *s = NULL;
+	sm_err err = { 0 };
+	/* nothing there */
+	assert_int_equal(sm_store_open(dir, false, false, &s, &err), SM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "no registry"));
+	/* garbage where data.mdb should be */
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	FILE *fp = fopen(path, "wb");
+	for (int i = 0; i < 20000; i++)
+		fputc((i * 7919) & 0xff, fp);
+	fclose(fp);
+	memset(&err, 0, sizeof(err));
+	int rc = sm_store_open(dir, false, false, &s, &err);
+	assert_true(rc == SM_ESTORE || rc == SM_EIO);
+	assert_true(err.msg[0] != '\0');
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_store_log_append_matches_frontier, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_abort_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_search_japanese_and_ascii, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_model_index_follows_amend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_tokens, setup, teardown),
+		cmocka_unit_test(test_store_id_serial),
+		cmocka_unit_test(test_store_open_refuses_damage),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
