@@ -76,7 +76,7 @@ int cmd_import(cli *c, int argc, char **argv)
 		for (size_t i = 0; i < rep.nerrors; i++)
 			json_array_append_new(errs, json_pack("{s:I, s:s, s:s}", "line", (json_int_t)rep.errors[i].line, "field",
 							      rep.errors[i].field, "message", rep.errors[i].msg));
-		print_json(json_pack("{s:I, s:I, s:I, s:o, s:s?, s:s?}", "rows", (json_int_t)rep.rows, "imported",
+		print_json(json_pack("{s:I, s:I, s:I, s:o, s:s*, s:s*}", "rows", (json_int_t)rep.rows, "imported",
 				     (json_int_t)rep.imported, "bad", (json_int_t)rep.bad, "errors", errs, "first_id",
 				     rep.imported ? rep.first_id : NULL, "last_id", rep.imported ? rep.last_id : NULL));
 	}

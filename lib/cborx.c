@@ -171,6 +171,15 @@ int sm_cbor_next(sm_cbor_rd *r, sm_cbor_item *it, sm_err *err)
 	memset(it, 0, sizeof(*it));
 	if (r->off >= r->n)
 		return sm_err_set(err, SM_EINVAL, NULL, "CBOR ends early at byte %zu", r->off);
+	/* libcbor 0.8's stream decoder refuses the one-byte tag heads 0xc6..0xd4 (tags 6..20, COSE's 18
+	 * among them) as malformed: read those heads here. */
+	uint8_t b0 = r->p[r->off];
+	if (b0 >= 0xc6 && b0 <= 0xd4) {
+		it->type = SM_CBOR_TAG;
+		it->u = b0 & 0x1f;
+		r->off++;
+		return 0;
+	}
 	struct rd_ctx ctx = { it, false };
 	struct cbor_decoder_result res = cbor_stream_decode(r->p + r->off, r->n - r->off, &rd_callbacks, &ctx);
 	if (res.status == CBOR_DECODER_NEDATA)

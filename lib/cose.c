@@ -200,8 +200,9 @@ static int read_head(const uint8_t *p, size_t n, size_t *off, struct head *h, co
 
 /*
  * Check that p[0..n) starts with one well-formed CBOR item of definite lengths only, nested at
- * most SM_COSE_MAX_DEPTH deep, of at most CBOR_MAX_ITEMS items, and say where it ends. Iterative, so hostile nesting cannot
- * exhaust the stack, and run before libcbor (whose decoder recurses) ever sees the bytes.
+ * most SM_COSE_MAX_DEPTH deep, of at most CBOR_MAX_ITEMS items, and say where it ends.
+ * Iterative, so hostile nesting cannot exhaust the stack, and run before libcbor (whose
+ * decoder recurses) ever sees the bytes.
  */
 static int scan(const uint8_t *p, size_t n, size_t *end, const char *what, sm_err *err)
 {

@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: Apache-2.0
+# The CLI's --json outputs checked against schema/starmark.schema.json (python3-jsonschema).
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import jsonschema
+
+BIN = os.environ.get("STARMARK_BIN", "build/cli/starmark")
+SRC = os.environ.get("SM_SOURCE_DIR", ".")
+SCHEMA = json.load(open(os.path.join(SRC, "schema/starmark.schema.json"), encoding="utf-8"))
+failures = 0
+checked = 0
+
+
+def run(db, *args, expect=0):
+    env = dict(os.environ, STARMARK_DB=db, STARMARK_NOW="2026-11-21")
+    p = subprocess.run([BIN, "--json", *args], capture_output=True, env=env, text=True)
+    if p.returncode != expect:
+        sys.exit(f"starmark {' '.join(args)}: exit {p.returncode}, expected {expect}\n{p.stderr}")
+    return json.loads(p.stdout)
+
+
+def check(shape, doc, what):
+    global failures, checked
+    checked += 1
+    validator = jsonschema.Draft202012Validator({"$ref": f"#/$defs/{shape}", "$defs": SCHEMA["$defs"]})
+    errors = sorted(validator.iter_errors(doc), key=str)
+    for e in errors:
+        failures += 1
+        print(f"FAIL {what}: {shape}: {e.message} at {list(e.absolute_path)}")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    db = os.path.join(tmp, "reg")
+    run(db, "init", "--scheme", "CCDS", "--levels", "3", "--origin", "schema.test")
+    cert = run(db, "issue", "--vendor", "RINNAI", "--vendor-name", "リンナイ株式会社", "--product", "無線LAN対応リモコン",
+               "--model", "MC-301V", "--level", "2", "--firmware", ">=1.0 <2.0", "--category", "water-heater",
+               "--registered", "2021-01-22", "--expires", "2027-01-21", "--support-end", "2030-12")
+    check("certificate", cert, "issue --json")
+    run(db, "firmware-revoke", cert["id"], "1.4", "--reason", "CVE-2026-1")
+    check("certificate", run(db, "show", cert["id"]), "show --json")
+    check("list", run(db, "list"), "list --json")
+    check("list", run(db, "search", "リンナイ"), "search --json")
+    check("check", run(db, "check", "--vendor", "RINNAI", "--model", "MC-301V", "--firmware", "1.5"), "check allow")
+    check("check", run(db, "check", "--vendor", "RINNAI", "--model", "MC-301V", "--firmware", "1.4", expect=1), "check deny")
+    check("check", run(db, "check", "--vendor", "NOPE", "--model", "X", "--firmware", "1", expect=1), "check unknown model")
+    check("trust", run(db, "trust", "show"), "trust show")
+    check("entries", run(db, "log", "entries"), "log entries")
+    check("verify", run(db, "log", "verify"), "log verify")
+    csv = os.path.join(tmp, "in.csv")
+    with open(csv, "w", encoding="utf-8") as f:
+        f.write("vendor,vendor_name,product,models,level,firmware,registered\n"
+                "PANA,Panasonic,Adapter,CZ-1;CZ-2,★★,>=2.0,2022-07-15\n"
+                "PANA,Panasonic,Adapter,CZ-3,7,>=2.0,2022-07-15\n")
+    check("import_report", run(db, "import", csv, expect=2), "import with a bad row")
+    check("import_report", run(db, "import", csv, "--skip-bad"), "import --skip-bad")
+    for line in subprocess.run([BIN, "--db", db, "export"], capture_output=True, text=True, check=True).stdout.splitlines():
+        check("certificate", json.loads(line), "export line")
+    pol = json.load(open(os.path.join(SRC, "examples/policy.json"), encoding="utf-8"))
+    check("policy", pol, "examples/policy.json")
+
+print(f"{checked - failures} passed, {failures} failed")
+sys.exit(1 if failures else 0)
