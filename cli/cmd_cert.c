@@ -59,8 +59,9 @@ void print_cert(const sm_cert *c, sm_date today)
 
 void print_cert_line(const sm_cert *c, sm_date today)
 {
-	printf("%-16s %-9s %-9s %-8s %-24s %s\n", c->id, stars(c->level), sm_cert_status_name(c, today), c->vendor,
-	       c->nmodels ? c->models[0] : "", c->product);
+	int pad = c->level < 4 ? 4 - c->level : 1; /* a star is three bytes but one column */
+	printf("%-16s %s%*s %-9s %-8s %-24s %s\n", c->id, stars(c->level), pad, "", sm_cert_status_name(c, today),
+	       c->vendor, c->nmodels ? c->models[0] : "", c->product);
 }
 
 static int parse_int(const cli *c, const char *opt_name, const char *s, int lo, int hi, int *out)

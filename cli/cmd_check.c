@@ -45,6 +45,11 @@ int cmd_check(cli *c, int argc, char **argv)
 	}
 	if ((rc = open_registry(c, false, &r)))
 		return rc;
+	int levels = sm_registry_trust(r)->levels;
+	if (q.level > levels) {
+		sm_registry_close(r);
+		return usage_error(c, "check: --level %d is not a level of this scheme (1..%d)", q.level, levels);
+	}
 	sm_filter f = { 0 };
 	f.vendor = q.vendor;
 	f.model = q.model;

@@ -227,8 +227,11 @@ int cmd_trust(cli *c, int argc, char **argv)
 		if ((rc = sm_registry_trust_signed(r, &b, &n, &err))) {
 			rc = fail(c, rc, &err);
 		} else if (!(f = fopen(pos[1], "wb")) || fwrite(b, 1, n, f) != n) {
-			rc = usage_error(c, "trust export: cannot write %s: %s", pos[1], strerror(errno));
+			fprintf(stderr, "%s: trust export: cannot write %s: %s\n", c->prog, pos[1], strerror(errno));
 			rc = EXIT_IO;
+		} else if (c->json) {
+			print_json(json_pack("{s:s, s:I, s:I}", "file", pos[1], "version", (json_int_t)t->version, "bytes",
+					     (json_int_t)n));
 		} else {
 			fprintf(stderr, "wrote trust bundle version %llu (%zu bytes) to %s\n", (unsigned long long)t->version, n,
 				pos[1]);
@@ -329,6 +332,8 @@ int cmd_token(cli *c, int argc, char **argv)
 			rc = print_json(json_pack("{s:o}", "tokens", a));
 	} else if ((rc = sm_registry_token_revoke(r, pos[1], &err))) {
 		rc = fail(c, rc, &err);
+	} else if (c->json) {
+		rc = print_json(json_pack("{s:s}", "revoked", pos[1]));
 	} else {
 		fprintf(stderr, "token %s revoked\n", pos[1]);
 	}

@@ -118,8 +118,10 @@ int cmd_export(cli *c, int argc, char **argv)
 			return usage_error(c, "export: --format is jsonl or csv, not '%s'", o[0].value);
 	}
 	FILE *f = stdout;
-	if (o[1].seen && !(f = fopen(o[1].value, "w")))
-		return fail(c, SM_EIO, NULL), usage_error(c, "export: cannot write %s: %s", o[1].value, strerror(errno));
+	if (o[1].seen && !(f = fopen(o[1].value, "w"))) {
+		fprintf(stderr, "%s: export: cannot write %s: %s\n", c->prog, o[1].value, strerror(errno));
+		return EXIT_IO;
+	}
 	if ((rc = open_registry(c, false, &r)) == 0) {
 		if ((rc = sm_export(r, fmt, sm_date_from_time(c->now), write_file, f, &err)))
 			rc = fail(c, rc, &err);

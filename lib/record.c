@@ -19,17 +19,18 @@ static int32_t days_from_civil(int y, unsigned m, unsigned d)
 	return era * 146097 + (int32_t)doe - 719468;
 }
 
-static void civil_from_days(int32_t z, int *y, unsigned *m, unsigned *d)
+static void civil_from_days(int32_t days, int *y, unsigned *m, unsigned *d)
 {
-	z += 719468;
-	const int era = (z >= 0 ? z : z - 146096) / 146097;
+	/* 64-bit: any int32 day (INT32_MAX from a far-future time) stays in range */
+	const int64_t z = (int64_t)days + 719468;
+	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	const unsigned doe = (unsigned)(z - era * 146097);
 	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
 	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
 	const unsigned mp = (5 * doy + 2) / 153;
 	*d = doy - (153 * mp + 2) / 5 + 1;
 	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int)yoe + era * 400 + (*m <= 2);
+	*y = (int)((int64_t)yoe + era * 400 + (*m <= 2));
 }
 
 static unsigned days_in_month(int y, unsigned m)
@@ -99,7 +100,12 @@ void sm_date_format(sm_date dt, char out[11])
 
 sm_date sm_date_from_time(int64_t t)
 {
-	int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+	/* floor division without negating t (-INT64_MIN overflows); clamped to what sm_date holds */
+	int64_t days = t / 86400 - (t % 86400 < 0);
+	if (days <= INT32_MIN)
+		return INT32_MIN + 1;
+	if (days > INT32_MAX)
+		return INT32_MAX;
 	return (sm_date)days;
 }
 
@@ -584,6 +590,8 @@ static int push_history(sm_cert *s, const sm_event *e, uint64_t index)
 /* Check an event against a state without changing it; the messages name the certificate. */
 static int check_transition(const sm_cert *s, const sm_event *e, sm_err *err)
 {
+	if (e->type == SM_EV_ISSUE && !e->cert)
+		return sm_err_set(err, SM_EINVAL, "event", "issue without a record");
 	if (e->type == SM_EV_ISSUE)
 		return s->id[0] ? refuse(err, s, e, "it exists already") : 0;
 	if (s->status == SM_STATUS_REVOKED)

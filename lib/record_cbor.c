@@ -258,14 +258,21 @@ int sm_event_decode(const uint8_t *p, size_t n, sm_event **out, sm_err *err)
 		bool handled = false;
 		switch (k) {
 		case K_TYPE:
-			if (!(rc = sm_cbor_read_uint(&r, &v, "type", err)) && !sm_event_name((int)(v & 0xff)))
-				rc = sm_err_set(err, SM_EINVAL, "type", "unknown event type %llu", (unsigned long long)v);
-			e->type = (int)v;
+			/* range first: a cast of a wider value would alias a known type */
+			rc = sm_cbor_read_uint(&r, &v, "type", err);
+			if (!rc && (v < SM_EV_ISSUE || v > SM_EV_RENEW))
+				rc = sm_err_set(err, SM_EINVAL, "type", "unknown event type %llu",
+						(unsigned long long)v);
+			if (!rc)
+				e->type = (int)v;
 			continue;
 		case K_ID: rc = read_id(&r, e->id, err); continue;
 		case K_AT: rc = sm_cbor_read_int(&r, &e->at, "at", err); continue;
 		case K_REASON: rc = sm_cbor_read_text(&r, SM_REASON_MAX, &e->reason, "reason", err); continue;
 		case K_VERSIONS:
+			/* the issue encoding has no versions: accepting them would sign what is then dropped */
+			if (e->type == SM_EV_ISSUE)
+				break;
 			rc = read_strv(&r, SM_REVOKED_MAX, SM_VERSION_MAX, &e->versions, &e->nversions, "versions", err);
 			continue;
 		default: break;
@@ -303,6 +310,8 @@ int sm_event_decode(const uint8_t *p, size_t n, sm_event **out, sm_err *err)
 	if (!rc && e->type == SM_EV_ISSUE) {
 		if (!record)
 			rc = sm_err_set(err, SM_EINVAL, "event", "issue event without a record");
+		else if (!c->level) /* the encoder always writes a level, and 0 does not decode */
+			rc = sm_err_set(err, SM_EINVAL, "level", "issue event: the record has no level");
 		snprintf(c->id, sizeof(c->id), "%s", e->id);
 		e->cert = c;
 		c = NULL;
@@ -335,7 +344,10 @@ static int read_history(sm_cbor_rd *r, sm_cert *c, sm_err *err)
 			return sm_err_set(err, SM_EINVAL, "history", "history entry %zu has %zu fields, not 4", i, four);
 		if ((rc = sm_cbor_read_uint(r, &t, "history", err)) || (rc = sm_cbor_read_int(r, &h->at, "history", err)))
 			return rc;
-		h->type = (int)(t & 0xff);
+		if (t < SM_EV_ISSUE || t > SM_EV_RENEW)
+			return sm_err_set(err, SM_EINVAL, "history", "history entry %zu: unknown event type %llu", i,
+					  (unsigned long long)t);
+		h->type = (int)t;
 		c->nhistory = i + 1;
 		sm_cbor_rd save = *r;
 		if ((rc = sm_cbor_next(r, &it, err)))
@@ -380,7 +392,8 @@ int sm_cert_decode(const uint8_t *p, size_t n, sm_cert **out, sm_err *err)
 	}
 	if (!rc)
 		rc = trailing(&r, err);
-	if (!rc && (!c->id[0] || !c->vendor_name || !c->product || !c->firmware || !c->nmodels))
+	if (!rc && (!c->id[0] || !c->level || !c->vendor_name || !c->product || !c->firmware ||
+		    !c->nmodels))
 		rc = sm_err_set(err, SM_EINVAL, "certificate", "stored certificate is missing required fields");
 	if (rc) {
 		sm_cert_free(c);

@@ -365,6 +365,20 @@ static int check_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err)
 	return 0;
 }
 
+int sm_registry_validate_draft(sm_registry *r, sm_cert *draft, int64_t now, sm_err *err)
+{
+	int rc = sm_cert_validate(draft, r->trust->levels, err);
+	if (rc)
+		return rc;
+	/* a day of slack for time zones: a registration is dated where it happened */
+	if (draft->registered > sm_date_from_time(now) + 1) {
+		char d[11];
+		sm_date_format(draft->registered, d);
+		return sm_err_set(err, SM_EINVAL, "registered", "registration date %s is in the future", d);
+	}
+	return 0;
+}
+
 int sm_registry_find_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err)
 {
 	return check_duplicate(t, draft, err);
@@ -401,7 +415,7 @@ int sm_registry_issue(sm_registry *r, sm_cert *draft, int64_t now, sm_cert **out
 {
 	sm_txn *t = NULL;
 	int rc;
-	if ((rc = need_write(r, err)) || (rc = sm_cert_validate(draft, r->trust->levels, err)) ||
+	if ((rc = need_write(r, err)) || (rc = sm_registry_validate_draft(r, draft, now, err)) ||
 	    (rc = sm_store_begin(r->store, true, &t, err)))
 		return rc;
 	if ((rc = issue_in(r, t, draft, now, out, err))) {

@@ -24,6 +24,9 @@ int sm_registry_key(sm_registry *r, int role, const sm_key **out, sm_err *err);
 /** Sign `e`, append it, fold it into `old` (NULL for issue) and store the result; in the caller's transaction. */
 int sm_registry_append_event(sm_registry *r, sm_txn *t, sm_event *e, const sm_cert *old, sm_cert **out, sm_err *err);
 
+/** Validate a draft for issue: the record's fields (sm_cert_validate) and a registration date not in the future. */
+int sm_registry_validate_draft(sm_registry *r, sm_cert *draft, int64_t now, sm_err *err);
+
 /** SM_EEXIST (naming the certificate) when a certificate has the draft's vendor, one of its models and its registration date. */
 int sm_registry_find_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err);
 

@@ -76,6 +76,10 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 		rc = sm_err_set(err, SM_ENOTFOUND, "db", "no registry at %s (run 'starmark init' first)", dir);
 		goto fail;
 	}
+	if (!create && st.st_size < 8192) { /* smaller than LMDB's two meta pages */
+		rc = sm_err_set(err, SM_ESTORE, "db", "%s is empty or truncated (%lld bytes)", path, (long long)st.st_size);
+		goto fail;
+	}
 	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 2)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, MAX_READERS)) || (rc = mdb_env_set_mapsize(s->env, MAP_SIZE))) {
 		rc = store_err(err, rc, "cannot set up the store");

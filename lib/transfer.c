@@ -9,14 +9,16 @@
 #include "starmark/json.h"
 #include "starmark/transfer.h"
 
+/* id and status are the two columns `export --format csv` adds: an import assigns a new id and
+ * takes only active certificates, so that an export can be imported into a new registry. */
 enum col {
 	C_VENDOR, C_VENDOR_NAME, C_PRODUCT, C_MODELS, C_LEVEL, C_FIRMWARE, C_CATEGORY, C_REGISTERED, C_EXPIRES,
-	C_SUPPORT_END, C_REQUIREMENTS, C_URL, C_COUNT
+	C_SUPPORT_END, C_REQUIREMENTS, C_URL, C_ID, C_STATUS, C_COUNT
 };
 
 static const char *const col_names[C_COUNT] = {
 	"vendor", "vendor_name", "product", "models", "level", "firmware", "category", "registered", "expires",
-	"support_end", "requirements", "url",
+	"support_end", "requirements", "url", "id", "status",
 };
 
 static const bool col_required[C_COUNT] = {
@@ -132,6 +134,12 @@ static int csv_row_to_cert(const int *map, const char **f, size_t nf, sm_cert **
 		case C_SUPPORT_END: rc = sm_date_parse(v, true, "support_end", &c->support_end, err); break;
 		case C_REQUIREMENTS: dst = &c->requirements; break;
 		case C_URL: dst = &c->url; break;
+		case C_ID: break;
+		case C_STATUS:
+			if (strcmp(v, "active") != 0)
+				rc = sm_err_set(err, SM_EINVAL, "status", "status is '%s': only an active certificate can be "
+						"imported as a new one", v);
+			break;
 		}
 		if (dst && !rc && !(*dst = strdup(v)))
 			rc = SM_ENOMEM;
@@ -179,10 +187,10 @@ static void drafts_free(drafts *d)
 }
 
 /* Validate a parsed row and keep it, or report it. */
-static int take_row(sm_registry *r, drafts *d, sm_import_report *rep, sm_cert *c, size_t line)
+static int take_row(sm_registry *r, drafts *d, sm_import_report *rep, sm_cert *c, size_t line, int64_t now)
 {
 	sm_err e = { 0 };
-	if (sm_cert_validate(c, r->trust->levels, &e)) {
+	if (sm_registry_validate_draft(r, c, now, &e)) {
 		add_error(rep, line, &e);
 		sm_cert_free(c);
 		return 0;
@@ -193,7 +201,8 @@ static int take_row(sm_registry *r, drafts *d, sm_import_report *rep, sm_cert *c
 	return rc;
 }
 
-static int read_csv(sm_registry *r, const char *data, size_t n, drafts *d, sm_import_report *rep, sm_err *err)
+static int read_csv(sm_registry *r, const char *data, size_t n, int64_t now, drafts *d, sm_import_report *rep,
+		    sm_err *err)
 {
 	sm_csv *csv = NULL;
 	const char **f;
@@ -224,7 +233,7 @@ static int read_csv(sm_registry *r, const char *data, size_t n, drafts *d, sm_im
 			sm_csv_free(csv);
 			return sm_err_set(err, SM_EINVAL, "csv", "line %zu: unknown column '%s' (columns: vendor, vendor_name, "
 					  "product, models, level, firmware, category, registered, expires, support_end, "
-					  "requirements, url)", line, q);
+					  "requirements, url, and from an export id, status)", line, q);
 		}
 		if (map[found] >= 0) {
 			sm_csv_free(csv);
@@ -258,13 +267,13 @@ static int read_csv(sm_registry *r, const char *data, size_t n, drafts *d, sm_im
 			add_error(rep, line, &e);
 			continue;
 		}
-		rc = take_row(r, d, rep, c, line);
+		rc = take_row(r, d, rep, c, line, now);
 	}
 	sm_csv_free(csv);
 	return rc;
 }
 
-static int read_jsonl(sm_registry *r, const char *data, size_t n, drafts *d, sm_import_report *rep)
+static int read_jsonl(sm_registry *r, const char *data, size_t n, int64_t now, drafts *d, sm_import_report *rep)
 {
 	size_t line = 0, off = 0;
 	int rc = 0;
@@ -296,7 +305,7 @@ static int read_jsonl(sm_registry *r, const char *data, size_t n, drafts *d, sm_
 			continue;
 		}
 		json_decref(j);
-		rc = take_row(r, d, rep, c, line);
+		rc = take_row(r, d, rep, c, line, now);
 	}
 	return rc;
 }
@@ -381,7 +390,7 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 	rep->errors = calloc(SM_IMPORT_MAX_ERRORS, sizeof(*rep->errors));
 	if (!rep->errors)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-	rc = fmt == SM_FORMAT_CSV ? read_csv(r, data, n, &d, rep, err) : read_jsonl(r, data, n, &d, rep);
+	rc = fmt == SM_FORMAT_CSV ? read_csv(r, data, n, now, &d, rep, err) : read_jsonl(r, data, n, now, &d, rep);
 	if (rc)
 		goto out;
 	bad = calloc(d.n + 1, sizeof(*bad));

@@ -201,8 +201,9 @@ const sm_trust_key *sm_trust_find(const sm_trust *t, int role, const uint8_t kid
 {
 	for (size_t i = 0; i < t->nkeys; i++) {
 		const sm_trust_key *k = &t->keys[i];
+		/* both ends inclusive: an event signed in the very second of a rotation, before it, is good */
 		if (k->role == role && memcmp(k->kid, kid, SM_KID_LEN) == 0 && at >= k->not_before &&
-		    (k->not_after == 0 || at < k->not_after))
+		    (k->not_after == 0 || at <= k->not_after))
 			return k;
 	}
 	return NULL;

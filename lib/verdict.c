@@ -254,8 +254,10 @@ int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *c
 	}
 	int best = -1;
 	sm_check_result tmp;
+	/* res->required_level changes to the best certificate's below: each starts from the request's */
+	const int asked = res->required_level;
 	for (size_t i = 0; i < n; i++) {
-		int required = res->required_level;
+		int required = asked;
 		if (!q->level && !q->category && certs[i]->category)
 			required = sm_policy_level(p, certs[i]->category);
 		memset(&tmp, 0, sizeof(tmp));

@@ -54,7 +54,7 @@ int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *out, sm_err *err);
 int sm_trust_verify(const uint8_t *cose, size_t n, const sm_trust *prev, const uint8_t *pinned_root, sm_trust *out,
 		    sm_err *err);
 
-/** The key of `role` with `kid` that was valid at `at` (not_before <= at, and at < not_after if set); NULL if none. */
+/** The key of `role` with `kid` that was valid at `at` (not_before <= at, and at <= not_after if set); NULL if none. */
 const sm_trust_key *sm_trust_find(const sm_trust *t, int role, const uint8_t kid[SM_KID_LEN], int64_t at);
 /** The current key of a role (not_after == 0), or NULL. */
 const sm_trust_key *sm_trust_current(const sm_trust *t, int role);
