@@ -404,8 +404,11 @@ int sm_check_url(const char *s, sm_err *err)
 	sm_err_quote(q, sizeof(q), s, n);
 	if (n > SM_URL_MAX)
 		return sm_err_set(err, SM_EINVAL, "url", "url is %zu bytes, at most %d are allowed", n, SM_URL_MAX);
-	if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
+	size_t scheme = strncmp(s, "https://", 8) == 0 ? 8 : strncmp(s, "http://", 7) == 0 ? 7 : 0;
+	if (!scheme)
 		return sm_err_set(err, SM_EINVAL, "url", "url '%s' must start with https:// or http://", q);
+	if (!s[scheme] || s[scheme] == '/' || s[scheme] == '?' || s[scheme] == '#')
+		return sm_err_set(err, SM_EINVAL, "url", "url '%s' has no host", q);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
 			return sm_err_set(err, SM_EINVAL, "url", "url '%s' has a space or non-ASCII byte at %zu", q, i);
@@ -556,6 +559,15 @@ static bool has_str(char *const *v, size_t n, const char *s)
 	return false;
 }
 
+/* Revoked versions compare as versions (sm_version_compare == 0), as verdicts do: "1.00" is "1.0". */
+static bool has_version(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (sm_version_compare(v[i], s) == 0)
+			return true;
+	return false;
+}
+
 static int push_str(char ***v, size_t *n, const char *s)
 {
 	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
@@ -618,7 +630,8 @@ static int check_transition(const sm_cert *s, const sm_event *e, sm_err *err)
 			if (!sm_fwspec_covers(spec, e->versions[i]))
 				rc = sm_err_set(err, SM_ESTATE, "versions", "firmware %s is not covered by %s (%s)",
 						e->versions[i], s->id, s->firmware);
-			else if (!has_str(s->revoked, s->nrevoked, e->versions[i]))
+			else if (!has_version(s->revoked, s->nrevoked, e->versions[i]) &&
+				 !has_version(e->versions, i, e->versions[i]))
 				fresh++;
 		}
 		sm_fwspec_free(spec);
@@ -684,7 +697,7 @@ static int apply_changes(sm_cert *s, const sm_event *e)
 		break;
 	case SM_EV_FW_REVOKE:
 		for (size_t i = 0; i < e->nversions && !rc; i++)
-			if (!has_str(s->revoked, s->nrevoked, e->versions[i]))
+			if (!has_version(s->revoked, s->nrevoked, e->versions[i]))
 				rc = push_str(&s->revoked, &s->nrevoked, e->versions[i]);
 		break;
 	case SM_EV_SUSPEND:

@@ -155,8 +155,11 @@ int sm_event_validate(const sm_event *e, sm_err *err);
 
 /**
  * Fold `e` (stored at log index `index`) into `state`: checks that the transition is allowed
- * (a revoked certificate is final; only an active one can be suspended; only a suspended one
- * reinstated; renew moves expiry forward...) and applies it. For SM_EV_ISSUE, `state` must be
+ * and applies it. A revoked certificate is final. Only an active one can be suspended, only a
+ * suspended one reinstated. A suspended one can still be amended, have firmware revoked and be
+ * renewed (the scheme owner corrects a record while it is under review); an expired one can
+ * be renewed and suspended. Renew moves the expiry forward and into the future. Revoked
+ * firmware versions compare as versions ("1.00" is "1.0"). For SM_EV_ISSUE, `state` must be
  * a fresh sm_cert_new() and receives a copy of e->cert. SM_ESTATE naming why; on failure
  * `state` is unchanged.
  */
