@@ -299,8 +299,8 @@ int sm_registry_append_event(sm_registry *r, sm_txn *t, sm_event *e, const sm_ce
 		rc = sm_cert_apply(state, e, size, err);
 	if (!rc && (rc = sm_event_encode(e, &payload)) == 0 &&
 	    (rc = sm_cose_sign1(issuer, SM_COSE_EVENT, payload.data, payload.len, true, &entry, &en)) == 0 &&
-	    (rc = sm_store_log_append(t, entry, en, &index)) == 0)
-		rc = sm_store_cert_put(t, state, old);
+	    (rc = sm_store_log_append(t, entry, en, &index)) == 0 && (rc = sm_store_cert_put(t, state, old)) == 0)
+		rc = sm_registry_statement_changed(r, t, state, e->at, err);
 	if (rc && err && !err->msg[0])
 		sm_err_set(err, rc, NULL, "cannot record the %s of %s: %s", sm_event_name(e->type), e->id, sm_strerror(rc));
 	free(entry);
@@ -432,6 +432,7 @@ int sm_registry_issue_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t n
 	int rc;
 	if ((rc = need_write(r, err)) || (rc = sm_store_begin(r->store, true, &t, err)))
 		return rc;
+	r->defer_statements = true;
 	for (size_t i = 0; i < n && !rc; i++) {
 		rc = issue_in(r, t, drafts[i], now, NULL, err);
 		if (rc && err)
@@ -439,6 +440,7 @@ int sm_registry_issue_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t n
 		if (progress && (i % 1024 == 1023 || i + 1 == n))
 			progress(pctx, i + 1, n);
 	}
+	r->defer_statements = false;
 	if (rc) {
 		sm_store_abort(t);
 		return rc;

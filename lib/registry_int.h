@@ -16,7 +16,11 @@ struct sm_registry {
 	uint8_t *trust_signed;    /* its signed bytes */
 	size_t trust_signed_len;
 	sm_key *keys[4];          /* loaded on first use, by role */
+	bool defer_statements;    /* bulk issue: queue statements for the refresher instead of signing them */
 };
+
+/** A certificate changed in `t`: produce its status statement now, or queue it (bulk). */
+int sm_registry_statement_changed(sm_registry *r, sm_txn *t, const sm_cert *c, int64_t now, sm_err *err);
 
 /** The private key of the current `role` key (loaded and checked against the bundle on first use). */
 int sm_registry_key(sm_registry *r, int role, const sm_key **out, sm_err *err);

@@ -15,7 +15,10 @@
 #define MAX_READERS 256
 #define GRAMS_MAX 1024 /* distinct grams indexed per certificate */
 
-enum { DB_META, DB_ENTRIES, DB_NODES, DB_CERTS, DB_MODELS, DB_SERIALS, DB_GRAMS, DB_TOKENS, DB_TOKHASH, DB_COUNT };
+enum {
+	DB_META, DB_ENTRIES, DB_NODES, DB_CERTS, DB_MODELS, DB_SERIALS, DB_GRAMS, DB_TOKENS, DB_TOKHASH, DB_STMTS,
+	DB_DUE, DB_COUNT
+};
 
 static const struct {
 	const char *name;
@@ -30,6 +33,8 @@ static const struct {
 	[DB_GRAMS] = { "grams", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP },
 	[DB_TOKENS] = { "tokens", 0 },
 	[DB_TOKHASH] = { "tokhash", 0 },
+	[DB_STMTS] = { "stmts", 0 },
+	[DB_DUE] = { "due", 0 },
 };
 
 struct sm_store {
@@ -810,4 +815,92 @@ int sm_store_token_foreach(sm_txn *t, sm_store_token_fn fn, void *ctx)
 	}
 	mdb_cursor_close(cur);
 	return rc ? rc : (mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
+}
+
+/* ---- status statements and their refresh queue ---- */
+
+int sm_store_stmt_get(sm_txn *t, const char *id, int64_t *due, const uint8_t **p, size_t *n)
+{
+	MDB_val v;
+	int rc = get(t, DB_STMTS, id, strlen(id), &v);
+	if (rc)
+		return rc;
+	if (v.mv_size < 8)
+		return SM_ESTORE;
+	if (due)
+		*due = (int64_t)rd64(v.mv_data);
+	if (p) {
+		*p = (const uint8_t *)v.mv_data + 8;
+		*n = v.mv_size - 8;
+	}
+	return 0;
+}
+
+static size_t due_key(uint8_t *k, int64_t due, const char *id)
+{
+	size_t n = strlen(id);
+	be64(k, (uint64_t)(due < 0 ? 0 : due));
+	memcpy(k + 8, id, n);
+	return 8 + n;
+}
+
+int sm_store_due_set(sm_txn *t, const char *id, int64_t old_due, int64_t due)
+{
+	uint8_t k[8 + SM_ID_MAX];
+	int rc = 0;
+	if (strlen(id) > SM_ID_MAX)
+		return SM_EINVAL;
+	if (old_due >= 0)
+		rc = del(t, DB_DUE, k, due_key(k, old_due, id), NULL, 0);
+	return rc ? rc : put(t, DB_DUE, k, due_key(k, due, id), "", 0, 0);
+}
+
+int sm_store_stmt_put(sm_txn *t, const char *id, int64_t due, const uint8_t *p, size_t n)
+{
+	int64_t old_due = -1;
+	int rc = sm_store_stmt_get(t, id, &old_due, NULL, NULL);
+	if (rc && rc != SM_ENOTFOUND)
+		return rc;
+	if (rc == SM_ENOTFOUND) {
+		/* a queued, never-produced statement has a due entry at 0 */
+		uint8_t k[8 + SM_ID_MAX];
+		if ((rc = del(t, DB_DUE, k, due_key(k, 0, id), NULL, 0)))
+			return rc;
+		old_due = -1;
+	}
+	uint8_t *v = malloc(n + 8);
+	if (!v)
+		return SM_ENOMEM;
+	be64(v, (uint64_t)due);
+	memcpy(v + 8, p, n);
+	rc = put(t, DB_STMTS, id, strlen(id), v, n + 8, 0);
+	free(v);
+	return rc ? rc : sm_store_due_set(t, id, old_due, due);
+}
+
+int sm_store_due_foreach(sm_txn *t, int64_t upto, size_t max, sm_store_due_fn fn, void *ctx)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char id[SM_ID_MAX + 1];
+	size_t seen = 0;
+	int rc = 0, mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_DUE], &cur);
+	if (mrc)
+		return map_rc(mrc);
+	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
+		if (k.mv_size <= 8 || k.mv_size > 8 + SM_ID_MAX) {
+			rc = SM_ESTORE;
+			break;
+		}
+		int64_t due = (int64_t)rd64(k.mv_data);
+		if (due > upto || (max && seen == max))
+			break;
+		memcpy(id, (const uint8_t *)k.mv_data + 8, k.mv_size - 8);
+		id[k.mv_size - 8] = '\0';
+		seen++;
+		if ((rc = fn(ctx, due, id)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc ? rc : (mrc == 0 || mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
 }

@@ -96,6 +96,20 @@ int sm_store_token_del(sm_txn *t, const char *name);
 typedef int (*sm_store_token_fn)(void *ctx, const char *name, int role, int64_t created);
 int sm_store_token_foreach(sm_txn *t, sm_store_token_fn fn, void *ctx);
 
+/*
+ * Status statements (DB stmts: id -> u64 BE due time || COSE bytes) and their refresh queue
+ * (DB due: u64 BE due time || id -> empty), in due order. A certificate whose statement is still
+ * to be produced has a due entry at time 0 and no statement.
+ */
+int sm_store_stmt_get(sm_txn *t, const char *id, int64_t *due, const uint8_t **p, size_t *n);
+/** Store a statement due for refresh at `due`, moving its queue entry. */
+int sm_store_stmt_put(sm_txn *t, const char *id, int64_t due, const uint8_t *p, size_t n);
+/** Move the queue entry of `id` from old_due (-1: none) to due. */
+int sm_store_due_set(sm_txn *t, const char *id, int64_t old_due, int64_t due);
+typedef int (*sm_store_due_fn)(void *ctx, int64_t due, const char *id);
+/** Queue entries due at or before `upto`, oldest first, at most `max` (0: all). */
+int sm_store_due_foreach(sm_txn *t, int64_t upto, size_t max, sm_store_due_fn fn, void *ctx);
+
 /** The serial number of an id ("SM-2021-000042" -> 42); 0 when the id is not of that form. */
 uint32_t sm_store_id_serial(const char *id);
 

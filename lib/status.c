@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Status statements and snapshots: production, refresh, verification. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cbor.h>
+#include <lmdb.h>
+
+#include "cbor_int.h"
+#include "registry_int.h"
+#include "starmark/cose.h"
+#include "starmark/status.h"
+
+void sm_status_timing_default(sm_status_timing *t)
+{
+	t->statement_validity = 24 * 3600;
+	t->refresh_before = 6 * 3600;
+	t->snapshot_validity = 3600;
+	t->snapshot_lifetime = 7 * 24 * 3600;
+}
+
+void sm_statement_cleanup(sm_statement *s)
+{
+	sm_cert_free(s->cert);
+	s->cert = NULL;
+}
+
+/*
+ * facts = [id, level, status, vendor, vendor_name, product, [models], firmware, [revoked],
+ *          registered, expires / null, support_end / null, category / null]
+ * shared by statements and snapshot entries.
+ */
+#define FACTS_LEN 13
+
+static int put_opt_date(sm_buf *b, sm_date d)
+{
+	return d == SM_DATE_NONE ? sm_buf_append(b, "\xf6", 1) : sm_cbor_put_uint(b, (uint64_t)d);
+}
+
+static int put_strv(sm_buf *b, char *const *v, size_t n)
+{
+	int rc = sm_cbor_put_array(b, n);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = sm_cbor_put_str(b, v[i]);
+	return rc;
+}
+
+static int put_facts(sm_buf *b, const sm_cert *c)
+{
+	int rc;
+	if ((rc = sm_cbor_put_array(b, FACTS_LEN)) || (rc = sm_cbor_put_str(b, c->id)) ||
+	    (rc = sm_cbor_put_uint(b, (uint64_t)c->level)) || (rc = sm_cbor_put_uint(b, (uint64_t)c->status)) ||
+	    (rc = sm_cbor_put_str(b, c->vendor)) || (rc = sm_cbor_put_str(b, c->vendor_name)) ||
+	    (rc = sm_cbor_put_str(b, c->product)) || (rc = put_strv(b, c->models, c->nmodels)) ||
+	    (rc = sm_cbor_put_str(b, c->firmware)) || (rc = put_strv(b, c->revoked, c->nrevoked)) ||
+	    (rc = sm_cbor_put_uint(b, (uint64_t)c->registered)) || (rc = put_opt_date(b, c->expires)) ||
+	    (rc = put_opt_date(b, c->support_end)))
+		return rc;
+	return c->category ? sm_cbor_put_str(b, c->category) : sm_buf_append(b, "\xf6", 1);
+}
+
+static int read_strv(sm_cbor_rd *r, size_t max_items, size_t max_len, char ***v, size_t *n, const char *what,
+		     sm_err *err)
+{
+	size_t cnt;
+	int rc = sm_cbor_read_array(r, max_items, &cnt, what, err);
+	if (rc)
+		return rc;
+	*v = cnt ? calloc(cnt, sizeof(char *)) : NULL;
+	if (cnt && !*v)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		if ((rc = sm_cbor_read_text(r, max_len, &(*v)[i], what, err)))
+			return rc;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+/* An optional day (uint) or null. */
+static int read_opt_date(sm_cbor_rd *r, sm_date *d, const char *what, sm_err *err)
+{
+	sm_cbor_rd save = *r;
+	sm_cbor_item it;
+	int rc = sm_cbor_next(r, &it, err);
+	if (rc)
+		return rc;
+	if (it.type == SM_CBOR_NULL) {
+		*d = SM_DATE_NONE;
+		return 0;
+	}
+	if (it.type != SM_CBOR_UINT || it.u > 3000000) {
+		*r = save;
+		return sm_err_set(err, SM_EINVAL, what, "%s: not a day number", what);
+	}
+	*d = (sm_date)it.u;
+	return 0;
+}
+
+static int read_facts(sm_cbor_rd *r, sm_cert **out, sm_err *err)
+{
+	size_t n;
+	uint64_t level, status, reg;
+	char *s = NULL;
+	sm_cert *c = sm_cert_new();
+	int rc = c ? sm_cbor_read_array(r, FACTS_LEN, &n, "facts", err) : SM_ENOMEM;
+	if (!rc && n != FACTS_LEN)
+		rc = sm_err_set(err, SM_EINVAL, "facts", "certificate facts have %zu fields, not %d", n, FACTS_LEN);
+	if (!rc && !(rc = sm_cbor_read_text(r, SM_ID_MAX, &s, "id", err))) {
+		memcpy(c->id, s, strlen(s) + 1);
+		free(s);
+		s = NULL;
+	}
+	if (!rc && !(rc = sm_cbor_read_uint(r, &level, "level", err)) && (level < 1 || level > SM_LEVELS_MAX))
+		rc = sm_err_set(err, SM_EINVAL, "level", "level %llu out of range", (unsigned long long)level);
+	if (!rc && !(rc = sm_cbor_read_uint(r, &status, "status", err)) && status > SM_STATUS_REVOKED)
+		rc = sm_err_set(err, SM_EINVAL, "status", "status %llu out of range", (unsigned long long)status);
+	if (!rc && !(rc = sm_cbor_read_text(r, SM_VENDOR_MAX, &s, "vendor", err))) {
+		memcpy(c->vendor, s, strlen(s) + 1);
+		free(s);
+		s = NULL;
+	}
+	if (!rc)
+		rc = sm_cbor_read_text(r, SM_NAME_MAX, &c->vendor_name, "vendor_name", err);
+	if (!rc)
+		rc = sm_cbor_read_text(r, SM_NAME_MAX, &c->product, "product", err);
+	if (!rc)
+		rc = read_strv(r, SM_MODELS_MAX, SM_MODEL_MAX, &c->models, &c->nmodels, "models", err);
+	if (!rc)
+		rc = sm_cbor_read_text(r, 4096, &c->firmware, "firmware", err);
+	if (!rc)
+		rc = read_strv(r, SM_REVOKED_MAX, 64, &c->revoked, &c->nrevoked, "revoked", err);
+	if (!rc && !(rc = sm_cbor_read_uint(r, &reg, "registered", err)) && reg > 3000000)
+		rc = sm_err_set(err, SM_EINVAL, "registered", "registration day out of range");
+	if (!rc)
+		rc = read_opt_date(r, &c->expires, "expires", err);
+	if (!rc)
+		rc = read_opt_date(r, &c->support_end, "support_end", err);
+	if (!rc) {
+		sm_cbor_rd save = *r;
+		sm_cbor_item it;
+		if (!(rc = sm_cbor_next(r, &it, err)) && it.type != SM_CBOR_NULL) {
+			*r = save;
+			rc = sm_cbor_read_text(r, SM_CATEGORY_MAX, &c->category, "category", err);
+		}
+	}
+	if (rc) {
+		sm_cert_free(c);
+		return rc;
+	}
+	c->level = (int)level;
+	c->status = (int)status;
+	c->registered = (sm_date)reg;
+	*out = c;
+	return 0;
+}
+
+/* statement = {1: facts, 2: produced_at, 3: next_update, 4: log size, 5: log root, 6: scheme} */
+int sm_statement_encode(const sm_statement *s, sm_buf *b)
+{
+	int rc;
+	if ((rc = sm_cbor_put_map(b, 6)) || (rc = sm_cbor_put_uint(b, 1)) || (rc = put_facts(b, s->cert)) ||
+	    (rc = sm_cbor_put_uint(b, 2)) || (rc = sm_cbor_put_int(b, s->produced_at)) || (rc = sm_cbor_put_uint(b, 3)) ||
+	    (rc = sm_cbor_put_int(b, s->next_update)) || (rc = sm_cbor_put_uint(b, 4)) ||
+	    (rc = sm_cbor_put_uint(b, s->log_size)) || (rc = sm_cbor_put_uint(b, 5)) ||
+	    (rc = sm_cbor_put_bytes(b, s->log_root, SM_HASH_LEN)) || (rc = sm_cbor_put_uint(b, 6)))
+		return rc;
+	return sm_cbor_put_str(b, s->cert->scheme);
+}
+
+int sm_statement_decode(const uint8_t *p, size_t n, sm_statement *s, sm_err *err)
+{
+	sm_cbor_rd r;
+	size_t cnt;
+	uint64_t k;
+	const uint8_t *root;
+	size_t rn;
+	char *scheme = NULL;
+	memset(s, 0, sizeof(*s));
+	sm_cbor_rd_init(&r, p, n);
+	int rc = sm_cbor_read_map(&r, 6, &cnt, "statement", err);
+	if (!rc && cnt != 6)
+		rc = sm_err_set(err, SM_EINVAL, "statement", "a statement has %zu fields, not 6", cnt);
+	for (uint64_t want = 1; want <= 6 && !rc; want++) {
+		if ((rc = sm_cbor_read_uint(&r, &k, "key", err)))
+			break;
+		if (k != want) {
+			rc = sm_err_set(err, SM_EINVAL, "statement", "statement field %llu where %llu belongs",
+					(unsigned long long)k, (unsigned long long)want);
+			break;
+		}
+		switch (k) {
+		case 1: rc = read_facts(&r, &s->cert, err); break;
+		case 2: rc = sm_cbor_read_int(&r, &s->produced_at, "produced_at", err); break;
+		case 3: rc = sm_cbor_read_int(&r, &s->next_update, "next_update", err); break;
+		case 4: rc = sm_cbor_read_uint(&r, &s->log_size, "log_size", err); break;
+		case 5:
+			if (!(rc = sm_cbor_read_bytes(&r, SM_HASH_LEN, &root, &rn, "log_root", err))) {
+				if (rn != SM_HASH_LEN)
+					rc = sm_err_set(err, SM_EINVAL, "log_root", "the log root is %zu bytes", rn);
+				else
+					memcpy(s->log_root, root, SM_HASH_LEN);
+			}
+			break;
+		case 6:
+			if (!(rc = sm_cbor_read_text(&r, SM_SCHEME_MAX, &scheme, "scheme", err)))
+				snprintf(s->cert->scheme, sizeof(s->cert->scheme), "%s", scheme);
+			free(scheme);
+			break;
+		}
+	}
+	if (!rc && r.off != r.n)
+		rc = sm_err_set(err, SM_EINVAL, "statement", "unexpected bytes after the statement");
+	if (rc)
+		sm_statement_cleanup(s);
+	return rc;
+}
+
+/* The status key of the bundle that signed `c` and was valid at `at`. */
+static int check_status_sig(const sm_cose *c, const sm_trust *trust, int64_t at, const char *what, sm_err *err)
+{
+	uint8_t kid[SM_KID_LEN];
+	const sm_trust_key *k = sm_cose_kid(c, kid) ? sm_trust_find(trust, SM_ROLE_STATUS, kid, at) : NULL;
+	sm_key *pub = NULL;
+	if (!k)
+		return sm_err_set(err, SM_EVERIFY, what, "%s is signed by no status key of the trust bundle valid then", what);
+	int rc = sm_key_from_public(k->pub, &pub);
+	if (!rc)
+		rc = sm_cose_verify(c, pub);
+	sm_key_free(pub);
+	return rc ? sm_err_set(err, SM_EVERIFY, what, "the signature of the %s does not verify", what) : 0;
+}
+
+int sm_statement_verify(const uint8_t *cose, size_t n, const sm_trust *trust, sm_statement *out, sm_err *err)
+{
+	sm_cose *c = NULL;
+	int rc;
+	if (n > SM_STATEMENT_MAX)
+		return sm_err_set(err, SM_ETOOBIG, "statement", "a statement of %zu bytes is too large", n);
+	if ((rc = sm_cose_decode(cose, n, &c, err)))
+		return rc;
+	size_t pn;
+	const uint8_t *p = sm_cose_payload(c, &pn);
+	if (sm_cose_type(c) != SM_COSE_STATUS)
+		rc = sm_err_set(err, SM_EVERIFY, "statement", "this is not a status statement");
+	else if (!(rc = sm_statement_decode(p, pn, out, err)) &&
+		 (rc = check_status_sig(c, trust, out->produced_at, "statement", err)))
+		sm_statement_cleanup(out);
+	if (!rc && strcmp(out->cert->scheme, trust->scheme) != 0) {
+		rc = sm_err_set(err, SM_EVERIFY, "statement", "the statement is of scheme %s, the trust bundle of %s",
+				out->cert->scheme, trust->scheme);
+		sm_statement_cleanup(out);
+	}
+	sm_cose_free(c);
+	return rc;
+}
+
+/* ---- production ---- */
+
+/* Sign the statement of `c` as the store stands in `t` (after any append), and store it. */
+static int produce(sm_registry *r, sm_txn *t, const sm_cert *c, int64_t now, sm_err *err)
+{
+	const sm_key *key = NULL;
+	sm_status_timing tm;
+	sm_statement s;
+	sm_buf payload = SM_BUF_INIT;
+	uint8_t *cose = NULL;
+	size_t cn = 0;
+	sm_status_timing_default(&tm);
+	memset(&s, 0, sizeof(s));
+	s.cert = (sm_cert *)(uintptr_t)c; /* borrowed for encoding */
+	s.produced_at = now;
+	s.next_update = now + tm.statement_validity;
+	int rc = sm_registry_key(r, SM_ROLE_STATUS, &key, err);
+	if (!rc && !(rc = sm_store_log_size(t, &s.log_size)))
+		rc = sm_store_log_root(t, s.log_size, s.log_root);
+	if (!rc)
+		rc = sm_statement_encode(&s, &payload);
+	if (!rc)
+		rc = sm_cose_sign1(key, SM_COSE_STATUS, payload.data, payload.len, true, &cose, &cn);
+	if (!rc)
+		rc = sm_store_stmt_put(t, c->id, s.next_update - tm.refresh_before, cose, cn);
+	if (rc && err && !err->msg[0])
+		sm_err_set(err, rc, NULL, "cannot produce the status statement of %s: %s", c->id, sm_strerror(rc));
+	free(cose);
+	sm_buf_cleanup(&payload);
+	return rc;
+}
+
+int sm_registry_statement_changed(sm_registry *r, sm_txn *t, const sm_cert *c, int64_t now, sm_err *err)
+{
+	if (!r->defer_statements)
+		return produce(r, t, c, now, err);
+	/* bulk: queue it for the refresher (due now) instead of a second signature per certificate */
+	int64_t old = -1;
+	int rc = sm_store_stmt_get(t, c->id, &old, NULL, NULL);
+	if (rc && rc != SM_ENOTFOUND)
+		return rc;
+	return sm_store_due_set(t, c->id, rc == SM_ENOTFOUND ? -1 : old, 0);
+}
+
+int sm_registry_statement(sm_registry *r, const char *id, uint8_t **cose, size_t *n, sm_err *err)
+{
+	sm_txn *t = NULL;
+	const uint8_t *p;
+	int rc = sm_store_begin(r->store, false, &t, err);
+	if (!rc && !(rc = sm_store_stmt_get(t, id, NULL, &p, n))) {
+		*cose = malloc(*n);
+		if (*cose)
+			memcpy(*cose, p, *n);
+		else
+			rc = SM_ENOMEM;
+	}
+	sm_store_abort(t);
+	if (rc == SM_ENOTFOUND)
+		return sm_err_set(err, rc, "id", "no status statement for %s (yet)", id);
+	return rc;
+}
+
+struct due_batch {
+	char (*ids)[SM_ID_MAX + 1];
+	size_t n, cap;
+};
+
+static int collect_due(void *ctx, int64_t due, const char *id)
+{
+	struct due_batch *b = ctx;
+	if (b->n == b->cap)
+		return 1;
+	memcpy(b->ids[b->n++], id, strlen(id) + 1);
+	return 0;
+}
+
+int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, sm_err *err)
+{
+	sm_status_timing tm;
+	struct due_batch b = { NULL, 0, 1000 };
+	size_t total = 0;
+	int rc = 0;
+	sm_status_timing_default(&tm);
+	if (!r->write)
+		return sm_err_set(err, SM_ESTORE, NULL, "the registry is open read-only");
+	b.ids = malloc(b.cap * sizeof(*b.ids));
+	if (!b.ids)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	while (!rc && (max == 0 || total < max)) {
+		sm_txn *t = NULL;
+		b.n = 0;
+		if (max && max - total < b.cap)
+			b.cap = max - total;
+		if ((rc = sm_store_begin(r->store, true, &t, err)))
+			break;
+		rc = sm_store_due_foreach(t, now, b.cap, collect_due, &b);
+		if (rc == 1)
+			rc = 0;
+		for (size_t i = 0; i < b.n && !rc; i++) {
+			sm_cert *c = NULL;
+			if (!(rc = sm_store_cert_get(t, b.ids[i], &c, err)))
+				rc = produce(r, t, c, now, err);
+			sm_cert_free(c);
+		}
+		if (rc || b.n == 0) {
+			sm_store_abort(t);
+			break;
+		}
+		if ((rc = sm_store_commit(t, err)))
+			break;
+		total += b.n;
+	}
+	free(b.ids);
+	if (done)
+		*done = total;
+	return rc;
+}
+
+/* ---- snapshots ---- */
+
+/*
+ * snapshot = {1: version, 2: produced_at, 3: next_update, 4: expires, 5: log size, 6: log root,
+ *             7: scheme, 8: [* facts]}
+ */
+struct snap_ctx {
+	FILE *f;
+	sm_buf b;
+	uint64_t count;
+	int rc;
+};
+
+static int snap_one(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct snap_ctx *s = vctx;
+	sm_cert *c = NULL;
+	int rc = sm_cert_decode(p, n, &c, NULL);
+	if (rc)
+		return SM_ESTORE;
+	s->b.len = 0;
+	rc = put_facts(&s->b, c);
+	sm_cert_free(c);
+	if (!rc && fwrite(s->b.data, 1, s->b.len, s->f) != s->b.len)
+		rc = SM_EIO;
+	s->count++;
+	return rc;
+}
+
+static int count_one(void *ctx, const char *id, const uint8_t *p, size_t n)
+{
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+static int write_all(int fd, const void *p, size_t n, off_t at)
+{
+	const uint8_t *b = p;
+	while (n) {
+		ssize_t w = pwrite(fd, b, n, at);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return SM_EIO;
+		b += w;
+		n -= (size_t)w;
+		at += w;
+	}
+	return 0;
+}
+
+#define SNAP_ROOM 64 /* bytes kept free before the payload for the Sig_structure's head */
+
+/* The head of a byte string of n bytes (its bytes follow elsewhere). */
+static int put_bstr_head(sm_buf *b, size_t n)
+{
+	unsigned char h[9];
+	size_t hn = cbor_encode_bytestring_start(n, h, sizeof(h));
+	return hn ? sm_buf_append(b, h, hn) : SM_EINVAL;
+}
+
+int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t *version, sm_err *err)
+{
+	sm_status_timing tm;
+	const sm_key *key = NULL;
+	sm_txn *t = NULL;
+	struct snap_ctx sc = { NULL, SM_BUF_INIT, 0, 0 };
+	char work[4200], tmp[4200];
+	uint8_t *map = MAP_FAILED, sig[SM_SIG_LEN];
+	size_t plen = 0, maplen = 0;
+	int fd = -1, out = -1;
+	uint64_t count = 0, size = 0, ver = 0;
+	uint8_t root[SM_HASH_LEN], kid[SM_KID_LEN];
+	sm_buf head = SM_BUF_INIT, pre = SM_BUF_INIT, ph = SM_BUF_INIT;
+	sm_status_timing_default(&tm);
+	snprintf(work, sizeof(work), "%s.payload", path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int rc = sm_registry_key(r, SM_ROLE_STATUS, &key, err);
+	if (rc)
+		return rc;
+	if ((rc = sm_store_begin(r->store, false, &t, err)))
+		return rc;
+	if ((rc = sm_store_meta_get_u64(t, "snapshot_version", &ver)) == SM_ENOTFOUND)
+		rc = 0;
+	ver++;
+	if (!rc && !(rc = sm_store_log_size(t, &size)) && !(rc = sm_store_log_root(t, size, root)))
+		rc = sm_store_cert_foreach(t, count_one, &count);
+	if (rc)
+		goto out;
+	/* the payload goes into a work file at offset SNAP_ROOM */
+	fd = open(work, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(sc.f = fdopen(fd, "w+"))) {
+		rc = sm_err_set(err, SM_EIO, "snapshot", "cannot write %s: %s", work, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (fseeko(sc.f, SNAP_ROOM, SEEK_SET) != 0) {
+		rc = SM_EIO;
+		goto out;
+	}
+	if ((rc = sm_cbor_put_map(&head, 8)) || (rc = sm_cbor_put_uint(&head, 1)) || (rc = sm_cbor_put_uint(&head, ver)) ||
+	    (rc = sm_cbor_put_uint(&head, 2)) || (rc = sm_cbor_put_int(&head, now)) || (rc = sm_cbor_put_uint(&head, 3)) ||
+	    (rc = sm_cbor_put_int(&head, now + tm.snapshot_validity)) || (rc = sm_cbor_put_uint(&head, 4)) ||
+	    (rc = sm_cbor_put_int(&head, now + tm.snapshot_lifetime)) || (rc = sm_cbor_put_uint(&head, 5)) ||
+	    (rc = sm_cbor_put_uint(&head, size)) || (rc = sm_cbor_put_uint(&head, 6)) ||
+	    (rc = sm_cbor_put_bytes(&head, root, SM_HASH_LEN)) || (rc = sm_cbor_put_uint(&head, 7)) ||
+	    (rc = sm_cbor_put_str(&head, r->trust->scheme)) || (rc = sm_cbor_put_uint(&head, 8)) ||
+	    (rc = sm_cbor_put_array(&head, count)))
+		goto out;
+	if (fwrite(head.data, 1, head.len, sc.f) != head.len) {
+		rc = SM_EIO;
+		goto out;
+	}
+	plen = head.len;
+	if ((rc = sm_store_cert_foreach(t, snap_one, &sc)))
+		goto out;
+	sm_store_abort(t);
+	t = NULL;
+	if (sc.count != count) {
+		rc = sm_err_set(err, SM_ESTORE, "snapshot", "the certificates changed while the snapshot was built");
+		goto out;
+	}
+	if (fflush(sc.f) != 0) {
+		rc = SM_EIO;
+		goto out;
+	}
+	plen = (size_t)ftello(sc.f) - SNAP_ROOM;
+	/* protected header and the Sig_structure head, written just before the payload */
+	sm_key_kid(key, kid);
+	if ((rc = sm_cbor_put_map(&ph, 3)) || (rc = sm_cbor_put_uint(&ph, 1)) || (rc = sm_cbor_put_int(&ph, -8)) ||
+	    (rc = sm_cbor_put_uint(&ph, 3)) || (rc = sm_cbor_put_uint(&ph, SM_COSE_SNAPSHOT)) ||
+	    (rc = sm_cbor_put_uint(&ph, 4)) || (rc = sm_cbor_put_bytes(&ph, kid, SM_KID_LEN)))
+		goto out;
+	if ((rc = sm_cbor_put_array(&pre, 4)) || (rc = sm_cbor_put_str(&pre, "Signature1")) ||
+	    (rc = sm_cbor_put_bytes(&pre, ph.data, ph.len)) || (rc = sm_cbor_put_bytes(&pre, NULL, 0)))
+		goto out;
+	if ((rc = put_bstr_head(&pre, plen)) || pre.len > SNAP_ROOM)
+		goto out;
+	int wfd = fileno(sc.f);
+	if ((rc = write_all(wfd, pre.data, pre.len, (off_t)(SNAP_ROOM - pre.len))))
+		goto out;
+	maplen = SNAP_ROOM + plen;
+	map = mmap(NULL, maplen, PROT_READ, MAP_SHARED, wfd, 0);
+	if (map == MAP_FAILED) {
+		rc = sm_err_set(err, SM_EIO, "snapshot", "cannot map %s: %s", work, strerror(errno));
+		goto out;
+	}
+	if ((rc = sm_key_sign(key, map + SNAP_ROOM - pre.len, pre.len + plen, sig)))
+		goto out;
+	/* the COSE_Sign1: tag 18, [protected, {}, payload, signature] */
+	sm_buf cose = SM_BUF_INIT;
+	if (!(rc = sm_cbor_put_tag(&cose, 18)) && !(rc = sm_cbor_put_array(&cose, 4)) &&
+	    !(rc = sm_cbor_put_bytes(&cose, ph.data, ph.len)) && !(rc = sm_cbor_put_map(&cose, 0)))
+		rc = put_bstr_head(&cose, plen);
+	out = rc ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (!rc && out < 0)
+		rc = sm_err_set(err, SM_EIO, "snapshot", "cannot write %s: %s", tmp, strerror(errno));
+	off_t at = 0;
+	if (!rc && !(rc = write_all(out, cose.data, cose.len, at))) {
+		at += (off_t)cose.len;
+		if (!(rc = write_all(out, map + SNAP_ROOM, plen, at))) {
+			at += (off_t)plen;
+			sm_buf tail = SM_BUF_INIT;
+			if (!(rc = sm_cbor_put_bytes(&tail, sig, SM_SIG_LEN)))
+				rc = write_all(out, tail.data, tail.len, at);
+			sm_buf_cleanup(&tail);
+		}
+	}
+	sm_buf_cleanup(&cose);
+	if (!rc && fsync(out) != 0)
+		rc = SM_EIO;
+	if (!rc && rename(tmp, path) != 0)
+		rc = sm_err_set(err, SM_EIO, "snapshot", "cannot rename %s: %s", tmp, strerror(errno));
+	if (!rc) {
+		sm_txn *w = NULL;
+		if (r->write && !(rc = sm_store_begin(r->store, true, &w, err))) {
+			if ((rc = sm_store_meta_put_u64(w, "snapshot_version", ver)))
+				sm_store_abort(w);
+			else
+				rc = sm_store_commit(w, err);
+		}
+		if (!rc && version)
+			*version = ver;
+	}
+out:
+	if (rc && err && !err->msg[0])
+		sm_err_set(err, rc, "snapshot", "cannot build the snapshot: %s", sm_strerror(rc));
+	if (map != MAP_FAILED)
+		munmap(map, maplen);
+	if (out >= 0)
+		close(out);
+	if (sc.f)
+		fclose(sc.f);
+	if (fd >= 0)
+		close(fd);
+	unlink(work);
+	if (rc)
+		unlink(tmp);
+	sm_store_abort(t);
+	sm_buf_cleanup(&sc.b);
+	sm_buf_cleanup(&head);
+	sm_buf_cleanup(&pre);
+	sm_buf_cleanup(&ph);
+	return rc;
+}
+
+int sm_snapshot_verify(const uint8_t *cose, size_t n, const sm_trust *trust, sm_snapshot_info *info,
+		       sm_snapshot_cert_fn fn, void *ctx, sm_err *err)
+{
+	sm_cose *c = NULL;
+	int rc;
+	memset(info, 0, sizeof(*info));
+	if (n > SM_SNAPSHOT_MAX)
+		return sm_err_set(err, SM_ETOOBIG, "snapshot", "a snapshot of %zu bytes is too large", n);
+	if ((rc = sm_cose_decode(cose, n, &c, err)))
+		return rc;
+	if (sm_cose_type(c) != SM_COSE_SNAPSHOT) {
+		sm_cose_free(c);
+		return sm_err_set(err, SM_EVERIFY, "snapshot", "this is not a snapshot");
+	}
+	size_t pn, cnt;
+	const uint8_t *p = sm_cose_payload(c, &pn);
+	sm_cbor_rd r;
+	uint64_t k;
+	sm_cbor_rd_init(&r, p, pn);
+	rc = sm_cbor_read_map(&r, 8, &cnt, "snapshot", err);
+	if (!rc && cnt != 8)
+		rc = sm_err_set(err, SM_EINVAL, "snapshot", "a snapshot has %zu fields, not 8", cnt);
+	for (uint64_t want = 1; want <= 7 && !rc; want++) {
+		const uint8_t *root;
+		size_t rn;
+		char *scheme = NULL;
+		if ((rc = sm_cbor_read_uint(&r, &k, "key", err)))
+			break;
+		if (k != want) {
+			rc = sm_err_set(err, SM_EINVAL, "snapshot", "snapshot field %llu where %llu belongs",
+					(unsigned long long)k, (unsigned long long)want);
+			break;
+		}
+		switch (k) {
+		case 1: rc = sm_cbor_read_uint(&r, &info->version, "version", err); break;
+		case 2: rc = sm_cbor_read_int(&r, &info->produced_at, "produced_at", err); break;
+		case 3: rc = sm_cbor_read_int(&r, &info->next_update, "next_update", err); break;
+		case 4: rc = sm_cbor_read_int(&r, &info->expires, "expires", err); break;
+		case 5: rc = sm_cbor_read_uint(&r, &info->log_size, "log_size", err); break;
+		case 6:
+			if (!(rc = sm_cbor_read_bytes(&r, SM_HASH_LEN, &root, &rn, "log_root", err)) && rn == SM_HASH_LEN)
+				memcpy(info->log_root, root, SM_HASH_LEN);
+			else if (!rc)
+				rc = sm_err_set(err, SM_EINVAL, "log_root", "the log root is %zu bytes", rn);
+			break;
+		case 7:
+			if (!(rc = sm_cbor_read_text(&r, SM_SCHEME_MAX, &scheme, "scheme", err)))
+				snprintf(info->scheme, sizeof(info->scheme), "%s", scheme);
+			free(scheme);
+			break;
+		}
+	}
+	size_t ncerts = 0;
+	if (!rc && !(rc = sm_cbor_read_uint(&r, &k, "key", err)) && k != 8)
+		rc = sm_err_set(err, SM_EINVAL, "snapshot", "snapshot field %llu where 8 belongs", (unsigned long long)k);
+	if (!rc)
+		rc = sm_cbor_read_array(&r, SIZE_MAX, &ncerts, "certificates", err);
+	/* the signature first: nothing of an unverified snapshot reaches the caller */
+	if (!rc)
+		rc = check_status_sig(c, trust, info->produced_at, "snapshot", err);
+	if (!rc && strcmp(info->scheme, trust->scheme) != 0)
+		rc = sm_err_set(err, SM_EVERIFY, "snapshot", "the snapshot is of scheme %s, the trust bundle of %s",
+				info->scheme, trust->scheme);
+	for (size_t i = 0; i < ncerts && !rc; i++) {
+		sm_cert *cert = NULL;
+		if ((rc = read_facts(&r, &cert, err)))
+			break;
+		snprintf(cert->scheme, sizeof(cert->scheme), "%s", info->scheme);
+		info->count++;
+		if (fn && (rc = fn(ctx, cert)) != 0)
+			break;
+		if (!fn)
+			sm_cert_free(cert);
+	}
+	if (!rc && r.off != r.n)
+		rc = sm_err_set(err, SM_EINVAL, "snapshot", "unexpected bytes after the snapshot's certificates");
+	sm_cose_free(c);
+	return rc;
+}
