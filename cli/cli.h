@@ -24,6 +24,9 @@ enum {
 typedef struct cli {
 	const char *db;
 	const char *passphrase_file;
+	const char *server; /* --server URL / $STARMARK_SERVER: act on a remote registry (remote.c) */
+	const char *token;  /* --token T / $STARMARK_TOKEN: its admin bearer token (never printed) */
+	const char *cacert; /* --cacert FILE / $STARMARK_CACERT: CA certificates for its TLS */
 	bool json;
 	int64_t now;
 	const char *prog;
@@ -84,5 +87,21 @@ int cmd_trust(cli *c, int argc, char **argv);
 int cmd_keys(cli *c, int argc, char **argv);
 int cmd_token(cli *c, int argc, char **argv);
 int cmd_check(cli *c, int argc, char **argv);
+int cmd_sync(cli *c, int argc, char **argv);
+
+/* The same verbs through a starmarkd (--server), remote.c: same output and exit codes as with --db. */
+int remote_issue(cli *c, const sm_cert *draft);
+int remote_event(cli *c, const sm_event *e, const char *verb);
+int remote_show(cli *c, const char *id);
+int remote_list(cli *c, const sm_filter *f);
+/* log checkpoint | log entries (from/count as given, NULL when not); other subcommands are refused. */
+int remote_log(cli *c, const char *sub, const char *from, const char *count);
+int remote_trust(cli *c, const char *sub, const char *file);
+/* check --server (the server's verdict, its statement verified) or --offline (from a sync cache). */
+int remote_check(cli *c, const sm_check_req *q, const sm_policy *p, bool policy_given, bool offline,
+		 const char *cache, const char *trust);
+/* label ID | label sheet ID... (cmd_label.c); label verify (cmd_label_verify.c) */
+int cmd_label(cli *c, int argc, char **argv);
+int cmd_label_verify(cli *c, int argc, char **argv);
 
 #endif

@@ -195,6 +195,10 @@ int cmd_issue(cli *c, int argc, char **argv)
 		goto out;
 	if (!o[7].seen) /* registered today unless said */
 		draft->registered = sm_date_from_time(c->now);
+	if (c->server) {
+		rc = remote_issue(c, draft);
+		goto out;
+	}
 	if ((rc = open_registry(c, true, &r)))
 		goto out;
 	if ((rc = sm_registry_issue(r, draft, c->now, &out, &err)))
@@ -274,6 +278,10 @@ int cmd_event(cli *c, int argc, char **argv)
 			goto out;
 		}
 	}
+	if (c->server) {
+		rc = remote_event(c, e, argv[0]);
+		goto out;
+	}
 	if ((rc = open_registry(c, true, &r)))
 		goto out;
 	if ((rc = sm_registry_event(r, e, c->now, &out, &err))) {
@@ -307,6 +315,8 @@ int cmd_show(cli *c, int argc, char **argv)
 		return rc;
 	if (np != 1)
 		return usage_error(c, "show: usage: starmark show ID");
+	if (c->server)
+		return remote_show(c, pos[0]);
 	if ((rc = open_registry(c, false, &r)))
 		return rc;
 	if ((rc = sm_registry_get(r, pos[0], &cert, &err)))
@@ -323,6 +333,8 @@ static int run_list(cli *c, sm_filter *f)
 	sm_registry *r = NULL;
 	sm_cert_list l;
 	sm_err err = { 0 };
+	if (c->server)
+		return remote_list(c, f);
 	int rc = open_registry(c, false, &r);
 	if (rc)
 		return rc;

@@ -127,6 +127,8 @@ int cmd_log(cli *c, int argc, char **argv)
 		return usage_error(c, "log: usage: starmark log checkpoint|entries|proof ID|verify");
 	if ((strcmp(sub, "proof") == 0) != (np == 2))
 		return usage_error(c, "log: 'log proof' takes one certificate id; the others take none");
+	if (c->server)
+		return remote_log(c, sub, o[0].value, o[1].value);
 	if ((rc = open_registry(c, false, &r)))
 		return rc;
 	if (strcmp(sub, "checkpoint") == 0) {
@@ -191,6 +193,8 @@ int cmd_trust(cli *c, int argc, char **argv)
 	bool show = np == 1 && strcmp(pos[0], "show") == 0, exp = np == 2 && strcmp(pos[0], "export") == 0;
 	if (!show && !exp)
 		return usage_error(c, "trust: usage: starmark trust show | trust export FILE");
+	if (c->server)
+		return remote_trust(c, pos[0], exp ? pos[1] : NULL);
 	if ((rc = open_registry(c, false, &r)))
 		return rc;
 	const sm_trust *t = sm_registry_trust(r);

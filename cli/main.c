@@ -37,15 +37,22 @@ static const struct verb {
 	{ "trust", cmd_trust, "trust show | trust export FILE" },
 	{ "keys", cmd_keys, "keys rotate issuer|status|log" },
 	{ "token", cmd_token, "token create --role issuer|auditor --name NAME | token list | token revoke NAME" },
-	{ "check", cmd_check, "check --vendor CODE --model M --firmware V [--category CAT] [--level N] [--policy FILE]" },
+	{ "check", cmd_check, "check --vendor CODE --model M --firmware V [--category CAT] [--level N] [--policy FILE] "
+			      "[--server URL | --offline] [--cache DIR] [--trust FILE]" },
+	{ "sync", cmd_sync, "sync --server URL --cache DIR --trust FILE" },
+	{ "label", cmd_label, "label ID [--model M] [--format png|svg|pdf|zpl] [--out FILE] [--size-mm MM] [--ec L|M|Q|H] | "
+			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE]" },
 };
 
 static void print_usage(FILE *f)
 {
-	fprintf(f, "usage: starmark [--db DIR] [--json] [--passphrase-file F] VERB [options]\n\nverbs:\n");
+	fprintf(f, "usage: starmark [--db DIR | --server URL [--token T] [--cacert F]] [--json] [--passphrase-file F] VERB "
+		   "[options]\n\nverbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %s\n", verbs[i].help);
 	fprintf(f, "\nGlobal options may stand before or after the verb. --db defaults to $STARMARK_DB, else ./registry.\n"
+		   "--server, --token and --cacert default to $STARMARK_SERVER, $STARMARK_TOKEN (better than --token,\n"
+		   "which other users can see) and $STARMARK_CACERT.\n"
 		   "Exit codes: 0 ok/allow/warn, 1 deny/not genuine, 2 bad input, 3 unknown, 4 I/O or storage failure.\n");
 }
 
@@ -233,6 +240,22 @@ static int get_now(cli *c)
 	return 0;
 }
 
+static const char *env_or_null(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+/* "--name VALUE" or "--name=VALUE": true when `a` is that option; *out is the value, NULL when it is missing. */
+static bool global_value(const char *a, const char *name, int argc, char **argv, int *i, const char **out)
+{
+	size_t n = strlen(name);
+	if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '='))
+		return false;
+	*out = a[n] == '=' ? a + n + 1 : *i + 1 < argc ? argv[++*i] : NULL;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	cli c = { 0 };
@@ -243,6 +266,9 @@ int main(int argc, char **argv)
 	c.passphrase_file = getenv("STARMARK_PASSPHRASE_FILE");
 	if (c.passphrase_file && !*c.passphrase_file)
 		c.passphrase_file = NULL;
+	c.server = env_or_null("STARMARK_SERVER");
+	c.token = env_or_null("STARMARK_TOKEN");
+	c.cacert = env_or_null("STARMARK_CACERT");
 	json_object_seed(1);
 
 	/* take the global options out, wherever they stand; the rest is the verb and its arguments */
@@ -252,7 +278,7 @@ int main(int argc, char **argv)
 	int nrest = 0;
 	bool help = false, only_pos = false;
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
+		const char *a = argv[i], *val = NULL;
 		if (only_pos) {
 			rest[nrest++] = argv[i];
 			continue;
@@ -279,6 +305,19 @@ int main(int argc, char **argv)
 				c.passphrase_file = argv[++i];
 		} else if (strncmp(a, "--db=", 5) == 0) {
 			c.db = a + 5;
+		} else if (global_value(a, "--server", argc, argv, &i, &val) ||
+			   global_value(a, "--token", argc, argv, &i, &val) ||
+			   global_value(a, "--cacert", argc, argv, &i, &val)) {
+			if (!val) {
+				free(rest);
+				return usage_error(&c, "%s needs a value", a);
+			}
+			if (a[2] == 's')
+				c.server = val;
+			else if (a[2] == 't')
+				c.token = val;
+			else
+				c.cacert = val;
 		} else if (strncmp(a, "--passphrase-file=", 18) == 0) {
 			c.passphrase_file = a + 18;
 		} else {
@@ -294,7 +333,15 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && !v; i++)
 			if (strcmp(verbs[i].name, rest[0]) == 0)
 				v = &verbs[i];
-		rc = v ? v->fn(&c, nrest, rest) : usage_error(&c, "unknown verb '%s' (see 'starmark --help')", rest[0]);
+		/* these act on the files of a registry: with --server they would silently use the local one */
+		bool local_only = v && (v->fn == cmd_init || v->fn == cmd_import || v->fn == cmd_export ||
+					v->fn == cmd_keys || v->fn == cmd_token);
+		if (c.server && local_only)
+			rc = usage_error(&c, "%s works on a local registry (--db), not with --server or $STARMARK_SERVER",
+					 v->name);
+		else
+			rc = v ? v->fn(&c, nrest, rest)
+			       : usage_error(&c, "unknown verb '%s' (see 'starmark --help')", rest[0]);
 	}
 	free(rest);
 	if (fflush(stdout) != 0 && rc == EXIT_OK)

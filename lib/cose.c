@@ -114,6 +114,13 @@ int sm_cose_sig_structure(const uint8_t *prot, size_t prot_len, const uint8_t *p
 int sm_cose_sign1(const sm_key *key, enum sm_cose_type type, const uint8_t *payload, size_t n, bool tagged,
 		  uint8_t **out, size_t *outlen)
 {
+	return sm_cose_sign1_ex(key, type, payload, n, tagged ? SM_COSE_TAGGED : 0, out, outlen);
+}
+
+int sm_cose_sign1_ex(const sm_key *key, enum sm_cose_type type, const uint8_t *payload, size_t n, unsigned flags,
+		     uint8_t **out, size_t *outlen)
+{
+	const bool tagged = flags & SM_COSE_TAGGED, with_kid = !(flags & SM_COSE_NO_KID);
 	int rc = 0;
 	struct enc prot = { SM_BUF_INIT, 0 };
 	struct enc e = { SM_BUF_INIT, 0 };
@@ -131,13 +138,15 @@ int sm_cose_sign1(const sm_key *key, enum sm_cose_type type, const uint8_t *payl
 		return SM_ETOOBIG;
 	sm_key_kid(key, kid);
 	/* {1: -8, 3: type, 4: kid}: fixed key order, shortest heads: one encoding only. */
-	put_head(&prot, 5, 3);
+	put_head(&prot, 5, with_kid ? 3 : 2);
 	put_head(&prot, 0, HDR_ALG);
 	put_head(&prot, 1, ALG_EDDSA_N);
 	put_head(&prot, 0, HDR_CTYPE);
 	put_head(&prot, 0, (uint64_t)type);
-	put_head(&prot, 0, HDR_KID);
-	put_bstr(&prot, kid, sizeof(kid));
+	if (with_kid) {
+		put_head(&prot, 0, HDR_KID);
+		put_bstr(&prot, kid, sizeof(kid));
+	}
 	rc = prot.rc;
 	if (rc)
 		goto out;

@@ -94,7 +94,7 @@ static int want_string(const json_t *v, const char *field, const char **out, sm_
 
 static int opt_dup(const json_t *v, const char *field, char **dst, sm_err *err)
 {
-	const char *s;
+	const char *s = NULL;
 	if (json_is_null(v))
 		return 0;
 	int rc = want_string(v, field, &s, err);
@@ -107,7 +107,7 @@ static int opt_dup(const json_t *v, const char *field, char **dst, sm_err *err)
 
 static int opt_date(const json_t *v, const char *field, bool allow_month, sm_date *out, sm_err *err)
 {
-	const char *s;
+	const char *s = NULL;
 	if (json_is_null(v))
 		return 0;
 	int rc = want_string(v, field, &s, err);

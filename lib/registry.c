@@ -56,6 +56,14 @@ int sm_registry_key(sm_registry *r, int role, const sm_key **out, sm_err *err)
 	return 0;
 }
 
+int sm_registry_load_key(sm_registry *r, int role, sm_err *err)
+{
+	const sm_key *k = NULL;
+	if (role < SM_ROLE_ROOT || role > SM_ROLE_LOG)
+		return sm_err_set(err, SM_EINVAL, "role", "no such role %d", role);
+	return sm_registry_key(r, role, &k, err);
+}
+
 static int save_key(const sm_registry *r, int role, const sm_key *k, sm_err *err)
 {
 	uint8_t kid[SM_KID_LEN];

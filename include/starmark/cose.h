@@ -35,6 +35,17 @@ enum sm_cose_type {
 int sm_cose_sign1(const sm_key *key, enum sm_cose_type type, const uint8_t *payload, size_t n,
 		  bool tagged, uint8_t **out, size_t *outlen);
 
+/* Flags of sm_cose_sign1_ex. */
+enum {
+	SM_COSE_TAGGED = 1, /* prefix CBOR tag 18 */
+	SM_COSE_NO_KID = 2, /* leave the kid out: the verifier tries the few keys of the role (label tokens,
+			     * where the 10 bytes decide whether the QR code stays at version 8) */
+};
+
+/** sm_cose_sign1 with flags (SM_COSE_TAGGED, SM_COSE_NO_KID). */
+int sm_cose_sign1_ex(const sm_key *key, enum sm_cose_type type, const uint8_t *payload, size_t n, unsigned flags,
+		     uint8_t **out, size_t *outlen);
+
 /* A decoded COSE_Sign1; pointers point into its own copy of the bytes. Opaque. */
 typedef struct sm_cose sm_cose;
 

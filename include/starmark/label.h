@@ -15,13 +15,26 @@
 
 /*
  * The label token is a COSE_Sign1 (untagged, content type SM_COSE_LABEL) by the issuer key over a
- * compact claim set (schema/payloads.cddl `label-claims`):
- *   { 1: serial (uint), 2: level, 3: model, 4: vendor code, 5: registered (day), ? 6: expires (day),
- *     7: scheme, 8: issued at (Unix time) }
- * The certificate id is not spelled out: it is "SM-<year of registered>-<serial, 6+ digits>", so
- * the token stays near 120 bytes and the QR code at version 8 (error correction M) for ordinary
- * model numbers and hosts. `issued at` lets a verifier check that the signing key was valid when
- * the label was made, so labels printed before a key rotation stay genuine.
+ * compact claim set (schema/payloads.cddl `label-claims`), a CBOR array in this fixed order:
+ *   [ serial (uint), level, model, vendor code, registered (day), issued at (Unix seconds) ]
+ * The certificate id is not spelled out: it is "SM-<year of registered>-<serial, 6+ digits>".
+ * `issued at` lets a verifier check that the signing key was valid when the label was made, so
+ * labels printed before a key rotation stay genuine.
+ *
+ * Why so few bytes: a V8-M QR code holds 221 alphanumeric characters; less "HTTPS://<19-char
+ * host>/L/" that leaves 191 base32 characters = 119 token bytes, of which the COSE_Sign1 itself
+ * takes 78 (64 signature, 7 protected header, 7 CBOR framing). The claims get about 41 bytes. So:
+ *  - no kid in the protected header (SM_COSE_NO_KID, 10 bytes): a verifier tries the issuer keys of
+ *    the bundle that were valid at `issued at` — one, or two around a rotation;
+ *  - an array, not a map with integer keys (saves one byte per field);
+ *  - no scheme: an issuer key belongs to exactly one trust bundle, whose one scheme is therefore
+ *    implied; sm_label_verify fills `scheme` from the bundle;
+ *  - no expiry: it is the one claim a renewal changes, so a printed label would go stale; the
+ *    current expiry and status come from the registry, a status statement or a snapshot.
+ * A typical token (serial 1, model "MC-301V", vendor "RINNAI") is 104 bytes and its URL with host
+ * REGISTRY.EXAMPLE.JP (19 characters) is QR version 8 at error correction M. Measured envelope for
+ * that host (tests/unit/test_label.c): model + vendor code up to 28 characters for serials below
+ * 24, 27 below 256, 26 below 65536, 24 above; every two characters less of host give about one more.
  *
  * The QR text is "HTTPS://<HOST>/L/<BASE32>" — upper case and base32 (RFC 4648, no padding) keep it
  * in QR alphanumeric mode. HOST is the registry's origin, upper-cased.
@@ -37,65 +50,132 @@ typedef struct sm_label_claims {
 	char model[SM_MODEL_MAX + 1];
 	char vendor[SM_VENDOR_MAX + 1];
 	sm_date registered;
-	sm_date expires; /* SM_DATE_NONE when the certificate has none */
-	char scheme[SM_SCHEME_MAX + 1];
+	sm_date expires; /* not carried by the token: always SM_DATE_NONE (see above) */
+	char scheme[SM_SCHEME_MAX + 1]; /* not carried: claims_of copies the cert's, verify the bundle's */
 	int64_t issued_at;
-	uint8_t kid[SM_KID_LEN];
+	uint8_t kid[SM_KID_LEN]; /* the signer's, filled by sm_label_verify */
 } sm_label_claims;
 
-/** Encode the claims of `model` (one of c->models; NULL for the first) issued at `now`. */
+/**
+ * The claims of `model` (one of c->models; NULL for the first) for a label made at `now`.
+ * SM_EINVAL naming the model when it is not one of the certificate's, or when the certificate's id
+ * is not derivable from its registration year and serial, or `now` is before the registration.
+ */
 int sm_label_claims_of(const sm_cert *c, const char *model, int64_t now, sm_label_claims *out, sm_err *err);
+/** The deterministic CBOR of the claims, appended to `out`. SM_EINVAL for claims decode would refuse. */
 int sm_label_claims_encode(const sm_label_claims *cl, sm_buf *out);
-/** Strict decode (unknown keys, wrong types, caps refused); fills the derived id. */
+/**
+ * Strict decode: an array of exactly 6, each of its type, serial 1..999999999, level 1..9, model
+ * and vendor code per the field rules, dates in range and not issued before registered, nothing
+ * after, and only the one deterministic encoding. Fills the derived id; scheme empty, expires
+ * SM_DATE_NONE. SM_EINVAL (or SM_ETOOBIG for an over-long array) naming the field.
+ */
 int sm_label_claims_decode(const uint8_t *p, size_t n, sm_label_claims *out, sm_err *err);
 
-/** Sign the claims into a token with the issuer key (caller frees *tok). */
+/** Sign the claims into a token with the issuer key (caller frees *tok). SM_EINVAL, SM_EKEY, SM_ENOMEM. */
 int sm_label_token_sign(const sm_label_claims *cl, const sm_key *issuer, uint8_t **tok, size_t *n);
 
-/** "HTTPS://HOST/L/BASE32" for a token (caller frees); NULL on OOM. */
+/** "HTTPS://HOST/L/BASE32" for a token, all upper case (caller frees); NULL on OOM. */
 char *sm_label_url(const char *host, const uint8_t *tok, size_t n);
 /**
- * Extract the token from a label text: a full URL (any case, http or https, any host) or the bare
- * base32 text. SM_EINVAL with a message for anything else (caller frees *tok).
+ * Extract the token from a label text: a full URL (any case, http or https, any host, path /L/) or
+ * the bare base32 text; surrounding white space is ignored. SM_EINVAL with a message beginning
+ * "unreadable: " for anything else: empty, over SM_LABEL_URL_MAX, no /L/ path, not base32, a
+ * token over SM_LABEL_TOKEN_MAX. Caller frees *tok.
  */
 int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_err *err);
 
 /**
  * Verify a token offline against a trust bundle: 0 and the claims when it is genuine (decodes
  * strictly, content type label, signed by an issuer key of the bundle that was valid at its
- * `issued at`); SM_EVERIFY (not genuine: bad signature, unknown or not-then-valid key, other
- * scheme) or SM_EINVAL (unreadable) with a message saying which.
+ * `issued at`); `out->scheme` is the bundle's and `out->kid` the signer's. SM_EVERIFY with a
+ * message beginning "not genuine: " (bad signature, unknown or not-then-valid key, another kind
+ * of signed object) or SM_EINVAL beginning "unreadable: " (not a COSE_Sign1, claims malformed).
  */
 int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_label_claims *out, sm_err *err);
 
-/** The registry side: a fresh token URL for a certificate's model, signed with the current issuer key. */
+/**
+ * The registry side: a fresh token URL for a certificate's model (NULL: its first), signed with the
+ * current issuer key, host the registry's origin. *url and *cert (may be NULL) are the caller's.
+ * SM_ENOTFOUND (no such certificate), SM_EINVAL (not one of its models), SM_EKEY, SM_ENOMEM.
+ */
 int sm_registry_label(sm_registry *r, const char *id, const char *model, int64_t now, char **url, sm_cert **cert,
 		      sm_err *err);
+
+/**
+ * Read the one QR code in a PNG image (a scan or a photo converted to PNG) into *text (caller
+ * frees). Images are capped at 64 MiB, 12000 pixels a side and 100 megapixels. SM_EINVAL: "no QR
+ * code found in FILE", "N codes found; crop the photo to one label", not a PNG, over a cap, a
+ * missing file; SM_EIO (cannot read), SM_ENOMEM.
+ */
+int sm_label_read_image(const char *path, char **text, sm_err *err);
 
 /* ---- rendering ---- */
 
 enum sm_label_format { SM_LABEL_PNG = 1, SM_LABEL_SVG, SM_LABEL_PDF, SM_LABEL_ZPL };
 
+/* Accepted ranges of sm_label_opts. */
+#define SM_LABEL_CODE_MM_MIN 10.0
+#define SM_LABEL_CODE_MM_MAX 100.0
+#define SM_LABEL_DPI_MIN 150       /* PNG; ZPL takes 203, 300 or 600 (the printer's own resolution) */
+#define SM_LABEL_DPI_MAX 1200
+#define SM_LABEL_SHEET_MAX 20000   /* labels on one sheet document (n * per_id) */
+#define SM_LABEL_PER_ID_MAX 1000
+
 typedef struct sm_label_opts {
 	enum sm_label_format format;
 	double code_mm;   /* the QR code's side including its 4-module quiet zone; default 20 */
 	int ec;           /* QR error correction: 0 L, 1 M (default), 2 Q, 3 H */
-	int dpi;          /* PNG and ZPL resolution; default 300 (ZPL: 203 or 300) */
+	int dpi;          /* PNG and ZPL resolution; default 300 (ZPL: 203, 300 or 600) */
 } sm_label_opts;
 
+/** PNG, 20 mm, error correction M, 300 dpi. */
 void sm_label_opts_default(sm_label_opts *o);
 
 /**
- * Render one label: the stars of the level, the scheme name, the model number, the registration
- * number and date, and the QR code of `url`. A model number too long for the layout is refused
- * (SM_EINVAL naming it), never silently cut. Output goes to `write`.
+ * The QR symbol `url` encodes to at error correction `ec` (0..3): its version (1..40) and its
+ * side in modules without the quiet zone (4 * version + 17). SM_ETOOBIG when the text does not
+ * fit a QR code at that level, SM_EINVAL for an empty, over-long or non-printable-ASCII text.
+ */
+int sm_label_qr_size(const char *url, int ec, int *version, int *modules, sm_err *err);
+
+/**
+ * Render one label of `model` (one of c->models; NULL for the first): the QR code of `url` on the
+ * left, and beside it the stars of the level (U+2605, one per level), the scheme name, the product
+ * name, the model number, "Reg. No. <id>" and "Registered <date>". Text is set in "Noto Sans CJK
+ * JP" (fonts-noto-cjk) so Japanese product names print.
+ *
+ * Geometry, with k = code_mm / 20: the label is 55k x 24k mm; the code square (code_mm, quiet zone
+ * included) sits 2k mm from the top-left corner, the text starts 1k mm right of it and is 30k mm
+ * wide. Each text line shrinks to fit down to 60% of its size; a model number, scheme, id or date
+ * that still does not fit is refused (SM_EINVAL naming the field and the value), never cut. Only the
+ * product name, which the label shows as a courtesy, is shortened at 80% of its size: it then ends
+ * in "…" so the shortening is visible.
+ *
+ * Formats: PNG is 1-bit black and white at o->dpi with a pHYs chunk carrying that resolution, so
+ * it prints at the stated millimetres (modules are snapped to whole pixels: the code's extent is
+ * exact within one pixel); PDF and SVG are vector at exact millimetres (SVG width/height in mm).
+ * ZPL (^XA..^XZ) lets the printer draw the code itself (^BQN,2,<magnification>, field data
+ * "<EC letter>A,<url>", the magnification nearest to code_mm at o->dpi, 1..10 dots a module);
+ * ASCII text lines use the printer font 0, other lines (e.g. a Japanese product name) are sent as
+ * ^GFA bitmaps, and the stars print as "Lv.N" and asterisks because printer fonts lack U+2605.
+ *
+ * Output goes to `write`; a refused label writes nothing (layout and encoding are checked first).
+ * Errors: SM_EINVAL (options naming the field, no such model, level outside 1..9, a URL that is
+ * empty, longer than SM_LABEL_URL_MAX or not printable ASCII, '^' or '~' in a ZPL URL, a line that
+ * does not fit), SM_ETOOBIG (the URL does not fit a QR code at that error correction), SM_ENOMEM,
+ * SM_EIO (cairo failed), or the code `write` returned.
  */
 int sm_label_render(const sm_cert *c, const char *model, const char *url, const sm_label_opts *o, sm_write_fn write,
 		    void *wctx, sm_err *err);
 
 /**
- * A4 PDF sheets of labels in a grid with cut margins: n labels (each given by certs[i], models[i],
- * urls[i]), each repeated per_id times.
+ * A4 PDF sheets (210 x 297 mm, 10 mm margins) of labels in a grid with 4 mm cut margins and a light
+ * grey cut line around each label, as many per page as fit: n labels (each given by certs[i],
+ * models[i] (NULL entries: the first model), urls[i]), each repeated per_id times (1..
+ * SM_LABEL_PER_ID_MAX; n * per_id <= SM_LABEL_SHEET_MAX). o->format and o->dpi are not used.
+ * Errors as sm_label_render; a failing label is named by its index ("labels[3]") and nothing is
+ * written.
  */
 int sm_label_sheet(sm_cert *const *certs, const char *const *models, const char *const *urls, size_t n, int per_id,
 		   const sm_label_opts *o, sm_write_fn write, void *wctx, sm_err *err);

@@ -46,6 +46,12 @@ int sm_registry_init(const char *dir, const sm_init_opts *o, char fingerprint[65
 int sm_registry_open(const char *dir, bool write, const char *passphrase, sm_registry **out, sm_err *err);
 void sm_registry_close(sm_registry *r);
 
+/**
+ * Load the private key of a role now (keys otherwise load when first needed), so that a missing
+ * key or a wrong passphrase shows at start. SM_EKEY naming the file and what is wrong.
+ */
+int sm_registry_load_key(sm_registry *r, int role, sm_err *err);
+
 /** The current trust bundle (borrowed; valid until the registry is closed or its keys rotate). */
 const sm_trust *sm_registry_trust(sm_registry *r);
 /** The signed bytes of the current bundle (caller frees). */

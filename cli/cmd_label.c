@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* label: print a certification label, or a sheet of them; `label verify` lives in cmd_label_verify.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "starmark/label.h"
+
+#define SHEET_IDS_MAX 1000
+
+static const char *const format_names[] = {
+    [SM_LABEL_PNG] = "png", [SM_LABEL_SVG] = "svg", [SM_LABEL_PDF] = "pdf", [SM_LABEL_ZPL] = "zpl"};
+
+static int buf_write(void *ctx, const void *p, size_t n)
+{
+	return sm_buf_append(ctx, p, n);
+}
+
+static int format_of(const char *name)
+{
+	for (int f = SM_LABEL_PNG; f <= SM_LABEL_ZPL; f++)
+		if (strcasecmp(name, format_names[f]) == 0)
+			return f;
+	return 0;
+}
+
+/* --format, else the extension of --out, else PNG. */
+static int pick_format(const cli *c, const opt *fmt, const char *out, enum sm_label_format *f)
+{
+	if (fmt->seen) {
+		int v = format_of(fmt->value);
+		if (!v)
+			return usage_error(c, "label: --format must be png, svg, pdf or zpl, not '%s'",
+			                   fmt->value);
+		*f = (enum sm_label_format)v;
+		return 0;
+	}
+	const char *dot = out ? strrchr(out, '.') : NULL;
+	int v = dot ? format_of(dot + 1) : 0;
+	*f = v ? (enum sm_label_format)v : SM_LABEL_PNG;
+	return 0;
+}
+
+/* --size-mm, --ec and --dpi into `o`, each checked with the option's name. */
+static int parse_common(const cli *c, opt *o, sm_label_opts *lo)
+{
+	const opt *size = opt_get(o, "size-mm"), *ec = opt_get(o, "ec"), *dpi = opt_get(o, "dpi");
+	if (size && size->seen) {
+		char *end = NULL;
+		errno = 0;
+		double v = strtod(size->value, &end);
+		if (errno || end == size->value || *end ||
+		    !(v >= SM_LABEL_CODE_MM_MIN && v <= SM_LABEL_CODE_MM_MAX))
+			return usage_error(
+			    c,
+			    "label: --size-mm must be a number %.0f..%.0f (the code's side in mm), not '%s'",
+			    SM_LABEL_CODE_MM_MIN, SM_LABEL_CODE_MM_MAX, size->value);
+		lo->code_mm = v;
+	}
+	if (ec && ec->seen) {
+		const char *p = strchr("LMQH", ec->value[0] & ~0x20);
+		if (!ec->value[0] || ec->value[1] || !p)
+			return usage_error(c, "label: --ec must be L, M, Q or H, not '%s'", ec->value);
+		lo->ec = (int)(p - "LMQH");
+	}
+	if (dpi && dpi->seen) {
+		char *end = NULL;
+		long v = strtol(dpi->value, &end, 10);
+		if (end == dpi->value || *end || v < SM_LABEL_DPI_MIN || v > SM_LABEL_DPI_MAX)
+			return usage_error(c, "label: --dpi must be a number %d..%d, not '%s'",
+			                   SM_LABEL_DPI_MIN, SM_LABEL_DPI_MAX, dpi->value);
+		lo->dpi = (int)v;
+	}
+	return 0;
+}
+
+/* The bytes to `path`, or to standard output when it is NULL or "-". */
+static int save(const cli *c, const char *path, const sm_buf *b)
+{
+	if (!path || strcmp(path, "-") == 0) {
+		if (fwrite(b->data, 1, b->len, stdout) != b->len || fflush(stdout) != 0) {
+			fprintf(stderr, "%s: label: cannot write to standard output: %s\n", c->prog,
+			        strerror(errno));
+			return EXIT_IO;
+		}
+		return EXIT_OK;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t done = 0;
+	while (fd >= 0 && done < b->len) {
+		ssize_t n = write(fd, b->data + done, b->len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	int saved = errno;
+	if (fd < 0 || done < b->len || close(fd) != 0) {
+		fprintf(stderr, "%s: label: cannot write %s: %s\n", c->prog, path,
+		        strerror(fd < 0 ? errno : saved));
+		if (fd >= 0)
+			unlink(path);
+		return EXIT_IO;
+	}
+	return EXIT_OK;
+}
+
+/* Binary output on a terminal helps nobody. */
+static int check_tty(const cli *c, const char *out, enum sm_label_format f)
+{
+	if ((!out || strcmp(out, "-") == 0) && (f == SM_LABEL_PNG || f == SM_LABEL_PDF) &&
+	    isatty(STDOUT_FILENO))
+		return usage_error(c, "label: %s output needs --out FILE (standard output is a terminal)",
+		                   format_names[f]);
+	return 0;
+}
+
+static int report(const cli *c, const char *what, const char *out, enum sm_label_format f, size_t bytes,
+                  json_t *extra)
+{
+	const char *dest = out && strcmp(out, "-") != 0 ? out : NULL;
+	if (c->json) {
+		json_t *j = json_pack("{s:s, s:s?, s:I}", "format", format_names[f], "out", dest, "bytes",
+		                      (json_int_t)bytes);
+		if (j && extra)
+			json_object_update(j, extra);
+		json_decref(extra);
+		if (dest)
+			return print_json(j);
+		json_decref(j); /* the label itself is on stdout */
+		return EXIT_OK;
+	}
+	json_decref(extra);
+	if (dest)
+		fprintf(stderr, "wrote %s to %s (%s, %zu bytes)\n", what, dest, format_names[f], bytes);
+	return EXIT_OK;
+}
+
+static int label_one(cli *c, int argc, char **argv)
+{
+	opt o[] = {{"model", true},
+	           {"format", true},
+	           {"out", true},
+	           {"size-mm", true},
+	           {"ec", true},
+	           {"dpi", true},
+	           {0}};
+	const char *pos[1];
+	size_t np = 0;
+	sm_label_opts lo;
+	sm_registry *r = NULL;
+	sm_cert *cert = NULL;
+	char *url = NULL;
+	sm_buf b = SM_BUF_INIT;
+	sm_err err = {0};
+	sm_label_opts_default(&lo);
+	int rc = opt_parse(c, "label", argc, argv, o, pos, 1, &np);
+	if (rc)
+		goto out;
+	if (np != 1) {
+		rc = usage_error(
+		    c, "label: usage: starmark label ID [--model M] [--format png|svg|pdf|zpl] [--out FILE] "
+		       "[--size-mm MM] [--ec L|M|Q|H] [--dpi N]");
+		goto out;
+	}
+	const char *model = o[0].seen ? o[0].value : NULL, *path = o[2].seen ? o[2].value : NULL;
+	if ((rc = pick_format(c, &o[1], path, &lo.format)) || (rc = parse_common(c, o, &lo)) ||
+	    (rc = check_tty(c, path, lo.format)) || (rc = open_registry(c, false, &r)))
+		goto out;
+	if ((rc = sm_registry_label(r, pos[0], model, c->now, &url, &cert, &err)) ||
+	    (rc = sm_label_render(cert, model, url, &lo, buf_write, &b, &err))) {
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	if ((rc = save(c, path, &b)))
+		goto out;
+	char what[SM_ID_MAX + SM_MODEL_MAX + 32];
+	const char *m = model ? model : cert->models[0];
+	snprintf(what, sizeof(what), "the label of %s model %s", cert->id, m);
+	rc = report(c, what, path, lo.format, b.len,
+	            json_pack("{s:s, s:s, s:s}", "id", cert->id, "model", m, "url", url));
+out:
+	sm_buf_cleanup(&b);
+	free(url);
+	sm_cert_free(cert);
+	sm_registry_close(r);
+	return rc;
+}
+
+static int label_sheet(cli *c, int argc, char **argv)
+{
+	opt o[] = {{"out", true}, {"per-id", true}, {"size-mm", true}, {"ec", true}, {0}};
+	const char **pos = calloc(SHEET_IDS_MAX, sizeof(*pos));
+	size_t np = 0, n = 0;
+	int per_id = 1;
+	sm_label_opts lo;
+	sm_registry *r = NULL;
+	sm_cert **certs = NULL;
+	char **urls = NULL;
+	sm_buf b = SM_BUF_INIT;
+	sm_err err = {0};
+	sm_label_opts_default(&lo);
+	lo.format = SM_LABEL_PDF;
+	int rc = pos ? opt_parse(c, "label sheet", argc, argv, o, pos, SHEET_IDS_MAX, &np) : EXIT_IO;
+	if (rc)
+		goto out;
+	if (np == 0 || !o[0].seen) {
+		rc = usage_error(c,
+		                 "label sheet: usage: starmark label sheet ID... --out FILE.pdf [--per-id N] "
+		                 "[--size-mm MM] [--ec L|M|Q|H] (at most %d ids)",
+		                 SHEET_IDS_MAX);
+		goto out;
+	}
+	if (o[1].seen) {
+		char *end = NULL;
+		long v = strtol(o[1].value, &end, 10);
+		if (end == o[1].value || *end || v < 1 || v > SM_LABEL_PER_ID_MAX) {
+			rc = usage_error(c, "label sheet: --per-id must be a number 1..%d, not '%s'",
+			                 SM_LABEL_PER_ID_MAX, o[1].value);
+			goto out;
+		}
+		per_id = (int)v;
+	}
+	if ((rc = parse_common(c, o, &lo)) || (rc = check_tty(c, o[0].value, lo.format)) ||
+	    (rc = open_registry(c, false, &r)))
+		goto out;
+	certs = calloc(np, sizeof(*certs));
+	urls = calloc(np, sizeof(*urls));
+	if (!certs || !urls) {
+		rc = EXIT_IO;
+		goto out;
+	}
+	for (n = 0; n < np; n++)
+		if ((rc = sm_registry_label(r, pos[n], NULL, c->now, &urls[n], &certs[n], &err))) {
+			rc = fail(c, rc, &err);
+			goto out;
+		}
+	if ((rc = sm_label_sheet(certs, NULL, (const char *const *)urls, n, per_id, &lo, buf_write, &b,
+	                         &err))) {
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	if ((rc = save(c, o[0].value, &b)))
+		goto out;
+	char what[64];
+	snprintf(what, sizeof(what), "a sheet of %zu labels", n * (size_t)per_id);
+	rc = report(c, what, o[0].value, SM_LABEL_PDF, b.len,
+	            json_pack("{s:I}", "labels", (json_int_t)(n * (size_t)per_id)));
+out:
+	for (size_t i = 0; i < np && certs && urls; i++) {
+		sm_cert_free(certs[i]);
+		free(urls[i]);
+	}
+	free(certs);
+	free(urls);
+	sm_buf_cleanup(&b);
+	sm_registry_close(r);
+	free(pos);
+	return rc;
+}
+
+int cmd_label(cli *c, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "verify") == 0)
+		return cmd_label_verify(c, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "sheet") == 0)
+		return label_sheet(c, argc - 1, argv + 1);
+	return label_one(c, argc, argv);
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Admin handlers: bearer tokens with roles, per-client rate limits, issue, events, labels. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "server.h"
+#include "starmark/label.h"
+
+/* Token bucket per client address (hashed into a fixed table): admin_rate per minute, admin_burst deep. */
+static bool rate_ok(sm_req *q)
+{
+	char client[64];
+	sm_req_client(q, client, sizeof(client));
+	uint32_t h = 2166136261u;
+	for (const char *c = client; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	int64_t now = sm_now_us();
+	double per_us = sm_srv->cfg.admin_rate / 60e6;
+	pthread_mutex_lock(&sm_srv->rate_lock);
+	sm_rate_bucket *b = &sm_srv->rate[h % 1024];
+	if (b->addr_hash != h || b->last_us == 0) {
+		b->addr_hash = h;
+		b->tokens = sm_srv->cfg.admin_burst;
+		b->last_us = now;
+	}
+	b->tokens += (double)(now - b->last_us) * per_us;
+	if (b->tokens > sm_srv->cfg.admin_burst)
+		b->tokens = sm_srv->cfg.admin_burst;
+	b->last_us = now;
+	bool ok = b->tokens >= 1.0;
+	if (ok)
+		b->tokens -= 1.0;
+	double wait_s = ok ? 0 : (1.0 - b->tokens) / (per_us * 1e6);
+	pthread_mutex_unlock(&sm_srv->rate_lock);
+	if (!ok) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%d", (int)wait_s + 1);
+		evhtp_headers_add_header(q->r->headers_out, evhtp_header_new("Retry-After", ra, 1, 1));
+		atomic_fetch_add(&sm_srv->metrics.rate_limited, 1);
+		sm_reply_error(q, 429, "rate_limited", NULL, "too many admin requests from %s; retry in %s s", client, ra);
+	}
+	return ok;
+}
+
+/*
+ * The role matrix: an issuer token may change the registry (POST) and print labels; an auditor
+ * token may read admin resources (labels) but change nothing. No or an unknown token: 401.
+ */
+static bool authorised(sm_req *q, bool change)
+{
+	if (!rate_ok(q))
+		return false;
+	const char *h = sm_req_header(q, "Authorization");
+	int role = 0;
+	char name[SM_TOKEN_NAME_MAX + 1];
+	if (!h || strncmp(h, "Bearer ", 7) != 0 || sm_registry_token_check(sm_srv->reg, h + 7, &role, name) != 0) {
+		evhtp_headers_add_header(q->r->headers_out, evhtp_header_new("WWW-Authenticate", "Bearer", 1, 1));
+		sm_reply_error(q, 401, "unauthorized", NULL, "a valid bearer token is required (Authorization: Bearer TOKEN)");
+		return false;
+	}
+	if (change && role != SM_TOKEN_ISSUER) {
+		sm_reply_error(q, 403, "forbidden", NULL, "token %s has the %s role, which may not change the registry", name,
+			       sm_token_role_name(role));
+		return false;
+	}
+	return true;
+}
+
+static json_t *body_json(sm_req *q)
+{
+	const char *ct = sm_req_header(q, "Content-Type");
+	if (!ct || strncmp(ct, "application/json", 16) != 0) {
+		sm_reply_error(q, 415, "unsupported_media_type", NULL, "the body must be application/json");
+		return NULL;
+	}
+	size_t n = evbuffer_get_length(q->r->buffer_in);
+	char *p = n ? (char *)evbuffer_pullup(q->r->buffer_in, (ssize_t)n) : (char *)"";
+	json_t *j = NULL;
+	sm_err err = { 0 };
+	int rc = sm_json_parse_body(p, n, &j, &err);
+	if (rc) {
+		sm_reply_sm_err(q, rc, &err);
+		return NULL;
+	}
+	return j;
+}
+
+void sm_h_admin_issue(sm_req *q)
+{
+	static const char *const none[] = { NULL };
+	sm_err err = { 0 };
+	sm_cert *draft = NULL, *out = NULL;
+	if (sm_req_query(q, none) || !authorised(q, true))
+		return;
+	json_t *j = body_json(q);
+	if (!j)
+		return;
+	int64_t now = sm_server_now();
+	int rc = sm_cert_from_json(j, false, &draft, &err);
+	json_decref(j);
+	if (!rc && draft->registered == SM_DATE_NONE)
+		draft->registered = sm_date_from_time(now);
+	if (!rc) {
+		pthread_mutex_lock(&sm_srv->write_lock);
+		rc = sm_registry_issue(sm_srv->reg, draft, now, &out, &err);
+		pthread_mutex_unlock(&sm_srv->write_lock);
+	}
+	if (rc) {
+		sm_reply_sm_err(q, rc, &err);
+	} else {
+		char loc[96];
+		snprintf(loc, sizeof(loc), "/v1/certs/%s", out->id);
+		evhtp_headers_add_header(q->r->headers_out, evhtp_header_new("Location", loc, 1, 1));
+		sm_reply_json(q, 201, sm_cert_to_json(out, sm_date_from_time(now)), NULL, false);
+	}
+	sm_cert_free(draft);
+	sm_cert_free(out);
+}
+
+static int strv_of(json_t *v, const char *field, char ***out, size_t *n, sm_err *err)
+{
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > SM_REVOKED_MAX)
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a non-empty array of strings", field);
+	*out = calloc(json_array_size(v), sizeof(char *));
+	if (!*out)
+		return SM_ENOMEM;
+	size_t i;
+	json_t *x;
+	json_array_foreach(v, i, x) {
+		if (!json_is_string(x) || strlen(json_string_value(x)) != json_string_length(x))
+			return sm_err_set(err, SM_EINVAL, field, "%s[%zu] must be a string", field, i);
+		if (!((*out)[i] = strdup(json_string_value(x))))
+			return SM_ENOMEM;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static int str_of(json_t *v, const char *field, char **out, sm_err *err)
+{
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a string", field);
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : SM_ENOMEM;
+}
+
+static int date_of(json_t *v, const char *field, bool month, sm_date *out, sm_err *err)
+{
+	if (!json_is_string(v))
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a date string", field);
+	return sm_date_parse(json_string_value(v), month, field, out, err);
+}
+
+/* The events body: {"event", "reason", "versions", "add_models", "add_firmware", "expires", "support_end",
+ * "requirements", "url"} — only the fields the event takes. */
+static int event_of(json_t *j, const char *id, sm_event **out, sm_err *err)
+{
+	json_t *ev = json_object_get(j, "event");
+	int type = json_is_string(ev) ? sm_event_from_name(json_string_value(ev)) : 0;
+	if (!type || type == SM_EV_ISSUE)
+		return sm_err_set(err, SM_EINVAL, "event",
+				  "event must be one of amend, firmware-revoke, suspend, revoke, reinstate, renew");
+	static const char *const takes[] = {
+		[SM_EV_AMEND] = " reason add_models add_firmware support_end url ",
+		[SM_EV_FW_REVOKE] = " reason versions ", [SM_EV_SUSPEND] = " reason ", [SM_EV_REVOKE] = " reason ",
+		[SM_EV_REINSTATE] = " reason ", [SM_EV_RENEW] = " reason expires requirements ",
+	};
+	sm_event *e = sm_event_new(type);
+	if (!e)
+		return SM_ENOMEM;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	const char *k;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(j, k, v) {
+		char pat[40];
+		snprintf(pat, sizeof(pat), " %.30s ", k);
+		if (strcmp(k, "event") == 0)
+			continue;
+		if (!strstr(takes[type], pat)) {
+			rc = sm_err_set(err, SM_EINVAL, k, "%s does not take '%s'", sm_event_name(type), k);
+		} else if (strcmp(k, "reason") == 0) {
+			rc = str_of(v, k, &e->reason, err);
+		} else if (strcmp(k, "versions") == 0) {
+			rc = strv_of(v, k, &e->versions, &e->nversions, err);
+		} else if (strcmp(k, "add_models") == 0) {
+			rc = strv_of(v, k, &e->models, &e->nmodels, err);
+		} else if (strcmp(k, "add_firmware") == 0) {
+			rc = str_of(v, k, &e->firmware, err);
+		} else if (strcmp(k, "url") == 0) {
+			rc = str_of(v, k, &e->url, err);
+		} else if (strcmp(k, "requirements") == 0) {
+			rc = str_of(v, k, &e->requirements, err);
+		} else if (strcmp(k, "expires") == 0) {
+			rc = date_of(v, k, false, &e->expires, err);
+		} else if (strcmp(k, "support_end") == 0) {
+			rc = date_of(v, k, true, &e->support_end, err);
+		}
+		if (rc)
+			break;
+	}
+	if (rc) {
+		sm_event_free(e);
+		return rc;
+	}
+	*out = e;
+	return 0;
+}
+
+void sm_h_admin_event(sm_req *q, const char *id)
+{
+	static const char *const none[] = { NULL };
+	sm_err err = { 0 };
+	sm_event *e = NULL;
+	sm_cert *out = NULL;
+	if (sm_req_query(q, none) || !authorised(q, true))
+		return;
+	json_t *j = body_json(q);
+	if (!j)
+		return;
+	int64_t now = sm_server_now();
+	int rc = event_of(j, id, &e, &err);
+	json_decref(j);
+	if (!rc) {
+		pthread_mutex_lock(&sm_srv->write_lock);
+		rc = sm_registry_event(sm_srv->reg, e, now, &out, &err);
+		pthread_mutex_unlock(&sm_srv->write_lock);
+	}
+	if (rc)
+		sm_reply_sm_err(q, rc, &err);
+	else
+		sm_reply_json(q, 200, sm_cert_to_json(out, sm_date_from_time(now)), NULL, false);
+	sm_event_free(e);
+	sm_cert_free(out);
+}
+
+struct collect {
+	sm_buf b;
+};
+
+static int collect(void *ctx, const void *p, size_t n)
+{
+	return sm_buf_append(&((struct collect *)ctx)->b, p, n);
+}
+
+void sm_h_admin_label(sm_req *q, const char *id, const char *ext)
+{
+	static const char *const allowed[] = { "model", "size_mm", "ec", NULL };
+	static const struct {
+		const char *ext;
+		enum sm_label_format fmt;
+		const char *ctype;
+	} formats[] = {
+		{ "png", SM_LABEL_PNG, "image/png" },
+		{ "svg", SM_LABEL_SVG, "image/svg+xml" },
+		{ "pdf", SM_LABEL_PDF, "application/pdf" },
+		{ "zpl", SM_LABEL_ZPL, "text/plain; charset=us-ascii" },
+	};
+	sm_err err = { 0 };
+	sm_label_opts o;
+	int f = -1;
+	if (sm_req_query(q, allowed) || !authorised(q, false))
+		return;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(ext, formats[i].ext) == 0)
+			f = i;
+	if (f < 0) {
+		sm_reply_error(q, 404, "not_found", NULL, "labels come as .png, .svg, .pdf or .zpl");
+		return;
+	}
+	sm_label_opts_default(&o);
+	o.format = formats[f].fmt;
+	uint64_t mm = 0, ec = 1;
+	if (sm_req_u64(q, "size_mm", 20, 200, &mm) || sm_req_u64(q, "ec", 1, 3, &ec))
+		return;
+	if (mm < 10) {
+		sm_reply_error(q, 400, "bad_parameter", "size_mm", "size_mm must be 10..200");
+		return;
+	}
+	o.code_mm = (double)mm;
+	o.ec = (int)ec;
+	char *url = NULL;
+	sm_cert *c = NULL;
+	struct collect out = { SM_BUF_INIT };
+	/* signing a label token is a change of nothing, but it needs the issuer key: one at a time */
+	pthread_mutex_lock(&sm_srv->write_lock);
+	int rc = sm_registry_label(sm_srv->reg, id, sm_req_param(q, "model"), sm_server_now(), &url, &c, &err);
+	pthread_mutex_unlock(&sm_srv->write_lock);
+	if (!rc)
+		rc = sm_label_render(c, sm_req_param(q, "model"), url, &o, collect, &out, &err);
+	if (rc)
+		sm_reply_sm_err(q, rc, &err);
+	else
+		sm_reply(q, 200, formats[f].ctype, out.b.data, out.b.len, NULL, false);
+	sm_buf_cleanup(&out.b);
+	free(url);
+	sm_cert_free(c);
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Maintenance: refresh the status statements that are due, rebuild the snapshot when the log grew. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+
+int sm_maint_snapshot(sm_server *s, bool force, sm_err *err)
+{
+	uint64_t size = 0, version = 0;
+	static uint64_t last_size = UINT64_MAX;
+	int rc = sm_registry_log_size(s->reg, &size, err);
+	if (rc || (!force && size == last_size))
+		return rc;
+	pthread_mutex_lock(&s->write_lock);
+	rc = sm_registry_snapshot(s->reg, s->snapshot_path, sm_server_now(), &version, err);
+	pthread_mutex_unlock(&s->write_lock);
+	if (rc)
+		return rc;
+	last_size = size;
+	pthread_mutex_lock(&s->snap_lock);
+	snprintf(s->snapshot_etag, sizeof(s->snapshot_etag), "\"v%llu\"", (unsigned long long)version);
+	pthread_mutex_unlock(&s->snap_lock);
+	atomic_store(&s->snapshot_version, version);
+	atomic_store(&s->snapshot_built, sm_server_now());
+	return 0;
+}
+
+void *sm_maint_run(void *arg)
+{
+	sm_server *s = arg;
+	/* scheduled by the monotonic clock; what is signed carries the registry's time (sm_server_now) */
+	int64_t last_refresh = INT64_MIN / 2, last_snapshot = INT64_MIN / 2;
+	while (!s->stopping) {
+		int64_t tick = sm_now_us() / 1000000, now = sm_server_now();
+		sm_err err = { 0 };
+		if (tick - last_refresh >= s->cfg.refresh_seconds) {
+			size_t done = 0;
+			pthread_mutex_lock(&s->write_lock);
+			int rc = sm_registry_refresh(s->reg, now, 10000, &done, &err);
+			pthread_mutex_unlock(&s->write_lock);
+			if (rc)
+				fprintf(stderr, "starmarkd: refreshing statements failed: %s\n", err.msg);
+			/* a backlog (after a bulk import) is worked off without waiting for the next period */
+			last_refresh = done == 10000 ? INT64_MIN / 2 : tick;
+		}
+		if (tick - last_snapshot >= s->cfg.snapshot_seconds) {
+			memset(&err, 0, sizeof(err));
+			if (sm_maint_snapshot(s, false, &err))
+				fprintf(stderr, "starmarkd: building the snapshot failed: %s\n", err.msg);
+			last_snapshot = tick;
+		}
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Prometheus metrics: requests by route and status, a latency histogram, log and snapshot gauges. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server.h"
+
+static const int statuses[8] = { 200, 201, 304, 400, 401, 404, 429, 500 };
+static const char *const status_other[8] = { "2xx", "2xx", "3xx", "4xx", "4xx", "4xx", "4xx", "5xx" };
+static const double bounds[SM_METRIC_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+						   0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5 };
+
+/* The slot for a status: the exact code when listed, else a slot by class, labelled by its code list. */
+static int slot(int status)
+{
+	for (int i = 0; i < 8; i++)
+		if (statuses[i] == status)
+			return i;
+	return status >= 500 ? 7 : status >= 400 ? 3 : status >= 300 ? 2 : 0;
+}
+
+void sm_metrics_observe(sm_metrics *m, int route, int status, uint64_t micros)
+{
+	if (route < 0 || route >= R_COUNT)
+		route = R_NOT_FOUND;
+	atomic_fetch_add(&m->requests[route][slot(status)], 1);
+	int b = 0;
+	while (b < SM_METRIC_BUCKETS && (double)micros / 1e6 > bounds[b])
+		b++;
+	atomic_fetch_add(&m->latency[b], 1);
+	atomic_fetch_add(&m->latency_sum_us, micros);
+	atomic_fetch_add(&m->latency_count, 1);
+}
+
+char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot_age, uint64_t snapshot_version)
+{
+	sm_buf b = SM_BUF_INIT;
+	int rc = sm_buf_puts(&b, "# HELP starmark_http_requests_total HTTP requests answered, by route and status.\n"
+				 "# TYPE starmark_http_requests_total counter\n");
+	for (int r = 0; r < R_COUNT && !rc; r++)
+		for (int s = 0; s < 8 && !rc; s++) {
+			uint64_t v = atomic_load(&m->requests[r][s]);
+			if (v)
+				rc = sm_buf_printf(&b, "starmark_http_requests_total{route=\"%s\",status=\"%d\",class=\"%s\"} %llu\n",
+						   sm_route_names[r], statuses[s], status_other[s], (unsigned long long)v);
+		}
+	if (!rc)
+		rc = sm_buf_puts(&b, "# HELP starmark_http_request_duration_seconds Time to answer a request.\n"
+				     "# TYPE starmark_http_request_duration_seconds histogram\n");
+	uint64_t cum = 0;
+	for (int i = 0; i <= SM_METRIC_BUCKETS && !rc; i++) {
+		cum += atomic_load(&m->latency[i]);
+		if (i < SM_METRIC_BUCKETS)
+			rc = sm_buf_printf(&b, "starmark_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", bounds[i],
+					   (unsigned long long)cum);
+		else
+			rc = sm_buf_printf(&b, "starmark_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+					   (unsigned long long)cum);
+	}
+	if (!rc)
+		rc = sm_buf_printf(&b,
+				   "starmark_http_request_duration_seconds_sum %.6f\n"
+				   "starmark_http_request_duration_seconds_count %llu\n"
+				   "# HELP starmark_log_size Entries in the transparency log.\n# TYPE starmark_log_size gauge\n"
+				   "starmark_log_size %llu\n"
+				   "# HELP starmark_snapshot_age_seconds Age of the served snapshot (-1: none yet).\n"
+				   "# TYPE starmark_snapshot_age_seconds gauge\nstarmark_snapshot_age_seconds %lld\n"
+				   "# HELP starmark_snapshot_version Version of the served snapshot.\n"
+				   "# TYPE starmark_snapshot_version gauge\nstarmark_snapshot_version %llu\n"
+				   "# HELP starmark_admin_rate_limited_total Admin requests refused with 429.\n"
+				   "# TYPE starmark_admin_rate_limited_total counter\nstarmark_admin_rate_limited_total %llu\n",
+				   (double)atomic_load(&m->latency_sum_us) / 1e6, (unsigned long long)atomic_load(&m->latency_count),
+				   (unsigned long long)log_size, (long long)snapshot_age, (unsigned long long)snapshot_version,
+				   (unsigned long long)atomic_load(&m->rate_limited));
+	if (rc) {
+		sm_buf_cleanup(&b);
+		return NULL;
+	}
+	return (char *)sm_buf_take(&b, NULL);
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* starmarkd's private types: configuration, server state, the request context, helpers. */
+#ifndef STARMARK_SERVER_H
+#define STARMARK_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <evhtp/evhtp.h>
+#include <jansson.h>
+
+#include "starmark/starmark.h"
+#include "starmark/status.h"
+
+/* ---- configuration (config.c) ---- */
+
+typedef struct sm_server_config {
+	char db[1024];
+	char listen_host[256];
+	int listen_port;
+	char tls_cert[1024];
+	char tls_key[1024];
+	char passphrase_file[1024];
+	int threads;                /* event loops, one per core by default */
+	int max_connections;        /* per server; over it new connections get 503 */
+	int admin_rate;             /* admin requests per minute per client address */
+	int admin_burst;
+	int refresh_seconds;        /* how often statements due are refreshed */
+	int snapshot_seconds;       /* how often the snapshot is rebuilt when the log grew */
+	int cache_seconds;          /* Cache-Control max-age of public answers that can change */
+	bool access_log;
+} sm_server_config;
+
+void sm_config_default(sm_server_config *c);
+/** Read `key = value` lines; SM_EINVAL naming the line and key. */
+int sm_config_load(sm_server_config *c, const char *path, sm_err *err);
+/** Parse HOST:PORT into the config. */
+int sm_config_listen(sm_server_config *c, const char *hostport, sm_err *err);
+/** Check what can be checked without serving: values, files present, TLS pair. */
+int sm_config_check(const sm_server_config *c, sm_err *err);
+
+/* ---- metrics (metrics.c) ---- */
+
+enum sm_route_id {
+	R_HEALTHZ, R_METRICS, R_CHECK, R_CERT, R_CERTS, R_TRUST, R_TRUST_JSON, R_SNAPSHOT, R_CHECKPOINT,
+	R_ENTRIES, R_INCLUSION, R_CONSISTENCY, R_LABEL_PAGE, R_CERT_PAGE, R_ADMIN_ISSUE, R_ADMIN_EVENT,
+	R_ADMIN_LABEL, R_STATIC, R_NOT_FOUND, R_COUNT
+};
+
+#define SM_METRIC_BUCKETS 14
+typedef struct sm_metrics {
+	_Atomic uint64_t requests[R_COUNT][8]; /* by status class index (see metrics.c) */
+	_Atomic uint64_t latency[SM_METRIC_BUCKETS + 1];
+	_Atomic uint64_t latency_sum_us;
+	_Atomic uint64_t latency_count;
+	_Atomic uint64_t connections;
+	_Atomic uint64_t rate_limited;
+} sm_metrics;
+
+extern const char *const sm_route_names[R_COUNT];
+void sm_metrics_observe(sm_metrics *m, int route, int status, uint64_t micros);
+/** The Prometheus text exposition (caller frees). */
+char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot_age, uint64_t snapshot_version);
+
+/* ---- the server ---- */
+
+typedef struct sm_rate_bucket {
+	uint32_t addr_hash;
+	double tokens;
+	int64_t last_us;
+} sm_rate_bucket;
+
+typedef struct sm_server {
+	sm_server_config cfg;
+	sm_registry *reg;
+	pthread_mutex_t write_lock;   /* one writer: admin changes, refresh, snapshot */
+	sm_metrics metrics;
+	_Atomic uint64_t next_request_id;
+	_Atomic int64_t snapshot_built;     /* Unix time of the current snapshot file, 0 none */
+	_Atomic uint64_t snapshot_version;
+	char snapshot_path[1100];
+	pthread_mutex_t snap_lock;          /* guards snapshot_etag */
+	char snapshot_etag[40];
+	pthread_mutex_t rate_lock;
+	sm_rate_bucket rate[1024];
+	volatile int stopping;
+} sm_server;
+
+extern sm_server *sm_srv;
+
+/* ---- the request (http.c) ---- */
+
+#define SM_QUERY_MAX_PARAMS 16
+#define SM_QUERY_MAX_VALUE 1024
+
+typedef struct sm_param {
+	const char *name;
+	char *value; /* decoded, NUL-terminated */
+} sm_param;
+
+typedef struct sm_req {
+	evhtp_request_t *r;
+	int route;
+	uint64_t id;
+	int64_t start_us;
+	int status;
+	size_t bytes;
+	bool head;
+	sm_param params[SM_QUERY_MAX_PARAMS];
+	size_t nparams;
+	char path[1024];            /* the decoded path */
+} sm_req;
+
+/**
+ * Parse the raw query against the names a route accepts: percent-decoding ('+' is a space),
+ * refusing unknown and repeated names, bad escapes, NUL, invalid UTF-8 and over-long values.
+ * On failure it answers 400 naming the parameter and returns -1.
+ */
+int sm_req_query(sm_req *q, const char *const *allowed);
+/** The decoded value of a parameter, or NULL. */
+const char *sm_req_param(const sm_req *q, const char *name);
+/** Parse an unsigned decimal parameter; answers 400 and returns -1 when malformed or over max. */
+int sm_req_u64(sm_req *q, const char *name, uint64_t dflt, uint64_t max, uint64_t *out);
+
+/** Send the reply prepared in q->r (HEAD: headers only). Every reply goes through here. */
+void sm_send(sm_req *q, int status);
+/** Send bytes with a content type; cache_control NULL means "no-store". Adds a strong ETag and answers 304 to a
+ * matching If-None-Match when `etag` is true. HEAD gets the headers only. */
+void sm_reply(sm_req *q, int status, const char *ctype, const void *p, size_t n, const char *cache_control, bool etag);
+/** Send a JSON document (consumed). */
+void sm_reply_json(sm_req *q, int status, json_t *j, const char *cache_control, bool etag);
+/** The JSON error body {"error": {"code", "message", "field"}}. */
+void sm_reply_error(sm_req *q, int status, const char *code, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/** Map a lib error to an HTTP answer (the one table) and send it. */
+void sm_reply_sm_err(sm_req *q, int rc, const sm_err *err);
+/** A request header's value, or NULL. */
+const char *sm_req_header(const sm_req *q, const char *name);
+/** The client's address as text into buf. */
+void sm_req_client(const sm_req *q, char *buf, size_t cap);
+
+/* ---- handlers ---- */
+
+void sm_h_healthz(sm_req *q);
+void sm_h_metrics(sm_req *q);
+void sm_h_check(sm_req *q);
+void sm_h_cert(sm_req *q, const char *id);
+void sm_h_certs(sm_req *q);
+void sm_h_trust(sm_req *q);
+void sm_h_trust_json(sm_req *q);
+void sm_h_snapshot(sm_req *q);
+void sm_h_checkpoint(sm_req *q);
+void sm_h_entries(sm_req *q);
+void sm_h_inclusion(sm_req *q);
+void sm_h_consistency(sm_req *q);
+void sm_h_admin_issue(sm_req *q);
+void sm_h_admin_event(sm_req *q, const char *id);
+void sm_h_admin_label(sm_req *q, const char *id, const char *ext);
+void sm_h_label_page(sm_req *q, const char *token);
+void sm_h_cert_page(sm_req *q, const char *id);
+
+/** The route table: dispatch one request (http.c). */
+void sm_dispatch(evhtp_request_t *r, void *arg);
+
+/** Maintenance (maint.c): refresh statements, rebuild the snapshot; runs in its own thread. */
+void *sm_maint_run(void *arg);
+/** Rebuild the snapshot now if the log has grown since the last one. */
+int sm_maint_snapshot(sm_server *s, bool force, sm_err *err);
+
+/** Microseconds of a monotonic clock. */
+int64_t sm_now_us(void);
+/** The time for answers: now, or $STARMARK_NOW for tests. */
+int64_t sm_server_now(void);
+
+#endif

@@ -1,0 +1,311 @@
+# SPDX-License-Identifier: Apache-2.0
+# starmarkd over real sockets: every endpoint and error code, the admin role matrix, caching
+# headers, and signed answers (statements, snapshot, checkpoint) verified independently in Python.
+import base64
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+BIN = os.environ.get("STARMARK_BIN", "build/cli/starmark")
+SERVER = os.environ.get("STARMARKD_BIN", os.path.join(os.path.dirname(BIN), "..", "server", "starmarkd"))
+NOW = "2026-11-21"
+passed = failed = 0
+
+
+def check(cond, what, expected=None, got=None):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {what}" + (f"\n  expected: {expected!r}\n  got:      {got!r}" if expected is not None or got is not None else ""))
+
+
+def cli(db, *args, expect=0):
+    p = subprocess.run([BIN, "--db", db, *args], capture_output=True, text=True, env=dict(os.environ, STARMARK_NOW=NOW))
+    if p.returncode != expect:
+        sys.exit(f"starmark {' '.join(args)}: exit {p.returncode}, expected {expect}: {p.stderr}")
+    return p.stdout
+
+
+class Server:
+    def __init__(self, db, *extra):
+        self.p = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, STARMARK_NOW=NOW))
+        line = self.p.stdout.readline()
+        if not line.startswith("listening on "):
+            self.p.kill()
+            sys.exit(f"starmarkd did not start: {line!r} {self.p.stderr.read()}")
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def req(self, method, path, body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        h = dict(headers or {})
+        if body is not None and not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            rc = self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = -9
+        return rc, self.p.stderr.read()
+
+
+def b64(s):
+    return base64.b64decode(s)
+
+
+def b64url(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def verify_cose(data, keys_by_kid, content_type):
+    """COSE_Sign1 by one of keys_by_kid (kid hex -> raw pubkey); returns the payload."""
+    obj = cbor2.loads(data)
+    if isinstance(obj, cbor2.CBORTag):
+        assert obj.tag == 18
+        obj = obj.value
+    prot, unprot, payload, sig = obj
+    hdr = cbor2.loads(prot)
+    assert hdr[1] == -8 and hdr[3] == content_type, hdr
+    key = keys_by_kid[hdr[4].hex()]
+    tbs = cbor2.dumps(["Signature1", prot, b"", payload])
+    Ed25519PublicKey.from_public_bytes(key).verify(sig, tbs)
+    return cbor2.loads(payload)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    db = os.path.join(tmp, "reg")
+    cli(db, "init", "--scheme", "CCDS", "--levels", "3", "--origin", "registry.example.jp")
+    cid = cli(db, "issue", "--vendor", "RINNAI", "--vendor-name", "リンナイ株式会社", "--product", "無線LAN対応リモコン",
+              "--model", "MC-301V", "--model", "MC-302V", "--level", "2", "--firmware", ">=1.0.0 <2.0,2.0.1",
+              "--category", "water-heater", "--registered", "2021-01-22", "--expires", "2027-01-21",
+              "--support-end", "2030-12").strip()
+    issuer_tok = cli(db, "token", "create", "--role", "issuer", "--name", "ci").strip()
+    auditor_tok = cli(db, "token", "create", "--role", "auditor", "--name", "audit").strip()
+    trust = json.loads(cli(db, "--json", "trust", "show"))
+    status_keys = {k["kid"]: b64(k["public_key"]) for k in trust["keys"] if k["role"] == "status"}
+
+    s = Server(db)
+    try:
+        st, h, body = s.req("GET", "/healthz")
+        check(st == 200 and json.loads(body)["status"] == "ok", "healthz", 200, (st, body))
+
+        # check: verdict, reasons, certificate, a statement that verifies with the status key
+        q = "/v1/check?vendor=RINNAI&model=MC-301V&firmware=1.4.2&category=water-heater"
+        st, h, body = s.req("GET", q)
+        j = json.loads(body)
+        check(st == 200 and j["verdict"] == "allow", "check allow", "allow", (st, j.get("verdict")))
+        check(j["certificate"]["id"] == cid, "check names the certificate", cid, j["certificate"]["id"])
+        check("etag" in h and h.get("cache-control", "").startswith("public, max-age="), "check is cacheable", None, h)
+        stmt = verify_cose(b64url(j["statement"]), status_keys, 65002)
+        check(stmt[1][0] == cid and stmt[1][2] == 0, "statement: id and status active", cid, stmt[1][:3])
+        check(stmt[3] - stmt[2] == 86400, "statement: next_update a day after produced_at", 86400, stmt[3] - stmt[2])
+        # conditional GET
+        st2, h2, body2 = s.req("GET", q, headers={"If-None-Match": h["etag"]})
+        check(st2 == 304 and body2 == b"", "If-None-Match gives 304", 304, st2)
+        # HEAD: headers only
+        st3, h3, body3 = s.req("HEAD", q)
+        check(st3 == 200 and body3 == b"" and int(h3.get("content-length", -1)) == len(body), "HEAD: headers only",
+              len(body), (st3, h3.get("content-length"), len(body3)))
+
+        # revocation is visible to the next query, with a re-produced statement
+        st, h, body = s.req("POST", f"/v1/admin/certs/{cid}/events", {"event": "firmware-revoke", "versions": ["1.4.2"],
+                            "reason": "CVE-2026-1234"}, {"Authorization": "Bearer " + issuer_tok})
+        check(st == 200 and json.loads(body)["firmware"]["revoked"] == ["1.4.2"], "admin firmware-revoke", 200, (st, body[:200]))
+        st, h, body = s.req("GET", q)
+        j = json.loads(body)
+        check(j["verdict"] == "deny" and j["reasons"][0]["code"] == "firmware_revoked", "deny after revoke",
+              "deny/firmware_revoked", (j["verdict"], j["reasons"]))
+        stmt = verify_cose(b64url(j["statement"]), status_keys, 65002)
+        check(stmt[1][8] == ["1.4.2"], "the statement shows the revoked firmware", ["1.4.2"], stmt[1][8])
+
+        # query parameter rules: 400 naming the parameter
+        for path, field in [("/v1/check?vendor=RINNAI&vendor=X&model=M&firmware=1", "vendor"),
+                            ("/v1/check?vendor=RINNAI&model=M%00X&firmware=1", "model"),
+                            ("/v1/check?vendor=RINNAI&model=%FF%FE&firmware=1", "model"),
+                            ("/v1/check?vendor=RINNAI&model=M&firmware=1&colour=red", "colour"),
+                            ("/v1/check?vendor=RINNAI&model=M", "firmware"),
+                            ("/v1/check?vendor=rinnai&model=M&firmware=1", "vendor"),
+                            ("/v1/check?vendor=RINNAI&model=M&firmware=1&level=7", "level"),
+                            # a malformed escape is refused by the guard before routing
+                            ("/v1/check?vendor=RINNAI&model=M%2&firmware=1", "target")]:
+            st, h, body = s.req("GET", path)
+            e = json.loads(body).get("error", {})
+            check(st == 400 and e.get("field") == field, f"400 naming {field} for {path}", (400, field), (st, e))
+        # unknown model: deny, no certificate
+        st, h, body = s.req("GET", "/v1/check?vendor=RINNAI&model=NOPE&firmware=1")
+        j = json.loads(body)
+        check(st == 200 and j["verdict"] == "deny" and j["certificate"] is None and j["statement"] is None,
+              "unknown model: deny without certificate", "deny", j)
+
+        # certificates
+        st, h, body = s.req("GET", f"/v1/certs/{cid}")
+        check(st == 200 and json.loads(body)["id"] == cid, "GET cert", 200, st)
+        st, h, body = s.req("GET", "/v1/certs/SM-2021-999999")
+        check(st == 404 and json.loads(body)["error"]["code"] == "not_found", "unknown cert 404", 404, st)
+        st, h, body = s.req("GET", "/v1/certs?q=%E3%83%AA%E3%83%B3%E3%83%8A%E3%82%A4")
+        check(st == 200 and json.loads(body)["total"] == 1, "search by Japanese text", 1, body[:200])
+        st, h, body = s.req("GET", "/v1/certs?level=3")
+        check(st == 200 and json.loads(body)["total"] == 0, "filter by level", 0, body[:100])
+        st, h, body = s.req("GET", "/v1/certs?page=0")
+        check(st == 400, "page 0 refused", 400, st)
+
+        # trust
+        st, h, body = s.req("GET", "/v1/trust.json")
+        check(st == 200 and json.loads(body) == trust, "trust.json equals trust show --json", trust, body[:200])
+        st, h, tb = s.req("GET", "/v1/trust")
+        root = b64(trust["root"]["public_key"])
+        bundle = verify_cose(tb, {trust["root"]["kid"]: root}, 65001)
+        check(h.get("content-type") == "application/cose" and bundle[1] == trust["version"], "trust bundle verifies with the root",
+              trust["version"], bundle.get(1))
+
+        # the log: checkpoint signed by the log key, entries, proofs
+        st, h, cp = s.req("GET", "/v1/log/checkpoint")
+        lines = cp.decode().split("\n")
+        check(st == 200 and lines[0] == "registry.example.jp", "checkpoint origin", "registry.example.jp", lines[0])
+        size = int(lines[1])
+        name, kid_hex, keyb = trust["log_vkey"].split("+", 2)
+        pub = b64(keyb)[1:]
+        sigline = [l for l in lines if l.startswith("\u2014 ")][0]
+        sig = b64(sigline.split(" ")[2])
+        body_text = "\n".join(lines[:3]) + "\n"
+        Ed25519PublicKey.from_public_bytes(pub).verify(sig[4:], body_text.encode())
+        check(True, "checkpoint signature verifies")
+        st, h, body = s.req("GET", f"/v1/log/entries?start=0&count={size}")
+        entries = [b64(e["data"]) for e in json.loads(body)["entries"]]
+        check(len(entries) == size, "entries", size, len(entries))
+
+        def mth(leaves):
+            if len(leaves) == 1:
+                return hashlib.sha256(b"\x00" + leaves[0]).digest()
+            k = 1
+            while k * 2 < len(leaves):
+                k *= 2
+            return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
+        check(base64.b64encode(mth(entries)).decode() == lines[2], "root of the entries equals the checkpoint", lines[2], None)
+        st, h, body = s.req("GET", f"/v1/log/proof/inclusion?index=1&size={size}")
+        j = json.loads(body)
+        check(st == 200 and j["root"] == lines[2] and len(j["proof"]) >= 1, "inclusion proof", None, j)
+        st, h, body = s.req("GET", f"/v1/log/proof/consistency?from=2&to={size}")
+        check(st == 200 and "proof" in json.loads(body), "consistency proof", 200, st)
+        st, h, body = s.req("GET", f"/v1/log/proof/inclusion?index={size}&size={size}")
+        check(st == 400, "inclusion of a missing entry: 400", 400, (st, body))
+        st, h, body = s.req("GET", "/v1/log/proof/consistency?from=1")
+        check(st == 400 and json.loads(body)["error"]["field"] == "to", "consistency without to", 400, body)
+
+        # the snapshot: application/cose, verifies, ETag/304
+        st, h, snap = s.req("GET", "/v1/snapshot")
+        check(st == 200 and h.get("content-type") == "application/cose", "snapshot served", 200, (st, h))
+        if st == 200:
+            sp = verify_cose(snap, status_keys, 65003)
+            check(sp[1] >= 1 and len(sp[8]) == 1 and sp[8][0][0] == cid, "snapshot holds the certificate", cid, sp.get(8))
+            st2, _, b2 = s.req("GET", "/v1/snapshot", headers={"If-None-Match": h["etag"]})
+            check(st2 == 304 and b2 == b"", "snapshot If-None-Match gives 304", 304, st2)
+
+        # admin role matrix: no token 401, bad token 401, auditor may not change (403), issuer may
+        body = {"vendor": {"code": "PANA", "name": "Panasonic"}, "product": "Adapter", "models": ["CZ-T100"], "level": 2,
+                "firmware": {"covered": ">=2.1"}, "registered": "2022-07-15", "category": "air-conditioner"}
+        st, h, b = s.req("POST", "/v1/admin/certs", body)
+        check(st == 401 and h.get("www-authenticate") == "Bearer", "admin without a token: 401", 401, st)
+        st, h, b = s.req("POST", "/v1/admin/certs", body, {"Authorization": "Bearer smt_wrong"})
+        check(st == 401, "admin with a wrong token: 401", 401, st)
+        st, h, b = s.req("POST", "/v1/admin/certs", body, {"Authorization": "Bearer " + auditor_tok})
+        check(st == 403, "auditor may not issue: 403", 403, (st, b))
+        st, h, b = s.req("POST", "/v1/admin/certs", body, {"Authorization": "Bearer " + issuer_tok})
+        new = json.loads(b)
+        check(st == 201 and h.get("location") == "/v1/certs/" + new.get("id", ""), "issuer issues: 201 + Location", 201, (st, b[:200]))
+        st, h, b = s.req("POST", "/v1/admin/certs", body, {"Authorization": "Bearer " + issuer_tok})
+        check(st == 409, "duplicate issue: 409", 409, (st, b))
+        bad = dict(body, level=9)
+        st, h, b = s.req("POST", "/v1/admin/certs", bad, {"Authorization": "Bearer " + issuer_tok})
+        check(st == 400 and json.loads(b)["error"]["field"] == "level", "bad level: 400 naming it", 400, b)
+        st, h, b = s.req("POST", "/v1/admin/certs", b'{"vendor": ', {"Authorization": "Bearer " + issuer_tok,
+                                                                      "Content-Type": "application/json"})
+        check(st == 400, "malformed JSON: 400", 400, st)
+        st, h, b = s.req("POST", "/v1/admin/certs", b"x=1", {"Authorization": "Bearer " + issuer_tok, "Content-Type": "text/plain"})
+        check(st == 415, "not JSON: 415", 415, st)
+        st, h, b = s.req("POST", f"/v1/admin/certs/{cid}/events", {"event": "suspend"}, {"Authorization": "Bearer " + issuer_tok})
+        check(st == 400 and json.loads(b)["error"]["field"] == "reason", "suspend without reason: 400", 400, b)
+        st, h, b = s.req("POST", f"/v1/admin/certs/{cid}/events", {"event": "reinstate", "reason": "x"},
+                         {"Authorization": "Bearer " + issuer_tok})
+        check(st == 409, "reinstate an active certificate: 409", 409, (st, b))
+        st, h, b = s.req("POST", f"/v1/admin/certs/{cid}/events", {"event": "suspend", "reason": "x", "versions": ["1"]},
+                         {"Authorization": "Bearer " + issuer_tok})
+        check(st == 400 and json.loads(b)["error"]["field"] == "versions", "suspend with versions: 400", 400, b)
+        st, h, b = s.req("GET", "/v1/check?vendor=RINNAI&model=MC-301V&firmware=1.4.2", headers={"Authorization": "Bearer x"})
+        check(st == 200, "public routes ignore tokens", 200, st)
+
+        # methods and unknown paths
+        st, h, b = s.req("POST", "/v1/check", b"{}", {"Content-Type": "application/json"})
+        check(st == 405 and "GET" in h.get("allow", ""), "POST on a GET route: 405 with Allow", 405, (st, h.get("allow")))
+        st, h, b = s.req("GET", "/v1/admin/certs")
+        check(st == 405, "GET on a POST route: 405", 405, st)
+        st, h, b = s.req("GET", "/nope")
+        check(st == 404, "unknown path: 404", 404, st)
+
+        # the certificate page, in both languages
+        st, h, b = s.req("GET", f"/c/{cid}", headers={"Accept-Language": "ja,en;q=0.5"})
+        page = b.decode()
+        check(st == 200 and h.get("content-language") == "ja" and "有効" in page and "リンナイ株式会社" in page,
+              "certificate page in Japanese", "ja page", page[:300])
+        st, h, b = s.req("GET", f"/c/{cid}", headers={"Accept-Language": "en-GB,en;q=0.9"})
+        check(st == 200 and h.get("content-language") == "en" and "ACTIVE" in b.decode(), "certificate page in English",
+              "en page", b[:300])
+
+        # metrics
+        st, h, b = s.req("GET", "/metrics")
+        m = b.decode()
+        check(st == 200 and 'starmark_http_requests_total{route="check",status="200"' in m and
+              "starmark_http_request_duration_seconds_bucket" in m and "starmark_log_size" in m, "metrics",
+              "counters and histogram", m[:400])
+    finally:
+        rc, err = s.stop()
+    check(rc == 0 and "stopped" in err, "SIGTERM stops cleanly", 0, (rc, err[-300:]))
+    check("smt_" not in err and issuer_tok not in err, "the access log never shows a token", None, None)
+    check("req=" in err and "route=check" in err, "one log line per request with an id", None, err[:300])
+
+    # refusing to start: a mismatched TLS pair, --check-config
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", os.path.join(tmp, "k1.pem"),
+                    "-out", os.path.join(tmp, "c1.pem"), "-subj", "/CN=localhost", "-days", "2"], check=True, capture_output=True)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", os.path.join(tmp, "k2.pem")], check=True,
+                   capture_output=True)
+    p = subprocess.run([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--tls-cert", os.path.join(tmp, "c1.pem"),
+                        "--tls-key", os.path.join(tmp, "k2.pem")], capture_output=True, text=True, timeout=20)
+    check(p.returncode == 2 and "do not match" in p.stderr, "a mismatched TLS pair refuses to start", 2, (p.returncode, p.stderr))
+    p = subprocess.run([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--tls-cert", os.path.join(tmp, "missing.pem"),
+                        "--tls-key", os.path.join(tmp, "k1.pem")], capture_output=True, text=True, timeout=20)
+    check(p.returncode == 2, "a missing TLS certificate refuses to start", 2, (p.returncode, p.stderr))
+    conf = os.path.join(tmp, "starmarkd.conf")
+    with open(conf, "w") as f:
+        f.write(f"# test\ndb = {db}\nlisten = 127.0.0.1:0\nthreads = 2\ncache_seconds = 30\n")
+    p = subprocess.run([SERVER, "--config", conf, "--check-config"], capture_output=True, text=True, timeout=20)
+    check(p.returncode == 0 and "configuration OK" in p.stdout, "--check-config accepts a good file", 0, (p.returncode, p.stderr))
+    with open(conf, "a") as f:
+        f.write("colour = red\n")
+    p = subprocess.run([SERVER, "--config", conf, "--check-config"], capture_output=True, text=True, timeout=20)
+    check(p.returncode == 2 and ":6: unknown key 'colour'" in p.stderr, "--check-config names the bad line", 2,
+          (p.returncode, p.stderr))
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

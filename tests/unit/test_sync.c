@@ -1,0 +1,523 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of sync's decisions (trust succession, rollback, freeze, log consistency), the offline cache,
+ * and the client's pure parts (URLs, escaping, certificate views). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "starmark/client.h"
+#include "starmark/starmark.h"
+#include "starmark/status.h"
+#include "starmark/sync.h"
+
+#define NOW 1790000000
+
+struct fx {
+	char dir[64];
+	char cache[96];
+	sm_registry *r;
+	sm_trust *t;
+};
+
+static sm_cert *draft(const char *vendor, const char *model, int level, const char *fw)
+{
+	sm_cert *c = sm_cert_new();
+	snprintf(c->vendor, sizeof(c->vendor), "%s", vendor);
+	c->vendor_name = strdup("Vendor");
+	c->product = strdup("製品");
+	c->models = calloc(1, sizeof(char *));
+	c->models[0] = strdup(model);
+	c->nmodels = 1;
+	c->level = level;
+	c->firmware = strdup(fw);
+	c->registered = 20700;
+	return c;
+}
+
+static void issue(struct fx *f, const char *vendor, const char *model, int level, const char *fw, char id[32])
+{
+	sm_err err = {0};
+	sm_cert *d = draft(vendor, model, level, fw), *c = NULL;
+	assert_int_equal(sm_registry_issue(f->r, d, NOW + 1, &c, &err), 0);
+	if (id)
+		snprintf(id, 32, "%s", c->id);
+	sm_cert_free(d);
+	sm_cert_free(c);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	snprintf(f->dir, sizeof(f->dir), "/tmp/sm-test-sync-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
+	assert_int_equal(mkdir(f->cache, 0755), 0);
+	char reg[96];
+	snprintf(reg, sizeof(reg), "%s/reg", f->dir);
+	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
+	char fp[65];
+	assert_int_equal(sm_registry_init(reg, &o, fp, NULL), 0);
+	assert_int_equal(sm_registry_open(reg, true, NULL, &f->r, NULL), 0);
+	f->t = malloc(sizeof(*f->t));
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+	sm_registry_close(f->r);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f->t);
+	free(f);
+	return 0;
+}
+
+static uint8_t *read_all(const char *path, size_t *n)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	uint8_t *b = malloc(1 << 20);
+	*n = fread(b, 1, 1 << 20, fp);
+	fclose(fp);
+	return b;
+}
+
+static void write_all(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(p, 1, n, fp), n);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* Build a snapshot at `at` into dir/name and return its bytes. */
+static uint8_t *snapshot(struct fx *f, const char *name, int64_t at, size_t *n, uint64_t *version)
+{
+	char path[160];
+	sm_err err = {0};
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	assert_int_equal(sm_registry_snapshot(f->r, path, at, version, &err), 0);
+	return read_all(path, n);
+}
+
+/* ---- trust ---- */
+
+static void test_sync_trust_pinned_and_tampered(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	uint8_t *b = NULL;
+	size_t n = 0;
+	assert_int_equal(sm_registry_trust_signed(f->r, &b, &n, &err), 0);
+	assert_int_equal(sm_sync_trust_pinned(b, n, f->t, &err), 0);
+	assert_int_equal(f->t->version, 1);
+	assert_memory_equal(f->t->root, sm_registry_trust(f->r)->root, SM_PUBKEY_LEN);
+	b[n - 5] ^= 1; /* in the signature */
+	assert_int_equal(sm_sync_trust_pinned(b, n, f->t, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "not signed by"));
+	assert_int_not_equal(sm_sync_trust_pinned((const uint8_t *)"garbage", 7, f->t, &err), 0);
+	free(b);
+}
+
+static void test_sync_trust_successor_and_rollback(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	uint8_t *v1 = NULL, *v2 = NULL;
+	size_t n1, n2;
+	bool changed = true;
+	sm_trust *t2 = malloc(sizeof(*t2));
+	assert_int_equal(sm_registry_trust_signed(f->r, &v1, &n1, &err), 0);
+	assert_int_equal(sm_sync_trust_pinned(v1, n1, f->t, &err), 0);
+	assert_int_equal(sm_sync_trust_next(f->t, v1, n1, v1, n1, t2, &changed, &err), 0);
+	assert_false(changed);
+	assert_int_equal(sm_registry_rotate(f->r, SM_ROLE_STATUS, NOW + 100, &err), 0);
+	assert_int_equal(sm_registry_trust_signed(f->r, &v2, &n2, &err), 0);
+	assert_int_equal(sm_sync_trust_next(f->t, v1, n1, v2, n2, t2, &changed, &err), 0);
+	assert_true(changed);
+	assert_int_equal(t2->version, 2);
+	/* the holder of version 2 is offered version 1 again */
+	assert_int_equal(sm_sync_trust_next(t2, v2, n2, v1, n1, f->t, &changed, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "rollback"));
+	/* a provisioned version 2 verifies by the root it names */
+	assert_int_equal(sm_sync_trust_pinned(v2, n2, f->t, &err), 0);
+	assert_int_equal(f->t->version, 2);
+	free(v1);
+	free(v2);
+	free(t2);
+}
+
+static void test_sync_trust_of_another_registry(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	char other[96];
+	sm_registry *r2 = NULL;
+	uint8_t *a = NULL, *b = NULL;
+	size_t an, bn;
+	bool changed;
+	sm_trust *t2 = malloc(sizeof(*t2));
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
+	char fp[65];
+	assert_int_equal(sm_registry_init(other, &o, fp, NULL), 0);
+	assert_int_equal(sm_registry_open(other, false, NULL, &r2, NULL), 0);
+	assert_int_equal(sm_registry_trust_signed(f->r, &a, &an, &err), 0);
+	assert_int_equal(sm_registry_trust_signed(r2, &b, &bn, &err), 0);
+	assert_int_equal(sm_sync_trust_pinned(a, an, f->t, &err), 0);
+	assert_int_equal(sm_sync_trust_next(f->t, a, an, b, bn, t2, &changed, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "not signed by the previous root"));
+	sm_registry_close(r2);
+	free(a);
+	free(b);
+	free(t2);
+}
+
+/* ---- snapshots ---- */
+
+static void test_sync_snapshot_newer_same_rollback(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	sm_snapshot_info i1, i2, got;
+	size_t n1, n2;
+	uint64_t v1, v2;
+	uint8_t h1[32], h2[32];
+	bool same = true;
+	issue(f, "ACME", "L1", 2, ">=1.0", NULL);
+	uint8_t *s1 = snapshot(f, "s1", NOW + 10, &n1, &v1);
+	issue(f, "ACME", "L2", 2, ">=1.0", NULL);
+	uint8_t *s2 = snapshot(f, "s2", NOW + 20, &n2, &v2);
+	assert_true(v2 > v1);
+	sm_sha256(s1, n1, h1);
+	sm_sha256(s2, n2, h2);
+	const sm_trust *t = sm_registry_trust(f->r);
+	assert_int_equal(sm_sync_snapshot_accept(s1, n1, t, NULL, NULL, NOW + 30, &i1, &same, &err), 0);
+	assert_false(same);
+	assert_int_equal(i1.version, v1);
+	assert_int_equal(i1.count, 1);
+	assert_int_equal(sm_sync_snapshot_accept(s2, n2, t, &i1, h1, NOW + 30, &i2, &same, &err), 0);
+	assert_false(same);
+	assert_int_equal(i2.count, 2);
+	assert_int_equal(sm_sync_snapshot_accept(s2, n2, t, &i2, h2, NOW + 30, &got, &same, &err), 0);
+	assert_true(same);
+	/* rollback: the older one offered to a holder of the newer */
+	assert_int_equal(sm_sync_snapshot_accept(s1, n1, t, &i2, h2, NOW + 30, &got, &same, &err),
+	                 SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "rollback"));
+	/* the same version with other bytes */
+	assert_int_equal(sm_sync_snapshot_accept(s1, n1, t, &i2, h2, NOW + 30, &got, &same, &err),
+	                 SM_EVERIFY);
+	i1.version = i2.version;
+	assert_int_equal(sm_sync_snapshot_accept(s2, n2, t, &i1, h1, NOW + 30, &got, &same, &err),
+	                 SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "another snapshot"));
+	free(s1);
+	free(s2);
+}
+
+static void test_sync_snapshot_freeze_and_tamper(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	sm_snapshot_info info;
+	size_t n;
+	uint64_t v;
+	bool same;
+	issue(f, "ACME", "L1", 2, ">=1.0", NULL);
+	uint8_t *s = snapshot(f, "s", NOW + 10, &n, &v);
+	const sm_trust *t = sm_registry_trust(f->r);
+	assert_int_equal(sm_sync_snapshot_accept(s, n, t, NULL, NULL, NOW + 10, &info, &same, &err), 0);
+	int64_t expires = info.expires;
+	assert_true(expires > NOW + 10);
+	assert_int_equal(sm_sync_snapshot_accept(s, n, t, NULL, NULL, expires, &info, &same, &err), 0);
+	assert_int_equal(sm_sync_snapshot_accept(s, n, t, NULL, NULL, expires + 1, &info, &same, &err),
+	                 SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "expired"));
+	s[n - 1] ^= 0x40; /* the signature */
+	assert_int_equal(sm_sync_snapshot_accept(s, n, t, NULL, NULL, NOW + 10, &info, &same, &err),
+	                 SM_EVERIFY);
+	free(s);
+}
+
+/* ---- the log ---- */
+
+static void test_sync_consistency(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	uint8_t r2[SM_HASH_LEN], r5[SM_HASH_LEN], proof[SM_MERKLE_MAX_CONSISTENCY][SM_HASH_LEN];
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		char m[8];
+		snprintf(m, sizeof(m), "M%d", i);
+		issue(f, "ACME", m, 1, "1.0", NULL);
+	}
+	assert_int_equal(sm_registry_log_root(f->r, 2, r2, &err), 0);
+	assert_int_equal(sm_registry_log_root(f->r, 5, r5, &err), 0);
+	assert_int_equal(sm_registry_consistency(f->r, 2, 5, proof, &n, &err), 0);
+	const uint8_t(*cp)[SM_HASH_LEN] = (const uint8_t(*)[SM_HASH_LEN])proof;
+	assert_int_equal(sm_sync_consistent(2, r2, 5, r5, cp, n, &err), 0);
+	assert_int_equal(sm_sync_consistent(5, r5, 5, r5, cp, 0, &err), 0);
+	assert_int_equal(sm_sync_consistent(0, r2, 5, r5, cp, 0, &err), 0);
+	assert_int_equal(sm_sync_consistent(5, r5, 2, r2, cp, n, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "shrank from 5 to 2"));
+	assert_int_equal(sm_sync_consistent(5, r2, 5, r5, cp, 0, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "fork"));
+	proof[0][3] ^= 1;
+	assert_int_equal(sm_sync_consistent(2, r2, 5, r5, cp, n, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "not an extension"));
+}
+
+static void test_sync_log_vkey_verifies_checkpoint(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	char *vkey = NULL, *reg_vkey = NULL, *cp = NULL;
+	sm_checkpoint out;
+	assert_int_equal(sm_trust_log_vkey(sm_registry_trust(f->r), &vkey, &err), 0);
+	assert_int_equal(sm_registry_log_vkey(f->r, &reg_vkey, &err), 0);
+	assert_string_equal(vkey, reg_vkey);
+	assert_int_equal(sm_registry_checkpoint(f->r, &cp, &err), 0);
+	assert_int_equal(sm_checkpoint_verify(cp, strlen(cp), vkey, &out, &err), 0);
+	assert_string_equal(out.origin, "registry.test");
+	free(vkey);
+	free(reg_vkey);
+	free(cp);
+}
+
+/* ---- the offline cache ---- */
+
+static void put_cache(struct fx *f, int64_t at)
+{
+	char path[160];
+	uint8_t *b = NULL;
+	size_t n;
+	uint64_t v;
+	sm_err err = {0};
+	assert_int_equal(sm_registry_trust_signed(f->r, &b, &n, &err), 0);
+	snprintf(path, sizeof(path), "%s/%s", f->cache, SM_CACHE_TRUST);
+	write_all(path, b, n);
+	free(b);
+	snprintf(path, sizeof(path), "%s/%s", f->cache, SM_CACHE_SNAPSHOT);
+	assert_int_equal(sm_registry_snapshot(f->r, path, at, &v, &err), 0);
+}
+
+static int cache_verdict(struct fx *f, const char *model, const char *fw, int64_t now, const sm_policy *p,
+                         sm_check_result *res)
+{
+	sm_cache *c = NULL;
+	sm_err err = {0};
+	sm_check_req q = {"ACME", model, fw, NULL, 0};
+	uint8_t *pinned = NULL;
+	size_t pn = 0;
+	assert_int_equal(sm_registry_trust_signed(f->r, &pinned, &pn, &err), 0);
+	assert_int_equal(sm_cache_open(f->cache, pinned, pn, &c, &err), 0);
+	assert_int_equal(sm_cache_check(c, &q, p, now, res, NULL, &err), 0);
+	sm_cache_close(c);
+	free(pinned);
+	return res->verdict;
+}
+
+static bool has_reason(const sm_check_result *r, const char *code)
+{
+	for (size_t i = 0; i < r->nreasons; i++)
+		if (strcmp(r->reasons[i].code, code) == 0)
+			return true;
+	return false;
+}
+
+static void test_sync_cache_verdicts(void **state)
+{
+	struct fx *f = *state;
+	sm_policy pol;
+	sm_check_result res;
+	sm_err err = {0};
+	char id[32];
+	sm_policy_default(&pol);
+	issue(f, "ACME", "L1", 2, ">=1.0 <2.0", id);
+	put_cache(f, NOW + 10);
+	assert_int_equal(cache_verdict(f, "L1", "1.5", NOW + 20, &pol, &res), SM_ALLOW);
+	assert_string_equal(res.cert->id, id);
+	sm_check_result_cleanup(&res);
+	assert_int_equal(cache_verdict(f, "L1", "2.5", NOW + 20, &pol, &res), SM_DENY);
+	sm_check_result_cleanup(&res);
+	assert_int_equal(cache_verdict(f, "NOPE", "1.5", NOW + 20, &pol, &res), SM_DENY);
+	assert_true(has_reason(&res, "unknown_model"));
+	sm_check_result_cleanup(&res);
+	/* past next_update (1 h) within the grace (72 h): warn; past the grace: unknown */
+	assert_int_equal(cache_verdict(f, "L1", "1.5", NOW + 10 + 2 * 3600, &pol, &res), SM_WARN);
+	sm_check_result_cleanup(&res);
+	assert_int_equal(cache_verdict(f, "L1", "1.5", NOW + 10 + 74 * 3600, &pol, &res), SM_UNKNOWN);
+	assert_true(has_reason(&res, "stale_data"));
+	sm_check_result_cleanup(&res);
+	/* past the snapshot's expiry (7 d) even with a longer grace */
+	pol.offline_grace = 30 * 86400;
+	assert_int_equal(cache_verdict(f, "L1", "1.5", NOW + 10 + 8 * 86400, &pol, &res), SM_UNKNOWN);
+	assert_true(has_reason(&res, "snapshot_expired"));
+	sm_check_result_cleanup(&res);
+	/* a revoke reaches the cache with the next snapshot */
+	sm_policy_default(&pol);
+	sm_event *e = sm_event_new(SM_EV_REVOKE);
+	sm_cert *out = NULL;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->reason = strdup("broken");
+	assert_int_equal(sm_registry_event(f->r, e, NOW + 30, &out, &err), 0);
+	put_cache(f, NOW + 40);
+	assert_int_equal(cache_verdict(f, "L1", "1.5", NOW + 50, &pol, &res), SM_DENY);
+	sm_check_result_cleanup(&res);
+	sm_event_free(e);
+	sm_cert_free(out);
+}
+
+static void test_sync_cache_missing_and_tampered(void **state)
+{
+	struct fx *f = *state;
+	sm_cache *c = NULL;
+	sm_err err = {0};
+	sm_policy pol;
+	sm_check_result res;
+	sm_check_req q = {"ACME", "L1", "1.5", NULL, 0};
+	char path[160];
+	sm_policy_default(&pol);
+	assert_int_equal(sm_cache_open(f->cache, NULL, 0, &c, &err), SM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "starmark sync"));
+	issue(f, "ACME", "L1", 2, ">=1.0", NULL);
+	put_cache(f, NOW + 10);
+	snprintf(path, sizeof(path), "%s/%s", f->cache, SM_CACHE_SNAPSHOT);
+	size_t n;
+	uint8_t *b = read_all(path, &n);
+	b[n - 2] ^= 1;
+	write_all(path, b, n);
+	free(b);
+	assert_int_equal(sm_cache_open(f->cache, NULL, 0, &c, &err), 0);
+	assert_int_equal(sm_cache_check(c, &q, &pol, NOW + 20, &res, NULL, &err), SM_EVERIFY);
+	sm_cache_close(c);
+}
+
+/* ---- the client's pure parts ---- */
+
+static void test_sync_client_refuses_bad_urls(void **state)
+{
+	(void)state;
+	sm_client *c = NULL;
+	sm_err err = {0};
+	assert_int_equal(sm_client_new("ftp://host/", NULL, NULL, &c, &err), SM_EINVAL);
+	assert_non_null(strstr(err.msg, "http://"));
+	assert_int_equal(sm_client_new("http://host/a b", NULL, NULL, &c, &err), SM_EINVAL);
+	assert_int_equal(sm_client_new("http://host/?x=1", NULL, NULL, &c, &err), SM_EINVAL);
+	assert_int_equal(sm_client_new("", NULL, NULL, &c, &err), SM_EINVAL);
+	assert_int_equal(sm_client_new("http://host", "bad token\n", NULL, &c, &err), SM_EINVAL);
+	assert_null(strstr(err.msg, "bad token")); /* never quoted back */
+	assert_int_equal(sm_client_new("https://host:8443//", "t0k3n", NULL, &c, &err), 0);
+	assert_string_equal(sm_client_base(c), "https://host:8443");
+	sm_client_free(c);
+}
+
+static void test_sync_client_escape(void **state)
+{
+	(void)state;
+	char *e = sm_client_escape("A-1 b/c&d=é~");
+	assert_string_equal(e, "A-1%20b%2Fc%26d%3D%C3%A9~");
+	free(e);
+}
+
+static void test_sync_client_connection_refused(void **state)
+{
+	(void)state;
+	sm_client *c = NULL;
+	sm_err err = {0};
+	sm_response r;
+	assert_int_equal(sm_client_new("http://127.0.0.1:1", "secret-token", NULL, &c, &err), 0);
+	assert_int_equal(sm_client_get(c, "/healthz", &r, &err), SM_EIO);
+	assert_non_null(strstr(err.msg, "http://127.0.0.1:1/healthz"));
+	assert_null(strstr(err.msg, "secret-token"));
+	sm_response_cleanup(&r);
+	assert_int_equal(sm_client_get(c, "no-slash", &r, &err), SM_EINVAL);
+	sm_client_free(c);
+}
+
+static void test_sync_cert_view_roundtrip(void **state)
+{
+	(void)state;
+	sm_cert *d = draft("ACME", "L1", 3, ">=1.0 <2.0"), *back = NULL;
+	sm_err err = {0};
+	snprintf(d->id, sizeof(d->id), "SM-2026-000007");
+	snprintf(d->scheme, sizeof(d->scheme), "CCDS");
+	d->status = SM_STATUS_SUSPENDED;
+	d->expires = 21000;
+	d->history = calloc(1, sizeof(sm_history));
+	d->history[0].type = SM_EV_ISSUE;
+	d->history[0].at = NOW;
+	d->history[0].index = 4;
+	d->nhistory = 1;
+	json_t *j = sm_cert_to_json(d, 20800);
+	assert_int_equal(sm_cert_from_view(j, &back, &err), 0);
+	assert_string_equal(back->id, "SM-2026-000007");
+	assert_string_equal(back->product, "製品");
+	assert_int_equal(back->status, SM_STATUS_SUSPENDED);
+	assert_int_equal(back->expires, 21000);
+	assert_int_equal(back->support_end, SM_DATE_NONE);
+	assert_int_equal(back->history[0].at, NOW);
+	assert_int_equal(back->history[0].index, 4);
+	json_t *again = sm_cert_to_json(back, 20800);
+	assert_true(json_equal(j, again));
+	json_decref(again);
+	sm_cert_free(back);
+	json_object_set_new(j, "level", json_integer(12));
+	assert_int_equal(sm_cert_from_view(j, &back, &err), SM_EINVAL);
+	assert_string_equal(err.field, "level");
+	json_object_set_new(j, "level", json_integer(1));
+	json_object_set_new(j, "status", json_string("gone"));
+	assert_int_equal(sm_cert_from_view(j, &back, &err), SM_EINVAL);
+	assert_string_equal(err.field, "status");
+	json_decref(j);
+	sm_cert_free(d);
+}
+
+static void test_sync_time_parse(void **state)
+{
+	(void)state;
+	int64_t t = 0;
+	sm_err err = {0};
+	char s[21];
+	sm_time_format(NOW, s);
+	assert_int_equal(sm_time_parse(s, "at", &t, &err), 0);
+	assert_int_equal(t, NOW);
+	assert_int_equal(sm_time_parse("2026-02-30T00:00:00Z", "at", &t, &err), SM_EINVAL);
+	assert_int_equal(sm_time_parse("2026-01-01T24:00:00Z", "at", &t, &err), SM_EINVAL);
+	assert_int_equal(sm_time_parse("2026-01-01 00:00:00", "at", &t, &err), SM_EINVAL);
+	assert_non_null(strstr(err.msg, "2026-01-01 00:00:00"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_sync_trust_pinned_and_tampered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_trust_successor_and_rollback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_trust_of_another_registry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_snapshot_newer_same_rollback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_snapshot_freeze_and_tamper, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_consistency, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_log_vkey_verifies_checkpoint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_cache_verdicts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_cache_missing_and_tampered, setup, teardown),
+	    cmocka_unit_test(test_sync_client_refuses_bad_urls),
+	    cmocka_unit_test(test_sync_client_escape),
+	    cmocka_unit_test(test_sync_client_connection_refused),
+	    cmocka_unit_test(test_sync_cert_view_roundtrip),
+	    cmocka_unit_test(test_sync_time_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
