@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The main job on a fresh machine: install, build, create a demo registry and walk the tour:
-# issue a certificate, show it, revoke a firmware version, check devices, verify the log.
+# The main job on a fresh machine: install, build, create a demo registry, walk the tour (issue a
+# certificate, print and verify its label, revoke a firmware version, check devices, verify the
+# log), then serve the registry with starmarkd on 127.0.0.1:8080 (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -34,5 +35,20 @@ echo "== starmark log checkpoint"
 $S log checkpoint
 echo "== starmark log verify"
 $S log verify
-echo
-echo "The demo registry is in $STARMARK_DB; try: $S --db $STARMARK_DB list --level 3"
+echo "== starmark label $ID --format png --out demo-label.png"
+$S label "$ID" --format png --out demo-label.png
+echo "== starmark label verify --image demo-label.png"
+$S label verify --image demo-label.png
+TOKEN_FILE=$STARMARK_DB/demo-admin-token
+[ -s "$TOKEN_FILE" ] || (umask 077; $S token create --role issuer --name demo > "$TOKEN_FILE")
+PORT=${PORT:-8080}
+cat <<EOT
+
+== starmarkd: serving $STARMARK_DB on http://127.0.0.1:$PORT (Ctrl-C stops it). Try, in another terminal:
+  curl -s 'http://127.0.0.1:$PORT/v1/check?vendor=RINNAI&model=$MODEL&firmware=1.5&category=water-heater'
+  curl -s 'http://127.0.0.1:$PORT/v1/certs?q=%E3%83%AA%E3%83%B3%E3%83%8A%E3%82%A4'
+  curl -s  http://127.0.0.1:$PORT/v1/log/checkpoint
+  open     http://127.0.0.1:$PORT/c/$ID   (the certificate page)
+  $S --server http://127.0.0.1:$PORT --token \$(cat $TOKEN_FILE) suspend $ID --reason test
+EOT
+exec build/server/starmarkd --db "$STARMARK_DB" --listen "127.0.0.1:$PORT"
