@@ -53,19 +53,20 @@ void sm_err_quote(char *dst, size_t cap, const char *value, size_t len)
 	if (cap == 0)
 		return;
 	const size_t keep = cap > 4 ? cap - 4 : cap - 1; /* room for "..." and NUL */
-	size_t i = 0;
-	for (; i < len && i < keep; i++) {
+	size_t n = len < keep ? len : keep;
+	/* a cut value ends on a whole UTF-8 sequence: back off while the first byte left out continues one */
+	if (n < len)
+		while (n > 0 && ((unsigned char)value[n] & 0xC0) == 0x80)
+			n--;
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)value[i];
 		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
 	}
-	if (i < len && cap > 4) {
-		/* do not cut a UTF-8 sequence in half */
-		while (i > 0 && ((unsigned char)dst[i] & 0xC0) == 0x80 && ((unsigned char)value[i] & 0xC0) == 0x80)
-			i--;
-		memcpy(dst + i, "...", 3);
-		i += 3;
+	if (n < len && cap > 4) {
+		memcpy(dst + n, "...", 3);
+		n += 3;
 	}
-	dst[i] = '\0';
+	dst[n] = '\0';
 }
 
 const char *sm_version_string(void)

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the error detail: codes, names, messages, quoting user values. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "starmark/error.h"
+
+static void test_error_set_fills_and_returns(void **state)
+{
+	sm_err e;
+	sm_err_clear(&e);
+	assert_int_equal(sm_err_set(&e, SM_EINVAL, "level", "level %d is not 1..%d", 7, 3), SM_EINVAL);
+	assert_int_equal(e.code, SM_EINVAL);
+	assert_string_equal(e.field, "level");
+	assert_string_equal(e.msg, "level 7 is not 1..3");
+	/* no err: just the code */
+	assert_int_equal(sm_err_set(NULL, SM_EIO, "x", "y"), SM_EIO);
+	/* a long message is cut, never overflows */
+	char big[1000];
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	sm_err_set(&e, SM_EINVAL, NULL, "%s", big);
+	assert_int_equal(strlen(e.msg), SM_ERR_MSG_MAX - 1);
+	assert_string_equal(e.field, "");
+}
+
+static void test_error_strerror_names_every_code(void **state)
+{
+	for (int c = SM_EVERIFY; c <= SM_OK; c++)
+		assert_string_not_equal(sm_strerror(c), "unknown error");
+	assert_string_equal(sm_strerror(-999), "unknown error");
+	assert_string_equal(sm_strerror(SM_ENOTFOUND), "not found");
+}
+
+static void test_error_quote(void **state)
+{
+	char b[12];
+	const char *v = "ABCDEFG\xe3\x83\xaa\xe3\x83\xb3"; /* ABCDEFGリン */
+	sm_err_quote(b, sizeof(b), v, strlen(v));
+	assert_string_equal(b, "ABCDEFG..."); /* never half a UTF-8 sequence */
+	sm_err_quote(b, sizeof(b), "ab\x01\x7f", 4);
+	assert_string_equal(b, "ab??"); /* control bytes shown as '?' */
+	sm_err_quote(b, 5, "\xe3\x83\xaa\xe3\x83\xb3", 6);
+	assert_string_equal(b, "...");
+	sm_err_quote(b, sizeof(b), "short", 5);
+	assert_string_equal(b, "short");
+	sm_err_quote(b, 1, "x", 1);
+	assert_string_equal(b, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_set_fills_and_returns),
+		cmocka_unit_test(test_error_strerror_names_every_code),
+		cmocka_unit_test(test_error_quote),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
