@@ -1034,14 +1034,16 @@ static evhtp_res on_accept(evhtp_connection_t *c, void *arg)
 {
 	sm_guard *g = arg;
 	gconn *gc = NULL;
+	gconn *owned = NULL;
 	struct event *resume = NULL;
 	void *cbarg = NULL;
+	evhtp_res res = EVHTP_RES_ERROR;
 
 	if (!c->bev || !c->resume_ev)
-		return EVHTP_RES_ERROR;
+		goto out;
 	gc = calloc(1, sizeof(*gc));
 	if (!gc)
-		return EVHTP_RES_ERROR;
+		goto out;
 	gc->g = g;
 	gc->c = c;
 	gc->bev = c->bev;
@@ -1050,17 +1052,19 @@ static evhtp_res on_accept(evhtp_connection_t *c, void *arg)
 	gc->timer = evtimer_new(c->evbase, timer_cb, gc);
 	resume = event_new(c->evbase, -1, EV_READ | EV_PERSIST, resume_wrap, gc);
 	if (!gc->stash || !gc->tmp || !gc->timer || !resume || event_add(resume, NULL) != 0)
-		goto fail;
+		goto out;
 	if (evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini, (evhtp_hook)on_fini, gc) != 0)
-		goto fail;
+		goto out;
+	owned = gc; /* from here on the fini hook frees it */
+	gc = NULL;
 
-	bufferevent_getcb(c->bev, &gc->inner_read, &gc->inner_write, &gc->inner_event, &cbarg);
-	gc->inner_resume = event_get_callback(c->resume_ev);
-	gc->inner_resume_arg = event_get_callback_arg(c->resume_ev);
+	bufferevent_getcb(c->bev, &owned->inner_read, &owned->inner_write, &owned->inner_event, &cbarg);
+	owned->inner_resume = event_get_callback(c->resume_ev);
+	owned->inner_resume_arg = event_get_callback_arg(c->resume_ev);
 	event_free(c->resume_ev);
 	c->resume_ev = resume; /* libevhtp frees it with the connection */
 	resume = NULL;
-	bufferevent_setcb(c->bev, read_wrap, write_wrap, event_wrap, gc);
+	bufferevent_setcb(c->bev, read_wrap, write_wrap, event_wrap, owned);
 
 	/* the guard keeps the read deadlines; a reply the client does not read times out */
 	struct timeval wto = { .tv_sec = g->lim.body_timeout_s, .tv_usec = 0 };
@@ -1068,22 +1072,21 @@ static evhtp_res on_accept(evhtp_connection_t *c, void *arg)
 	if (c->ssl)
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 
-	gc->counted = 1;
+	owned->counted = 1;
 	unsigned now = atomic_fetch_add(&g->conns, 1) + 1;
-	start_head(gc);
+	start_head(owned);
 	if (now > g->lim.max_connections) {
 		sm_err e;
 		sm_err_set(&e, SM_EINVAL, NULL, "the server has too many connections; retry shortly");
-		reply_close(gc, 503, &e, 0);
+		reply_close(owned, 503, &e, 0);
 	}
-	return EVHTP_RES_OK;
-fail:
+	res = EVHTP_RES_OK;
+out:
 	if (resume)
 		event_free(resume);
-	if (c->hooks && c->hooks->on_connection_fini == (evhtp_hook_connection_fini_cb)on_fini)
-		evhtp_connection_unset_hook(c, evhtp_hook_on_connection_fini);
-	gconn_free(gc);
-	return EVHTP_RES_ERROR;
+	if (gc)
+		gconn_free(gc);
+	return res;
 }
 
 int sm_guard_attach(sm_guard *g, evhtp_t *htp)

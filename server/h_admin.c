@@ -106,6 +106,7 @@ void sm_h_admin_issue(sm_req *q)
 	if (!rc) {
 		pthread_mutex_lock(&sm_srv->write_lock);
 		rc = sm_registry_issue(sm_srv->reg, draft, now, &out, &err);
+		sm_changed(sm_srv);
 		pthread_mutex_unlock(&sm_srv->write_lock);
 	}
 	if (rc) {
@@ -227,6 +228,7 @@ void sm_h_admin_event(sm_req *q, const char *id)
 	if (!rc) {
 		pthread_mutex_lock(&sm_srv->write_lock);
 		rc = sm_registry_event(sm_srv->reg, e, now, &out, &err);
+		sm_changed(sm_srv); /* the next query sees the change: no cached answer survives it */
 		pthread_mutex_unlock(&sm_srv->write_lock);
 	}
 	if (rc)

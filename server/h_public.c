@@ -75,6 +75,15 @@ static json_t *statement_of(const char *id, int64_t *produced, int64_t *next)
 	return j;
 }
 
+/* Cache-Control of a check answer: cache_seconds, never past the statement's next_update. */
+static void check_cache_control(char *cc, size_t cap, int64_t next, int64_t now)
+{
+	int64_t max_age = sm_srv->cfg.cache_seconds;
+	if (next && next - now < max_age)
+		max_age = next - now;
+	cache_for(cc, cap, max_age);
+}
+
 void sm_h_check(sm_req *q)
 {
 	static const char *const allowed[] = { "vendor", "model", "firmware", "category", "level", NULL };
@@ -82,6 +91,18 @@ void sm_h_check(sm_req *q)
 	sm_policy pol;
 	sm_check_result res;
 	sm_cert_list l = { 0 };
+	char cc[64];
+	int64_t now = sm_server_now();
+	sm_date today = sm_date_from_time(now);
+	uint64_t gen = atomic_load(&sm_srv->generation);
+	const char *raw = q->r->uri && q->r->uri->query_raw ? (const char *)q->r->uri->query_raw : "";
+	/* the same query at the same generation and day has the same answer (cache.c) */
+	const sm_cached *hit = sm_cache_get(raw, gen, today);
+	if (hit) {
+		check_cache_control(cc, sizeof(cc), hit->next_update, now);
+		sm_reply_tagged(q, 200, "application/json", hit->body, hit->n, cc, hit->etag);
+		return;
+	}
 	if (sm_req_query(q, allowed))
 		return;
 	sm_check_req cr = { sm_req_param(q, "vendor"), sm_req_param(q, "model"), sm_req_param(q, "firmware"),
@@ -106,7 +127,6 @@ void sm_h_check(sm_req *q)
 		sm_reply_sm_err(q, rc, &err);
 		return;
 	}
-	int64_t now = sm_server_now();
 	sm_filter f = { 0 };
 	f.vendor = cr.vendor;
 	f.model = cr.model;
@@ -122,14 +142,20 @@ void sm_h_check(sm_req *q)
 	json_t *st = res.cert ? statement_of(res.cert->id, &produced, &next) : json_null();
 	json_t *j = sm_check_to_json(&res, f.today, produced, next);
 	json_object_set_new(j, "statement", st);
-	char cc[64];
-	int64_t max_age = sm_srv->cfg.cache_seconds;
-	if (next && next - now < max_age)
-		max_age = next - now;
-	cache_for(cc, sizeof(cc), max_age);
 	sm_check_result_cleanup(&res);
 	sm_cert_list_cleanup(&l);
-	sm_reply_json(q, 200, j, cc, true);
+	char *body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), tag[48];
+	json_decref(j);
+	if (!body) {
+		sm_reply_error(q, 500, "internal", NULL, "cannot encode the answer");
+		return;
+	}
+	size_t n = strlen(body);
+	sm_etag_of(body, n, tag);
+	sm_cache_put(raw, gen, today, body, n, tag, next);
+	check_cache_control(cc, sizeof(cc), next, now);
+	sm_reply_tagged(q, 200, "application/json", body, n, cc, tag);
+	free(body);
 }
 
 void sm_h_cert(sm_req *q, const char *id)

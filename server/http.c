@@ -20,16 +20,22 @@ int64_t sm_now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-int64_t sm_server_now(void)
+/* $STARMARK_NOW, read once: -1 when unset (the environment does not change while serving). */
+static int64_t fixed_now = -2;
+static pthread_once_t fixed_once = PTHREAD_ONCE_INIT;
+
+static void read_fixed_now(void)
 {
 	const char *s = getenv("STARMARK_NOW");
-	if (s && *s) {
-		sm_date d;
-		if (sm_date_parse(s, false, "STARMARK_NOW", &d, NULL) == 0)
-			return (int64_t)d * 86400;
-		return strtoll(s, NULL, 10);
-	}
-	return (int64_t)time(NULL);
+	sm_date d;
+	fixed_now = !s || !*s ? -1 : sm_date_parse(s, false, "STARMARK_NOW", &d, NULL) == 0 ? (int64_t)d * 86400
+												: strtoll(s, NULL, 10);
+}
+
+int64_t sm_server_now(void)
+{
+	pthread_once(&fixed_once, read_fixed_now);
+	return fixed_now >= 0 ? fixed_now : (int64_t)time(NULL);
 }
 
 /* ---- query ---- */
@@ -194,17 +200,38 @@ static void add_header(sm_req *q, const char *k, const char *v)
 	evhtp_headers_add_header(q->r->headers_out, evhtp_header_new(k, v, 1, 1));
 }
 
+/* A header whose name and value are string constants: no copies on the hot path. */
+static void add_static_header(sm_req *q, const char *k, const char *v)
+{
+	evhtp_headers_add_header(q->r->headers_out, evhtp_header_new(k, v, 0, 0));
+}
+
+void sm_etag_of(const void *p, size_t n, char tag[48])
+{
+	uint8_t h[32];
+	sm_sha256(p, n, h);
+	snprintf(tag, 48, "\"%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1], h[2], h[3], h[4], h[5],
+		 h[6], h[7], h[8], h[9], h[10], h[11]);
+}
+
 void sm_reply(sm_req *q, int status, const char *ctype, const void *p, size_t n, const char *cache_control, bool etag)
 {
 	char tag[48];
+	if (etag && status == 200)
+		sm_etag_of(p, n, tag);
+	sm_reply_tagged(q, status, ctype, p, n, cache_control, etag && status == 200 ? tag : NULL);
+}
+
+void sm_reply_tagged(sm_req *q, int status, const char *ctype, const void *p, size_t n, const char *cache_control,
+		     const char *tag)
+{
 	add_header(q, "Content-Type", ctype);
-	add_header(q, "Cache-Control", cache_control ? cache_control : "no-store");
-	add_header(q, "X-Content-Type-Options", "nosniff");
-	if (etag && status == 200) {
-		uint8_t h[32];
-		sm_sha256(p, n, h);
-		snprintf(tag, sizeof(tag), "\"%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x%02x\"", h[0], h[1], h[2], h[3],
-			 h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11]);
+	if (cache_control)
+		add_header(q, "Cache-Control", cache_control);
+	else
+		add_static_header(q, "Cache-Control", "no-store");
+	add_static_header(q, "X-Content-Type-Options", "nosniff");
+	if (tag) {
 		add_header(q, "ETag", tag);
 		const char *inm = sm_req_header(q, "If-None-Match");
 		if (inm && (strstr(inm, tag) || strcmp(inm, "*") == 0)) {

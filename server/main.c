@@ -64,6 +64,7 @@ static int setup_tls(evhtp_t *htp, const sm_server_config *c, sm_err *err)
 static void *run_loop(void *arg)
 {
 	event_base_dispatch(((struct loop *)arg)->base);
+	sm_cache_thread_free();
 	return NULL;
 }
 

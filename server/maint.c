@@ -33,13 +33,23 @@ void *sm_maint_run(void *arg)
 	sm_server *s = arg;
 	/* scheduled by the monotonic clock; what is signed carries the registry's time (sm_server_now) */
 	int64_t last_refresh = INT64_MIN / 2, last_snapshot = INT64_MIN / 2;
+	uint64_t seen_size = UINT64_MAX;
 	while (!s->stopping) {
+		/* another process (the CLI on the same store) may change the registry: notice it */
+		uint64_t size = 0;
+		if (sm_registry_log_size(s->reg, &size, NULL) == 0 && size != seen_size) {
+			if (seen_size != UINT64_MAX)
+				sm_changed(s);
+			seen_size = size;
+		}
 		int64_t tick = sm_now_us() / 1000000, now = sm_server_now();
 		sm_err err = { 0 };
 		if (tick - last_refresh >= s->cfg.refresh_seconds) {
 			size_t done = 0;
 			pthread_mutex_lock(&s->write_lock);
 			int rc = sm_registry_refresh(s->reg, now, 10000, &done, &err);
+			if (done)
+				sm_changed(s); /* new statements: answers carry them */
 			pthread_mutex_unlock(&s->write_lock);
 			if (rc)
 				fprintf(stderr, "starmarkd: refreshing statements failed: %s\n", err.msg);
@@ -52,7 +62,7 @@ void *sm_maint_run(void *arg)
 				fprintf(stderr, "starmarkd: building the snapshot failed: %s\n", err.msg);
 			last_snapshot = tick;
 		}
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	return NULL;

@@ -86,7 +86,29 @@ typedef struct sm_server {
 	pthread_mutex_t rate_lock;
 	sm_rate_bucket rate[1024];
 	volatile int stopping;
+	_Atomic uint64_t generation;        /* bumped by every change the answers depend on (cache.c) */
 } sm_server;
+
+/* ---- the answer cache (cache.c) ---- */
+
+typedef struct sm_cached {
+	char *body;
+	size_t n;
+	char etag[48];
+	int64_t next_update;
+} sm_cached;
+
+/** The cached answer for `key`, made at generation `gen` on `day`; NULL when none. Per thread. */
+const sm_cached *sm_cache_get(const char *key, uint64_t gen, sm_date day);
+void sm_cache_put(const char *key, uint64_t gen, sm_date day, const char *body, size_t n, const char *etag,
+		  int64_t next_update);
+/** Release the calling thread's table (at the end of an event-loop thread). */
+void sm_cache_thread_free(void);
+/** A change the answers depend on happened: bump the generation. */
+static inline void sm_changed(sm_server *s)
+{
+	atomic_fetch_add(&s->generation, 1);
+}
 
 extern sm_server *sm_srv;
 
@@ -129,6 +151,11 @@ void sm_send(sm_req *q, int status);
 /** Send bytes with a content type; cache_control NULL means "no-store". Adds a strong ETag and answers 304 to a
  * matching If-None-Match when `etag` is true. HEAD gets the headers only. */
 void sm_reply(sm_req *q, int status, const char *ctype, const void *p, size_t n, const char *cache_control, bool etag);
+/** Send bytes whose strong ETag (quoted) is known; answers 304 to a matching If-None-Match. */
+void sm_reply_tagged(sm_req *q, int status, const char *ctype, const void *p, size_t n, const char *cache_control,
+		     const char *etag);
+/** The strong ETag of a body (quoted, into tag[48]). */
+void sm_etag_of(const void *p, size_t n, char tag[48]);
 /** Send a JSON document (consumed). */
 void sm_reply_json(sm_req *q, int status, json_t *j, const char *cache_control, bool etag);
 /** The JSON error body {"error": {"code", "message", "field"}}. */

@@ -159,6 +159,21 @@ with tempfile.TemporaryDirectory() as tmp:
         check(st == 200 and j["verdict"] == "deny" and j["certificate"] is None and j["statement"] is None,
               "unknown model: deny without certificate", "deny", j)
 
+        # a change made by another process on the same store (the CLI) reaches answers within the
+        # maintenance poll (100 ms): no cached answer outlives it
+        q2 = "/v1/check?vendor=PANA&model=CZ-T100&firmware=2.5"
+        st, h, body = s.req("GET", q2)
+        check(json.loads(body)["verdict"] == "deny", "a model not yet certified: deny", "deny", body[:120])
+        cli(db, "issue", "--vendor", "PANA", "--vendor-name", "Panasonic", "--product", "Adapter", "--model", "CZ-T100",
+            "--level", "2", "--firmware", ">=2.1", "--registered", "2022-07-15")
+        verdict = None
+        for _ in range(30):
+            time.sleep(0.1)
+            verdict = json.loads(s.req("GET", q2)[2])["verdict"]
+            if verdict == "allow":
+                break
+        check(verdict == "allow", "an issue by the CLI is visible to the server within 3 s", "allow", verdict)
+
         # certificates
         st, h, body = s.req("GET", f"/v1/certs/{cid}")
         check(st == 200 and json.loads(body)["id"] == cid, "GET cert", 200, st)
@@ -224,7 +239,7 @@ with tempfile.TemporaryDirectory() as tmp:
             check(st2 == 304 and b2 == b"", "snapshot If-None-Match gives 304", 304, st2)
 
         # admin role matrix: no token 401, bad token 401, auditor may not change (403), issuer may
-        body = {"vendor": {"code": "PANA", "name": "Panasonic"}, "product": "Adapter", "models": ["CZ-T100"], "level": 2,
+        body = {"vendor": {"code": "PANA", "name": "Panasonic"}, "product": "Adapter", "models": ["CZ-T200"], "level": 2,
                 "firmware": {"covered": ">=2.1"}, "registered": "2022-07-15", "category": "air-conditioner"}
         st, h, b = s.req("POST", "/v1/admin/certs", body)
         check(st == 401 and h.get("www-authenticate") == "Bearer", "admin without a token: 401", 401, st)
