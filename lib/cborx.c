@@ -212,20 +212,21 @@ int sm_cbor_skip(sm_cbor_rd *r, unsigned max_depth, sm_err *err)
 		if (rc)
 			return rc;
 		remaining[depth]--;
-		uint64_t children = 0;
+		if (it.type != SM_CBOR_ARRAY && it.type != SM_CBOR_MAP && it.type != SM_CBOR_TAG)
+			continue;
+		/* an empty container is a level too, so that the cap means the same for [[]] and [[0]] */
+		if (depth + 1 > max_depth)
+			return sm_err_set(err, SM_EINVAL, NULL, "CBOR nested deeper than %u at byte %zu", max_depth, r->off);
+		uint64_t children = 1;
 		if (it.type == SM_CBOR_ARRAY)
 			children = it.u;
 		else if (it.type == SM_CBOR_MAP)
 			children = it.u > UINT64_MAX / 2 ? UINT64_MAX : it.u * 2;
-		else if (it.type == SM_CBOR_TAG)
-			children = 1;
 		if (children == 0)
 			continue;
 		if (children > r->n - r->off)
 			return sm_err_set(err, SM_EINVAL, NULL, "CBOR container at byte %zu claims more items than bytes left",
 					  r->off);
-		if (depth + 1 > max_depth)
-			return sm_err_set(err, SM_EINVAL, NULL, "CBOR nested deeper than %u at byte %zu", max_depth, r->off);
 		remaining[++depth] = children;
 	}
 }

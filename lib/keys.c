@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include "crypto_int.h"
 #include "starmark/keys.h"
 
 /* A key file holds one PEM block of a few hundred bytes; anything this large is not one. */
@@ -31,6 +33,7 @@ struct sm_key {
 	EVP_PKEY *pkey;
 	bool priv;
 	uint8_t pub[SM_PUBKEY_LEN];
+	uint8_t kid[SM_KID_LEN]; /* computed once: every signature's header names it */
 };
 
 /* What the PEM password callback saw: whether it was asked (the file is encrypted). */
@@ -39,11 +42,49 @@ struct pass_ctx {
 	bool asked;
 };
 
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static pthread_key_t sha256_key; /* the thread's context, freed when the thread ends */
+
+static void free_ctx(void *p)
+{
+	EVP_MD_CTX_free(p);
+}
+
+static void fetch_sha256(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (sha256_md && pthread_key_create(&sha256_key, free_ctx) != 0) {
+		EVP_MD_free(sha256_md);
+		sha256_md = NULL;
+	}
+}
+
+EVP_MD_CTX *sm_sha256_ctx(void)
+{
+	pthread_once(&sha256_once, fetch_sha256);
+	if (!sha256_md)
+		return NULL;
+	EVP_MD_CTX *ctx = pthread_getspecific(sha256_key);
+	if (!ctx) {
+		if (!(ctx = EVP_MD_CTX_new()))
+			return NULL;
+		if (pthread_setspecific(sha256_key, ctx) != 0) {
+			EVP_MD_CTX_free(ctx);
+			return NULL;
+		}
+	}
+	/* EVP_DigestInit_ex with the same method keeps the context's allocations: a cheap reset */
+	return EVP_DigestInit_ex(ctx, sha256_md, NULL) == 1 ? ctx : NULL;
+}
+
 void sm_sha256(const void *data, size_t n, uint8_t out[32])
 {
 	static const uint8_t empty[1];
-
-	SHA256(n ? data : empty, n, out);
+	EVP_MD_CTX *ctx = sm_sha256_ctx();
+	unsigned int len = 0;
+	if (!ctx || EVP_DigestUpdate(ctx, n ? data : empty, n) != 1 || EVP_DigestFinal_ex(ctx, out, &len) != 1)
+		SHA256(n ? data : empty, n, out); /* OpenSSL's one-shot when the context cannot be had */
 }
 
 /* Take ownership of `pkey` (freed on failure) and wrap it. */
@@ -71,6 +112,9 @@ static int wrap(EVP_PKEY *pkey, bool priv, sm_key **out)
 	}
 	k->pkey = pkey;
 	k->priv = priv;
+	uint8_t h[32];
+	sm_sha256(k->pub, SM_PUBKEY_LEN, h);
+	memcpy(k->kid, h, SM_KID_LEN);
 	*out = k;
 	pkey = NULL;
 	k = NULL;
@@ -128,10 +172,7 @@ void sm_key_public(const sm_key *k, uint8_t pub[SM_PUBKEY_LEN])
 
 void sm_key_kid(const sm_key *k, uint8_t kid[SM_KID_LEN])
 {
-	uint8_t h[32];
-
-	sm_sha256(k->pub, SM_PUBKEY_LEN, h);
-	memcpy(kid, h, SM_KID_LEN);
+	memcpy(kid, k->kid, SM_KID_LEN);
 }
 
 int sm_key_sign(const sm_key *k, const uint8_t *msg, size_t n, uint8_t sig[SM_SIG_LEN])

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "starmark/error.h"
+#include "crypto_int.h"
 #include "starmark/merkle.h"
 
 /*
@@ -31,12 +32,12 @@ static int digest(uint8_t prefix, const uint8_t *a, size_t alen, const uint8_t *
 {
 	int rc = 0;
 	unsigned int outlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = sm_sha256_ctx(); /* the thread's: not freed here */
 	if (!ctx) {
-		rc = SM_ENOMEM;
+		rc = SM_ECRYPTO;
 		goto out;
 	}
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(ctx, &prefix, 1) != 1 ||
+	if (EVP_DigestUpdate(ctx, &prefix, 1) != 1 ||
 	    (alen && EVP_DigestUpdate(ctx, a, alen) != 1) || (blen && EVP_DigestUpdate(ctx, b, blen) != 1) ||
 	    EVP_DigestFinal_ex(ctx, out, &outlen) != 1 || outlen != SM_HASH_LEN) {
 		rc = SM_ECRYPTO;
@@ -45,7 +46,6 @@ static int digest(uint8_t prefix, const uint8_t *a, size_t alen, const uint8_t *
 out:
 	if (rc)
 		memset(out, 0, SM_HASH_LEN);
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 

@@ -59,7 +59,7 @@ int sm_trust_encode(const sm_trust *t, sm_buf *b)
 	return 0;
 }
 
-static int read_key(sm_cbor_rd *r, sm_trust_key *k, sm_err *err)
+static int read_key(sm_cbor_rd *r, size_t i, sm_trust_key *k, sm_err *err)
 {
 	size_t four;
 	uint64_t role;
@@ -74,8 +74,11 @@ static int read_key(sm_cbor_rd *r, sm_trust_key *k, sm_err *err)
 	    (rc = sm_cbor_read_int(r, &k->not_before, "not_before", err)) ||
 	    (rc = sm_cbor_read_int(r, &k->not_after, "not_after", err)))
 		return rc;
-	if (role < SM_ROLE_ISSUER || role > SM_ROLE_LOG || n != SM_PUBKEY_LEN)
-		return sm_err_set(err, SM_EINVAL, "keys", "a trust bundle key has an unknown role or a bad key");
+	if (role < SM_ROLE_ISSUER || role > SM_ROLE_LOG)
+		return sm_err_set(err, SM_EINVAL, "keys", "trust bundle key %zu has role %llu, not issuer (1), status (2) "
+				  "or log (3)", i, (unsigned long long)role);
+	if (n != SM_PUBKEY_LEN)
+		return sm_err_set(err, SM_EINVAL, "keys", "trust bundle key %zu is %zu bytes, not %d", i, n, SM_PUBKEY_LEN);
 	k->role = (int)role;
 	memcpy(k->pub, pub, SM_PUBKEY_LEN);
 	uint8_t h[32];
@@ -102,7 +105,8 @@ int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *t, sm_err *err)
 	memset(t, 0, sizeof(*t));
 	size_t cnt;
 	uint64_t k, v;
-	int rc = sm_cbor_read_map(&r, 7, &cnt, "trust bundle", err);
+	/* a larger cap than 7 so that a map with extra fields is told apart from one over a size cap */
+	int rc = sm_cbor_read_map(&r, 64, &cnt, "trust bundle", err);
 	if (!rc && cnt != 7)
 		rc = sm_err_set(err, SM_EINVAL, "trust", "a trust bundle has %zu fields, not 7", cnt);
 	for (uint64_t want = 1; want <= 7 && !rc; want++) {
@@ -129,7 +133,7 @@ int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *t, sm_err *err)
 		case 4:
 			if (!(rc = sm_cbor_read_array(&r, SM_TRUST_MAX_KEYS, &t->nkeys, "keys", err)))
 				for (size_t i = 0; i < t->nkeys && !rc; i++)
-					rc = read_key(&r, &t->keys[i], err);
+					rc = read_key(&r, i, &t->keys[i], err);
 			break;
 		case 5: rc = read_fixed_text(&r, t->scheme, sizeof(t->scheme), "scheme", err); break;
 		case 6:
