@@ -103,12 +103,45 @@ static int load_trust(sm_registry *r, sm_txn *t, sm_err *err)
 		r->trust = tr;
 		r->trust_signed = copy;
 		r->trust_signed_len = n;
+		r->trust_index = idx;
 		tr = NULL;
 		copy = NULL;
 	}
 	free(tr);
 	free(copy);
 	sm_cose_free(c);
+	return rc;
+}
+
+int sm_registry_trust_fresh(sm_registry *r, sm_txn *t, sm_err *err)
+{
+	uint64_t idx = 0;
+	int rc = sm_store_meta_get_u64(t, "trust_index", &idx);
+	if (rc)
+		return sm_err_set(err, SM_ESTORE, "db", "the store has no trust bundle: %s", sm_strerror(rc));
+	if (idx != r->trust_index)
+		return sm_err_set(err, SM_ESTATE, "keys",
+				  "the registry's keys were rotated since it was opened (trust bundle at log entry %llu, "
+				  "now %llu): open it again (restart starmarkd) before signing anything",
+				  (unsigned long long)r->trust_index, (unsigned long long)idx);
+	return 0;
+}
+
+void sm_registry_check_readers(sm_registry *r)
+{
+	sm_store_check_readers(r->store);
+}
+
+int sm_registry_trust_changed(sm_registry *r, bool *changed, sm_err *err)
+{
+	sm_txn *t = NULL;
+	uint64_t idx = 0;
+	int rc = sm_store_begin(r->store, false, &t, err);
+	if (!rc)
+		rc = sm_store_meta_get_u64(t, "trust_index", &idx);
+	sm_store_abort(t);
+	if (!rc)
+		*changed = idx != r->trust_index;
 	return rc;
 }
 
@@ -299,6 +332,8 @@ int sm_registry_append_event(sm_registry *r, sm_txn *t, sm_event *e, const sm_ce
 	uint64_t index = 0, size = 0;
 	sm_cert *state = old ? sm_cert_dup(old) : sm_cert_new();
 	int rc = state ? 0 : sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	if (!rc)
+		rc = sm_registry_trust_fresh(r, t, err);
 	if (!rc)
 		rc = sm_registry_key(r, SM_ROLE_ISSUER, &issuer, err);
 	if (!rc)
@@ -650,6 +685,8 @@ int sm_registry_checkpoint(sm_registry *r, char **text, sm_err *err)
 	int rc = sm_registry_key(r, SM_ROLE_LOG, &logkey, err);
 	if (!rc)
 		rc = with_read(r, &t, err);
+	if (!rc)
+		rc = sm_registry_trust_fresh(r, t, err);
 	if (!rc && !(rc = sm_store_log_size(t, &cp.size)))
 		rc = sm_store_log_root(t, cp.size, cp.root);
 	sm_store_abort(t);
@@ -856,7 +893,8 @@ int sm_registry_rotate(sm_registry *r, int role, int64_t now, sm_err *err)
 	sm_key_kid(fresh, k->kid);
 	k->not_before = now;
 	k->not_after = 0;
-	if ((rc = sm_store_begin(r->store, true, &t, err)) || (rc = append_trust(r, t, next, root, err)))
+	if ((rc = sm_store_begin(r->store, true, &t, err)) || (rc = sm_registry_trust_fresh(r, t, err)) ||
+	    (rc = append_trust(r, t, next, root, err)))
 		goto out;
 	rc = sm_store_commit(t, err);
 	t = NULL;

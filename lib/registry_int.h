@@ -14,10 +14,18 @@ struct sm_registry {
 	sm_store *store;
 	sm_trust *trust;          /* the current bundle */
 	uint8_t *trust_signed;    /* its signed bytes */
+	uint64_t trust_index;     /* its index in the log: another process's rotation changes the store's */
 	size_t trust_signed_len;
 	sm_key *keys[4];          /* loaded on first use, by role */
 	bool defer_statements;    /* bulk issue: queue statements for the refresher instead of signing them */
 };
+
+/**
+ * SM_ESTATE when the store's current trust bundle is not the one this handle loaded (keys were
+ * rotated by another process): signing now would use a retired key, and the append-only log
+ * would keep the mistake. Every signing path calls it inside its transaction.
+ */
+int sm_registry_trust_fresh(sm_registry *r, sm_txn *t, sm_err *err);
 
 /** A certificate changed in `t`: produce its status statement now, or queue it (bulk). */
 int sm_registry_statement_changed(sm_registry *r, sm_txn *t, const sm_cert *c, int64_t now, sm_err *err);

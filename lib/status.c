@@ -356,6 +356,10 @@ int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, s
 			b.cap = max - total;
 		if ((rc = sm_store_begin(r->store, true, &t, err)))
 			break;
+		if ((rc = sm_registry_trust_fresh(r, t, err))) {
+			sm_store_abort(t);
+			break;
+		}
 		rc = sm_store_due_foreach(t, now, b.cap, collect_due, &b);
 		if (rc == 1)
 			rc = 0;
@@ -461,6 +465,10 @@ int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t
 		return rc;
 	if ((rc = sm_store_begin(r->store, false, &t, err)))
 		return rc;
+	if ((rc = sm_registry_trust_fresh(r, t, err))) {
+		sm_store_abort(t);
+		return rc;
+	}
 	if ((rc = sm_store_meta_get_u64(t, "snapshot_version", &ver)) == SM_ENOTFOUND)
 		rc = 0;
 	ver++;

@@ -174,6 +174,12 @@ fail:
 	return rc;
 }
 
+void sm_store_check_readers(sm_store *s)
+{
+	int stale = 0;
+	mdb_reader_check(s->env, &stale);
+}
+
 void sm_store_close(sm_store *s)
 {
 	if (!s)

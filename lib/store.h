@@ -35,6 +35,8 @@ typedef struct sm_txn sm_txn;
 /** Open (or with `create`, create) the store in `dir`. SM_ESTORE with a message for a corrupted, truncated or foreign file. */
 int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, sm_err *err);
 void sm_store_close(sm_store *s);
+/** Clear reader slots of dead processes. */
+void sm_store_check_readers(sm_store *s);
 
 /** Begin a transaction; one writer at a time (others wait). Pointers read in it are valid until it ends. */
 int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err);

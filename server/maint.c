@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "server.h"
@@ -11,8 +12,13 @@ int sm_maint_snapshot(sm_server *s, bool force, sm_err *err)
 {
 	uint64_t size = 0, version = 0;
 	static uint64_t last_size = UINT64_MAX;
+	sm_status_timing tm;
+	sm_status_timing_default(&tm);
 	int rc = sm_registry_log_size(s->reg, &size, err);
-	if (rc || (!force && size == last_size))
+	/* rebuilt when the log grew, and before half its validity has passed: a gateway must always
+	 * find one that is not past next_update */
+	int64_t age = sm_server_now() - atomic_load(&s->snapshot_built);
+	if (rc || (!force && size == last_size && age < tm.snapshot_validity / 2))
 		return rc;
 	pthread_mutex_lock(&s->write_lock);
 	rc = sm_registry_snapshot(s->reg, s->snapshot_path, sm_server_now(), &version, err);
@@ -32,9 +38,18 @@ void *sm_maint_run(void *arg)
 {
 	sm_server *s = arg;
 	/* scheduled by the monotonic clock; what is signed carries the registry's time (sm_server_now) */
-	int64_t last_refresh = INT64_MIN / 2, last_snapshot = INT64_MIN / 2;
+	int64_t last_refresh = INT64_MIN / 2, last_snapshot = INT64_MIN / 2, last_readers = 0;
 	uint64_t seen_size = UINT64_MAX;
 	while (!s->stopping) {
+		/* keys rotated by another process: signing on would use retired keys (registry.h); start
+		 * again with the new trust bundle (exit 75: the service manager restarts starmarkd) */
+		bool rotated = false;
+		if (sm_registry_trust_changed(s->reg, &rotated, NULL) == 0 && rotated && !s->restart) {
+			fprintf(stderr, "starmarkd: the trust bundle changed on disk (keys rotated): restarting to load it\n");
+			s->restart = 1;
+			kill(getpid(), SIGTERM);
+			break;
+		}
 		/* another process (the CLI on the same store) may change the registry: notice it */
 		uint64_t size = 0;
 		if (sm_registry_log_size(s->reg, &size, NULL) == 0 && size != seen_size) {
@@ -44,6 +59,11 @@ void *sm_maint_run(void *arg)
 		}
 		int64_t tick = sm_now_us() / 1000000, now = sm_server_now();
 		sm_err err = { 0 };
+		/* a reader slot left by a killed process pins old pages: clear such slots now and then */
+		if (tick - last_readers >= 60) {
+			sm_registry_check_readers(s->reg);
+			last_readers = tick;
+		}
 		if (tick - last_refresh >= s->cfg.refresh_seconds) {
 			size_t done = 0;
 			pthread_mutex_lock(&s->write_lock);

@@ -86,6 +86,7 @@ typedef struct sm_server {
 	pthread_mutex_t rate_lock;
 	sm_rate_bucket rate[1024];
 	volatile int stopping;
+	volatile int restart;               /* stop with exit 75 so that the service manager starts us again */
 	_Atomic uint64_t generation;        /* bumped by every change the answers depend on (cache.c) */
 } sm_server;
 

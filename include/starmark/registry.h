@@ -52,6 +52,12 @@ void sm_registry_close(sm_registry *r);
  */
 int sm_registry_load_key(sm_registry *r, int role, sm_err *err);
 
+/** Clear the reader slots of processes that died (LMDB's mdb_reader_check); for long-running servers. */
+void sm_registry_check_readers(sm_registry *r);
+
+/** Whether another process rotated keys since this handle was opened (*changed); then reopen it. */
+int sm_registry_trust_changed(sm_registry *r, bool *changed, sm_err *err);
+
 /** The current trust bundle (borrowed; valid until the registry is closed or its keys rotate). */
 const sm_trust *sm_registry_trust(sm_registry *r);
 /** The signed bytes of the current bundle (caller frees). */

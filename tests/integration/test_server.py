@@ -300,6 +300,30 @@ with tempfile.TemporaryDirectory() as tmp:
     check("smt_" not in err and issuer_tok not in err, "the access log never shows a token", None, None)
     check("req=" in err and "route=check" in err, "one log line per request with an id", None, err[:300])
 
+    # keys rotated by the CLI while starmarkd runs: it must not sign on with the retired key; it stops
+    # with 75 (the service manager starts it again) and the log stays verifiable
+    s = Server(db)
+    cli(db, "keys", "rotate", "issuer")
+    try:
+        rc = s.p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    err = s.p.stderr.read() if rc is not None else ""
+    check(rc == 75 and "keys rotated" in err, "a rotation on disk makes starmarkd stop with 75", 75, (rc, err[-200:]))
+    if rc is None:
+        s.stop()
+    out = cli(db, "log", "verify")
+    check(out.startswith("ok:"), "log verify after a rotation under a running server", "ok", out)
+    s = Server(db)
+    try:
+        st, h, b = s.req("POST", f"/v1/admin/certs/{cid}/events", {"event": "suspend", "reason": "after rotation"},
+                         {"Authorization": "Bearer " + issuer_tok})
+        check(st == 200, "a restarted server signs with the new key", 200, (st, b[:200]))
+    finally:
+        s.stop()
+    out = cli(db, "log", "verify")
+    check(out.startswith("ok:"), "log verify after an event signed with the new key", "ok", out)
+
     # refusing to start: a mismatched TLS pair, --check-config
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", os.path.join(tmp, "k1.pem"),
                     "-out", os.path.join(tmp, "c1.pem"), "-subj", "/CN=localhost", "-days", "2"], check=True, capture_output=True)
