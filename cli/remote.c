@@ -615,14 +615,15 @@ static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool 
 		goto out;
 	}
 	if (!json_is_string(json_object_get(doc, "statement"))) {
-		/* nothing signed: a deny needs no proof; anything else stays unverified */
-		if (policy_given) {
+		/* nothing signed: a deny needs no proof, but an allow or a warn could come from anyone on
+		 * the path (a mirror, a cache, a man in the middle): without a statement it is unknown */
+		if (policy_given || server_v != SM_DENY) {
 			rc = unknown_verdict(c, q, p, "no_statement",
-			                     "the server's answer carries no signed statement to judge "
-			                     "under the policy");
+			                     "the server's answer carries no signed statement: nothing proves "
+			                     "its verdict");
 			goto out;
 		}
-		fprintf(stderr, "%s: note: the answer carries no signed statement; it is not verified\n",
+		fprintf(stderr, "%s: note: the answer carries no signed statement; a deny stands without one\n",
 		        c->prog);
 	} else {
 		if ((rc = verify_statement(c, cl, doc, q, p, trust, &local, &st)))

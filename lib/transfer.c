@@ -13,12 +13,12 @@
  * takes only active certificates, so that an export can be imported into a new registry. */
 enum col {
 	C_VENDOR, C_VENDOR_NAME, C_PRODUCT, C_MODELS, C_LEVEL, C_FIRMWARE, C_CATEGORY, C_REGISTERED, C_EXPIRES,
-	C_SUPPORT_END, C_REQUIREMENTS, C_URL, C_ID, C_STATUS, C_COUNT
+	C_SUPPORT_END, C_REQUIREMENTS, C_URL, C_ID, C_STATUS, C_FW_REVOKED, C_COUNT
 };
 
 static const char *const col_names[C_COUNT] = {
 	"vendor", "vendor_name", "product", "models", "level", "firmware", "category", "registered", "expires",
-	"support_end", "requirements", "url", "id", "status",
+	"support_end", "requirements", "url", "id", "status", "firmware_revoked",
 };
 
 static const bool col_required[C_COUNT] = {
@@ -135,6 +135,11 @@ static int csv_row_to_cert(const int *map, const char **f, size_t nf, sm_cert **
 		case C_REQUIREMENTS: dst = &c->requirements; break;
 		case C_URL: dst = &c->url; break;
 		case C_ID: break;
+		case C_FW_REVOKED:
+			/* an import makes a new certificate: revocations are events of the old one's log */
+			rc = sm_err_set(err, SM_EINVAL, "firmware_revoked", "firmware_revoked is '%.60s': a record with "
+					"revoked firmware cannot be imported as a new one", v);
+			break;
 		case C_STATUS:
 			if (strcmp(v, "active") != 0)
 				rc = sm_err_set(err, SM_EINVAL, "status", "status is '%s': only an active certificate can be "
@@ -233,7 +238,7 @@ static int read_csv(sm_registry *r, const char *data, size_t n, int64_t now, dra
 			sm_csv_free(csv);
 			return sm_err_set(err, SM_EINVAL, "csv", "line %zu: unknown column '%s' (columns: vendor, vendor_name, "
 					  "product, models, level, firmware, category, registered, expires, support_end, "
-					  "requirements, url, and from an export id, status)", line, q);
+					  "requirements, url, and from an export id, status, firmware_revoked)", line, q);
 		}
 		if (map[found] >= 0) {
 			sm_csv_free(csv);
@@ -479,11 +484,15 @@ static int export_one(void *vctx, const char *id, const uint8_t *p, size_t n)
 		json_decref(j);
 	} else {
 		char level[4], reg[11], exp[11], sup[11];
-		sm_buf models = SM_BUF_INIT;
+		sm_buf models = SM_BUF_INIT, revoked = SM_BUF_INIT;
 		for (size_t i = 0; i < c->nmodels && !rc; i++)
 			rc = sm_buf_printf(&models, "%s%s", i ? ";" : "", c->models[i]);
+		for (size_t i = 0; i < c->nrevoked && !rc; i++)
+			rc = sm_buf_printf(&revoked, "%s%s", i ? ";" : "", c->revoked[i]);
 		if (!rc)
 			rc = sm_buf_terminate(&models);
+		if (!rc)
+			rc = sm_buf_terminate(&revoked);
 		snprintf(level, sizeof(level), "%d", c->level);
 		sm_date_format(c->registered, reg);
 		if (c->expires != SM_DATE_NONE)
@@ -491,13 +500,15 @@ static int export_one(void *vctx, const char *id, const uint8_t *p, size_t n)
 		if (c->support_end != SM_DATE_NONE)
 			sm_date_format(c->support_end, sup);
 		const char *cols[] = { c->id, sm_cert_status_name(c, x->today), c->vendor, c->vendor_name, c->product,
-				       rc ? "" : (const char *)models.data, level, c->firmware, c->category, reg,
+				       rc ? "" : (const char *)models.data, level, c->firmware,
+				       rc || !c->nrevoked ? "" : (const char *)revoked.data, c->category, reg,
 				       c->expires != SM_DATE_NONE ? exp : "", c->support_end != SM_DATE_NONE ? sup : "",
 				       c->requirements, c->url };
 		size_t nc = sizeof(cols) / sizeof(cols[0]);
 		for (size_t i = 0; i < nc && !rc; i++)
 			rc = csv_field(&x->line, cols[i], i + 1 == nc);
 		sm_buf_cleanup(&models);
+		sm_buf_cleanup(&revoked);
 	}
 	sm_cert_free(c);
 	return rc ? rc : x->write(x->wctx, x->line.data, x->line.len);
@@ -508,8 +519,8 @@ int sm_export(sm_registry *r, enum sm_format fmt, sm_date today, sm_write_fn wri
 	struct export_ctx x = { fmt, today, write, wctx, SM_BUF_INIT };
 	int rc = 0;
 	if (fmt == SM_FORMAT_CSV) {
-		const char *hdr = "id,status,vendor,vendor_name,product,models,level,firmware,category,registered,expires,"
-				  "support_end,requirements,url\r\n";
+		const char *hdr = "id,status,vendor,vendor_name,product,models,level,firmware,firmware_revoked,category,"
+				  "registered,expires,support_end,requirements,url\r\n";
 		rc = write(wctx, hdr, strlen(hdr));
 	}
 	sm_txn *t = NULL;

@@ -324,6 +324,32 @@ with tempfile.TemporaryDirectory() as tmp:
     out = cli(db, "log", "verify")
     check(out.startswith("ok:"), "log verify after an event signed with the new key", "ok", out)
 
+    # a spoofed server (a mirror, a man in the middle) answering allow without a signed statement:
+    # the CLI must not believe it (unknown, exit 3)
+    import http.server
+    import threading
+
+    class Fake(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"verdict": "allow", "required_level": 1, "reasons": [{"code": "certified", "message": "ok"}],
+                               "certificate": None, "statement": None, "produced_at": None, "next_update": None}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    fake = http.server.HTTPServer(("127.0.0.1", 0), Fake)
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    p = subprocess.run([BIN, "--server", f"http://127.0.0.1:{fake.server_port}", "check", "--vendor", "RINNAI", "--model",
+                        "MC-301V", "--firmware", "1.5"], capture_output=True, text=True, timeout=20,
+                       env=dict(os.environ, STARMARK_NOW=NOW))
+    fake.shutdown()
+    check(p.returncode == 3 and "unknown" in p.stdout, "an allow without a signed statement is unknown (exit 3)", 3,
+          (p.returncode, p.stdout, p.stderr[-200:]))
+
     # refusing to start: a mismatched TLS pair, --check-config
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", os.path.join(tmp, "k1.pem"),
                     "-out", os.path.join(tmp, "c1.pem"), "-subj", "/CN=localhost", "-days", "2"], check=True, capture_output=True)
