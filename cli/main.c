@@ -74,23 +74,38 @@ int exit_code(int rc)
 	}
 }
 
+/* Whether a JSON document went to stdout already: --json prints exactly one. */
+static bool json_printed;
+
+/* Under --json a failure is a document too: {"error": {"code", "message", "field"}}. */
+static void json_error(const cli *c, const char *code, const char *msg, const char *field)
+{
+	if (!c->json || json_printed)
+		return;
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", msg);
+	if (e && field && *field)
+		json_object_set_new(e, "field", json_string(field));
+	print_json(json_pack("{s:o}", "error", e));
+}
+
 int fail(const cli *c, int rc, const sm_err *err)
 {
-	if (err && err->msg[0])
-		fprintf(stderr, "%s: %s\n", c->prog, err->msg);
-	else
-		fprintf(stderr, "%s: %s\n", c->prog, sm_strerror(rc));
+	const char *msg = err && err->msg[0] ? err->msg : sm_strerror(rc);
+	fprintf(stderr, "%s: %s\n", c->prog, msg);
+	json_error(c, exit_code(rc) == EXIT_USAGE ? "invalid" : exit_code(rc) == EXIT_DENY ? "verify" : "failure", msg,
+		   err ? err->field : NULL);
 	return exit_code(rc);
 }
 
 int usage_error(const cli *c, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
-	fprintf(stderr, "%s: ", c->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
+	fprintf(stderr, "%s: %s\n", c->prog, msg);
+	json_error(c, "usage", msg, NULL);
 	return EXIT_USAGE;
 }
 
@@ -98,6 +113,7 @@ int print_json(json_t *j)
 {
 	if (!j)
 		return EXIT_IO;
+	json_printed = true;
 	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(j);

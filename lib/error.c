@@ -42,6 +42,29 @@ int sm_err_set(sm_err *err, int code, const char *field, const char *fmt, ...)
 	return code;
 }
 
+int sm_err_wrap(sm_err *err, int code, const char *field, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	char inner[SM_ERR_MSG_MAX], prefix[SM_ERR_MSG_MAX];
+	memcpy(inner, err->msg, sizeof(inner));
+	inner[sizeof(inner) - 1] = '\0';
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	err->code = code;
+	if (field)
+		snprintf(err->field, sizeof(err->field), "%s", field);
+	/* both parts fit in the message's room; a long pair is cut at the end */
+	size_t pl = strlen(prefix);
+	if (pl > sizeof(err->msg) - 1)
+		pl = sizeof(err->msg) - 1;
+	memcpy(err->msg, prefix, pl);
+	snprintf(err->msg + pl, sizeof(err->msg) - pl, "%s%s", inner[0] ? ": " : "", inner);
+	return code;
+}
+
 void sm_err_clear(sm_err *err)
 {
 	if (err)

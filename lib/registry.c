@@ -87,7 +87,7 @@ static int load_trust(sm_registry *r, sm_txn *t, sm_err *err)
 	if (rc)
 		return sm_err_set(err, SM_ESTORE, "db", "the store has no trust bundle: %s", sm_strerror(rc));
 	if ((rc = sm_cose_decode(p, n, &c, err)))
-		return sm_err_set(err, SM_ESTORE, "db", "the stored trust bundle is damaged: %s", err ? err->msg : "");
+		return sm_err_wrap(err, SM_ESTORE, "db", "the stored trust bundle is damaged");
 	size_t pn;
 	const uint8_t *payload = sm_cose_payload(c, &pn);
 	sm_trust *tr = calloc(1, sizeof(*tr));
@@ -95,7 +95,7 @@ static int load_trust(sm_registry *r, sm_txn *t, sm_err *err)
 	if (!tr || !copy) {
 		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	} else if ((rc = sm_trust_decode(payload, pn, tr, err))) {
-		rc = sm_err_set(err, SM_ESTORE, "db", "the stored trust bundle is damaged: %s", err ? err->msg : "");
+		rc = sm_err_wrap(err, SM_ESTORE, "db", "the stored trust bundle is damaged");
 	} else {
 		memcpy(copy, p, n);
 		free(r->trust);

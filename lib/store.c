@@ -14,7 +14,9 @@
 /* The map is reserved address space; the file grows only as it is used. */
 #define MAP_SIZE (64ull << 30)
 #define MAX_READERS 256
-#define GRAMS_MAX 1024 /* distinct grams indexed per certificate */
+/* grams of one certificate's text, before duplicates go: enough for the largest record (64 models of
+ * 64 bytes, names of 200): every model of a long certificate is searchable */
+#define GRAMS_MAX 8192
 
 enum {
 	DB_META, DB_ENTRIES, DB_NODES, DB_CERTS, DB_MODELS, DB_SERIALS, DB_GRAMS, DB_TOKENS, DB_TOKHASH, DB_STMTS,
@@ -446,7 +448,7 @@ int sm_store_cert_get(sm_txn *t, const char *id, sm_cert **out, sm_err *err)
 	if (rc)
 		return sm_err_set(err, rc, NULL, "cannot read certificate %s", id);
 	rc = sm_cert_decode(p, n, out, err);
-	return rc ? sm_err_set(err, SM_ESTORE, NULL, "stored state of %s is damaged: %s", id, err ? err->msg : "") : 0;
+	return rc ? sm_err_wrap(err, SM_ESTORE, NULL, "stored state of %s is damaged", id) : 0;
 }
 
 static size_t model_key(char *k, const char *vendor, const char *model)

@@ -166,8 +166,7 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 			break;
 		}
 		if ((rc = sm_cose_decode(p, n, &c, err))) {
-			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu is not a valid COSE_Sign1: %s", (unsigned long long)i,
-					err ? err->msg : "");
+			rc = sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu is not a valid COSE_Sign1", (unsigned long long)i);
 			break;
 		}
 		size_t pn;
@@ -179,13 +178,13 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 				trust_index = i;
 				rep->bundles++;
 			} else {
-				rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu: %s", (unsigned long long)i, err ? err->msg : "");
+				rc = sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu", (unsigned long long)i);
 			}
 		} else if (sm_cose_type(c) != SM_COSE_EVENT || !have_trust) {
 			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu is neither an event nor a trust bundle%s",
 					(unsigned long long)i, have_trust ? "" : " (the log must begin with a trust bundle)");
 		} else if ((rc = sm_event_decode(payload, pn, &e, err))) {
-			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu: %s", (unsigned long long)i, err ? err->msg : "");
+			rc = sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu", (unsigned long long)i);
 		} else if (!(rc = check_event(prev, c, e, i, err)) && !(rc = map_grow(&m))) {
 			sm_cert **slot = slot_of(&m, e->id);
 			if (!*slot && e->type != SM_EV_ISSUE) {
@@ -196,11 +195,10 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 				if (!state)
 					rc = SM_ENOMEM;
 				else if (e->type == SM_EV_ISSUE && !*slot && (rc = sm_cert_validate(e->cert, prev->levels, err)))
-					rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu issues an invalid record: %s",
-							(unsigned long long)i, err ? err->msg : "");
+					rc = sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu issues an invalid record",
+							(unsigned long long)i);
 				else if ((rc = sm_cert_apply(state, e, i, err)))
-					rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu: %s", (unsigned long long)i,
-							err ? err->msg : "");
+					rc = sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu", (unsigned long long)i);
 				if (!*slot && state) {
 					if (rc) {
 						sm_cert_free(state);

@@ -368,7 +368,7 @@ void sm_h_entries(sm_req *q)
 		return;
 	}
 	/* entries never change once written: a full page is cacheable for long */
-	bool full = start + count <= size;
+	bool full = start <= size && count <= size - start; /* no overflow near 2^64 */
 	sm_reply_json(q, 200, json_pack("{s:o}", "entries", e.a), full ? "public, max-age=86400, immutable" : "no-cache",
 		      true);
 }

@@ -52,6 +52,12 @@ const char *sm_strerror(int code);
 int sm_err_set(sm_err *err, int code, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/**
+ * Put a prefix before the message already in `err` ("entry 5: " + what was wrong), with a new code
+ * and field; safe where sm_err_set(err, ..., "%s", err->msg) would format a buffer into itself.
+ */
+int sm_err_wrap(sm_err *err, int code, const char *field, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /** Clear `err` (may be NULL). */
 void sm_err_clear(sm_err *err);
 
