@@ -20,7 +20,7 @@
 
 enum {
 	DB_META, DB_ENTRIES, DB_NODES, DB_CERTS, DB_MODELS, DB_SERIALS, DB_GRAMS, DB_TOKENS, DB_TOKHASH, DB_STMTS,
-	DB_DUE, DB_COUNT
+	DB_DUE, DB_TILES, DB_COUNT
 };
 
 static const struct {
@@ -38,6 +38,7 @@ static const struct {
 	[DB_TOKHASH] = { "tokhash", 0 },
 	[DB_STMTS] = { "stmts", 0 },
 	[DB_DUE] = { "due", 0 },
+	[DB_TILES] = { "tiles", 0 },
 };
 
 struct sm_store {
@@ -51,7 +52,27 @@ struct sm_txn {
 	sm_store *s;
 	MDB_txn *txn;
 	bool write;
+	/* the last tile read in this (read-only) transaction: its bytes stay valid until it ends */
+	bool tile_valid;
+	uint8_t tile_key[9];
+	const uint8_t *tile;
 };
+
+/*
+ * Tiles (after C2SP tlog-tiles): every complete subtree of 8 levels is also stored as one value,
+ * its 510 node hashes row by row (256 at its base level, 128 above, ... 2). A proof or root reads
+ * one node per level; through tiles, the 8 levels of one tile cost one look-up, so the reads grow
+ * with log256(n), not log2(n) (bench/proofs.sh). Incomplete tiles (the right edge) are read from
+ * the node table. Tiles are written when their last leaf arrives and checked by log verify.
+ */
+#define TILE_H 8
+#define TILE_WIDTH 256
+#define TILE_HASHES 510
+
+static size_t tile_row_start(unsigned w)
+{
+	return (size_t)(512 - (512u >> w));
+}
 
 /*
  * The nodes of the upper tree levels, cached in memory per thread. A perfect subtree's hash never
@@ -308,6 +329,32 @@ int sm_store_log_size(sm_txn *t, uint64_t *size)
 	return rc;
 }
 
+/* A node from its tile, in a read-only transaction; SM_ENOTFOUND when its tile is not complete. */
+static int tile_get(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
+{
+	unsigned w = level % TILE_H;
+	uint64_t tile = index >> (TILE_H - w);
+	uint8_t k[9];
+	k[0] = (uint8_t)(level / TILE_H);
+	be64(k + 1, tile);
+	if (!t->tile_valid || memcmp(t->tile_key, k, 9) != 0) {
+		MDB_val v;
+		int rc = get(t, DB_TILES, k, 9, &v);
+		if (rc)
+			return rc;
+		if (v.mv_size != TILE_HASHES * SM_HASH_LEN)
+			return SM_ESTORE;
+		memcpy(t->tile_key, k, 9);
+		t->tile = v.mv_data;
+		t->tile_valid = true;
+	}
+	size_t pos = tile_row_start(w) + (size_t)(index & ((TILE_WIDTH >> w) - 1));
+	memcpy(out, t->tile + pos * SM_HASH_LEN, SM_HASH_LEN);
+	return 0;
+}
+
+static int node_get_db(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN]);
+
 static int node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
 {
 	sm_txn *t = ctx;
@@ -316,22 +363,95 @@ static int node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[SM_HA
 		memcpy(out, slot->h, SM_HASH_LEN);
 		return 0;
 	}
+	int rc = t->write ? SM_ENOTFOUND : tile_get(t, level, index, out);
+	if (rc == SM_ENOTFOUND)
+		rc = node_get_db(t, level, index, out);
+	if (!rc && slot) {
+		slot->level = (uint8_t)level;
+		slot->index = index;
+		memcpy(slot->h, out, SM_HASH_LEN);
+	}
+	return rc;
+}
+
+/* A node from the node table (writes always read here: a tile's bytes may move under a write). */
+static int node_get_db(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
+{
 	uint8_t k[9];
 	k[0] = (uint8_t)level;
 	be64(k + 1, index);
 	MDB_val v;
-	int rc = get(ctx, DB_NODES, k, 9, &v);
+	int rc = get(t, DB_NODES, k, 9, &v);
 	if (rc)
 		return rc == SM_ENOTFOUND ? SM_ESTORE : rc; /* a missing node is a damaged store */
 	if (v.mv_size != SM_HASH_LEN)
 		return SM_ESTORE;
 	memcpy(out, v.mv_data, SM_HASH_LEN);
-	if (slot) {
-		slot->level = (uint8_t)level;
-		slot->index = index;
-		memcpy(slot->h, out, SM_HASH_LEN);
-	}
 	return 0;
+}
+
+/* Write the tile of tile-level `tl` and index `tile`, all of whose nodes exist now. */
+static int tile_build(sm_txn *t, unsigned tl, uint64_t tile)
+{
+	uint8_t *v = malloc(TILE_HASHES * SM_HASH_LEN), k[9];
+	int rc = v ? 0 : SM_ENOMEM;
+	for (unsigned w = 0; w < TILE_H && !rc; w++)
+		for (uint64_t j = 0; j < (uint64_t)(TILE_WIDTH >> w) && !rc; j++)
+			rc = node_get_db(t, tl * TILE_H + w, (tile << (TILE_H - w)) + j,
+					 v + (tile_row_start(w) + j) * SM_HASH_LEN);
+	if (!rc) {
+		k[0] = (uint8_t)tl;
+		be64(k + 1, tile);
+		rc = put(t, DB_TILES, k, 9, v, TILE_HASHES * SM_HASH_LEN, 0);
+	}
+	free(v);
+	return rc;
+}
+
+/* After leaf number `size - 1`: the tiles it completes (one every 256 leaves, 256^2 ...). */
+static int tiles_after(sm_txn *t, uint64_t size)
+{
+	int rc = 0;
+	for (unsigned tl = 0; tl < 8 && !rc; tl++) {
+		unsigned shift = TILE_H * (tl + 1);
+		if (shift >= 64 || size & ((1ull << shift) - 1))
+			break;
+		rc = tile_build(t, tl, (size >> shift) - 1);
+	}
+	return rc;
+}
+
+int sm_store_tiles_check(sm_txn *t, uint64_t *checked, char *bad, size_t cap)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	uint8_t h[SM_HASH_LEN];
+	int rc = 0, mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_TILES], &cur);
+	*checked = 0;
+	if (mrc)
+		return map_rc(mrc);
+	for (int op = MDB_FIRST; !rc && !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
+		if (k.mv_size != 9 || v.mv_size != TILE_HASHES * SM_HASH_LEN) {
+			snprintf(bad, cap, "a tile record of %zu bytes", v.mv_size);
+			rc = SM_EVERIFY;
+			break;
+		}
+		unsigned tl = ((const uint8_t *)k.mv_data)[0];
+		uint64_t tile = rd64((const uint8_t *)k.mv_data + 1);
+		for (unsigned w = 0; w < TILE_H && !rc; w++)
+			for (uint64_t j = 0; j < (uint64_t)(TILE_WIDTH >> w) && !rc; j++) {
+				if ((rc = node_get_db(t, tl * TILE_H + w, (tile << (TILE_H - w)) + j, h)))
+					break;
+				if (memcmp(h, (const uint8_t *)v.mv_data + (tile_row_start(w) + j) * SM_HASH_LEN, SM_HASH_LEN)) {
+					snprintf(bad, cap, "tile %u/%llu differs from the tree at level %u", tl,
+						 (unsigned long long)tile, tl * TILE_H + w);
+					rc = SM_EVERIFY;
+				}
+			}
+		(*checked)++;
+	}
+	mdb_cursor_close(cur);
+	return rc ? rc : (mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
 }
 
 static int node_put(void *ctx, unsigned level, uint64_t index, const uint8_t h[SM_HASH_LEN])
@@ -353,7 +473,7 @@ int sm_store_log_append(sm_txn *t, const uint8_t *entry, size_t n, uint64_t *ind
 	if ((rc = put(t, DB_ENTRIES, k, 8, entry, n, MDB_APPEND)))
 		return rc;
 	sm_merkle_leaf_hash(entry, n, leaf);
-	if ((rc = sm_merkle_append(node_get, node_put, t, size, leaf)))
+	if ((rc = sm_merkle_append(node_get, node_put, t, size, leaf)) || (rc = tiles_after(t, size + 1)))
 		return rc;
 	if ((rc = sm_store_meta_put_u64(t, "log_size", size + 1)))
 		return rc;
@@ -402,7 +522,7 @@ int sm_store_log_consistency(sm_txn *t, uint64_t size1, uint64_t size2, uint8_t 
 
 int sm_store_log_node(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
 {
-	return node_get(t, level, index, out);
+	return node_get_db(t, level, index, out); /* the node table itself: what log verify checks */
 }
 
 /* ---- certificates and their indexes ---- */

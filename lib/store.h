@@ -60,6 +60,11 @@ int sm_store_log_entry(sm_txn *t, uint64_t index, const uint8_t **p, size_t *n);
 int sm_store_log_root(sm_txn *t, uint64_t size, uint8_t root[SM_HASH_LEN]);
 int sm_store_log_inclusion(sm_txn *t, uint64_t index, uint64_t size, uint8_t proof[][SM_HASH_LEN], size_t *n);
 int sm_store_log_consistency(sm_txn *t, uint64_t size1, uint64_t size2, uint8_t proof[][SM_HASH_LEN], size_t *n);
+/**
+ * Compare every stored tile with the node table (log verify): SM_EVERIFY with a description in
+ * `bad` for the first that differs; *checked counts the tiles.
+ */
+int sm_store_tiles_check(sm_txn *t, uint64_t *checked, char *bad, size_t cap);
 /** The stored hash of a perfect subtree (for log verify's cross-check). */
 int sm_store_log_node(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN]);
 

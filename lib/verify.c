@@ -221,6 +221,19 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 			rc = sm_err_set(err, SM_EVERIFY, "log", "the stored tree root differs from the root of the entries");
 	}
 	if (!rc) {
+		uint64_t tiles = 0;
+		char bad[160] = "";
+		if ((rc = sm_store_tiles_check(t, &tiles, bad, sizeof(bad))))
+			rc = sm_err_set(err, SM_EVERIFY, "log", "the stored tiles disagree with the tree: %s", bad);
+		/* the tiles every complete 256-leaf subtree must have */
+		uint64_t want = 0;
+		for (uint64_t span = 256; span && span <= size; span = span > UINT64_MAX / 256 ? 0 : span * 256)
+			want += size / span;
+		if (!rc && tiles != want)
+			rc = sm_err_set(err, SM_EVERIFY, "log", "the store has %llu tiles, the tree needs %llu",
+					(unsigned long long)tiles, (unsigned long long)want);
+	}
+	if (!rc) {
 		uint64_t cur = 0;
 		if (sm_store_meta_get_u64(t, "trust_index", &cur) || cur != trust_index)
 			rc = sm_err_set(err, SM_EVERIFY, "trust", "the current trust bundle is not the last one in the log");

@@ -351,6 +351,30 @@ static void test_registry_verify_detects_state_tampering(void **state)
 	expect_verify_fails(f, "SM-2021-000002");
 }
 
+static void test_registry_verify_detects_tile_tampering(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_cert **d = calloc(300, sizeof(*d));
+	for (int i = 0; i < 300; i++) {
+		char m[16];
+		snprintf(m, sizeof(m), "TL-%d", i);
+		d[i] = draft(m, 1);
+		assert_int_equal(sm_cert_validate(d[i], 3, &err), 0);
+	}
+	assert_int_equal(sm_registry_issue_many(f->r, d, 300, NOW, NULL, NULL, &err), 0);
+	for (int i = 0; i < 300; i++)
+		sm_cert_free(d[i]);
+	free(d);
+	sm_verify_report rep;
+	assert_int_equal(sm_registry_verify(f->r, NULL, NULL, &rep, &err), 0); /* one complete tile */
+	sm_registry_close(f->r);
+	f->r = NULL;
+	uint8_t key[9] = { 0, 0, 0, 0, 0, 0, 0, 0, 0 }; /* tile 0 of tile level 0 */
+	tamper(f->dir, "tiles", key, 9, 4000);
+	expect_verify_fails(f, "tiles");
+}
+
 static void test_registry_verify_detects_tree_tampering(void **state)
 {
 	struct fx *f = *state;
@@ -450,6 +474,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_entry_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_state_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_tree_tampering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_verify_detects_tile_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_open_errors, setup, teardown),
 		cmocka_unit_test(test_registry_passphrase),

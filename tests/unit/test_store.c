@@ -258,6 +258,53 @@ static void test_store_tokens(void **state)
 	sm_store_abort(t);
 }
 
+/* Past 256 and 65,536 leaves the tree is read through tiles: roots and proofs must not change. */
+static void test_store_tiles_give_the_same_tree(void **state)
+{
+	struct fx *f = *state;
+	sm_txn *t = NULL;
+	enum { N = 70000 };
+	static uint8_t roots[N + 1][SM_HASH_LEN];
+	sm_merkle_frontier fr;
+	sm_merkle_frontier_init(&fr);
+	sm_merkle_frontier_root(&fr, roots[0]);
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	for (uint32_t i = 0; i < N; i++) {
+		uint8_t leaf[SM_HASH_LEN];
+		assert_int_equal(sm_store_log_append(t, (const uint8_t *)&i, sizeof(i), NULL), 0);
+		sm_merkle_leaf_hash((const uint8_t *)&i, sizeof(i), leaf);
+		sm_merkle_frontier_push(&fr, leaf);
+		sm_merkle_frontier_root(&fr, roots[i + 1]);
+	}
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	uint64_t sizes[] = { 1, 255, 256, 257, 511, 512, 4096, 65535, 65536, 65537, 69999, N };
+	uint8_t root[SM_HASH_LEN], proof[SM_MERKLE_MAX_CONSISTENCY][SM_HASH_LEN], leaf[SM_HASH_LEN];
+	size_t n;
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		uint64_t size = sizes[k];
+		assert_int_equal(sm_store_log_root(t, size, root), 0);
+		assert_memory_equal(root, roots[size], SM_HASH_LEN);
+		for (uint32_t idx = 0; idx < size; idx += (uint32_t)(size / 7 + 1)) {
+			assert_int_equal(sm_store_log_inclusion(t, idx, size, proof, &n), 0);
+			sm_merkle_leaf_hash((const uint8_t *)&idx, sizeof(idx), leaf);
+			assert_int_equal(sm_merkle_verify_inclusion(leaf, idx, size, (const uint8_t(*)[SM_HASH_LEN])proof, n,
+								 roots[size]), 0);
+		}
+		uint64_t from = size / 3;
+		if (from) {
+			assert_int_equal(sm_store_log_consistency(t, from, size, proof, &n), 0);
+			assert_int_equal(sm_merkle_verify_consistency(from, size, roots[from], roots[size],
+								  (const uint8_t(*)[SM_HASH_LEN])proof, n), 0);
+		}
+	}
+	uint64_t tiles = 0;
+	char bad[160] = "";
+	assert_int_equal(sm_store_tiles_check(t, &tiles, bad, sizeof(bad)), 0);
+	assert_int_equal(tiles, N / 256 + N / 65536); /* 273 at the base, 1 above */
+	sm_store_abort(t);
+}
+
 static void test_store_id_serial(void **state)
 {
 	assert_int_equal(sm_store_id_serial("SM-2021-000042"), 42);
@@ -300,6 +347,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_search_japanese_and_ascii, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_model_index_follows_amend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_tiles_give_the_same_tree, setup, teardown),
 		cmocka_unit_test(test_store_id_serial),
 		cmocka_unit_test(test_store_open_refuses_damage),
 	};
