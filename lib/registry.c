@@ -525,13 +525,56 @@ int sm_registry_get(sm_registry *r, const char *id, sm_cert **out, sm_err *err)
 
 /* ---- list and search ---- */
 
+static int list_page(void *vctx, const char *id, const uint8_t *p, size_t n);
+
 struct list_ctx {
 	const sm_filter *f;
 	sm_cert_list *out;
 	size_t cap;
-	char **ids; /* vendor listing: ids seen, to de-duplicate */
-	size_t nids, capids;
+	char **ids; /* vendor listing: ids seen (an id is listed once per model), a hash set */
+	size_t nids, capids; /* capids: a power of two, at least twice nids */
+	size_t scanned;
+	bool dedupe;
 };
+
+static uint64_t id_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Add `id` to the set: 1 when new, 0 when seen, SM_ENOMEM. */
+static int seen_add(struct list_ctx *l, const char *id)
+{
+	if (2 * (l->nids + 1) > l->capids) {
+		size_t nc = l->capids ? l->capids * 2 : 64;
+		char **v = calloc(nc, sizeof(*v));
+		if (!v)
+			return SM_ENOMEM;
+		for (size_t i = 0; i < l->capids; i++)
+			if (l->ids[i]) {
+				size_t j = id_hash(l->ids[i]) & (nc - 1);
+				while (v[j])
+					j = (j + 1) & (nc - 1);
+				v[j] = l->ids[i];
+			}
+		free(l->ids);
+		l->ids = v;
+		l->capids = nc;
+	}
+	size_t j = id_hash(id) & (l->capids - 1);
+	while (l->ids[j]) {
+		if (strcmp(l->ids[j], id) == 0)
+			return 0;
+		j = (j + 1) & (l->capids - 1);
+	}
+	if (!(l->ids[j] = strdup(id)))
+		return SM_ENOMEM;
+	l->nids++;
+	return 1;
+}
 
 static bool wanted(const sm_filter *f, const sm_cert *c)
 {
@@ -555,33 +598,18 @@ static int list_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
 {
 	struct list_ctx *l = vctx;
 	sm_cert *c = NULL;
-	if (l->ids) { /* skip an id seen already */
-		for (size_t i = l->nids; i > 0; i--)
-			if (strcmp(l->ids[i - 1], id) == 0)
-				return 0;
+	if (l->f->max_scan && ++l->scanned > l->f->max_scan)
+		return SM_ETOOBIG;
+	if (l->dedupe) {
+		int fresh = seen_add(l, id);
+		if (fresh <= 0)
+			return fresh; /* seen already (0), or out of memory */
 	}
 	if (sm_cert_decode(p, n, &c, NULL))
 		return SM_ESTORE;
 	if (!wanted(l->f, c)) {
 		sm_cert_free(c);
 		return 0;
-	}
-	if (l->ids) {
-		if (l->nids == l->capids) {
-			size_t nc = l->capids ? l->capids * 2 : 64;
-			char **v = realloc(l->ids, nc * sizeof(*v));
-			if (!v) {
-				sm_cert_free(c);
-				return SM_ENOMEM;
-			}
-			l->ids = v;
-			l->capids = nc;
-		}
-		if (!(l->ids[l->nids] = strdup(id))) {
-			sm_cert_free(c);
-			return SM_ENOMEM;
-		}
-		l->nids++;
 	}
 	size_t idx = l->out->total++;
 	if (idx < l->f->offset || (l->f->limit && idx >= l->f->offset + l->f->limit)) {
@@ -605,7 +633,7 @@ static int list_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
 int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_err *err)
 {
 	sm_txn *t = NULL;
-	struct list_ctx l = { f, out, 0, NULL, 0, 0 };
+	struct list_ctx l = { f, out, 0, NULL, 0, 0, 0, false };
 	memset(out, 0, sizeof(*out));
 	if (f->q) {
 		int rc = sm_check_text(f->q, 200, "q", err);
@@ -615,28 +643,53 @@ int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_e
 	int rc = sm_store_begin(r->store, false, &t, err);
 	if (rc)
 		return rc;
+	bool unfiltered = !f->vendor && !f->model && !f->level && f->status < 0;
 	if (f->q) {
 		rc = sm_store_search(t, f->q, list_visit, &l);
+	} else if (unfiltered) {
+		/* every certificate, a page of them: count and skip without decoding */
+		rc = sm_store_cert_page(t, f->offset, f->limit, &out->total, list_page, &l);
 	} else if (f->vendor) {
-		if (!f->model) {
-			l.ids = malloc(sizeof(char *));
-			l.capids = 1;
-			if (!l.ids)
-				rc = SM_ENOMEM;
-		}
-		if (!rc)
-			rc = sm_store_model_foreach(t, f->vendor, f->model, list_visit, &l);
+		l.dedupe = !f->model;
+		rc = sm_store_model_foreach(t, f->vendor, f->model, list_visit, &l);
 	} else {
 		rc = sm_store_cert_foreach(t, list_visit, &l);
 	}
 	sm_store_abort(t);
-	for (size_t i = 0; i < l.nids; i++)
+	for (size_t i = 0; i < l.capids; i++)
 		free(l.ids[i]);
 	free(l.ids);
+	if (rc == SM_ETOOBIG) {
+		sm_cert_list_cleanup(out);
+		return sm_err_set(err, rc, f->q ? "q" : NULL,
+				  "the query matches too widely (over %zu certificates to examine): give more text, a vendor "
+				  "or a level", f->max_scan);
+	}
 	if (rc) {
 		sm_cert_list_cleanup(out);
 		return sm_err_set(err, rc, NULL, "cannot list certificates: %s", sm_strerror(rc));
 	}
+	return 0;
+}
+
+/* A certificate of the page of an unfiltered listing (total counted by the store). */
+static int list_page(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct list_ctx *l = vctx;
+	sm_cert *c = NULL;
+	if (sm_cert_decode(p, n, &c, NULL))
+		return SM_ESTORE;
+	if (l->out->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 32;
+		sm_cert **v = realloc(l->out->v, nc * sizeof(*v));
+		if (!v) {
+			sm_cert_free(c);
+			return SM_ENOMEM;
+		}
+		l->out->v = v;
+		l->cap = nc;
+	}
+	l->out->v[l->out->n++] = c;
 	return 0;
 }
 

@@ -754,6 +754,37 @@ int sm_store_cert_put(sm_txn *t, const sm_cert *c, const sm_cert *old)
 	return rc;
 }
 
+int sm_store_cert_page(sm_txn *t, size_t offset, size_t limit, size_t *total, sm_store_cert_fn fn, void *ctx)
+{
+	MDB_stat st;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char id[SM_ID_MAX + 1];
+	int rc = map_rc(mdb_stat(t->txn, t->s->dbi[DB_CERTS], &st));
+	if (rc)
+		return rc;
+	*total = st.ms_entries;
+	if (offset >= st.ms_entries)
+		return 0;
+	int mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_CERTS], &cur);
+	if (mrc)
+		return map_rc(mrc);
+	size_t i = 0, sent = 0;
+	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT, i++) {
+		if (i < offset)
+			continue;
+		if ((limit && sent == limit) || k.mv_size > SM_ID_MAX)
+			break;
+		memcpy(id, k.mv_data, k.mv_size);
+		id[k.mv_size] = '\0';
+		sent++;
+		if ((rc = fn(ctx, id, v.mv_data, v.mv_size)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc ? rc : (mrc == 0 || mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
+}
+
 int sm_store_cert_foreach(sm_txn *t, sm_store_cert_fn fn, void *ctx)
 {
 	MDB_cursor *cur = NULL;

@@ -80,6 +80,8 @@ int sm_store_cert_put(sm_txn *t, const sm_cert *c, const sm_cert *old);
 
 /* Called for each certificate; return non-zero to stop (that value is returned). */
 typedef int (*sm_store_cert_fn)(void *ctx, const char *id, const uint8_t *state, size_t n);
+/** A page of all certificates in id order: skip `offset`, call fn for up to `limit` (0: all); *total counts them all. */
+int sm_store_cert_page(sm_txn *t, size_t offset, size_t limit, size_t *total, sm_store_cert_fn fn, void *ctx);
 /** Every certificate in id order. */
 int sm_store_cert_foreach(sm_txn *t, sm_store_cert_fn fn, void *ctx);
 /** Every certificate naming (vendor, model); with model NULL, every certificate of the vendor (ids repeat

@@ -213,6 +213,7 @@ void sm_h_certs(sm_req *q)
 	}
 	f.limit = PAGE_SIZE;
 	f.offset = (size_t)(page - 1) * PAGE_SIZE;
+	f.max_scan = 20000; /* one public request examines at most this many certificates */
 	f.today = sm_date_from_time(sm_server_now());
 	if ((rc = sm_registry_list(sm_srv->reg, &f, &l, &err))) {
 		sm_reply_sm_err(q, rc, &err);

@@ -84,6 +84,8 @@ typedef struct sm_filter {
 	int status;          /* -1: any; else the index of sm_status_from_name() */
 	const char *q;       /* search text */
 	size_t offset, limit; /* limit 0: no limit */
+	size_t max_scan;      /* examine at most this many certificates (0: no cap); over it SM_ETOOBIG:
+			       * a public server answers "too broad" instead of spending seconds on one request */
 	sm_date today;       /* for the derived 'expired' status */
 } sm_filter;
 
