@@ -325,6 +325,7 @@ int sm_registry_statement(sm_registry *r, const char *id, uint8_t **cose, size_t
 
 struct due_batch {
 	char (*ids)[SM_ID_MAX + 1];
+	int64_t *due;
 	size_t n, cap;
 };
 
@@ -333,6 +334,7 @@ static int collect_due(void *ctx, int64_t due, const char *id)
 	struct due_batch *b = ctx;
 	if (b->n == b->cap)
 		return 1;
+	b->due[b->n] = due;
 	memcpy(b->ids[b->n++], id, strlen(id) + 1);
 	return 0;
 }
@@ -340,15 +342,21 @@ static int collect_due(void *ctx, int64_t due, const char *id)
 int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, sm_err *err)
 {
 	sm_status_timing tm;
-	struct due_batch b = { NULL, 0, 1000 };
+	struct due_batch b = { NULL, NULL, 0, 1000 };
+	size_t failed = 0;
+	sm_err first = { 0 };
 	size_t total = 0;
 	int rc = 0;
 	sm_status_timing_default(&tm);
 	if (!r->write)
 		return sm_err_set(err, SM_ESTORE, NULL, "the registry is open read-only");
 	b.ids = malloc(b.cap * sizeof(*b.ids));
-	if (!b.ids)
+	b.due = malloc(b.cap * sizeof(*b.due));
+	if (!b.ids || !b.due) {
+		free(b.ids);
+		free(b.due);
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	}
 	while (!rc && (max == 0 || total < max)) {
 		sm_txn *t = NULL;
 		b.n = 0;
@@ -365,9 +373,19 @@ int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, s
 			rc = 0;
 		for (size_t i = 0; i < b.n && !rc; i++) {
 			sm_cert *c = NULL;
-			if (!(rc = sm_store_cert_get(t, b.ids[i], &c, err)))
-				rc = produce(r, t, c, now, err);
+			sm_err e = { 0 };
+			int prc = sm_store_cert_get(t, b.ids[i], &c, &e);
+			if (!prc)
+				prc = produce(r, t, c, now, &e);
 			sm_cert_free(c);
+			if (prc == SM_EKEY || prc == SM_ESTATE || prc == SM_ENOMEM || prc == SM_EFULL) {
+				rc = sm_err_set(err, prc, NULL, "%s", e.msg); /* nothing can be signed now */
+			} else if (prc) {
+				/* this one cannot be produced: try again in an hour, go on with the others */
+				if (!failed++)
+					first = e;
+				rc = sm_store_due_set(t, b.ids[i], b.due[i], now + 3600);
+			}
 		}
 		if (rc || b.n == 0) {
 			sm_store_abort(t);
@@ -378,8 +396,12 @@ int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, s
 		total += b.n;
 	}
 	free(b.ids);
+	free(b.due);
 	if (done)
 		*done = total;
+	if (!rc && failed)
+		rc = sm_err_set(err, SM_ESTORE, NULL, "%zu statements could not be produced (retried in an hour); the first: %s",
+				failed, first.msg);
 	return rc;
 }
 
@@ -463,15 +485,33 @@ int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t
 	int rc = sm_registry_key(r, SM_ROLE_STATUS, &key, err);
 	if (rc)
 		return rc;
+	/* the version is taken (committed) before the file is written: a crash in between leaves a gap,
+	 * never one version number (and ETag) for two different snapshots */
+	if (r->write) {
+		sm_txn *w = NULL;
+		if ((rc = sm_store_begin(r->store, true, &w, err)))
+			return rc;
+		if ((rc = sm_store_meta_get_u64(w, "snapshot_version", &ver)) == SM_ENOTFOUND)
+			rc = 0;
+		ver++;
+		if (rc || (rc = sm_store_meta_put_u64(w, "snapshot_version", ver))) {
+			sm_store_abort(w);
+			return sm_err_set(err, rc, "snapshot", "cannot take a snapshot version: %s", sm_strerror(rc));
+		}
+		if ((rc = sm_store_commit(w, err)))
+			return rc;
+	}
 	if ((rc = sm_store_begin(r->store, false, &t, err)))
 		return rc;
 	if ((rc = sm_registry_trust_fresh(r, t, err))) {
 		sm_store_abort(t);
 		return rc;
 	}
-	if ((rc = sm_store_meta_get_u64(t, "snapshot_version", &ver)) == SM_ENOTFOUND)
-		rc = 0;
-	ver++;
+	if (!r->write) {
+		if ((rc = sm_store_meta_get_u64(t, "snapshot_version", &ver)) == SM_ENOTFOUND)
+			rc = 0;
+		ver++;
+	}
 	if (!rc && !(rc = sm_store_log_size(t, &size)) && !(rc = sm_store_log_root(t, size, root)))
 		rc = sm_store_cert_foreach(t, count_one, &count);
 	if (rc)
@@ -560,17 +600,8 @@ int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t
 		rc = SM_EIO;
 	if (!rc && rename(tmp, path) != 0)
 		rc = sm_err_set(err, SM_EIO, "snapshot", "cannot rename %s: %s", tmp, strerror(errno));
-	if (!rc) {
-		sm_txn *w = NULL;
-		if (r->write && !(rc = sm_store_begin(r->store, true, &w, err))) {
-			if ((rc = sm_store_meta_put_u64(w, "snapshot_version", ver)))
-				sm_store_abort(w);
-			else
-				rc = sm_store_commit(w, err);
-		}
-		if (!rc && version)
-			*version = ver;
-	}
+	if (!rc && version)
+		*version = ver;
 out:
 	if (rc && err && !err->msg[0])
 		sm_err_set(err, rc, "snapshot", "cannot build the snapshot: %s", sm_strerror(rc));
