@@ -6,18 +6,20 @@
 
 #include "server.h"
 
-static const int statuses[8] = { 200, 201, 304, 400, 401, 404, 429, 500 };
-static const char *const status_other[8] = { "2xx", "2xx", "3xx", "4xx", "4xx", "4xx", "4xx", "5xx" };
+/* Every status the server sends has its own series; anything else is counted by class (status="4xx"). */
+static const int statuses[SM_METRIC_STATUSES] = { 200, 201, 304, 400, 401, 403, 404, 405, 408, 409, 411,
+						  413, 414, 415, 429, 431, 500, 503, 505, 2, 3, 4, 5 };
 static const double bounds[SM_METRIC_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 						   0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5 };
 
 /* The slot for a status: the exact code when listed, else a slot by class, labelled by its code list. */
 static int slot(int status)
 {
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < SM_METRIC_STATUSES - 4; i++)
 		if (statuses[i] == status)
 			return i;
-	return status >= 500 ? 7 : status >= 400 ? 3 : status >= 300 ? 2 : 0;
+	int cls = status / 100;
+	return SM_METRIC_STATUSES - 4 + (cls < 2 ? 0 : cls > 5 ? 3 : cls - 2);
 }
 
 void sm_metrics_observe(sm_metrics *m, int route, int status, uint64_t micros)
@@ -39,11 +41,16 @@ char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot
 	int rc = sm_buf_puts(&b, "# HELP starmark_http_requests_total HTTP requests answered, by route and status.\n"
 				 "# TYPE starmark_http_requests_total counter\n");
 	for (int r = 0; r < R_COUNT && !rc; r++)
-		for (int s = 0; s < 8 && !rc; s++) {
+		for (int s = 0; s < SM_METRIC_STATUSES && !rc; s++) {
 			uint64_t v = atomic_load(&m->requests[r][s]);
-			if (v)
-				rc = sm_buf_printf(&b, "starmark_http_requests_total{route=\"%s\",status=\"%d\",class=\"%s\"} %llu\n",
-						   sm_route_names[r], statuses[s], status_other[s], (unsigned long long)v);
+			if (!v)
+				continue;
+			if (statuses[s] >= 100)
+				rc = sm_buf_printf(&b, "starmark_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+						   sm_route_names[r], statuses[s], (unsigned long long)v);
+			else
+				rc = sm_buf_printf(&b, "starmark_http_requests_total{route=\"%s\",status=\"%dxx\"} %llu\n",
+						   sm_route_names[r], statuses[s], (unsigned long long)v);
 		}
 	if (!rc)
 		rc = sm_buf_puts(&b, "# HELP starmark_http_request_duration_seconds Time to answer a request.\n"

@@ -50,8 +50,9 @@ enum sm_route_id {
 };
 
 #define SM_METRIC_BUCKETS 14
+#define SM_METRIC_STATUSES 23
 typedef struct sm_metrics {
-	_Atomic uint64_t requests[R_COUNT][8]; /* by status class index (see metrics.c) */
+	_Atomic uint64_t requests[R_COUNT][SM_METRIC_STATUSES]; /* by status (metrics.c) */
 	_Atomic uint64_t latency[SM_METRIC_BUCKETS + 1];
 	_Atomic uint64_t latency_sum_us;
 	_Atomic uint64_t latency_count;
