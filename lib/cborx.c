@@ -6,6 +6,7 @@
 #include <cbor.h>
 
 #include "cbor_int.h"
+#include "starmark/codec.h"
 
 
 static int put_head(sm_buf *b, size_t (*enc)(size_t, unsigned char *, size_t), size_t v)
@@ -123,39 +124,10 @@ static const struct cbor_callbacks rd_callbacks = {
 
 static bool utf8_valid(const uint8_t *s, size_t n)
 {
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t len;
-		uint32_t cp;
-		if (c >= 0xC2 && c <= 0xDF) {
-			len = 2;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			len = 3;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
+	uint32_t cp;
+	for (size_t i = 0; i < n;)
+		if (!sm_utf8_next(s, n, &i, &cp))
 			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += len;
-	}
 	return true;
 }
 

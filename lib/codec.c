@@ -247,3 +247,39 @@ int sm_base64_decode(const char *in, size_t n, uint8_t **out, size_t *outlen, sm
 		data--;
 	return decode(&BASE64, in, data, out, outlen, err);
 }
+
+bool sm_utf8_next(const uint8_t *s, size_t n, size_t *i, uint32_t *cp)
+{
+	uint8_t c = s[*i];
+	size_t len;
+	uint32_t v;
+	if (c < 0x80) {
+		*cp = c;
+		(*i)++;
+		return true;
+	}
+	if (c >= 0xC2 && c <= 0xDF) {
+		len = 2;
+		v = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		len = 3;
+		v = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		len = 4;
+		v = c & 0x07;
+	} else {
+		return false;
+	}
+	if (n - *i < len)
+		return false;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[*i + k] & 0xC0) != 0x80)
+			return false;
+		v = (v << 6) | (s[*i + k] & 0x3F);
+	}
+	if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)) || (v >= 0xD800 && v <= 0xDFFF))
+		return false;
+	*cp = v;
+	*i += len;
+	return true;
+}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "starmark/codec.h"
 #include "starmark/record.h"
 #include "starmark/version.h"
 
@@ -283,41 +284,14 @@ void sm_event_free(sm_event *e)
 
 bool sm_utf8_printable(const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-	while (i < n) {
-		unsigned char c = s[i];
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		size_t len;
-		uint32_t cp;
-		if (c >= 0xC2 && c <= 0xDF) {
-			len = 2;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			len = 3;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
+	const uint8_t *s = (const uint8_t *)str;
+	uint32_t cp;
+	for (size_t i = 0; i < n;) {
+		if (!sm_utf8_next(s, n, &i, &cp))
 			return false;
-		}
-		if (n - i < len)
+		/* C0 and C1 controls, DEL, and the line/paragraph separators */
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xA0) || cp == 0x2028 || cp == 0x2029)
 			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp < 0xA0) || cp == 0x2028 || cp == 0x2029)
-			return false;
-		i += len;
 	}
 	return true;
 }

@@ -526,6 +526,8 @@ int sm_registry_get(sm_registry *r, const char *id, sm_cert **out, sm_err *err)
 /* ---- list and search ---- */
 
 static int list_page(void *vctx, const char *id, const uint8_t *p, size_t n);
+struct list_ctx;
+static int list_push(struct list_ctx *l, sm_cert *c);
 
 struct list_ctx {
 	const sm_filter *f;
@@ -576,6 +578,23 @@ static int seen_add(struct list_ctx *l, const char *id)
 	return 1;
 }
 
+/* Keep a certificate in the answer (owned from here on, freed on failure). */
+static int list_push(struct list_ctx *l, sm_cert *c)
+{
+	if (l->out->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 32;
+		sm_cert **v = realloc(l->out->v, nc * sizeof(*v));
+		if (!v) {
+			sm_cert_free(c);
+			return SM_ENOMEM;
+		}
+		l->out->v = v;
+		l->cap = nc;
+	}
+	l->out->v[l->out->n++] = c;
+	return 0;
+}
+
 static bool wanted(const sm_filter *f, const sm_cert *c)
 {
 	if (f->level && c->level != f->level)
@@ -616,18 +635,7 @@ static int list_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
 		sm_cert_free(c);
 		return 0;
 	}
-	if (l->out->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 32;
-		sm_cert **v = realloc(l->out->v, nc * sizeof(*v));
-		if (!v) {
-			sm_cert_free(c);
-			return SM_ENOMEM;
-		}
-		l->out->v = v;
-		l->cap = nc;
-	}
-	l->out->v[l->out->n++] = c;
-	return 0;
+	return list_push(l, c);
 }
 
 int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_err *err)
@@ -679,18 +687,7 @@ static int list_page(void *vctx, const char *id, const uint8_t *p, size_t n)
 	sm_cert *c = NULL;
 	if (sm_cert_decode(p, n, &c, NULL))
 		return SM_ESTORE;
-	if (l->out->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 32;
-		sm_cert **v = realloc(l->out->v, nc * sizeof(*v));
-		if (!v) {
-			sm_cert_free(c);
-			return SM_ENOMEM;
-		}
-		l->out->v = v;
-		l->cap = nc;
-	}
-	l->out->v[l->out->n++] = c;
-	return 0;
+	return list_push(l, c);
 }
 
 void sm_cert_list_cleanup(sm_cert_list *l)

@@ -3,6 +3,7 @@
 #ifndef STARMARK_CODEC_H
 #define STARMARK_CODEC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,5 +37,12 @@ int sm_base32_decode(const char *in, size_t n, uint8_t **out, size_t *outlen, sm
 int sm_base64_decode(const char *in, size_t n, uint8_t **out, size_t *outlen, sm_err *err);
 int sm_base64url_decode(const char *in, size_t n, uint8_t **out, size_t *outlen, sm_err *err);
 int sm_hex_decode(const char *in, size_t n, uint8_t **out, size_t *outlen, sm_err *err);
+
+/**
+ * Decode the UTF-8 sequence at s[*i] (of n bytes) into *cp and move *i past it. False for anything
+ * that is not well-formed UTF-8: a bad lead or continuation byte, a sequence cut short, an overlong
+ * form, a surrogate or a code point above U+10FFFF. The one UTF-8 decoder of the library.
+ */
+bool sm_utf8_next(const uint8_t *s, size_t n, size_t *i, uint32_t *cp);
 
 #endif
