@@ -259,17 +259,19 @@ int cmd_keys(cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if (np != 2 || strcmp(pos[0], "rotate") != 0)
-		return usage_error(c, "keys: usage: starmark keys rotate issuer|status|log");
+		return usage_error(c, "keys: usage: starmark keys rotate root|issuer|status|log");
 	int role = sm_role_from_name(pos[1]);
 	if (role < 0)
-		return usage_error(c, "keys rotate: the role is issuer, status or log, not '%s'", pos[1]);
+		return usage_error(c, "keys rotate: the role is root, issuer, status or log, not '%s'", pos[1]);
 	if ((rc = open_registry(c, true, &r)))
 		return rc;
 	if ((rc = sm_registry_rotate(r, role, c->now, &err))) {
 		rc = fail(c, rc, &err);
 	} else {
 		const sm_trust_key *k = sm_trust_current(sm_registry_trust(r), role);
-		char *kid = k ? sm_hex_encode(k->kid, SM_KID_LEN) : NULL;
+		uint8_t rootkid[32];
+		sm_sha256(sm_registry_trust(r)->root, SM_PUBKEY_LEN, rootkid);
+		char *kid = role == SM_ROLE_ROOT ? sm_hex_encode(rootkid, SM_KID_LEN) : k ? sm_hex_encode(k->kid, SM_KID_LEN) : NULL;
 		if (c->json)
 			rc = print_json(json_pack("{s:s, s:s, s:I}", "role", pos[1], "kid", kid ? kid : "", "trust_version",
 						  (json_int_t)sm_registry_trust(r)->version));

@@ -35,7 +35,7 @@ static const struct verb {
 	{ "export", cmd_export, "export [--format jsonl|csv] [--out FILE]" },
 	{ "log", cmd_log, "log checkpoint | log entries [--from N] [--count K] | log proof ID | log verify" },
 	{ "trust", cmd_trust, "trust show | trust export FILE" },
-	{ "keys", cmd_keys, "keys rotate issuer|status|log" },
+	{ "keys", cmd_keys, "keys rotate root|issuer|status|log" },
 	{ "token", cmd_token, "token create --role issuer|auditor --name NAME | token list | token revoke NAME" },
 	{ "check", cmd_check, "check --vendor CODE --model M --firmware V [--category CAT] [--level N] [--policy FILE] "
 			      "[--server URL | --offline] [--cache DIR] [--trust FILE]" },

@@ -916,10 +916,8 @@ int sm_registry_rotate(sm_registry *r, int role, int64_t now, sm_err *err)
 	int rc;
 	if ((rc = need_write(r, err)))
 		return rc;
-	if (role < SM_ROLE_ISSUER || role > SM_ROLE_LOG)
-		return sm_err_set(err, SM_EINVAL, "role",
-				  "only the issuer, status and log keys rotate here; a new root is a new registry "
-				  "(the root is the anchor gateways are provisioned with)");
+	if (role < SM_ROLE_ROOT || role > SM_ROLE_LOG)
+		return sm_err_set(err, SM_EINVAL, "role", "the roles are root, issuer, status and log");
 	if ((rc = sm_registry_key(r, SM_ROLE_ROOT, &root, err)))
 		return rc;
 	next = malloc(sizeof(*next));
@@ -932,17 +930,30 @@ int sm_registry_rotate(sm_registry *r, int role, int64_t now, sm_err *err)
 		rc = sm_err_set(err, SM_ETOOBIG, "keys", "the trust bundle holds %d keys already", SM_TRUST_MAX_KEYS);
 		goto out;
 	}
-	for (size_t i = 0; i < next->nkeys; i++)
-		if (next->keys[i].role == role && next->keys[i].not_after == 0)
-			next->keys[i].not_after = now;
 	if ((rc = sm_key_generate(&fresh)) || (rc = save_key(r, role, fresh, err)))
 		goto out;
-	sm_trust_key *k = &next->keys[next->nkeys++];
-	k->role = role;
-	sm_key_public(fresh, k->pub);
-	sm_key_kid(fresh, k->kid);
-	k->not_before = now;
-	k->not_after = 0;
+	next->has_root_proof = false;
+	if (role == SM_ROLE_ROOT) {
+		/* the old root signs the bundle (append_trust); the new one signs it too, in field 8 */
+		sm_buf body = SM_BUF_INIT;
+		sm_key_public(fresh, next->root);
+		if (!(rc = sm_trust_encode_ex(next, false, &body)))
+			rc = sm_key_sign(fresh, body.data, body.len, next->root_proof);
+		sm_buf_cleanup(&body);
+		if (rc)
+			goto out;
+		next->has_root_proof = true;
+	} else {
+		for (size_t i = 0; i < next->nkeys; i++)
+			if (next->keys[i].role == role && next->keys[i].not_after == 0)
+				next->keys[i].not_after = now;
+		sm_trust_key *k = &next->keys[next->nkeys++];
+		k->role = role;
+		sm_key_public(fresh, k->pub);
+		sm_key_kid(fresh, k->kid);
+		k->not_before = now;
+		k->not_after = 0;
+	}
 	if ((rc = sm_store_begin(r->store, true, &t, err)) || (rc = sm_registry_trust_fresh(r, t, err)) ||
 	    (rc = append_trust(r, t, next, root, err)))
 		goto out;

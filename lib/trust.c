@@ -36,11 +36,18 @@ void sm_key_fingerprint(const uint8_t pub[SM_PUBKEY_LEN], char out[65])
 	out[64] = '\0';
 }
 
-/* payload: {1: version, 2: at, 3: root, 4: [[role, pub, not_before, not_after]...], 5: scheme, 6: levels, 7: origin} */
+/* payload: {1: version, 2: at, 3: root, 4: [[role, pub, not_before, not_after]...], 5: scheme, 6: levels,
+ *           7: origin, ? 8: root proof} */
 int sm_trust_encode(const sm_trust *t, sm_buf *b)
 {
+	return sm_trust_encode_ex(t, true, b);
+}
+
+int sm_trust_encode_ex(const sm_trust *t, bool with_proof, sm_buf *b)
+{
 	int rc = 0;
-	if ((rc = sm_cbor_put_map(b, 7)) || (rc = sm_cbor_put_uint(b, 1)) || (rc = sm_cbor_put_uint(b, t->version)) ||
+	bool proof = with_proof && t->has_root_proof;
+	if ((rc = sm_cbor_put_map(b, proof ? 8 : 7)) || (rc = sm_cbor_put_uint(b, 1)) || (rc = sm_cbor_put_uint(b, t->version)) ||
 	    (rc = sm_cbor_put_uint(b, 2)) || (rc = sm_cbor_put_int(b, t->at)) || (rc = sm_cbor_put_uint(b, 3)) ||
 	    (rc = sm_cbor_put_bytes(b, t->root, SM_PUBKEY_LEN)) || (rc = sm_cbor_put_uint(b, 4)) ||
 	    (rc = sm_cbor_put_array(b, t->nkeys)))
@@ -55,6 +62,8 @@ int sm_trust_encode(const sm_trust *t, sm_buf *b)
 	if ((rc = sm_cbor_put_uint(b, 5)) || (rc = sm_cbor_put_str(b, t->scheme)) || (rc = sm_cbor_put_uint(b, 6)) ||
 	    (rc = sm_cbor_put_uint(b, (uint64_t)t->levels)) || (rc = sm_cbor_put_uint(b, 7)) ||
 	    (rc = sm_cbor_put_str(b, t->origin)))
+		return rc;
+	if (proof && ((rc = sm_cbor_put_uint(b, 8)) || (rc = sm_cbor_put_bytes(b, t->root_proof, SM_SIG_LEN))))
 		return rc;
 	return 0;
 }
@@ -107,9 +116,9 @@ int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *t, sm_err *err)
 	uint64_t k, v;
 	/* a larger cap than 7 so that a map with extra fields is told apart from one over a size cap */
 	int rc = sm_cbor_read_map(&r, 64, &cnt, "trust bundle", err);
-	if (!rc && cnt != 7)
-		rc = sm_err_set(err, SM_EINVAL, "trust", "a trust bundle has %zu fields, not 7", cnt);
-	for (uint64_t want = 1; want <= 7 && !rc; want++) {
+	if (!rc && cnt != 7 && cnt != 8)
+		rc = sm_err_set(err, SM_EINVAL, "trust", "a trust bundle has %zu fields, not 7 (or 8 with a root proof)", cnt);
+	for (uint64_t want = 1; want <= cnt && !rc; want++) {
 		if ((rc = sm_cbor_read_uint(&r, &k, "key", err)))
 			break;
 		if (k != want) {
@@ -142,6 +151,14 @@ int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *t, sm_err *err)
 			t->levels = (int)v;
 			break;
 		case 7: rc = read_fixed_text(&r, t->origin, sizeof(t->origin), "origin", err); break;
+		case 8:
+			if (!(rc = sm_cbor_read_bytes(&r, SM_SIG_LEN, &root, &rn, "root_proof", err))) {
+				if (rn != SM_SIG_LEN)
+					rc = sm_err_set(err, SM_EINVAL, "root_proof", "the root proof is %zu bytes, not 64", rn);
+				memcpy(t->root_proof, root, rn);
+				t->has_root_proof = true;
+			}
+			break;
 		}
 	}
 	if (!rc && r.off != r.n)
@@ -187,7 +204,22 @@ int sm_trust_verify(const uint8_t *cose, size_t n, const sm_trust *prev, const u
 		goto out;
 	}
 	if (prev && memcmp(prev->root, out->root, SM_PUBKEY_LEN) != 0) {
-		rc = sm_err_set(err, SM_EVERIFY, "trust", "trust bundle version %llu changes the root key",
+		/* a new root: the old root signed the bundle (above); the new one must have signed it too */
+		sm_key *fresh = NULL;
+		sm_buf body = SM_BUF_INIT;
+		bool ok = out->has_root_proof && sm_key_from_public(out->root, &fresh) == 0 &&
+			  sm_trust_encode_ex(out, false, &body) == 0 &&
+			  sm_key_verify(fresh, body.data, body.len, out->root_proof) == 0;
+		sm_key_free(fresh);
+		sm_buf_cleanup(&body);
+		if (!ok) {
+			rc = sm_err_set(err, SM_EVERIFY, "trust",
+					"trust bundle version %llu changes the root key without a valid proof by the new root",
+					(unsigned long long)out->version);
+			goto out;
+		}
+	} else if (out->has_root_proof) {
+		rc = sm_err_set(err, SM_EVERIFY, "trust", "trust bundle version %llu carries a root proof but keeps its root",
 				(unsigned long long)out->version);
 		goto out;
 	}

@@ -146,10 +146,11 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 /* ---- keys and tokens ---- */
 
 /**
- * Rotate the key of `role` (issuer, status or log): a new key file, and a new trust bundle
- * signed by the root where the old key's validity ends now and the new key's begins; events
- * signed before stay verifiable with the old key. The root itself does not rotate here
- * (SM_EINVAL): it is the anchor every gateway is provisioned with.
+ * Rotate the key of `role`: a new key file and a new trust bundle signed by the current root.
+ * For issuer, status and log keys the old key's validity ends now and the new key's begins; events
+ * signed before stay verifiable with the old key. For the root, the bundle names the new root and
+ * carries its signature too (field 8): a verifier holding the old bundle accepts the change
+ * because both roots signed it; the next bundles are signed by the new root.
  */
 int sm_registry_rotate(sm_registry *r, int role, int64_t now, sm_err *err);
 

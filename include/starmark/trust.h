@@ -38,17 +38,24 @@ typedef struct sm_trust {
 	char origin[256];
 	sm_trust_key keys[SM_TRUST_MAX_KEYS];
 	size_t nkeys;
+	/* When the bundle changes the root: the new root's signature over this bundle encoded without
+	 * it (field 8), so the change is signed by the root of the previous bundle (the COSE signature)
+	 * and by the new root (DESIGN.md, Keys and trust). */
+	bool has_root_proof;
+	uint8_t root_proof[SM_SIG_LEN];
 } sm_trust;
 
-/** CBOR payload of a bundle (schema/payloads.cddl). */
+/** CBOR payload of a bundle (schema/payloads.cddl); with_proof false leaves field 8 out (what the new root signs). */
 int sm_trust_encode(const sm_trust *t, sm_buf *out);
+int sm_trust_encode_ex(const sm_trust *t, bool with_proof, sm_buf *out);
 int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *out, sm_err *err);
 
 /**
  * Verify a signed bundle (a COSE_Sign1 of type SM_COSE_TRUST). Version 1 must verify with
  * `pinned_root` (the root key a verifier was provisioned with; NULL to trust the root the
  * bundle names — only for the registry's own first bundle). A later bundle must verify with
- * the root of `prev`, have a greater version, and keep the same root. On success *out holds it.
+ * the root of `prev` and have a greater version; if it names a new root, its root proof must
+ * verify with that new root. On success *out holds it.
  * SM_EVERIFY with a message naming what failed.
  */
 int sm_trust_verify(const uint8_t *cose, size_t n, const sm_trust *prev, const uint8_t *pinned_root, sm_trust *out,

@@ -351,10 +351,14 @@ static void test_trust_decode_field_set(void **state)
 	/* a missing field: the count says so */
 	build(&b, all7, 6, 6, OK);
 	expect_refused(&b, SM_EINVAL, "trust", "a trust bundle has 6 fields, not 7");
-	/* an extra field 8 */
+	/* field 8 is the root proof: 64 bytes, not an integer */
 	static const uint64_t eight[] = {1, 2, 3, 4, 5, 6, 7, 8};
 	build(&b, eight, 8, 8, OK);
-	expect_refused(&b, SM_EINVAL, "trust", "a trust bundle has 8 fields, not 7");
+	expect_refused(&b, SM_EINVAL, "root_proof", "root_proof");
+	/* an extra field 9 */
+	static const uint64_t nine[] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	build(&b, nine, 9, 9, OK);
+	expect_refused(&b, SM_EINVAL, "trust", "a trust bundle has 9 fields, not 7");
 	/* seven fields, but 8 instead of 7 */
 	static const uint64_t other[] = {1, 2, 3, 4, 5, 6, 8};
 	build(&b, other, 7, 7, OK);
@@ -790,17 +794,33 @@ static void test_trust_registry_rotation(void **state)
 	*v2copy = *out;
 	expect_verify(s1, n1, v2copy, NULL, SM_EVERIFY, "rollback", out);
 
-	/* the root does not rotate */
+	/* the root rotates: v3 is signed by the old root and carries the new root's proof */
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(sm_registry_rotate(r, SM_ROLE_ROOT, NOW + 200, &err), SM_EINVAL);
-	assert_int_equal(sm_registry_trust(r)->version, 2);
+	uint8_t old_root[SM_PUBKEY_LEN];
+	memcpy(old_root, sm_registry_trust(r)->root, SM_PUBKEY_LEN);
+	assert_int_equal(sm_registry_rotate(r, SM_ROLE_ROOT, NOW + 200, &err), 0);
+	assert_int_equal(sm_registry_trust(r)->version, 3);
+	assert_memory_not_equal(sm_registry_trust(r)->root, old_root, SM_PUBKEY_LEN);
+	assert_true(sm_registry_trust(r)->has_root_proof);
+	uint8_t *s3 = NULL;
+	size_t n3 = 0;
+	assert_int_equal(sm_registry_trust_signed(r, &s3, &n3, &err), 0);
+	sm_trust *v3 = calloc(1, sizeof(*v3));
+	expect_verify(s3, n3, v2copy, NULL, 0, NULL, v3); /* a root change without its proof: see above */
+	free(s3);
+	/* a bundle after it is signed by the new root: another rotation, then log verify of the chain */
+	assert_int_equal(sm_registry_rotate(r, SM_ROLE_ISSUER, NOW + 300, &err), 0);
+	sm_verify_report rep;
+	assert_int_equal(sm_registry_verify(r, NULL, NULL, &rep, &err), 0);
+	assert_int_equal(rep.bundles, 4);
 
 	/* reopened, the registry reads the rotated bundle */
 	sm_registry_close(r);
 	assert_int_equal(sm_registry_open(dir, false, NULL, &r, &err), 0);
-	assert_int_equal(sm_registry_trust(r)->version, 2);
-	assert_trust_equal(sm_registry_trust(r), v2copy);
+	assert_int_equal(sm_registry_trust(r)->version, 4);
+	assert_memory_equal(sm_registry_trust(r)->root, v3->root, SM_PUBKEY_LEN);
 	sm_registry_close(r);
+	free(v3);
 
 	free(s1);
 	free(s2);
