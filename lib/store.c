@@ -84,13 +84,13 @@ static size_t tile_row_start(unsigned w)
 #define NODE_CACHE_SLOTS 8192
 
 typedef struct node_slot {
+	uint64_t store; /* the store the node belongs to (sm_store.id): several may be open */
 	uint64_t index;
 	uint8_t level; /* 0: empty (level 0 is never cached) */
 	uint8_t h[SM_HASH_LEN];
 } node_slot;
 
 static _Thread_local node_slot *node_cache;
-static _Thread_local uint64_t node_cache_store;
 static _Atomic uint64_t next_store_id = 1;
 
 static node_slot *node_cache_slot(const sm_store *s, unsigned level, uint64_t index)
@@ -99,11 +99,7 @@ static node_slot *node_cache_slot(const sm_store *s, unsigned level, uint64_t in
 		return NULL;
 	if (!node_cache && !(node_cache = calloc(NODE_CACHE_SLOTS, sizeof(*node_cache))))
 		return NULL;
-	if (node_cache_store != s->id) { /* another store: nothing cached applies */
-		memset(node_cache, 0, NODE_CACHE_SLOTS * sizeof(*node_cache));
-		node_cache_store = s->id;
-	}
-	uint64_t h = (index * 0x9E3779B97F4A7C15ull) ^ level;
+	uint64_t h = (index * 0x9E3779B97F4A7C15ull) ^ level ^ (s->id << 56);
 	return &node_cache[(h >> 20) % NODE_CACHE_SLOTS];
 }
 
@@ -359,7 +355,7 @@ static int node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[SM_HA
 {
 	sm_txn *t = ctx;
 	node_slot *slot = t->write ? NULL : node_cache_slot(t->s, level, index);
-	if (slot && slot->level == level && slot->index == index) {
+	if (slot && slot->level == level && slot->index == index && slot->store == t->s->id) {
 		memcpy(out, slot->h, SM_HASH_LEN);
 		return 0;
 	}
@@ -367,6 +363,7 @@ static int node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[SM_HA
 	if (rc == SM_ENOTFOUND)
 		rc = node_get_db(t, level, index, out);
 	if (!rc && slot) {
+		slot->store = t->s->id;
 		slot->level = (uint8_t)level;
 		slot->index = index;
 		memcpy(slot->h, out, SM_HASH_LEN);
