@@ -45,100 +45,20 @@ static int hexval(char c)
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* Percent-decode [p, p+n) into a new string; '+' is a space (as forms and most clients encode). */
-static char *pct_decode(const char *p, size_t n, const char **why)
-{
-	char *out = malloc(n + 1);
-	size_t o = 0;
-	if (!out) {
-		*why = "out of memory";
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '%') {
-			int hi = i + 2 < n ? hexval(p[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(p[i + 2]) : -1;
-			if (hi < 0 || lo < 0) {
-				free(out);
-				*why = "a malformed %-escape";
-				return NULL;
-			}
-			out[o++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else {
-			out[o++] = p[i] == '+' ? ' ' : p[i];
-		}
-	}
-	out[o] = '\0';
-	if (memchr(out, '\0', o)) {
-		free(out);
-		*why = "a NUL byte";
-		return NULL;
-	}
-	if (!sm_utf8_printable(out, o)) {
-		free(out);
-		*why = "invalid UTF-8 or a control character";
-		return NULL;
-	}
-	return out;
-}
-
 static void free_params(sm_req *q)
 {
-	for (size_t i = 0; i < q->nparams; i++)
-		free(q->params[i].value);
+	sm_query_free(q->params, q->nparams);
 	q->nparams = 0;
 }
 
 int sm_req_query(sm_req *q, const char *const *allowed)
 {
 	const char *raw = q->r->uri && q->r->uri->query_raw ? (const char *)q->r->uri->query_raw : "";
-	const char *p = raw;
-	while (*p) {
-		const char *amp = strchr(p, '&');
-		size_t len = amp ? (size_t)(amp - p) : strlen(p);
-		const char *eq = memchr(p, '=', len);
-		size_t nlen = eq ? (size_t)(eq - p) : len;
-		const char *name = NULL;
-		for (const char *const *a = allowed; *a && !name; a++)
-			if (strlen(*a) == nlen && memcmp(*a, p, nlen) == 0)
-				name = *a;
-		char shown[48];
-		sm_err_quote(shown, sizeof(shown), p, nlen);
-		if (len == 0) {
-			p += 1;
-			continue;
-		}
-		if (!name) {
-			sm_reply_error(q, 400, "unknown_parameter", shown, "unknown query parameter '%s'", shown);
-			free_params(q);
-			return -1;
-		}
-		if (sm_req_param(q, name)) {
-			sm_reply_error(q, 400, "duplicate_parameter", name, "query parameter '%s' is given twice", name);
-			free_params(q);
-			return -1;
-		}
-		size_t vlen = eq ? len - nlen - 1 : 0;
-		if (vlen > SM_QUERY_MAX_VALUE * 3 || q->nparams == SM_QUERY_MAX_PARAMS) {
-			sm_reply_error(q, 400, "parameter_too_long", name, "query parameter '%s' is too long", name);
-			free_params(q);
-			return -1;
-		}
-		const char *why = NULL;
-		char *v = pct_decode(eq ? eq + 1 : "", vlen, &why);
-		if (!v || strlen(v) > SM_QUERY_MAX_VALUE) {
-			sm_reply_error(q, 400, "bad_parameter", name, "query parameter '%s' has %s", name,
-				       v ? "more than 1024 bytes" : why);
-			free(v);
-			free_params(q);
-			return -1;
-		}
-		q->params[q->nparams].name = name;
-		q->params[q->nparams++].value = v;
-		p += len + (amp ? 1 : 0);
-	}
-	return 0;
+	sm_query_err e;
+	if (sm_query_parse(raw, allowed, q->params, &q->nparams, &e) == 0)
+		return 0;
+	sm_reply_error(q, 400, e.code, e.field, "%s", e.msg);
+	return -1;
 }
 
 const char *sm_req_param(const sm_req *q, const char *name)

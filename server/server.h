@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "starmark/starmark.h"
+#include "query.h"
 #include "starmark/status.h"
 
 /* ---- configuration (config.c) ---- */
@@ -116,13 +117,6 @@ extern sm_server *sm_srv;
 
 /* ---- the request (http.c) ---- */
 
-#define SM_QUERY_MAX_PARAMS 16
-#define SM_QUERY_MAX_VALUE 1024
-
-typedef struct sm_param {
-	const char *name;
-	char *value; /* decoded, NUL-terminated */
-} sm_param;
 
 typedef struct sm_req {
 	evhtp_request_t *r;
