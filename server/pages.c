@@ -53,13 +53,13 @@ static int esc(sm_buf *b, const char *s)
 }
 
 struct words {
-	const char *title, *genuine, *not_genuine, *no_label, *status[4], *status_long[4], *level, *vendor, *product,
+	const char *title, *genuine, *not_genuine, *no_label, *no_record, *status[4], *status_long[4], *level, *vendor, *product,
 		*models, *fw, *fw_revoked, *registered, *expires, *support, *none, *id, *history, *claims_differ;
 };
 
 static const struct words W[2] = {
 	[EN] = { "Certification", "Genuine label: signed by the registry", "NOT GENUINE: this label was not issued by the registry",
-		 "", { "ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED" },
+		 "", "Genuine label, but this registry holds no record of it: ask the vendor or the scheme owner", { "ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED" },
 		 { "This certificate is valid.", "This certificate is suspended: do not rely on it until it is reinstated.",
 		   "This certificate has been revoked: the product is no longer certified.",
 		   "This certificate has expired: the product is no longer certified." },
@@ -67,6 +67,7 @@ static const struct words W[2] = {
 		 "Expires", "Vendor support until", "none", "Registration number", "History",
 		 "The label's claims differ from the registry's record" },
 	[JA] = { "認証情報", "正規のラベルです（登録機関の署名を確認しました）", "正規のラベルではありません：登録機関が発行したものではありません", "",
+		 "正規のラベルですが、この登録機関に記録がありません。事業者または制度運営者にお問い合わせください",
 		 { "有効", "一時停止", "取消", "期限切れ" },
 		 { "この認証は有効です。", "この認証は一時停止中です。再開されるまで信頼しないでください。", "この認証は取り消されました。この製品は認証されていません。",
 		   "この認証は期限切れです。この製品は認証されていません。" },
@@ -96,7 +97,7 @@ static const char *date_text(sm_date d, char buf[11], const char *none)
 
 static const char *const STARS[] = { "", "★", "★★", "★★★", "★★★★", "★★★★★", "★★★★★★", "★★★★★★★", "★★★★★★★★", "★★★★★★★★★" };
 
-/* genuine: 1 genuine label, 0 not genuine, -1 no label (the /c/ page). */
+/* genuine: 1 genuine label, 0 not genuine, 2 genuine but no record here, -1 no label (the /c/ page). */
 static void page(sm_req *q, const sm_cert *c, int genuine, const char *why, bool differs)
 {
 	enum lang l = pick_lang(q);
@@ -106,7 +107,7 @@ static void page(sm_req *q, const sm_cert *c, int genuine, const char *why, bool
 	int si = st ? sm_status_from_name(st) : 0;
 	static const char *const colour[4] = { "#0a7d32", "#b36b00", "#b00020", "#b00020" };
 	sm_buf b = SM_BUF_INIT;
-	char d[11], list[2048];
+	char d[11];
 	int rc = sm_buf_printf(&b,
 			       "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
 			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -129,6 +130,8 @@ static void page(sm_req *q, const sm_cert *c, int genuine, const char *why, bool
 			rc = sm_buf_puts(&b, "</p>\n");
 	} else if (!rc && genuine == 1) {
 		rc = sm_buf_printf(&b, "<p class=\"genuine ok\" id=\"genuine\">%s</p>\n", w->genuine);
+	} else if (!rc && genuine == 2) {
+		rc = sm_buf_printf(&b, "<p class=\"genuine bad\" id=\"genuine\">%s</p>\n", w->no_record);
 	}
 	if (!rc && c) {
 		rc = sm_buf_printf(&b,
@@ -151,18 +154,20 @@ static void page(sm_req *q, const sm_cert *c, int genuine, const char *why, bool
 			rc = row(&b, w->vendor, vend);
 		if (!rc)
 			rc = row(&b, w->product, c->product ? c->product : "");
-		list[0] = '\0';
-		for (size_t i = 0; i < c->nmodels; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", c->models[i]);
-		if (!rc)
-			rc = row(&b, w->models, list);
+		/* the lists are as long as the record says: an installer must see every revoked version */
+		sm_buf lb = SM_BUF_INIT;
+		for (size_t i = 0; i < c->nmodels && !rc; i++)
+			rc = sm_buf_printf(&lb, "%s%s", i ? ", " : "", c->models[i]);
+		if (!rc && !(rc = sm_buf_terminate(&lb)))
+			rc = row(&b, w->models, (const char *)lb.data);
 		if (!rc)
 			rc = row(&b, w->fw, c->firmware);
-		list[0] = '\0';
-		for (size_t i = 0; i < c->nrevoked; i++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "", c->revoked[i]);
-		if (!rc)
-			rc = row(&b, w->fw_revoked, c->nrevoked ? list : w->none);
+		lb.len = 0;
+		for (size_t i = 0; i < c->nrevoked && !rc; i++)
+			rc = sm_buf_printf(&lb, "%s%s", i ? ", " : "", c->revoked[i]);
+		if (!rc && !(rc = sm_buf_terminate(&lb)))
+			rc = row(&b, w->fw_revoked, c->nrevoked ? (const char *)lb.data : w->none);
+		sm_buf_cleanup(&lb);
 		if (!rc)
 			rc = row(&b, w->registered, date_text(c->registered, d, w->none));
 		if (!rc)
@@ -231,8 +236,12 @@ void sm_h_label_page(sm_req *q, const char *token)
 	}
 	sm_err gerr = { 0 };
 	if ((rc = sm_registry_get(sm_srv->reg, cl.id, &c, &gerr))) {
-		/* a genuine label of a record this registry does not hold: say so rather than 404 */
-		page(q, NULL, 0, gerr.msg, false);
+		/* a genuine label of a record this registry does not hold: say exactly that; a store
+		 * failure is not the label's fault */
+		if (rc == SM_ENOTFOUND)
+			page(q, NULL, 2, NULL, false);
+		else
+			sm_reply_sm_err(q, rc, &gerr);
 		return;
 	}
 	bool has_model = false;
