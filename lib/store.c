@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The LMDB store: one environment, named databases, every change in one write transaction. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ struct sm_store {
 	MDB_dbi dbi[DB_COUNT];
 	bool readonly;
 	uint64_t id; /* unique per open, for the node cache */
+	pthread_key_t reader; /* each thread's reset read transaction */
+	bool reader_ok;
 };
 
 struct sm_txn {
@@ -93,6 +96,17 @@ typedef struct node_slot {
 static _Thread_local node_slot *node_cache;
 static _Atomic uint64_t next_store_id = 1;
 
+/*
+ * Each thread keeps one reset read transaction per store (a thread-specific value of the store's
+ * key) and renews it for its next read (DEPENDENCIES.md: renew/reset per worker; a begin takes the
+ * reader table's lock, a renew does not). A reset transaction keeps its reader slot; it is aborted
+ * when its thread ends, or by the closing thread when the store closes.
+ */
+static void abort_cached(void *p)
+{
+	mdb_txn_abort(p);
+}
+
 static node_slot *node_cache_slot(const sm_store *s, unsigned level, uint64_t index)
 {
 	if (level < NODE_CACHE_LEVEL)
@@ -132,6 +146,7 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	s->readonly = readonly;
 	s->id = atomic_fetch_add(&next_store_id, 1);
+	s->reader_ok = pthread_key_create(&s->reader, abort_cached) == 0;
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	if (!create && stat(path, &st) != 0) {
 		rc = sm_err_set(err, SM_ENOTFOUND, "db", "no registry at %s (run 'starmark init' first)", dir);
@@ -189,6 +204,8 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 fail:
 	if (s->env)
 		mdb_env_close(s->env);
+	if (s->reader_ok)
+		pthread_key_delete(s->reader);
 	free(s);
 	return rc;
 }
@@ -203,6 +220,13 @@ void sm_store_close(sm_store *s)
 {
 	if (!s)
 		return;
+	if (s->reader_ok) {
+		/* this thread's; other threads must have ended their reads (the server joins its loops first) */
+		MDB_txn *cached = pthread_getspecific(s->reader);
+		if (cached)
+			mdb_txn_abort(cached);
+		pthread_key_delete(s->reader);
+	}
 	mdb_env_close(s->env);
 	free(s);
 }
@@ -216,7 +240,16 @@ int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err)
 		free(t);
 		return sm_err_set(err, SM_ESTORE, NULL, "the store is open read-only");
 	}
-	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	int rc = 1;
+	MDB_txn *cached = !write && s->reader_ok ? pthread_getspecific(s->reader) : NULL;
+	if (cached) {
+		pthread_setspecific(s->reader, NULL);
+		t->txn = cached;
+		if ((rc = mdb_txn_renew(t->txn)) != 0)
+			mdb_txn_abort(t->txn);
+	}
+	if (rc)
+		rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc) {
 		free(t);
 		return store_err(err, rc, "cannot begin a transaction");
@@ -238,7 +271,14 @@ void sm_store_abort(sm_txn *t)
 {
 	if (!t)
 		return;
-	mdb_txn_abort(t->txn);
+	if (!t->write && t->s->reader_ok && !pthread_getspecific(t->s->reader)) {
+		/* keep it for this thread's next read */
+		mdb_txn_reset(t->txn);
+		if (pthread_setspecific(t->s->reader, t->txn) != 0)
+			mdb_txn_abort(t->txn);
+	} else {
+		mdb_txn_abort(t->txn);
+	}
 	free(t);
 }
 
