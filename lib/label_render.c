@@ -481,7 +481,13 @@ static int finish(cairo_t *cr, cairo_surface_t *s, const sink *k, sm_err *err)
 	return st == CAIRO_STATUS_SUCCESS ? 0 : cairo_failed(st, err);
 }
 
-/* ---- PNG: 1-bit grey, stored deflate, pHYs ---- */
+/* ---- PNG: 8-bit grey, stored deflate, pHYs ---- */
+
+/*
+ * A pixel is ink when its coverage is at least a quarter: at half, thin strokes of small text
+ * (the hyphens of "SM-2021-000006", the strokes of kanji at 2 mm) vanished from 1-bit labels.
+ */
+#define INK_COVERAGE 64
 
 static uint32_t crc_table[256];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -529,32 +535,30 @@ static int png_chunk(sm_buf *out, const char type[4], const uint8_t *p, size_t n
 
 /*
  * One row of an A8 surface (coverage) as 1-bit pixels, the first pixel in the most significant bit:
- * a pixel is ink when half covered or more. PNG grey wants ink as 0, ZPL ^GF as 1.
+ * a pixel is ink from INK_COVERAGE on. PNG grey wants ink as 0, ZPL ^GF as 1.
  */
 static void pack_row(const uint8_t *src, long w, uint8_t *dst, bool ink_one)
 {
 	const uint8_t flip = ink_one ? 0x00 : 0xff;
-	long x = 0;
-	for (; x + 8 <= w; x += 8, src += 8)
-		*dst++ = (uint8_t)(((src[0] >> 7) << 7 | (src[1] >> 7) << 6 | (src[2] >> 7) << 5 |
-		                    (src[3] >> 7) << 4 | (src[4] >> 7) << 3 | (src[5] >> 7) << 2 |
-		                    (src[6] >> 7) << 1 | (src[7] >> 7)) ^
-		                   flip);
-	if (x < w) {
+	for (long x = 0; x < w; x += 8, src += 8) {
 		unsigned v = 0;
 		for (long k = 0; k < 8; k++)
-			v = v << 1 | (x + k < w && src[k] >= 128);
-		*dst = (uint8_t)(v ^ flip);
+			v = v << 1 | (x + k < w && src[k] >= INK_COVERAGE);
+		*dst++ = (uint8_t)(v ^ flip);
 	}
 }
 
-/* The scanlines of the label's A8 surface, each behind PNG filter byte 0 (none). */
+/*
+ * The scanlines of the label's A8 surface as 8-bit grey (ink dark), each behind PNG filter byte 0.
+ * Grey, not 1-bit: small text (a 2 mm product name in kanji, the hyphens of the registration
+ * number) lost strokes to any threshold; printers dither grey themselves.
+ */
 static int png_scanlines(cairo_surface_t *s, sm_buf *raw)
 {
 	const int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
 	const int stride = cairo_image_surface_get_stride(s);
 	const uint8_t *data = cairo_image_surface_get_data(s);
-	const size_t rowbytes = ((size_t)w + 7) / 8;
+	const size_t rowbytes = (size_t)w;
 	const size_t need = (size_t)h * (rowbytes + 1);
 	if (!(raw->data = malloc(need)))
 		return SM_ENOMEM;
@@ -563,13 +567,15 @@ static int png_scanlines(cairo_surface_t *s, sm_buf *raw)
 	for (int y = 0; y < h; y++) {
 		uint8_t *dst = raw->data + raw->len;
 		dst[0] = 0;
-		pack_row(data + (size_t)y * (size_t)stride, w, dst + 1, false);
+		const uint8_t *src = data + (size_t)y * (size_t)stride;
+		for (int x = 0; x < w; x++)
+			dst[1 + x] = (uint8_t)(255 - src[x]);
 		raw->len += rowbytes + 1;
 	}
 	return 0;
 }
 
-/* A zlib stream of stored (uncompressed) deflate blocks: 1-bit labels are small, speed matters more. */
+/* A zlib stream of stored (uncompressed) deflate blocks: no zlib dependency, and speed matters more than bytes. */
 static int zlib_stored(const sm_buf *raw, sm_buf *z)
 {
 	static const uint8_t head[2] = {0x78, 0x01};
@@ -618,8 +624,7 @@ static void png_ink_qr(sm_buf *raw, size_t rowbytes, const layout *l, const QRco
 		uint8_t *first = raw->data + (size_t)ey[r] * (rowbytes + 1) + 1;
 		for (int c = 0; c < w; c++)
 			if (q->data[(size_t)r * (size_t)w + (size_t)c] & 1)
-				for (long x = ex[c]; x < ex[c + 1]; x++)
-					first[x >> 3] &= (uint8_t) ~(0x80u >> (x & 7));
+				memset(first + ex[c], 0, (size_t)(ex[c + 1] - ex[c])); /* 8-bit grey: 0 is black */
 		for (long y = ey[r] + 1; y < ey[r + 1]; y++)
 			memcpy(raw->data + (size_t)y * (rowbytes + 1) + 1, first, rowbytes);
 	}
@@ -632,14 +637,14 @@ static int png_encode(cairo_surface_t *s, int dpi, const layout *l, const QRcode
 	uint8_t ihdr[13] = {0}, phys[9];
 	put32(ihdr, (uint32_t)cairo_image_surface_get_width(s));
 	put32(ihdr + 4, (uint32_t)cairo_image_surface_get_height(s));
-	ihdr[8] = 1; /* bit depth; colour type 0 (grey), deflate, no filter method, no interlace */
+	ihdr[8] = 8; /* bit depth; colour type 0 (grey), deflate, no filter method, no interlace */
 	const uint32_t ppm = (uint32_t)round_pos(dpi / 0.0254);
 	put32(phys, ppm);
 	put32(phys + 4, ppm);
 	phys[8] = 1; /* the unit is the metre */
 	int rc = png_scanlines(s, &raw);
 	if (!rc)
-		png_ink_qr(&raw, ((size_t)cairo_image_surface_get_width(s) + 7) / 8, l, q, dpi / MM_PER_INCH);
+		png_ink_qr(&raw, (size_t)cairo_image_surface_get_width(s), l, q, dpi / MM_PER_INCH);
 	if (!rc)
 		rc = zlib_stored(&raw, &z);
 	if (!rc)
@@ -664,7 +669,7 @@ static cairo_surface_t *bitmap_new(long w, long h, double px_per_mm, cairo_t **c
 	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_A8, (int)w, (int)h);
 	*cr = cairo_create(s);
 	cairo_scale(*cr, px_per_mm, px_per_mm);
-	use_fonts(*cr, CAIRO_ANTIALIAS_NONE);
+	use_fonts(*cr, CAIRO_ANTIALIAS_GRAY); /* grey coverage: PNG keeps it, ZPL thresholds it */
 	return s;
 }
 

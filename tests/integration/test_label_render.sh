@@ -44,12 +44,12 @@ w, h, depth, ctype = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
 ppx, ppy, unit = struct.unpack(">IIB", chunks[b"pHYs"])
 assert unit == 1 and ppx == ppy, "pHYs %r" % ((ppx, ppy, unit),)
 dpi = round(ppx * 0.0254)
-assert depth == 1 and ctype == 0, "expected 1-bit grey, got depth %d type %d" % (depth, ctype)
-raw, row = zlib.decompress(idat), (w + 7) // 8
+assert depth == 8 and ctype == 0, "expected 8-bit grey, got depth %d type %d" % (depth, ctype)
+raw, row = zlib.decompress(idat), w
 def dark(x, y):
     line = raw[y * (row + 1):(y + 1) * (row + 1)]
     assert line[0] == 0
-    return not (line[1 + x // 8] >> (7 - x % 8)) & 1
+    return line[1 + x] < 128
 cols = [any(dark(x, y) for y in range(h)) for x in range(w)]
 x0 = cols.index(True)
 x1, clean = x0, 0
