@@ -148,7 +148,7 @@ static int parse_method(const char *s, size_t len, int complete, const sm_guard_
 	if (verdict) {
 		sm_err_quote(q, sizeof(q), s, i);
 		return refuse(out, verdict, "method", "method \"%s\" is %s", q,
-			      verdict == 405 ? "not allowed here" : "not implemented");
+			      verdict == 405 ? "not allowed here" : "unknown to this server (501)");
 	}
 	return 0;
 }
