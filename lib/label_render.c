@@ -625,8 +625,10 @@ static void png_ink_qr(sm_buf *raw, size_t rowbytes, const layout *l, const QRco
 		for (int c = 0; c < w; c++)
 			if (q->data[(size_t)r * (size_t)w + (size_t)c] & 1)
 				memset(first + ex[c], 0, (size_t)(ex[c + 1] - ex[c])); /* 8-bit grey: 0 is black */
+		/* the rest of the band's pixel rows repeat its first, within the code's columns only: the
+		 * whole scanline would overwrite the text beside the code (it cut strokes off small text) */
 		for (long y = ey[r] + 1; y < ey[r + 1]; y++)
-			memcpy(raw->data + (size_t)y * (rowbytes + 1) + 1, first, rowbytes);
+			memcpy(raw->data + (size_t)y * (rowbytes + 1) + 1 + ex[0], first + ex[0], (size_t)(ex[w] - ex[0]));
 	}
 }
 

@@ -60,6 +60,10 @@ for x in range(x0, w):  # the code ends where a gap of clean columns begins (the
         clean += 1
         if clean > dpi / 25.4 * 1.0:
             break
+# the text beside the code is drawn, not copied: a bug repeated each module band's first pixel row
+# across the whole width and cut strokes off small text (hyphens of the registration number)
+text_rows = {raw[y * (row + 1) + 1 + x1:(y + 1) * (row + 1)] for y in range(h)}
+assert len(text_rows) >= 0.45 * h, "the text area has %d distinct rows of %d: rows copied over it?" % (len(text_rows), h)
 rows = [y for y in range(h) if any(dark(x, y) for x in range(x0, x1))]
 y0, y1 = rows[0], rows[-1] + 1
 fx = x0

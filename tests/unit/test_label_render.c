@@ -545,8 +545,9 @@ static void test_label_render_japanese_product(void **state)
 	im = png_load(&f->out);
 	long without = product_ink(&im, k_px);
 	cairo_surface_destroy(im.s);
-	if (with < 1500 || without > 50)
-		fail_msg("expected the Japanese name to ink its line (>1500 px) and an empty one not (<50), "
+	/* 1,000: grey text inks fewer dark pixels than the rows that used to be copied over it */
+	if (with < 1000 || without > 50)
+		fail_msg("expected the Japanese name to ink its line (>1000 px) and an empty one not (<50), "
 		         "got %ld and %ld",
 		         with, without);
 
