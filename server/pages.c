@@ -53,20 +53,25 @@ static int esc(sm_buf *b, const char *s)
 }
 
 struct words {
-	const char *title, *genuine, *not_genuine, *no_label, *no_record, *status[4], *status_long[4], *level, *vendor, *product,
-		*models, *fw, *fw_revoked, *registered, *expires, *support, *none, *id, *history, *claims_differ;
+	const char *title, *genuine, *not_genuine, *not_genuine_long, *details, *no_record, *status[4],
+		*status_long[4], *level, *vendor, *product, *models, *fw, *fw_revoked, *registered, *expires, *support,
+		*none, *id, *history, *claims_differ;
 };
 
 static const struct words W[2] = {
-	[EN] = { "Certification", "Genuine label: signed by the registry", "NOT GENUINE: this label was not issued by the registry",
-		 "", "Genuine label, but this registry holds no record of it: ask the vendor or the scheme owner", { "ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED" },
+	[EN] = { "Certification", "Genuine label: signed by the registry", "NOT GENUINE",
+		 "This label was not issued by the registry: it cannot show that the product is certified.", "Details",
+		 "Genuine label, but this registry holds no record of it: ask the vendor or the scheme owner",
+		 { "ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED" },
 		 { "This certificate is valid.", "This certificate is suspended: do not rely on it until it is reinstated.",
 		   "This certificate has been revoked: the product is no longer certified.",
 		   "This certificate has expired: the product is no longer certified." },
 		 "Level", "Vendor", "Product", "Model numbers", "Firmware covered", "Firmware revoked", "Registered",
 		 "Expires", "Vendor support until", "none", "Registration number", "History",
 		 "The label's claims differ from the registry's record" },
-	[JA] = { "認証情報", "正規のラベルです（登録機関の署名を確認しました）", "正規のラベルではありません：登録機関が発行したものではありません", "",
+	[JA] = { "認証情報", "正規のラベルです（登録機関の署名を確認しました）", "正規のラベルではありません",
+		 "このラベルは登録機関が発行したものではありません。"
+		 "この製品が認証されていることの証明にはなりません。", "詳細",
 		 "正規のラベルですが、この登録機関に記録がありません。事業者または制度運営者にお問い合わせください",
 		 { "有効", "一時停止", "取消", "期限切れ" },
 		 { "この認証は有効です。", "この認証は一時停止中です。再開されるまで信頼しないでください。", "この認証は取り消されました。この製品は認証されていません。",
@@ -75,15 +80,69 @@ static const struct words W[2] = {
 		 "登録番号", "履歴", "ラベルの記載内容が登録内容と異なります" },
 };
 
-static int row(sm_buf *b, const char *k, const char *v)
+/*
+ * Phone first: the verdict in large words at the top, then the facts as label-over-value pairs (a two-column
+ * table from 32rem up). Long values wrap inside the screen; each model number and version sits on a line of
+ * its own, so that one is never read as two.
+ */
+static const char CSS[] =
+	"*{box-sizing:border-box}"
+	"body{font-family:system-ui,'Noto Sans CJK JP',sans-serif;font-size:1rem;margin:0 auto;padding:1rem;"
+	"max-width:40rem;color:#111;background:#fff;line-height:1.5;-webkit-text-size-adjust:100%}"
+	"p{margin:.5rem 0}"
+	".status,.verdict{font-size:2.4rem;font-weight:800;line-height:1.15;margin:.25rem 0 .4rem}"
+	".verdict,.verdict.bad{font-size:2rem;color:#b00020;background:none}"
+	/* Japanese breaks between phrases (Chromium 119+; elsewhere between characters, as before) */
+	"body:lang(ja){word-break:auto-phrase}.status,.verdict,.lead{text-wrap:balance}"
+	".lead{font-size:1.125rem;font-weight:600;margin:0 0 1rem}"
+	".genuine{padding:.6rem 1rem;border-radius:.5rem;font-weight:600}"
+	".ok{background:#e6f4ea;color:#0a5d26}.ok::before{content:'\\2713\\00a0'}"
+	".ok.muted{background:#f1f1f1;color:#333}"
+	".bad{background:#fde7e9;color:#8a0016}.norec{font-size:1.25rem;margin-top:1rem}"
+	".why{color:#555;font-size:.875rem;overflow-wrap:anywhere}"
+	".stars{font-size:2rem;line-height:1.2;letter-spacing:.1rem;color:#a88500;margin:.75rem 0 .25rem}"
+	"table{border-collapse:collapse;width:100%}"
+	"th,td{text-align:left;padding:.4rem .3rem;border-bottom:1px solid #ddd;vertical-align:top;"
+	"overflow-wrap:anywhere}"
+	"th{width:38%;color:#555;font-weight:500}"
+	"ul{list-style:none;margin:0;padding:0}li{padding-left:1.25em;text-indent:-1.25em}"
+	"@media (max-width:32rem){table,tbody,tr,th,td{display:block;width:auto}"
+	"tr{border-bottom:1px solid #ddd;padding:.45rem 0}th,td{border:0;padding:0}"
+	"th{font-size:.875rem}td{font-size:1.0625rem}}";
+
+static int cell_start(sm_buf *b, const char *k)
 {
 	int rc = sm_buf_puts(b, "<tr><th>");
 	if (!rc)
 		rc = esc(b, k);
-	if (!rc)
-		rc = sm_buf_puts(b, "</th><td>");
+	return rc ? rc : sm_buf_puts(b, "</th><td>");
+}
+
+static int row(sm_buf *b, const char *k, const char *v)
+{
+	int rc = cell_start(b, k);
 	if (!rc)
 		rc = esc(b, v);
+	return rc ? rc : sm_buf_puts(b, "</td></tr>\n");
+}
+
+/* every item of a list, one a line; `none` when the list is empty */
+static int row_list(sm_buf *b, const char *k, char *const *items, size_t n, const char *none)
+{
+	int rc = cell_start(b, k);
+	if (!rc && n == 0)
+		rc = esc(b, none);
+	if (!rc && n > 0)
+		rc = sm_buf_puts(b, "<ul>");
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = sm_buf_puts(b, "<li>");
+		if (!rc)
+			rc = esc(b, items[i]);
+		if (!rc)
+			rc = sm_buf_puts(b, "</li>");
+	}
+	if (!rc && n > 0)
+		rc = sm_buf_puts(b, "</ul>");
 	return rc ? rc : sm_buf_puts(b, "</td></tr>\n");
 }
 
@@ -97,86 +156,87 @@ static const char *date_text(sm_date d, char buf[11], const char *none)
 
 static const char *const STARS[] = { "", "★", "★★", "★★★", "★★★★", "★★★★★", "★★★★★★", "★★★★★★★", "★★★★★★★★", "★★★★★★★★★" };
 
+/* The verdict on a label that did not verify, and why (the library's words, in English). */
+static int not_genuine(sm_buf *b, const struct words *w, const char *why)
+{
+	int rc = sm_buf_printf(b, "<p class=\"verdict bad\" id=\"genuine\">%s</p>\n<p class=\"lead\">%s</p>\n",
+			       w->not_genuine, w->not_genuine_long);
+	if (!rc && why && *why) {
+		rc = sm_buf_printf(b, "<p class=\"why\">%s: ", w->details);
+		if (!rc)
+			rc = esc(b, why);
+		if (!rc)
+			rc = sm_buf_puts(b, "</p>\n");
+	}
+	return rc;
+}
+
+/* The certificate: its current status first, then whether the label is genuine, then the facts. */
+static int cert_body(sm_buf *b, const struct words *w, const sm_cert *c, const char *st, int genuine, bool differs)
+{
+	static const char *const colour[4] = { "#0a7d32", "#9a5a00", "#b00020", "#b00020" };
+	int si = sm_status_from_name(st);
+	if (si < 0 || si > 3)
+		si = 3;
+	int lv = c->level < 0 || c->level > 9 ? 0 : c->level;
+	char d[11];
+	int rc = sm_buf_printf(b,
+			       "<p class=\"status\" id=\"status\" data-status=\"%s\" style=\"color:%s\">%s</p>\n"
+			       "<p class=\"lead\">%s</p>\n",
+			       st, colour[si], w->status[si], w->status_long[si]);
+	if (!rc && genuine == 1)
+		rc = sm_buf_printf(b, "<p class=\"genuine ok%s\" id=\"genuine\">%s</p>\n", si == 0 ? "" : " muted",
+				   w->genuine);
+	if (!rc && differs)
+		rc = sm_buf_printf(b, "<p class=\"genuine bad\">%s</p>\n", w->claims_differ);
+	if (!rc)
+		rc = sm_buf_printf(b, "<p class=\"stars\" aria-label=\"%s %d\">%s</p>\n<table>\n", w->level, c->level,
+				   STARS[lv]);
+	char lvtext[64];
+	snprintf(lvtext, sizeof(lvtext), "%s %d (%s)", c->scheme, c->level, STARS[lv]);
+	if (!rc)
+		rc = row(b, w->id, c->id);
+	if (!rc)
+		rc = row(b, w->level, lvtext);
+	char vend[300];
+	snprintf(vend, sizeof(vend), "%s (%s)", c->vendor_name ? c->vendor_name : "", c->vendor);
+	if (!rc)
+		rc = row(b, w->vendor, vend);
+	if (!rc)
+		rc = row(b, w->product, c->product ? c->product : "");
+	if (!rc)
+		rc = row_list(b, w->models, c->models, c->nmodels, w->none);
+	if (!rc)
+		rc = row(b, w->fw, c->firmware);
+	if (!rc)
+		rc = row_list(b, w->fw_revoked, c->revoked, c->nrevoked, w->none);
+	if (!rc)
+		rc = row(b, w->registered, date_text(c->registered, d, w->none));
+	if (!rc)
+		rc = row(b, w->expires, date_text(c->expires, d, w->none));
+	if (!rc)
+		rc = row(b, w->support, date_text(c->support_end, d, w->none));
+	return rc ? rc : sm_buf_puts(b, "</table>\n");
+}
+
 /* genuine: 1 genuine label, 0 not genuine, 2 genuine but no record here, -1 no label (the /c/ page). */
 static void page(sm_req *q, const sm_cert *c, int genuine, const char *why, bool differs)
 {
 	enum lang l = pick_lang(q);
 	const struct words *w = &W[l];
 	sm_date today = sm_date_from_time(sm_server_now());
-	const char *st = c ? sm_cert_status_name(c, today) : NULL;
-	int si = st ? sm_status_from_name(st) : 0;
-	static const char *const colour[4] = { "#0a7d32", "#b36b00", "#b00020", "#b00020" };
 	sm_buf b = SM_BUF_INIT;
-	char d[11];
 	int rc = sm_buf_printf(&b,
 			       "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
 			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-			       "<title>%s</title><style>"
-			       "body{font-family:system-ui,'Noto Sans CJK JP',sans-serif;margin:0;padding:1rem;max-width:40rem;"
-			       "margin-inline:auto;color:#111;line-height:1.5}"
-			       ".genuine{padding:.6rem 1rem;border-radius:.5rem;font-weight:600}"
-			       ".ok{background:#e6f4ea;color:#0a5d26}.bad{background:#fde7e9;color:#8a0016}"
-			       ".status{font-size:2.4rem;font-weight:800;margin:.6rem 0 .2rem}"
-			       ".stars{font-size:2rem;letter-spacing:.1rem;color:#c9a000}"
-			       "table{border-collapse:collapse;width:100%%}th,td{text-align:left;padding:.35rem .3rem;"
-			       "border-bottom:1px solid #ddd;vertical-align:top}th{width:42%%;color:#555;font-weight:500}"
-			       "</style></head><body>\n",
-			       l == JA ? "ja" : "en", w->title);
-	if (!rc && genuine == 0) {
-		rc = sm_buf_printf(&b, "<p class=\"genuine bad\" id=\"genuine\">%s</p>\n<p>", w->not_genuine);
-		if (!rc)
-			rc = esc(&b, why);
-		if (!rc)
-			rc = sm_buf_puts(&b, "</p>\n");
-	} else if (!rc && genuine == 1) {
-		rc = sm_buf_printf(&b, "<p class=\"genuine ok\" id=\"genuine\">%s</p>\n", w->genuine);
-	} else if (!rc && genuine == 2) {
-		rc = sm_buf_printf(&b, "<p class=\"genuine bad\" id=\"genuine\">%s</p>\n", w->no_record);
-	}
-	if (!rc && c) {
-		rc = sm_buf_printf(&b,
-				   "<p class=\"status\" id=\"status\" data-status=\"%s\" style=\"color:%s\">%s</p>\n<p>%s</p>\n",
-				   st, colour[si], w->status[si], w->status_long[si]);
-		if (!rc && differs)
-			rc = sm_buf_printf(&b, "<p class=\"genuine bad\">%s</p>\n", w->claims_differ);
-		if (!rc)
-			rc = sm_buf_printf(&b, "<p class=\"stars\" aria-label=\"%s %d\">%s</p>\n<table>\n", w->level, c->level,
-					   STARS[c->level < 0 || c->level > 9 ? 0 : c->level]);
-		char lv[64];
-		snprintf(lv, sizeof(lv), "%s %d (%s)", c->scheme, c->level, STARS[c->level < 0 || c->level > 9 ? 0 : c->level]);
-		if (!rc)
-			rc = row(&b, w->id, c->id);
-		if (!rc)
-			rc = row(&b, w->level, lv);
-		char vend[300];
-		snprintf(vend, sizeof(vend), "%s (%s)", c->vendor_name ? c->vendor_name : "", c->vendor);
-		if (!rc)
-			rc = row(&b, w->vendor, vend);
-		if (!rc)
-			rc = row(&b, w->product, c->product ? c->product : "");
-		/* the lists are as long as the record says: an installer must see every revoked version */
-		sm_buf lb = SM_BUF_INIT;
-		for (size_t i = 0; i < c->nmodels && !rc; i++)
-			rc = sm_buf_printf(&lb, "%s%s", i ? ", " : "", c->models[i]);
-		if (!rc && !(rc = sm_buf_terminate(&lb)))
-			rc = row(&b, w->models, (const char *)lb.data);
-		if (!rc)
-			rc = row(&b, w->fw, c->firmware);
-		lb.len = 0;
-		for (size_t i = 0; i < c->nrevoked && !rc; i++)
-			rc = sm_buf_printf(&lb, "%s%s", i ? ", " : "", c->revoked[i]);
-		if (!rc && !(rc = sm_buf_terminate(&lb)))
-			rc = row(&b, w->fw_revoked, c->nrevoked ? (const char *)lb.data : w->none);
-		sm_buf_cleanup(&lb);
-		if (!rc)
-			rc = row(&b, w->registered, date_text(c->registered, d, w->none));
-		if (!rc)
-			rc = row(&b, w->expires, date_text(c->expires, d, w->none));
-		if (!rc)
-			rc = row(&b, w->support, date_text(c->support_end, d, w->none));
-		if (!rc)
-			rc = sm_buf_puts(&b, "</table>\n");
-	}
+			       "<title>%s</title><style>%s</style></head><body>\n",
+			       l == JA ? "ja" : "en", w->title, CSS);
+	if (!rc && genuine == 0)
+		rc = not_genuine(&b, w, why);
+	else if (!rc && genuine == 2)
+		rc = sm_buf_printf(&b, "<p class=\"genuine bad norec\" id=\"genuine\">%s</p>\n", w->no_record);
+	if (!rc && c)
+		rc = cert_body(&b, w, c, sm_cert_status_name(c, today), genuine, differs);
 	if (!rc)
 		rc = sm_buf_puts(&b, "</body></html>\n");
 	if (rc) {

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The certificate page in headless Debian Chromium (tests/web/, node's test runner + playwright-core).
+# Skips only when /usr/bin/chromium or node is missing; installs the locked npm packages when absent.
+set -u
+
+ROOT=${SM_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+WEB="$ROOT/tests/web"
+: "${STARMARK_BIN:?set STARMARK_BIN to the starmark CLI}"
+: "${STARMARKD_BIN:?set STARMARKD_BIN to starmarkd}"
+
+for tool in /usr/bin/chromium node npm; do
+	command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup.sh installs it)"; exit 0; }
+done
+[ -x "$STARMARKD_BIN" ] || { echo "FAIL: no starmarkd at $STARMARKD_BIN" >&2; exit 1; }
+
+# playwright-core drives the Debian browser: it must never fetch one of its own
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if [ ! -d "$WEB/node_modules/playwright-core" ]; then
+	npm ci --prefix "$WEB" --no-audit --no-fund --loglevel=error ||
+		{ echo "FAIL: npm ci in $WEB failed" >&2; exit 1; }
+fi
+
+# In sanitizer builds: fontconfig keeps its configuration for the life of the process, and cairo 1.16 loses
+# ~1.5 KB per PDF it subsets (as in test_label_render.sh); `label` draws text through both.
+SUPP=$(mktemp "${TMPDIR:-/tmp}/sm-web-lsan.XXXXXX")
+trap 'rm -f "$SUPP"' EXIT
+printf 'leak:libfontconfig.so\nleak:cairo_surface_finish\n' >"$SUPP"
+export LSAN_OPTIONS="suppressions=$SUPP${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+
+export STARMARK_BIN STARMARKD_BIN
+node --test --test-reporter=spec --test-timeout=50000 "$WEB/"
