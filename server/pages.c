@@ -280,13 +280,11 @@ void sm_h_label_page(sm_req *q, const char *token)
 	if (sm_req_query(q, none))
 		return;
 	int rc = sm_label_parse(token, strlen(token), &tok, &n, &err);
-	if (rc) {
-		sm_reply_sm_err(q, rc, &err);
-		return;
-	}
-	rc = sm_label_verify(tok, n, sm_registry_trust(sm_srv->reg), &cl, &err);
+	if (!rc)
+		rc = sm_label_verify(tok, n, sm_registry_trust(sm_srv->reg), &cl, &err);
 	free(tok);
-	if (rc == SM_EVERIFY) {
+	/* a phone opened it: a forged, altered or unreadable label gets the page that says so in words */
+	if (rc == SM_EVERIFY || rc == SM_EINVAL || rc == SM_ETOOBIG) {
 		page(q, NULL, 0, err.msg, false);
 		return;
 	}

@@ -288,6 +288,11 @@ with tempfile.TemporaryDirectory() as tmp:
         check(st == 200 and h.get("content-language") == "en" and "ACTIVE" in b.decode(), "certificate page in English",
               "en page", b[:300])
 
+        # a label that does not even decode: the page says NOT GENUINE in words, not a JSON error
+        st, h, b = s.req("GET", "/L/AAAAAAAAAAAAAAAA", headers={"Accept-Language": "en"})
+        check(st == 200 and h.get("content-type", "").startswith("text/html") and "NOT GENUINE" in b.decode(),
+              "an unreadable label token gets the not-genuine page", "html NOT GENUINE", (st, b[:200]))
+
         # metrics
         st, h, b = s.req("GET", "/metrics")
         m = b.decode()
