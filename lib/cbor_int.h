@@ -69,6 +69,10 @@ int sm_cbor_read_int(sm_cbor_rd *r, int64_t *v, const char *what, sm_err *err);
 int sm_cbor_read_text(sm_cbor_rd *r, size_t max, char **out, const char *what, sm_err *err);
 int sm_cbor_read_bytes(sm_cbor_rd *r, size_t max, const uint8_t **p, size_t *n, const char *what, sm_err *err);
 int sm_cbor_read_array(sm_cbor_rd *r, size_t max, size_t *n, const char *what, sm_err *err);
+/** An array of at most max_items texts of at most max_len bytes each, into a new vector (*v, *n; caller frees
+ * each and the vector); on failure nothing is left allocated. */
+int sm_cbor_read_strv(sm_cbor_rd *r, size_t max_items, size_t max_len, char ***v, size_t *n, const char *what,
+		      sm_err *err);
 int sm_cbor_read_map(sm_cbor_rd *r, size_t max, size_t *n, const char *what, sm_err *err);
 
 #endif

@@ -307,3 +307,26 @@ int sm_cbor_read_map(sm_cbor_rd *r, size_t max, size_t *n, const char *what, sm_
 {
 	return read_container(r, SM_CBOR_MAP, max, n, what, err);
 }
+
+int sm_cbor_read_strv(sm_cbor_rd *r, size_t max_items, size_t max_len, char ***v, size_t *n, const char *what,
+		     sm_err *err)
+{
+	size_t cnt;
+	int rc = sm_cbor_read_array(r, max_items, &cnt, what, err);
+	if (rc)
+		return rc;
+	char **a = cnt ? calloc(cnt, sizeof(*a)) : NULL;
+	if (cnt && !a)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < cnt; i++) {
+		if ((rc = sm_cbor_read_text(r, max_len, &a[i], what, err))) {
+			for (size_t j = 0; j < i; j++)
+				free(a[j]);
+			free(a);
+			return rc;
+		}
+	}
+	*v = a;
+	*n = cnt;
+	return 0;
+}

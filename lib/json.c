@@ -230,7 +230,7 @@ int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm
 	return 0;
 }
 
-static bool too_deep(const char *s, size_t n, int max)
+bool sm_json_too_deep(const char *s, size_t n, int max)
 {
 	int depth = 0;
 	bool in_str = false;
@@ -258,7 +258,7 @@ int sm_json_parse_body(const char *p, size_t n, json_t **out, sm_err *err)
 	json_error_t je;
 	if (n > SM_JSON_MAX_BODY)
 		return sm_err_set(err, SM_ETOOBIG, "body", "the JSON body is %zu bytes, at most %u", n, SM_JSON_MAX_BODY);
-	if (too_deep(p, n, SM_JSON_MAX_DEPTH))
+	if (sm_json_too_deep(p, n, SM_JSON_MAX_DEPTH))
 		return sm_err_set(err, SM_EINVAL, "body", "the JSON body is nested deeper than %d", SM_JSON_MAX_DEPTH);
 	json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
 	if (!j)

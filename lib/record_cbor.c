@@ -159,28 +159,6 @@ static int read_fixed(sm_cbor_rd *r, char *dst, size_t max, const char *what, sm
 	return 0;
 }
 
-static int read_strv(sm_cbor_rd *r, size_t max_items, size_t max_len, char ***v, size_t *n, const char *what,
-		     sm_err *err)
-{
-	size_t cnt;
-	int rc = sm_cbor_read_array(r, max_items, &cnt, what, err);
-	if (rc)
-		return rc;
-	char **a = cnt ? calloc(cnt, sizeof(*a)) : NULL;
-	if (cnt && !a)
-		return SM_ENOMEM;
-	for (size_t i = 0; i < cnt; i++) {
-		if ((rc = sm_cbor_read_text(r, max_len, &a[i], what, err))) {
-			for (size_t j = 0; j < i; j++)
-				free(a[j]);
-			free(a);
-			return rc;
-		}
-	}
-	*v = a;
-	*n = cnt;
-	return 0;
-}
 
 static int read_date(sm_cbor_rd *r, sm_date *d, const char *what, sm_err *err)
 {
@@ -212,7 +190,7 @@ static int read_record_field(sm_cbor_rd *r, uint64_t k, sm_cert *c, bool *handle
 	case K_VENDOR: return read_fixed(r, c->vendor, SM_VENDOR_MAX, "vendor", err);
 	case K_VENDOR_NAME: return sm_cbor_read_text(r, SM_NAME_MAX, &c->vendor_name, "vendor_name", err);
 	case K_PRODUCT: return sm_cbor_read_text(r, SM_NAME_MAX, &c->product, "product", err);
-	case K_MODELS: return read_strv(r, SM_MODELS_MAX, SM_MODEL_MAX, &c->models, &c->nmodels, "models", err);
+	case K_MODELS: return sm_cbor_read_strv(r, SM_MODELS_MAX, SM_MODEL_MAX, &c->models, &c->nmodels, "models", err);
 	case K_CATEGORY: return sm_cbor_read_text(r, SM_CATEGORY_MAX, &c->category, "category", err);
 	case K_FIRMWARE: return sm_cbor_read_text(r, SM_FWSPEC_MAX, &c->firmware, "firmware", err);
 	case K_REGISTERED: return read_date(r, &c->registered, "registered", err);
@@ -273,7 +251,7 @@ int sm_event_decode(const uint8_t *p, size_t n, sm_event **out, sm_err *err)
 			/* the issue encoding has no versions: accepting them would sign what is then dropped */
 			if (e->type == SM_EV_ISSUE)
 				break;
-			rc = read_strv(&r, SM_REVOKED_MAX, SM_VERSION_MAX, &e->versions, &e->nversions, "versions", err);
+			rc = sm_cbor_read_strv(&r, SM_REVOKED_MAX, SM_VERSION_MAX, &e->versions, &e->nversions, "versions", err);
 			continue;
 		default: break;
 		}
@@ -282,7 +260,7 @@ int sm_event_decode(const uint8_t *p, size_t n, sm_event **out, sm_err *err)
 			rc = read_record_field(&r, k, c, &handled, err);
 			record = true;
 		} else if (k == K_MODELS) {
-			rc = read_strv(&r, SM_MODELS_MAX, SM_MODEL_MAX, &e->models, &e->nmodels, "models", err);
+			rc = sm_cbor_read_strv(&r, SM_MODELS_MAX, SM_MODEL_MAX, &e->models, &e->nmodels, "models", err);
 			handled = true;
 		} else if (k == K_FIRMWARE) {
 			rc = sm_cbor_read_text(&r, SM_FWSPEC_MAX, &e->firmware, "firmware", err);
@@ -379,7 +357,7 @@ int sm_cert_decode(const uint8_t *p, size_t n, sm_cert **out, sm_err *err)
 		if (k == K_ID) {
 			rc = read_id(&r, c->id, err);
 		} else if (k == K_VERSIONS) {
-			rc = read_strv(&r, SM_REVOKED_MAX, SM_VERSION_MAX, &c->revoked, &c->nrevoked, "revoked", err);
+			rc = sm_cbor_read_strv(&r, SM_REVOKED_MAX, SM_VERSION_MAX, &c->revoked, &c->nrevoked, "revoked", err);
 		} else if (k == K_STATUS) {
 			if (!(rc = sm_cbor_read_int(&r, &v, "status", err)) && (v < 0 || v > SM_STATUS_REVOKED))
 				rc = sm_err_set(err, SM_EINVAL, "status", "status %lld out of range", (long long)v);

@@ -65,23 +65,6 @@ static int put_facts(sm_buf *b, const sm_cert *c)
 	return c->category ? sm_cbor_put_str(b, c->category) : sm_buf_append(b, "\xf6", 1);
 }
 
-static int read_strv(sm_cbor_rd *r, size_t max_items, size_t max_len, char ***v, size_t *n, const char *what,
-		     sm_err *err)
-{
-	size_t cnt;
-	int rc = sm_cbor_read_array(r, max_items, &cnt, what, err);
-	if (rc)
-		return rc;
-	*v = cnt ? calloc(cnt, sizeof(char *)) : NULL;
-	if (cnt && !*v)
-		return SM_ENOMEM;
-	for (size_t i = 0; i < cnt; i++) {
-		if ((rc = sm_cbor_read_text(r, max_len, &(*v)[i], what, err)))
-			return rc;
-		*n = i + 1;
-	}
-	return 0;
-}
 
 /* An optional day (uint) or null. */
 static int read_opt_date(sm_cbor_rd *r, sm_date *d, const char *what, sm_err *err)
@@ -131,11 +114,11 @@ static int read_facts(sm_cbor_rd *r, sm_cert **out, sm_err *err)
 	if (!rc)
 		rc = sm_cbor_read_text(r, SM_NAME_MAX, &c->product, "product", err);
 	if (!rc)
-		rc = read_strv(r, SM_MODELS_MAX, SM_MODEL_MAX, &c->models, &c->nmodels, "models", err);
+		rc = sm_cbor_read_strv(r, SM_MODELS_MAX, SM_MODEL_MAX, &c->models, &c->nmodels, "models", err);
 	if (!rc)
 		rc = sm_cbor_read_text(r, 4096, &c->firmware, "firmware", err);
 	if (!rc)
-		rc = read_strv(r, SM_REVOKED_MAX, 64, &c->revoked, &c->nrevoked, "revoked", err);
+		rc = sm_cbor_read_strv(r, SM_REVOKED_MAX, 64, &c->revoked, &c->nrevoked, "revoked", err);
 	if (!rc && !(rc = sm_cbor_read_uint(r, &reg, "registered", err)) && reg > 3000000)
 		rc = sm_err_set(err, SM_EINVAL, "registered", "registration day out of range");
 	if (!rc)

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "starmark/json.h"
 #include "starmark/verdict.h"
 #include "starmark/version.h"
 
@@ -43,29 +44,6 @@ static int level_of(json_t *v, const char *field, int *out, sm_err *err)
 	return 0;
 }
 
-/* Nesting deeper than a policy can have is refused before jansson builds it. */
-static bool too_deep(const char *s, size_t n, int max)
-{
-	int depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			if (++depth > max)
-				return true;
-		} else if (c == '}' || c == ']') {
-			depth--;
-		}
-	}
-	return false;
-}
 
 int sm_policy_parse(const char *text, size_t n, sm_policy *p, sm_err *err)
 {
@@ -75,7 +53,7 @@ int sm_policy_parse(const char *text, size_t n, sm_policy *p, sm_err *err)
 	sm_policy_default(p);
 	if (n > SM_POLICY_MAX_SIZE)
 		return sm_err_set(err, SM_ETOOBIG, "policy", "policy is %zu bytes, at most %u", n, SM_POLICY_MAX_SIZE);
-	if (too_deep(text, n, 4))
+	if (sm_json_too_deep(text, n, 4))
 		return sm_err_set(err, SM_EINVAL, "policy", "policy is nested deeper than a policy can be");
 	root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
 	if (!root)

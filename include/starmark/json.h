@@ -26,6 +26,9 @@ json_t *sm_cert_to_json(const sm_cert *c, sm_date today);
  */
 int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm_err *err);
 
+/** True when JSON text nests objects/arrays deeper than `max` (checked before jansson builds anything). */
+bool sm_json_too_deep(const char *s, size_t n, int max);
+
 /** Parse a JSON request body strictly: size and depth caps, no duplicate keys, an object. */
 int sm_json_parse_body(const char *p, size_t n, json_t **out, sm_err *err);
 
