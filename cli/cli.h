@@ -64,12 +64,12 @@ int print_json(json_t *j);
 
 /** Open the registry of --db (write or read-only), with the passphrase file if given. */
 int open_registry(const cli *c, bool write, sm_registry **out);
-/** Read a whole file (at most `max` bytes) into a NUL-terminated buffer the caller frees. */
-int read_file(const char *path, size_t max, char **out, size_t *n, sm_err *err);
 
 /** Human output of a certificate, and of a list line. */
 void print_cert(const sm_cert *c, sm_date today);
 void print_cert_line(const sm_cert *c, sm_date today);
+/** Human output of a trust bundle (`trust show`), with the log's verifier key. */
+void print_trust(const sm_trust *t, const char *vkey);
 /** "★★" for a level. */
 const char *stars(int level);
 

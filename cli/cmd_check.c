@@ -34,10 +34,10 @@ int cmd_check(cli *c, int argc, char **argv)
 		return fail(c, rc, &err);
 	sm_policy_default(&pol);
 	if (o[5].seen) {
-		char *text = NULL;
+		uint8_t *text = NULL;
 		size_t n = 0;
-		if ((rc = read_file(o[5].value, SM_POLICY_MAX_SIZE, &text, &n, &err)) ||
-		    (rc = sm_policy_parse(text, n, &pol, &err))) {
+		if ((rc = sm_file_read(o[5].value, SM_POLICY_MAX_SIZE, &text, &n, &err)) ||
+		    (rc = sm_policy_parse((const char *)text, n, &pol, &err))) {
 			free(text);
 			return fail(c, rc, &err);
 		}

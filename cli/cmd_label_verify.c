@@ -20,12 +20,12 @@ struct verdict {
  */
 static int load_trust_file(const cli *c, const char *path, sm_trust *t)
 {
-	char *b = NULL;
+	uint8_t *b = NULL;
 	size_t n = 0;
 	sm_cose *cose = NULL;
 	sm_trust *named = NULL;
 	sm_err err = {0};
-	int rc = read_file(path, SM_TRUST_MAX_SIZE + 4096, &b, &n, &err);
+	int rc = sm_file_read(path, SM_TRUST_MAX_SIZE + 4096, &b, &n, &err);
 	if (rc) {
 		rc = fail(c, rc, &err);
 		goto out;
@@ -37,7 +37,7 @@ static int load_trust_file(const cli *c, const char *path, sm_trust *t)
 	/* First the root the bundle names, then the bundle checked as signed by that very root. */
 	size_t pn = 0;
 	const uint8_t *payload = NULL;
-	int bad = sm_cose_decode((const uint8_t *)b, n, &cose, &err);
+	int bad = sm_cose_decode(b, n, &cose, &err);
 	if (!bad && sm_cose_type(cose) != SM_COSE_TRUST)
 		bad = sm_err_set(&err, SM_EINVAL, "trust", "it is another kind of signed object");
 	if (!bad) {
@@ -45,7 +45,7 @@ static int load_trust_file(const cli *c, const char *path, sm_trust *t)
 		bad = sm_trust_decode(payload, pn, named, &err);
 	}
 	if (!bad)
-		bad = sm_trust_verify((const uint8_t *)b, n, NULL, named->root, t, &err);
+		bad = sm_trust_verify(b, n, NULL, named->root, t, &err);
 	if (bad) {
 		fprintf(stderr, "%s: label verify: %s is not a trust bundle signed by its root key: %s\n",
 		        c->prog, path, err.msg[0] ? err.msg : sm_strerror(bad));

@@ -52,17 +52,6 @@ static void verify_progress(void *ctx, uint64_t done, uint64_t total)
 			done == total ? "\n" : "");
 }
 
-static json_t *proof_json(uint8_t proof[][SM_HASH_LEN], size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		char *b = sm_base64_encode(proof[i], SM_HASH_LEN);
-		json_array_append_new(a, json_string(b ? b : ""));
-		free(b);
-	}
-	return a;
-}
-
 static int log_proof(cli *c, sm_registry *r, const char *id)
 {
 	sm_cert *cert = NULL;
@@ -81,8 +70,10 @@ static int log_proof(cli *c, sm_registry *r, const char *id)
 		if ((rc = sm_registry_inclusion(r, idx, size, proof, &n, &err)))
 			break;
 		if (c->json) {
+			json_t *pj = sm_proof_to_json((const uint8_t(*)[SM_HASH_LEN])proof, n);
 			json_array_append_new(proofs, json_pack("{s:I, s:s, s:o}", "index", (json_int_t)idx, "event",
-								sm_event_name(cert->history[i].type), "proof", proof_json(proof, n)));
+								sm_event_name(cert->history[i].type),
+								"proof", pj));
 		} else {
 			printf("entry %llu (%s): inclusion proof of %zu hashes in tree size %llu\n", (unsigned long long)idx,
 			       sm_event_name(cert->history[i].type), n, (unsigned long long)size);
@@ -180,6 +171,28 @@ out:
 	return rc;
 }
 
+void print_trust(const sm_trust *t, const char *vkey)
+{
+	char fp[65];
+	sm_key_fingerprint(t->root, fp);
+	printf("trust bundle version %llu  scheme %s  levels %d  origin %s\n", (unsigned long long)t->version,
+	       t->scheme, t->levels, t->origin);
+	printf("root     fingerprint %s\n", fp);
+	for (size_t i = 0; i < t->nkeys; i++) {
+		char *kid = sm_hex_encode(t->keys[i].kid, SM_KID_LEN);
+		char *pub = sm_base64_encode(t->keys[i].pub, 32);
+		char nb[21], na[21] = "(current)";
+		sm_time_format(t->keys[i].not_before, nb);
+		if (t->keys[i].not_after)
+			sm_time_format(t->keys[i].not_after, na);
+		printf("%-8s kid %s  key %s  from %s until %s\n", sm_role_name(t->keys[i].role),
+		       kid ? kid : "", pub ? pub : "", nb, na);
+		free(kid);
+		free(pub);
+	}
+	printf("log vkey %s\n", vkey);
+}
+
 int cmd_trust(cli *c, int argc, char **argv)
 {
 	opt o[] = { { 0 } };
@@ -205,23 +218,7 @@ int cmd_trust(cli *c, int argc, char **argv)
 		} else if (c->json) {
 			rc = print_json(sm_trust_to_json(t, vkey));
 		} else {
-			char fp[65];
-			sm_key_fingerprint(t->root, fp);
-			printf("trust bundle version %llu  scheme %s  levels %d  origin %s\n", (unsigned long long)t->version,
-			       t->scheme, t->levels, t->origin);
-			printf("root     fingerprint %s\n", fp);
-			for (size_t i = 0; i < t->nkeys; i++) {
-				char *kid = sm_hex_encode(t->keys[i].kid, SM_KID_LEN), *pub = sm_base64_encode(t->keys[i].pub, 32);
-				char nb[21], na[21] = "(current)";
-				sm_time_format(t->keys[i].not_before, nb);
-				if (t->keys[i].not_after)
-					sm_time_format(t->keys[i].not_after, na);
-				printf("%-8s kid %s  key %s  from %s until %s\n", sm_role_name(t->keys[i].role), kid ? kid : "",
-				       pub ? pub : "", nb, na);
-				free(kid);
-				free(pub);
-			}
-			printf("log vkey %s\n", vkey);
+			print_trust(t, vkey);
 		}
 		free(vkey);
 	} else {

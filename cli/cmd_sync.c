@@ -14,7 +14,7 @@ int cmd_sync(cli *c, int argc, char **argv)
 	sm_client *cl = NULL;
 	sm_sync_report rep;
 	sm_err err = {0};
-	char *pinned = NULL;
+	uint8_t *pinned = NULL;
 	int rc = opt_parse(c, "sync", argc, argv, o, pos, 0, &np);
 	if (rc)
 		return rc;
@@ -22,9 +22,9 @@ int cmd_sync(cli *c, int argc, char **argv)
 		return usage_error(
 		    c, "sync: usage: starmark sync --server URL --cache DIR --trust FILE (the trust bundle "
 		       "'starmark trust export' wrote, provisioned with the device)");
-	if ((rc = read_file(o[1].value, SM_TRUST_MAX_SIZE, &pinned, &pn, &err)) ||
+	if ((rc = sm_file_read(o[1].value, SM_TRUST_MAX_SIZE, &pinned, &pn, &err)) ||
 	    (rc = sm_client_new(c->server, c->token, c->cacert, &cl, &err)) ||
-	    (rc = sm_sync_run(cl, o[0].value, (const uint8_t *)pinned, pn, c->now, &rep, &err))) {
+	    (rc = sm_sync_run(cl, o[0].value, pinned, pn, c->now, &rep, &err))) {
 		rc = fail(c, rc, &err);
 		goto out;
 	}

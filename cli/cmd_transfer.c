@@ -39,7 +39,7 @@ int cmd_import(cli *c, int argc, char **argv)
 	opt o[] = { { "format", true }, { "skip-bad", false }, { 0 } };
 	const char *pos[1];
 	size_t np, n = 0;
-	char *data = NULL;
+	uint8_t *data = NULL;
 	sm_registry *r = NULL;
 	sm_import_report rep;
 	sm_err err = { 0 };
@@ -59,14 +59,14 @@ int cmd_import(cli *c, int argc, char **argv)
 	} else if (ends_with(pos[0], ".jsonl") || ends_with(pos[0], ".ndjson")) {
 		fmt = SM_FORMAT_JSONL;
 	}
-	if ((rc = read_file(pos[0], SM_IMPORT_MAX_SIZE, &data, &n, &err)))
+	if ((rc = sm_file_read(pos[0], SM_IMPORT_MAX_SIZE, &data, &n, &err)))
 		return fail(c, rc, &err);
 	if ((rc = open_registry(c, true, &r))) {
 		free(data);
 		return rc;
 	}
 	struct progress pr = { !c->json && isatty(STDERR_FILENO), -1 };
-	int irc = sm_import(r, fmt, data, n, o[1].seen, c->now, show_progress, &pr, &rep, &err);
+	int irc = sm_import(r, fmt, (const char *)data, n, o[1].seen, c->now, show_progress, &pr, &rep, &err);
 	for (size_t i = 0; i < rep.nerrors; i++)
 		fprintf(stderr, "%s:%zu: %s\n", pos[0], rep.errors[i].line, rep.errors[i].msg);
 	if (rep.bad > rep.nerrors)

@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* starmark: the command-line front end — global options, the verb table, exit codes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -177,43 +174,6 @@ int opt_parse(const cli *c, const char *verb, int argc, char **argv, opt *opts, 
 		pos[(*npos)++] = a;
 	}
 	return EXIT_OK;
-}
-
-int read_file(const char *path, size_t max, char **out, size_t *n, sm_err *err)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return sm_err_set(err, errno == ENOENT ? SM_EINVAL : SM_EIO, "file", "cannot open %s: %s", path,
-				  strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return sm_err_set(err, SM_EINVAL, "file", "%s is not a regular file", path);
-	}
-	if ((uint64_t)st.st_size > max) {
-		close(fd);
-		return sm_err_set(err, SM_ETOOBIG, "file", "%s is %lld bytes, at most %zu are read", path,
-				  (long long)st.st_size, max);
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	if (!buf) {
-		close(fd);
-		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	buf[got] = '\0';
-	*out = buf;
-	*n = got;
-	return 0;
 }
 
 int open_registry(const cli *c, bool write, sm_registry **out)

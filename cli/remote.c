@@ -276,14 +276,13 @@ static int server_trust(cli *c, sm_client *cl, const char *trust_file, sm_trust 
 {
 	sm_response resp;
 	sm_err err = {0};
-	char *pinned = NULL;
+	uint8_t *pinned = NULL;
 	size_t pn = 0;
 	bool changed;
 	int rc = sm_client_get(cl, "/v1/trust", &resp, &err);
-	if (!rc && trust_file && !(rc = read_file(trust_file, SM_TRUST_MAX_SIZE, &pinned, &pn, &err)) &&
-	    !(rc = sm_sync_trust_pinned((const uint8_t *)pinned, pn, out, &err)))
-		rc = sm_sync_trust_next(out, (const uint8_t *)pinned, pn, resp.body, resp.len, out, &changed,
-		                        &err);
+	if (!rc && trust_file && !(rc = sm_file_read(trust_file, SM_TRUST_MAX_SIZE, &pinned, &pn, &err)) &&
+	    !(rc = sm_sync_trust_pinned(pinned, pn, out, &err)))
+		rc = sm_sync_trust_next(out, pinned, pn, resp.body, resp.len, out, &changed, &err);
 	else if (!rc && !trust_file)
 		rc = sm_sync_trust_pinned(resp.body, resp.len, out, &err);
 	if (!rc && bytes) {
@@ -298,28 +297,6 @@ static int server_trust(cli *c, sm_client *cl, const char *trust_file, sm_trust 
 		return EXIT_DENY;
 	}
 	return rc ? fail(c, rc, &err) : EXIT_OK;
-}
-
-static void print_trust(const sm_trust *t, const char *vkey)
-{
-	char fp[65];
-	sm_key_fingerprint(t->root, fp);
-	printf("trust bundle version %llu  scheme %s  levels %d  origin %s\n", (unsigned long long)t->version,
-	       t->scheme, t->levels, t->origin);
-	printf("root     fingerprint %s\n", fp);
-	for (size_t i = 0; i < t->nkeys; i++) {
-		char *kid = sm_hex_encode(t->keys[i].kid, SM_KID_LEN),
-		     *pub = sm_base64_encode(t->keys[i].pub, 32);
-		char nb[21], na[21] = "(current)";
-		sm_time_format(t->keys[i].not_before, nb);
-		if (t->keys[i].not_after)
-			sm_time_format(t->keys[i].not_after, na);
-		printf("%-8s kid %s  key %s  from %s until %s\n", sm_role_name(t->keys[i].role),
-		       kid ? kid : "", pub ? pub : "", nb, na);
-		free(kid);
-		free(pub);
-	}
-	printf("log vkey %s\n", vkey);
 }
 
 int remote_trust(cli *c, const char *sub, const char *file)
@@ -501,15 +478,15 @@ static int offline_check(cli *c, const sm_check_req *q, const sm_policy *p, cons
 	sm_err err = {0};
 	sm_check_result res = {0};
 	sm_snapshot_info info;
-	char *pinned = NULL;
+	uint8_t *pinned = NULL;
 	size_t pn = 0;
 	int rc;
 	if (!cache)
 		return usage_error(c,
 		                   "check --offline needs --cache DIR (the directory 'starmark sync' keeps)");
-	if (trust && (rc = read_file(trust, SM_TRUST_MAX_SIZE, &pinned, &pn, &err)))
+	if (trust && (rc = sm_file_read(trust, SM_TRUST_MAX_SIZE, &pinned, &pn, &err)))
 		return fail(c, rc, &err);
-	rc = sm_cache_open(cache, (const uint8_t *)pinned, pn, &sc, &err);
+	rc = sm_cache_open(cache, pinned, pn, &sc, &err);
 	free(pinned);
 	if (rc == SM_ENOTFOUND || rc == SM_EVERIFY || rc == SM_EINVAL)
 		return unknown_verdict(c, q, p, "no_data", err.msg);

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* A growable byte buffer with a hard cap. */
+/* A growable byte buffer with a hard cap, and whole small files read into memory. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "starmark/buf.h"
 #include "starmark/error.h"
@@ -88,4 +92,53 @@ void sm_buf_cleanup(sm_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+int sm_file_read(const char *path, size_t max, uint8_t **out, size_t *len, sm_err *err)
+{
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int rc = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sm_err_set(err, errno == ENOENT ? SM_ENOTFOUND : SM_EIO, "file", "cannot open %s: %s",
+				  path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = sm_err_set(err, SM_EINVAL, "file", "%s is not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		rc = sm_err_set(err, SM_ETOOBIG, "file", "%s is %lld bytes, at most %zu are read", path,
+				(long long)st.st_size, max);
+		goto out;
+	}
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = sm_err_set(err, SM_EIO, "file", "cannot read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got != (size_t)st.st_size) {
+		rc = sm_err_set(err, SM_EIO, "file", "cannot read %s: it shrank while being read", path);
+		goto out;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return rc;
 }

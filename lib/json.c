@@ -124,7 +124,7 @@ static int unknown_key(const char *key, const char *where, sm_err *err)
 int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm_err *err)
 {
 	sm_cert *c = sm_cert_new();
-	const char *key, *s;
+	const char *key, *s = NULL;
 	json_t *v;
 	int rc = c ? 0 : SM_ENOMEM;
 	if (!rc && !json_is_object(j))
@@ -346,4 +346,15 @@ json_t *sm_trust_to_json(const sm_trust *t, const char *log_vkey)
 	json_object_set_new(j, "keys", keys);
 	json_object_set_new(j, "log_vkey", str_or_null(log_vkey));
 	return j;
+}
+
+json_t *sm_proof_to_json(const uint8_t proof[][SM_HASH_LEN], size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++) {
+		char *b = sm_base64_encode(proof[i], SM_HASH_LEN);
+		json_array_append_new(a, json_string(b ? b : ""));
+		free(b);
+	}
+	return a;
 }

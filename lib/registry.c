@@ -370,32 +370,50 @@ static int next_id(sm_txn *t, const sm_cert *draft, char id[SM_ID_MAX + 1])
 	return sm_store_meta_put_u64(t, "next_serial", serial + 1);
 }
 
+/*
+ * For the store's certificate walks when the callback wants the certificate, not its encoding:
+ * pass decode_each as the store callback and a `struct decoded` as its context. Each state is
+ * decoded and handed to fn, which may take it (setting *c to NULL); what it leaves is freed after.
+ * fn returns non-zero to stop the walk; a state that does not decode stops it with SM_ESTORE.
+ */
+typedef int (*cert_visit_fn)(void *ctx, const char *id, sm_cert **c);
+struct decoded {
+	cert_visit_fn fn;
+	void *ctx;
+};
+
+static int decode_each(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	const struct decoded *d = vctx;
+	sm_cert *c = NULL;
+	if (sm_cert_decode(p, n, &c, NULL))
+		return SM_ESTORE;
+	int rc = d->fn(d->ctx, id, &c);
+	sm_cert_free(c);
+	return rc;
+}
+
 struct dup_ctx {
 	sm_date registered;
 	char found[SM_ID_MAX + 1];
 };
 
-static int dup_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
+static int dup_visit(void *vctx, const char *id, sm_cert **c)
 {
 	struct dup_ctx *d = vctx;
-	sm_cert *c = NULL;
-	if (sm_cert_decode(p, n, &c, NULL))
-		return SM_ESTORE;
-	bool same = c->registered == d->registered;
-	sm_cert_free(c);
-	if (same) {
-		snprintf(d->found, sizeof(d->found), "%s", id);
-		return 1; /* stop */
-	}
-	return 0;
+	if ((*c)->registered != d->registered)
+		return 0;
+	snprintf(d->found, sizeof(d->found), "%s", id);
+	return 1; /* stop */
 }
 
 /* A duplicate: the same vendor, a shared model and the same registration date. */
 static int check_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err)
 {
 	struct dup_ctx d = { draft->registered, "" };
+	struct decoded visit = { dup_visit, &d };
 	for (size_t i = 0; i < draft->nmodels; i++) {
-		int rc = sm_store_model_foreach(t, draft->vendor, draft->models[i], dup_visit, &d);
+		int rc = sm_store_model_foreach(t, draft->vendor, draft->models[i], decode_each, &visit);
 		if (rc == 1) {
 			char date[11];
 			sm_date_format(draft->registered, date);
@@ -525,10 +543,6 @@ int sm_registry_get(sm_registry *r, const char *id, sm_cert **out, sm_err *err)
 
 /* ---- list and search ---- */
 
-static int list_page(void *vctx, const char *id, const uint8_t *p, size_t n);
-struct list_ctx;
-static int list_push(struct list_ctx *l, sm_cert *c);
-
 struct list_ctx {
 	const sm_filter *f;
 	sm_cert_list *out;
@@ -578,20 +592,20 @@ static int seen_add(struct list_ctx *l, const char *id)
 	return 1;
 }
 
-/* Keep a certificate in the answer (owned from here on, freed on failure). */
-static int list_push(struct list_ctx *l, sm_cert *c)
+/* Keep a certificate in the answer, taking it (left with the caller on failure): an unfiltered page. */
+static int list_push(void *vctx, const char *id, sm_cert **c)
 {
+	struct list_ctx *l = vctx;
 	if (l->out->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 32;
 		sm_cert **v = realloc(l->out->v, nc * sizeof(*v));
-		if (!v) {
-			sm_cert_free(c);
+		if (!v)
 			return SM_ENOMEM;
-		}
 		l->out->v = v;
 		l->cap = nc;
 	}
-	l->out->v[l->out->n++] = c;
+	l->out->v[l->out->n++] = *c;
+	*c = NULL;
 	return 0;
 }
 
@@ -613,10 +627,21 @@ static bool wanted(const sm_filter *f, const sm_cert *c)
 	return true;
 }
 
+/* A certificate of a filtered listing: counted when wanted, kept when on the page. */
+static int list_keep(void *vctx, const char *id, sm_cert **c)
+{
+	struct list_ctx *l = vctx;
+	if (!wanted(l->f, *c))
+		return 0;
+	size_t idx = l->out->total++;
+	if (idx < l->f->offset || (l->f->limit && idx >= l->f->offset + l->f->limit))
+		return 0;
+	return list_push(l, id, c);
+}
+
 static int list_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
 {
 	struct list_ctx *l = vctx;
-	sm_cert *c = NULL;
 	if (l->f->max_scan && ++l->scanned > l->f->max_scan)
 		return SM_ETOOBIG;
 	if (l->dedupe) {
@@ -624,18 +649,9 @@ static int list_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
 		if (fresh <= 0)
 			return fresh; /* seen already (0), or out of memory */
 	}
-	if (sm_cert_decode(p, n, &c, NULL))
-		return SM_ESTORE;
-	if (!wanted(l->f, c)) {
-		sm_cert_free(c);
-		return 0;
-	}
-	size_t idx = l->out->total++;
-	if (idx < l->f->offset || (l->f->limit && idx >= l->f->offset + l->f->limit)) {
-		sm_cert_free(c);
-		return 0;
-	}
-	return list_push(l, c);
+	/* decoded only once the cheap checks pass */
+	struct decoded keep = { list_keep, l };
+	return decode_each(&keep, id, p, n);
 }
 
 int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_err *err)
@@ -656,7 +672,8 @@ int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_e
 		rc = sm_store_search(t, f->q, list_visit, &l);
 	} else if (unfiltered) {
 		/* every certificate, a page of them: count and skip without decoding */
-		rc = sm_store_cert_page(t, f->offset, f->limit, &out->total, list_page, &l);
+		struct decoded page = { list_push, &l };
+		rc = sm_store_cert_page(t, f->offset, f->limit, &out->total, decode_each, &page);
 	} else if (f->vendor) {
 		l.dedupe = !f->model;
 		rc = sm_store_model_foreach(t, f->vendor, f->model, list_visit, &l);
@@ -678,16 +695,6 @@ int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_e
 		return sm_err_set(err, rc, NULL, "cannot list certificates: %s", sm_strerror(rc));
 	}
 	return 0;
-}
-
-/* A certificate of the page of an unfiltered listing (total counted by the store). */
-static int list_page(void *vctx, const char *id, const uint8_t *p, size_t n)
-{
-	struct list_ctx *l = vctx;
-	sm_cert *c = NULL;
-	if (sm_cert_decode(p, n, &c, NULL))
-		return SM_ESTORE;
-	return list_push(l, c);
 }
 
 void sm_cert_list_cleanup(sm_cert_list *l)

@@ -26,54 +26,23 @@ static int path_of(const char *dir, const char *name, char *out, size_t cap, sm_
 	return 0;
 }
 
-/* Read a whole small file into a NUL-terminated buffer; SM_ENOTFOUND when it is not there. */
+/*
+ * Read a whole small file of the cache into a NUL-terminated buffer; SM_ENOTFOUND when it is not
+ * there. Other failures name the cache, and a cache file that is there but no regular file is a
+ * broken cache (SM_EIO), not bad input.
+ */
 static int slurp(const char *dir, const char *name, size_t max, uint8_t **out, size_t *n, sm_err *err)
 {
 	char path[4096];
 	int rc = path_of(dir, name, path, sizeof(path), err);
 	if (rc)
 		return rc;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT
-		           ? sm_err_set(err, SM_ENOTFOUND, "cache", "%s is missing", path)
-		           : sm_err_set(err, SM_EIO, "cache", "cannot open %s: %s", path, strerror(errno));
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t got = 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = sm_err_set(err, SM_EIO, "cache", "%s is not a regular file", path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		rc = sm_err_set(err, SM_ETOOBIG, "cache", "%s is %lld bytes, more than the %zu allowed", path,
-		                (long long)st.st_size, max);
-		goto out;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	if (got != (size_t)st.st_size) {
-		rc = sm_err_set(err, SM_EIO, "cache", "cannot read %s", path);
-		goto out;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*n = got;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return rc;
+	rc = sm_file_read(path, max, out, n, err);
+	if (rc == 0 || rc == SM_ENOTFOUND || rc == SM_ENOMEM)
+		return rc;
+	char msg[SM_ERR_MSG_MAX];
+	snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+	return sm_err_set(err, rc == SM_EINVAL ? SM_EIO : rc, "cache", "%s", msg);
 }
 
 static int sync_dir(const char *dir)

@@ -46,12 +46,14 @@ static bool rate_ok(sm_req *q)
 }
 
 /*
- * The role matrix: an issuer token may change the registry (POST) and print labels; an auditor
- * token may read admin resources (labels) but change nothing. No or an unknown token: 401.
+ * The prelude of every admin route: only the `allowed` query parameters, the rate limit, then the
+ * role matrix: an issuer token may change the registry (`change`, POST) and print labels; an
+ * auditor token may read admin resources (labels) but change nothing. No or an unknown token: 401.
+ * False when the request was answered.
  */
-static bool authorised(sm_req *q, bool change)
+static bool admitted(sm_req *q, const char *const *allowed, bool change)
 {
-	if (!rate_ok(q))
+	if (sm_req_query(q, allowed) || !rate_ok(q))
 		return false;
 	const char *h = sm_req_header(q, "Authorization");
 	int role = 0;
@@ -88,14 +90,18 @@ static json_t *body_json(sm_req *q)
 	return j;
 }
 
-void sm_h_admin_issue(sm_req *q)
+/* The prelude of a change (POST): no query, an issuer token, a JSON object body; NULL when answered. */
+static json_t *change_body(sm_req *q)
 {
 	static const char *const none[] = { NULL };
+	return admitted(q, none, true) ? body_json(q) : NULL;
+}
+
+void sm_h_admin_issue(sm_req *q)
+{
 	sm_err err = { 0 };
 	sm_cert *draft = NULL, *out = NULL;
-	if (sm_req_query(q, none) || !authorised(q, true))
-		return;
-	json_t *j = body_json(q);
+	json_t *j = change_body(q);
 	if (!j)
 		return;
 	int64_t now = sm_server_now();
@@ -213,13 +219,10 @@ static int event_of(json_t *j, const char *id, sm_event **out, sm_err *err)
 
 void sm_h_admin_event(sm_req *q, const char *id)
 {
-	static const char *const none[] = { NULL };
 	sm_err err = { 0 };
 	sm_event *e = NULL;
 	sm_cert *out = NULL;
-	if (sm_req_query(q, none) || !authorised(q, true))
-		return;
-	json_t *j = body_json(q);
+	json_t *j = change_body(q);
 	if (!j)
 		return;
 	int64_t now = sm_server_now();
@@ -264,7 +267,7 @@ void sm_h_admin_label(sm_req *q, const char *id, const char *ext)
 	sm_err err = { 0 };
 	sm_label_opts o;
 	int f = -1;
-	if (sm_req_query(q, allowed) || !authorised(q, false))
+	if (!admitted(q, allowed, false))
 		return;
 	for (int i = 0; i < 4; i++)
 		if (strcmp(ext, formats[i].ext) == 0)

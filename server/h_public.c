@@ -374,17 +374,6 @@ void sm_h_entries(sm_req *q)
 		      true);
 }
 
-static json_t *proof_array(uint8_t proof[][SM_HASH_LEN], size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < n; i++) {
-		char *b = sm_base64_encode(proof[i], SM_HASH_LEN);
-		json_array_append_new(a, json_string(b ? b : ""));
-		free(b);
-	}
-	return a;
-}
-
 static json_t *root_at(uint64_t size)
 {
 	uint8_t root[SM_HASH_LEN];
@@ -418,7 +407,8 @@ void sm_h_inclusion(sm_req *q)
 		return;
 	}
 	sm_reply_json(q, 200, json_pack("{s:I, s:I, s:o, s:o}", "index", (json_int_t)index, "size", (json_int_t)size,
-					"root", root_at(size), "proof", proof_array(proof, n)),
+					"root", root_at(size), "proof",
+					sm_proof_to_json((const uint8_t(*)[SM_HASH_LEN])proof, n)),
 		      "public, max-age=86400, immutable", true);
 }
 
@@ -443,6 +433,7 @@ void sm_h_consistency(sm_req *q)
 		return;
 	}
 	sm_reply_json(q, 200, json_pack("{s:I, s:I, s:o, s:o, s:o}", "from", (json_int_t)from, "to", (json_int_t)to,
-					"from_root", root_at(from), "to_root", root_at(to), "proof", proof_array(proof, n)),
+					"from_root", root_at(from), "to_root", root_at(to), "proof",
+					sm_proof_to_json((const uint8_t(*)[SM_HASH_LEN])proof, n)),
 		      "public, max-age=86400, immutable", true);
 }

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "starmark/error.h"
+
 /* No buffer grows past this unless its owner sets a lower `max`. */
 #define SM_BUF_MAX_DEFAULT (256u * 1024u * 1024u)
 
@@ -30,5 +32,14 @@ int sm_buf_terminate(sm_buf *b);
 uint8_t *sm_buf_take(sm_buf *b, size_t *len);
 /** Release the memory; the buffer is empty and reusable. */
 void sm_buf_cleanup(sm_buf *b);
+
+/**
+ * Read the whole regular file `path`, at most `max` bytes, into a new NUL-terminated buffer (the
+ * NUL not counted in *len); the caller frees *out. Nothing is stored on failure. Errors, each
+ * naming the path, with the field "file": SM_ENOTFOUND when the file does not exist, SM_EINVAL
+ * when it is not a regular file, SM_ETOOBIG when it is larger than `max`, SM_EIO when it cannot
+ * be opened or read in full, SM_ENOMEM.
+ */
+int sm_file_read(const char *path, size_t max, uint8_t **out, size_t *len, sm_err *err);
 
 #endif

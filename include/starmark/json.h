@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "starmark/error.h"
+#include "starmark/merkle.h"
 #include "starmark/record.h"
 #include "starmark/trust.h"
 #include "starmark/verdict.h"
@@ -37,6 +38,13 @@ json_t *sm_check_to_json(const sm_check_result *r, sm_date today, int64_t produc
 
 /** `trust show --json` shape. */
 json_t *sm_trust_to_json(const sm_trust *t, const char *log_vkey);
+
+/**
+ * A Merkle proof (`n` hashes, as sm_registry_inclusion and sm_registry_consistency give them) as a
+ * JSON array of base64 strings, the shape of `log proof --json` and /v1/log/proof/inclusion and
+ * /v1/log/proof/consistency. New reference; NULL when out of memory.
+ */
+json_t *sm_proof_to_json(const uint8_t proof[][SM_HASH_LEN], size_t n);
 
 /** RFC 3339 UTC text of a Unix time into `out` (at least 21 bytes). */
 void sm_time_format(int64_t t, char out[21]);

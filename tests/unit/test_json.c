@@ -578,6 +578,42 @@ static void test_json_round_trip(void **state)
 	json_decref(j);
 }
 
+/* Byte-exact: `log proof --json` and the server's proof routes print this array, and must agree. */
+static void test_json_proof_to_json_exact(void **state)
+{
+	/* 00..1f, ff x 32, SHA-256("starmark"): its base64 has '+' and '/', which base64url would change */
+	static const char *const sha_hex = "1d370287bfd9e99caaf6c657996496cdbc0cd33bbda6c1dcc9d02f4feca90c77";
+	uint8_t proof[3][SM_HASH_LEN];
+	for (int i = 0; i < SM_HASH_LEN; i++) {
+		unsigned v = 0;
+		proof[0][i] = (uint8_t)i;
+		proof[1][i] = 0xff;
+		assert_int_equal(sscanf(sha_hex + 2 * i, "%2x", &v), 1);
+		proof[2][i] = (uint8_t)v;
+	}
+	json_t *a = sm_proof_to_json((const uint8_t(*)[SM_HASH_LEN])proof, 3);
+	assert_non_null(a);
+	char *compact = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *indented = json_dumps(a, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	assert_string_equal(compact, "[\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\","
+				     "\"//////////////////////////////////////////8=\","
+				     "\"HTcCh7/Z6Zyq9sZXmWSWzbwM0zu9psHcydAvT+ypDHc=\"]");
+	assert_string_equal(indented, "[\n  \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\",\n"
+				      "  \"//////////////////////////////////////////8=\",\n"
+				      "  \"HTcCh7/Z6Zyq9sZXmWSWzbwM0zu9psHcydAvT+ypDHc=\"\n]");
+	free(compact);
+	free(indented);
+	json_decref(a);
+
+	/* an empty proof (a log of one entry) is an empty array, not null */
+	a = sm_proof_to_json((const uint8_t(*)[SM_HASH_LEN])proof, 0);
+	assert_non_null(a);
+	compact = json_dumps(a, JSON_COMPACT);
+	assert_string_equal(compact, "[]");
+	free(compact);
+	json_decref(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +625,7 @@ int main(void)
 	    cmocka_unit_test(test_json_cert_from_json_export_keys),
 	    cmocka_unit_test(test_json_parse_body_caps),
 	    cmocka_unit_test(test_json_round_trip),
+	    cmocka_unit_test(test_json_proof_to_json_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
