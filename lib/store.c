@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <lmdb.h>
@@ -46,7 +47,7 @@ struct sm_store {
 	MDB_env *env;
 	MDB_dbi dbi[DB_COUNT];
 	bool readonly;
-	uint64_t id; /* unique per open, for the node cache */
+	struct node_cache *cache; /* the upper tree levels; NULL when there was no memory for it */
 	pthread_key_t reader; /* each thread's reset read transaction */
 	bool reader_ok;
 };
@@ -55,9 +56,13 @@ struct sm_txn {
 	sm_store *s;
 	MDB_txn *txn;
 	bool write;
+	/* the log's size as this (read-only) transaction sees it, once read: which tiles are complete */
+	bool size_known;
+	uint64_t size;
 	/* the last tile read in this (read-only) transaction: its bytes stay valid until it ends */
 	bool tile_valid;
-	uint8_t tile_key[9];
+	unsigned tile_level;
+	uint64_t tile_index;
 	const uint8_t *tile;
 };
 
@@ -78,23 +83,92 @@ static size_t tile_row_start(unsigned w)
 }
 
 /*
- * The nodes of the upper tree levels, cached in memory per thread. A perfect subtree's hash never
- * changes once committed, so a cached one is always right; only read-only transactions fill the
- * cache (a write transaction may still abort). Proofs and roots read one node per level: with the
- * levels >= NODE_CACHE_LEVEL in memory, their cost hardly grows with the log (bench/proofs.sh).
+ * The nodes of the upper tree levels (>= NODE_CACHE_LEVEL), cached in memory per open store and
+ * shared by its threads. A perfect subtree's hash never changes once committed, so a cached one
+ * is always right; only read-only transactions fill the cache (a write transaction may still
+ * abort). A proof or root reads about one node per level: with the upper levels in memory, only
+ * the bottom tile or two of a proof are read from the map (bench/proofs.sh).
+ *
+ * The cache is a flat array indexed by (level, index), not a hash table: level 8 has the first
+ * NODE_CACHE_BASE slots, level 9 half as many and so on (like the rows of a tile), and each level
+ * up to 63 at least NODE_CACHE_MIN. Nodes past their level's slots are not cached: a log of up to
+ * 2^8 * NODE_CACHE_BASE = 4,194,304 entries fits whole; a larger one has the left part of each
+ * level cached and reads the rest through tiles. Each slot has a state byte (empty, being filled,
+ * ready): a thread fills an empty slot after claiming it, and a reader copies it only once ready.
+ *
+ * Memory: one block of NODE_CACHE_BYTES (2 MiB) per open store, whatever the log's size, mapped
+ * on first use and, where the kernel allows it, as one huge page: proofs over a large log touch
+ * random pages of the map and wear out the TLB, and the cache should not add its own misses.
  */
 #define NODE_CACHE_LEVEL 8
-#define NODE_CACHE_SLOTS 8192
+#define NODE_CACHE_BASE (1u << 14)
+#define NODE_CACHE_MIN 16u
+#define NODE_CACHE_TOTAL (2 * NODE_CACHE_BASE + 64 * NODE_CACHE_MIN)
+#define NODE_CACHE_BYTES ((size_t)2 << 20)
 
-typedef struct node_slot {
-	uint64_t store; /* the store the node belongs to (sm_store.id): several may be open */
-	uint64_t index;
-	uint8_t level; /* 0: empty (level 0 is never cached) */
-	uint8_t h[SM_HASH_LEN];
-} node_slot;
+enum { SLOT_EMPTY, SLOT_FILLING, SLOT_READY };
 
-static _Thread_local node_slot *node_cache;
-static _Atomic uint64_t next_store_id = 1;
+typedef struct node_cache {
+	/* first, so line-aligned: a node and its sibling share a cache line */
+	uint8_t h[NODE_CACHE_TOTAL][SM_HASH_LEN];
+	uint32_t start[64]; /* each level's first slot (levels >= NODE_CACHE_LEVEL) */
+	uint32_t count[64]; /* and its number of slots: indexes 0 .. count - 1 are cached */
+	_Atomic uint8_t state[NODE_CACHE_TOTAL];
+} node_cache;
+
+_Static_assert(sizeof(node_cache) <= NODE_CACHE_BYTES, "the node cache must fit its block");
+
+/* A cache with no slot filled; NULL when there is no memory for it (the store then works without). */
+static node_cache *node_cache_new(void)
+{
+	/* map twice the size to cut out a block aligned to its size: a huge page needs that alignment */
+	uint8_t *m = mmap(NULL, 2 * NODE_CACHE_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			  0);
+	if (m == MAP_FAILED)
+		return NULL;
+	size_t skip = (NODE_CACHE_BYTES - (uintptr_t)m % NODE_CACHE_BYTES) % NODE_CACHE_BYTES;
+	if (skip)
+		munmap(m, skip);
+	munmap(m + skip + NODE_CACHE_BYTES, NODE_CACHE_BYTES - skip);
+	node_cache *c = (node_cache *)(void *)(m + skip);
+#ifdef MADV_HUGEPAGE
+	(void)madvise(c, NODE_CACHE_BYTES, MADV_HUGEPAGE); /* a hint: without it, 4 KiB pages as used */
+#endif
+	uint32_t at = 0;
+	for (unsigned level = NODE_CACHE_LEVEL; level < 64; level++) {
+		unsigned shift = level - NODE_CACHE_LEVEL;
+		uint32_t n = shift < 32 ? NODE_CACHE_BASE >> shift : 0;
+		c->start[level] = at;
+		c->count[level] = n > NODE_CACHE_MIN ? n : NODE_CACHE_MIN;
+		at += c->count[level];
+	}
+	return c;
+}
+
+static void node_cache_free(node_cache *c)
+{
+	if (c)
+		munmap(c, NODE_CACHE_BYTES);
+}
+
+/* The slot of node (level, index), or -1 when it has none. */
+static long node_cache_slot(const node_cache *c, unsigned level, uint64_t index)
+{
+	if (!c || level < NODE_CACHE_LEVEL || level >= 64 || index >= c->count[level])
+		return -1;
+	return (long)(c->start[level] + index);
+}
+
+/* The next reads of a proof or root go up from (level, index): ask for their lines now. */
+static void node_cache_prefetch(const node_cache *c, unsigned level, uint64_t index)
+{
+	for (unsigned k = 1; k <= 4 && level + k < 64; k++) {
+		long slot = node_cache_slot(c, level + k, index >> k);
+		if (slot < 0)
+			break;
+		__builtin_prefetch(c->h[slot]);
+	}
+}
 
 /*
  * Each thread keeps one reset read transaction per store (a thread-specific value of the store's
@@ -105,16 +179,6 @@ static _Atomic uint64_t next_store_id = 1;
 static void abort_cached(void *p)
 {
 	mdb_txn_abort(p);
-}
-
-static node_slot *node_cache_slot(const sm_store *s, unsigned level, uint64_t index)
-{
-	if (level < NODE_CACHE_LEVEL)
-		return NULL;
-	if (!node_cache && !(node_cache = calloc(NODE_CACHE_SLOTS, sizeof(*node_cache))))
-		return NULL;
-	uint64_t h = (index * 0x9E3779B97F4A7C15ull) ^ level ^ (s->id << 56);
-	return &node_cache[(h >> 20) % NODE_CACHE_SLOTS];
 }
 
 static int map_rc(int rc)
@@ -145,7 +209,7 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 	if (!s)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	s->readonly = readonly;
-	s->id = atomic_fetch_add(&next_store_id, 1);
+	s->cache = node_cache_new();
 	s->reader_ok = pthread_key_create(&s->reader, abort_cached) == 0;
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
 	if (!create && stat(path, &st) != 0) {
@@ -206,6 +270,7 @@ fail:
 		mdb_env_close(s->env);
 	if (s->reader_ok)
 		pthread_key_delete(s->reader);
+	node_cache_free(s->cache);
 	free(s);
 	return rc;
 }
@@ -228,6 +293,7 @@ void sm_store_close(sm_store *s)
 		pthread_key_delete(s->reader);
 	}
 	mdb_env_close(s->env);
+	node_cache_free(s->cache);
 	free(s);
 }
 
@@ -365,24 +431,52 @@ int sm_store_log_size(sm_txn *t, uint64_t *size)
 	return rc;
 }
 
+/* Whether the log of `size` entries has completed tile `tile` of tile-level `tl`. */
+static bool tile_complete(unsigned tl, uint64_t tile, uint64_t size)
+{
+	unsigned shift = TILE_H * (tl + 1);
+	return shift < 64 && tile < (size >> shift);
+}
+
+/*
+ * The reads that follow a node's in its tile go up the same path: a proof's siblings, the perfect
+ * parts of a right edge (each the left sibling of the next part's ancestor). Ask for the cache
+ * lines of the node's ancestors and their siblings now, so that their misses (a random tile of a
+ * large log is cold: pages, page tables, lines) overlap instead of following one another.
+ */
+static void tile_prefetch(const uint8_t *tile, unsigned w, uint64_t index)
+{
+	for (; w < TILE_H; w++, index >>= 1) {
+		size_t pair = tile_row_start(w) + (size_t)(index & ((TILE_WIDTH >> w) - 2));
+		const uint8_t *p = tile + pair * SM_HASH_LEN;
+		__builtin_prefetch(p);
+		__builtin_prefetch(p + 2 * SM_HASH_LEN - 1); /* a pair may straddle two lines */
+	}
+}
+
 /* A node from its tile, in a read-only transaction; SM_ENOTFOUND when its tile is not complete. */
 static int tile_get(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
 {
-	unsigned w = level % TILE_H;
+	unsigned w = level % TILE_H, tl = level / TILE_H;
 	uint64_t tile = index >> (TILE_H - w);
-	uint8_t k[9];
-	k[0] = (uint8_t)(level / TILE_H);
-	be64(k + 1, tile);
-	if (!t->tile_valid || memcmp(t->tile_key, k, 9) != 0) {
+	if (!t->tile_valid || t->tile_level != tl || t->tile_index != tile) {
+		uint8_t k[9];
 		MDB_val v;
+		/* a tile the log has not completed has no record: no need to look for it */
+		if (t->size_known && !tile_complete(tl, tile, t->size))
+			return SM_ENOTFOUND;
+		k[0] = (uint8_t)tl;
+		be64(k + 1, tile);
 		int rc = get(t, DB_TILES, k, 9, &v);
 		if (rc)
 			return rc;
 		if (v.mv_size != TILE_HASHES * SM_HASH_LEN)
 			return SM_ESTORE;
-		memcpy(t->tile_key, k, 9);
+		t->tile_level = tl;
+		t->tile_index = tile;
 		t->tile = v.mv_data;
 		t->tile_valid = true;
+		tile_prefetch(t->tile, w, index);
 	}
 	size_t pos = tile_row_start(w) + (size_t)(index & ((TILE_WIDTH >> w) - 1));
 	memcpy(out, t->tile + pos * SM_HASH_LEN, SM_HASH_LEN);
@@ -394,19 +488,24 @@ static int node_get_db(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM
 static int node_get(void *ctx, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
 {
 	sm_txn *t = ctx;
-	node_slot *slot = t->write ? NULL : node_cache_slot(t->s, level, index);
-	if (slot && slot->level == level && slot->index == index && slot->store == t->s->id) {
-		memcpy(out, slot->h, SM_HASH_LEN);
+	node_cache *c = t->s->cache;
+	long slot = t->write ? -1 : node_cache_slot(c, level, index);
+	if (slot >= 0)
+		node_cache_prefetch(c, level, index);
+	if (slot >= 0 && atomic_load_explicit(&c->state[slot], memory_order_acquire) == SLOT_READY) {
+		memcpy(out, c->h[slot], SM_HASH_LEN);
 		return 0;
 	}
 	int rc = t->write ? SM_ENOTFOUND : tile_get(t, level, index, out);
 	if (rc == SM_ENOTFOUND)
 		rc = node_get_db(t, level, index, out);
-	if (!rc && slot) {
-		slot->store = t->s->id;
-		slot->level = (uint8_t)level;
-		slot->index = index;
-		memcpy(slot->h, out, SM_HASH_LEN);
+	uint8_t empty = SLOT_EMPTY;
+	/* another thread may be filling the same slot: the one that claims it writes it */
+	if (!rc && slot >= 0 &&
+	    atomic_compare_exchange_strong_explicit(&c->state[slot], &empty, SLOT_FILLING,
+						    memory_order_acquire, memory_order_relaxed)) {
+		memcpy(c->h[slot], out, SM_HASH_LEN);
+		atomic_store_explicit(&c->state[slot], SLOT_READY, memory_order_release);
 	}
 	return rc;
 }
@@ -536,6 +635,10 @@ static int check_size(sm_txn *t, uint64_t size)
 {
 	uint64_t cur;
 	int rc = sm_store_log_size(t, &cur);
+	if (!rc && !t->write) {
+		t->size = cur;
+		t->size_known = true;
+	}
 	return rc ? rc : (size > cur ? SM_EINVAL : 0);
 }
 

@@ -23,6 +23,7 @@
  *   grams     2-codepoint gram -> u32 serial (DUPSORT, DUPFIXED, INTEGERDUP): the search index
  *   tokens    name -> role(1) || SHA-256(token)(32) || created(8 BE)
  *   tokhash   SHA-256(token) -> name
+ *   tiles     u8 tile level || u64 BE tile index -> the 510 hashes of a complete 8-level subtree
  * Everything a change touches is written in one write transaction, so no crash leaves the log
  * and the state disagreeing.
  */
@@ -56,7 +57,11 @@ int sm_store_log_size(sm_txn *t, uint64_t *size);
 int sm_store_log_append(sm_txn *t, const uint8_t *entry, size_t n, uint64_t *index);
 /** Entry `index` (borrowed until the transaction ends). SM_ENOTFOUND past the end. */
 int sm_store_log_entry(sm_txn *t, uint64_t index, const uint8_t **p, size_t *n);
-/** Root of the first `size` entries, and proofs; O(log n) reads each. */
+/**
+ * Root of the first `size` entries, and proofs; O(log n) reads each. In a read-only transaction,
+ * levels 0-7 are read through tiles and levels >= 8 through the store's in-memory node cache
+ * (bounded: 2 MiB per open store, schema/store.md).
+ */
 int sm_store_log_root(sm_txn *t, uint64_t size, uint8_t root[SM_HASH_LEN]);
 int sm_store_log_inclusion(sm_txn *t, uint64_t index, uint64_t size, uint8_t proof[][SM_HASH_LEN], size_t *n);
 int sm_store_log_consistency(sm_txn *t, uint64_t size1, uint64_t size2, uint8_t proof[][SM_HASH_LEN], size_t *n);

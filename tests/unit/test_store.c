@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the LMDB store: the log and its tree, certificates, indexes, search, tokens. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -305,6 +307,168 @@ static void test_store_tiles_give_the_same_tree(void **state)
 	sm_store_abort(t);
 }
 
+/*
+ * Append entries "<tag> <i>" for i in [from, to) in one write transaction (committed or aborted),
+ * pushing their leaves onto fr and writing the root of every size reached into roots[size].
+ */
+static void append_tagged(sm_store *s, const char *tag, uint32_t from, uint32_t to, sm_merkle_frontier *fr,
+			  uint8_t (*roots)[SM_HASH_LEN], bool commit)
+{
+	sm_txn *t = NULL;
+	assert_int_equal(sm_store_begin(s, true, &t, NULL), 0);
+	for (uint32_t i = from; i < to; i++) {
+		char entry[32];
+		uint8_t leaf[SM_HASH_LEN];
+		int n = snprintf(entry, sizeof(entry), "%s %u", tag, i);
+		assert_int_equal(sm_store_log_append(t, (const uint8_t *)entry, (size_t)n, NULL), 0);
+		sm_merkle_leaf_hash((const uint8_t *)entry, (size_t)n, leaf);
+		sm_merkle_frontier_push(fr, leaf);
+		sm_merkle_frontier_root(fr, roots[i + 1]);
+	}
+	if (commit)
+		assert_int_equal(sm_store_commit(t, NULL), 0);
+	else
+		sm_store_abort(t);
+}
+
+/*
+ * Roots (compared with `roots`), inclusion and consistency proofs for sizes 1, 1 + step ... last, of
+ * a log whose entries are "<lo> <i>" below `split` and "<hi> <i>" from there.
+ */
+static void check_tree(sm_store *s, const char *lo, const char *hi, uint64_t split, uint64_t last,
+		       uint64_t step, uint8_t (*roots)[SM_HASH_LEN])
+{
+	uint8_t root[SM_HASH_LEN], leaf[SM_HASH_LEN], proof[SM_MERKLE_MAX_CONSISTENCY][SM_HASH_LEN];
+	size_t n = 0;
+	for (uint64_t size = 1; size <= last; size += step) {
+		sm_txn *t = NULL;
+		char entry[32];
+		uint64_t index = (size * 7919 + 13) % size;
+		assert_int_equal(sm_store_begin(s, false, &t, NULL), 0);
+		assert_int_equal(sm_store_log_root(t, size, root), 0);
+		assert_memory_equal(root, roots[size], SM_HASH_LEN);
+		assert_int_equal(sm_store_log_inclusion(t, index, size, proof, &n), 0);
+		int len = snprintf(entry, sizeof(entry), "%s %u", index < split ? lo : hi, (unsigned)index);
+		sm_merkle_leaf_hash((const uint8_t *)entry, (size_t)len, leaf);
+		const uint8_t(*p)[SM_HASH_LEN] = (const uint8_t(*)[SM_HASH_LEN])proof;
+		assert_int_equal(sm_merkle_verify_inclusion(leaf, index, size, p, n, roots[size]), 0);
+		if (size > 1) {
+			assert_int_equal(sm_store_log_consistency(t, size / 2, size, proof, &n), 0);
+			uint64_t old = size / 2;
+			int rc = sm_merkle_verify_consistency(old, size, roots[old], roots[size], p, n);
+			assert_int_equal(rc, 0);
+		}
+		sm_store_abort(t);
+	}
+}
+
+/* Two stores open at once: the upper-level node cache must never give one store's node to the other. */
+static void test_store_node_cache_keeps_stores_apart(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 3000 };
+	static uint8_t ra[N + 1][SM_HASH_LEN], rb[N + 1][SM_HASH_LEN];
+	char dir[64];
+	sm_store *b = NULL;
+	sm_merkle_frontier fa, fb;
+	snprintf(dir, sizeof(dir), "/tmp/sm-test-store-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sm_store_open(dir, true, false, &b, NULL), 0);
+	sm_merkle_frontier_init(&fa);
+	sm_merkle_frontier_init(&fb);
+	append_tagged(f->s, "a", 0, N, &fa, ra, true);
+	append_tagged(b, "b", 0, N, &fb, rb, true);
+	/* interleaved, twice: the second pass reads the levels >= 8 from the cache */
+	for (int pass = 0; pass < 2; pass++) {
+		check_tree(f->s, "a", "a", N, N, 37, ra);
+		check_tree(b, "b", "b", N, N, 37, rb);
+		check_tree(f->s, "a", "a", N, N, 256, ra);
+		check_tree(b, "b", "b", N, N, 256, rb);
+	}
+	sm_store_close(b);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * The cache holds committed nodes only: an aborted write that built level-8 and level-9 nodes
+ * must leave no trace, and the nodes of a later commit must be the ones read.
+ */
+static void test_store_node_cache_follows_writes(void **state)
+{
+	struct fx *f = *state;
+	enum { FIRST = 1000, LAST = 2100 };
+	static uint8_t roots[LAST + 1][SM_HASH_LEN], lost[LAST + 1][SM_HASH_LEN];
+	sm_merkle_frontier fr, fx;
+	sm_merkle_frontier_init(&fr);
+	append_tagged(f->s, "e", 0, FIRST, &fr, roots, true);
+	check_tree(f->s, "e", "e", FIRST, FIRST, 3, roots); /* fills the cache's level 8 (0 .. 2) and 9 (0) */
+	fx = fr;
+	memcpy(lost, roots, sizeof(lost));
+	append_tagged(f->s, "x", FIRST, LAST, &fx, lost, false);
+	/* nothing of the aborted write is visible */
+	sm_txn *t = NULL;
+	uint8_t root[SM_HASH_LEN];
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_log_root(t, FIRST + 1, root), SM_EINVAL);
+	sm_store_abort(t);
+	/* a reader that began before the next commit keeps its own size */
+	sm_txn *old = NULL;
+	assert_int_equal(sm_store_begin(f->s, false, &old, NULL), 0);
+	append_tagged(f->s, "y", FIRST, LAST, &fr, roots, true);
+	assert_int_equal(sm_store_log_root(old, FIRST, root), 0);
+	assert_memory_equal(root, roots[FIRST], SM_HASH_LEN);
+	assert_int_equal(sm_store_log_root(old, FIRST + 1, root), SM_EINVAL);
+	sm_store_abort(old);
+	/* node (8, 3) and (9, 1), first built by the aborted write, now come from the commit */
+	check_tree(f->s, "e", "y", FIRST, LAST, 1, roots);
+	assert_true(memcmp(roots[LAST], lost[LAST], SM_HASH_LEN) != 0);
+}
+
+struct reader_arg {
+	sm_store *s;
+	uint8_t (*roots)[SM_HASH_LEN];
+	uint64_t size, offset;
+	int bad;
+};
+
+static void *read_roots(void *p)
+{
+	struct reader_arg *a = p;
+	uint8_t root[SM_HASH_LEN];
+	for (int round = 0; round < 3; round++)
+		for (uint64_t size = 1 + a->offset; size <= a->size; size += 5) {
+			sm_txn *t = NULL;
+			if (sm_store_begin(a->s, false, &t, NULL) || sm_store_log_root(t, size, root) ||
+			    memcmp(root, a->roots[size], SM_HASH_LEN) != 0)
+				a->bad++;
+			sm_store_abort(t);
+		}
+	return NULL;
+}
+
+/* Threads fill and read the shared cache at once: every root they compute is right. */
+static void test_store_node_cache_threads(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 5000, THREADS = 4 };
+	static uint8_t roots[N + 1][SM_HASH_LEN];
+	pthread_t th[THREADS];
+	struct reader_arg args[THREADS];
+	sm_merkle_frontier fr;
+	sm_merkle_frontier_init(&fr);
+	append_tagged(f->s, "t", 0, N, &fr, roots, true);
+	for (int i = 0; i < THREADS; i++) {
+		args[i] = (struct reader_arg){ .s = f->s, .roots = roots, .size = N, .offset = (uint64_t)i };
+		assert_int_equal(pthread_create(&th[i], NULL, read_roots, &args[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(args[i].bad, 0);
+	}
+}
+
 static void test_store_id_serial(void **state)
 {
 	assert_int_equal(sm_store_id_serial("SM-2021-000042"), 42);
@@ -348,6 +512,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_model_index_follows_amend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_tiles_give_the_same_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_node_cache_keeps_stores_apart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_node_cache_follows_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_node_cache_threads, setup, teardown),
 		cmocka_unit_test(test_store_id_serial),
 		cmocka_unit_test(test_store_open_refuses_damage),
 	};
