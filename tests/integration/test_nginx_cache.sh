@@ -27,9 +27,10 @@ SPID=$!
 for _ in $(seq 50); do grep -q listening "$T/sm.out" 2>/dev/null && break; sleep 0.1; done
 SPORT=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$T/sm.out")
 [ -n "$SPORT" ] || { echo "starmarkd did not start"; cat "$T/sm.err"; exit 1; }
-NPORT=$((20000 + RANDOM % 20000))
-mkdir -p "$T/nginx/logs" "$T/nginx/cache"
-cat > "$T/nginx/nginx.conf" <<CONF
+# nginx needs a port of its own choosing: pick one, and pick again if another test took it meanwhile
+start_nginx() {
+  mkdir -p "$T/nginx/logs" "$T/nginx/cache"
+  cat > "$T/nginx/nginx.conf" <<CONF
 user root;
 worker_processes 1;
 daemon off;
@@ -53,9 +54,20 @@ http {
   }
 }
 CONF
-"$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" &
-NPID=$!
-for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$NPORT/healthz" && break; sleep 0.1; done
+  "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" 2>>"$T/nginx.err" &
+  NPID=$!
+  for _ in $(seq 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$NPORT/healthz" && return 0
+    kill -0 "$NPID" 2>/dev/null || { wait "$NPID" 2>/dev/null; NPID=""; return 1; }
+    sleep 0.1
+  done
+  return 1
+}
+for _ in $(seq 10); do
+  NPORT=$((20000 + RANDOM % 12000))
+  start_nginx && break
+done
+[ -n "$NPID" ] || { echo "nginx did not start"; cat "$T/nginx.err"; exit 1; }
 
 Q="/v1/check?vendor=RINNAI&model=MC-301V&firmware=1.4.2"
 get() { curl -s -D "$T/h" -o "$T/b" "http://127.0.0.1:$NPORT$Q"; tr -d '\r' < "$T/h" | sed -n 's/^X-Cache-Status: //Ip'; }
