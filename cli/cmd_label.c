@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "starmark/label.h"
 
 #define SHEET_IDS_MAX 1000
+#define LABEL_IDS_MAX 10000 /* ids of one `label --out-dir` */
 
 static const char *const format_names[] = {
     [SM_LABEL_PNG] = "png", [SM_LABEL_SVG] = "svg", [SM_LABEL_PDF] = "pdf", [SM_LABEL_ZPL] = "zpl"};
@@ -79,10 +81,10 @@ static int parse_common(const cli *c, opt *o, sm_label_opts *lo)
 }
 
 /* The bytes to `path`, or to standard output when it is NULL or "-". */
-static int save(const cli *c, const char *path, const sm_buf *b)
+static int save(const cli *c, const char *path, const uint8_t *data, size_t len)
 {
 	if (!path || strcmp(path, "-") == 0) {
-		if (fwrite(b->data, 1, b->len, stdout) != b->len || fflush(stdout) != 0) {
+		if (fwrite(data, 1, len, stdout) != len || fflush(stdout) != 0) {
 			fprintf(stderr, "%s: label: cannot write to standard output: %s\n", c->prog,
 			        strerror(errno));
 			return EXIT_IO;
@@ -91,8 +93,8 @@ static int save(const cli *c, const char *path, const sm_buf *b)
 	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	size_t done = 0;
-	while (fd >= 0 && done < b->len) {
-		ssize_t n = write(fd, b->data + done, b->len - done);
+	while (fd >= 0 && done < len) {
+		ssize_t n = write(fd, data + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -100,7 +102,7 @@ static int save(const cli *c, const char *path, const sm_buf *b)
 		done += (size_t)n;
 	}
 	int saved = errno;
-	if (fd < 0 || done < b->len || close(fd) != 0) {
+	if (fd < 0 || done < len || close(fd) != 0) {
 		fprintf(stderr, "%s: label: cannot write %s: %s\n", c->prog, path,
 		        strerror(fd < 0 ? errno : saved));
 		if (fd >= 0)
@@ -141,16 +143,120 @@ static int report(const cli *c, const char *what, const char *out, enum sm_label
 	return EXIT_OK;
 }
 
+/* A batch of labels to render: each id's certificate and signed label URL (its first model). */
+typedef struct batch {
+	sm_cert **certs;
+	char **urls;
+	size_t n;
+} batch;
+
+static void batch_free(batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		sm_cert_free(b->certs[i]);
+		free(b->urls[i]);
+	}
+	free(b->certs);
+	free(b->urls);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Sign a label for each of `ids`, one after the other: all of them, or none (an exit code). */
+static int batch_sign(cli *c, sm_registry *r, const char *const *ids, size_t n, batch *b)
+{
+	sm_err err = {0};
+	memset(b, 0, sizeof(*b));
+	b->certs = calloc(n, sizeof(*b->certs));
+	b->urls = calloc(n, sizeof(*b->urls));
+	if (!b->certs || !b->urls) {
+		batch_free(b);
+		fprintf(stderr, "%s: label: out of memory\n", c->prog);
+		return EXIT_IO;
+	}
+	for (; b->n < n; b->n++) {
+		int rc = sm_registry_label(r, ids[b->n], NULL, c->now, &b->urls[b->n], &b->certs[b->n], &err);
+		if (rc) {
+			batch_free(b);
+			return fail(c, rc, &err);
+		}
+	}
+	return EXIT_OK;
+}
+
+/* One label file per certificate in a directory: DIR/<id>.<format>. */
+typedef struct many_out {
+	const cli *c;
+	const char *dir;
+	enum sm_label_format format;
+	sm_cert **certs;
+	size_t bytes;
+} many_out;
+
+static int many_save(void *ctx, size_t i, const uint8_t *data, size_t len)
+{
+	many_out *m = ctx;
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", m->dir, m->certs[i]->id, format_names[m->format]) >=
+	    sizeof(path))
+		return SM_ETOOBIG;
+	if (save(m->c, path, data, len) != EXIT_OK)
+		return SM_EIO;
+	m->bytes += len;
+	return 0;
+}
+
+/*
+ * `label ID... --out-dir DIR`: the labels of many certificates, one file each, rendered on every
+ * processor (sm_label_render_many). The tokens are signed first, one after the other; nothing is
+ * written unless every id has a label.
+ */
+static int label_many(cli *c, opt *o, const char *const *ids, size_t n)
+{
+	const char *dir = opt_get(o, "out-dir")->value;
+	sm_label_opts lo;
+	sm_registry *r = NULL;
+	batch b = {0};
+	sm_err err = {0};
+	int rc = EXIT_OK;
+	sm_label_opts_default(&lo);
+	if (opt_get(o, "model")->seen) {
+		rc = usage_error(c, "label: --model names one certificate's model: give one ID with it, or none "
+		                    "(each label then shows its certificate's first model)");
+		goto out;
+	}
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		rc = usage_error(c, "label: --out-dir '%s' is not a directory", dir);
+		goto out;
+	}
+	if ((rc = pick_format(c, opt_get(o, "format"), NULL, &lo.format)) || (rc = parse_common(c, o, &lo)) ||
+	    (rc = open_registry(c, false, &r)) || (rc = batch_sign(c, r, ids, n, &b)))
+		goto out;
+	many_out m = {c, dir, lo.format, b.certs, 0};
+	if ((rc = sm_label_render_many(b.certs, NULL, (const char *const *)b.urls, n, &lo, 0, many_save, &m,
+	                               &err))) {
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	char what[64];
+	snprintf(what, sizeof(what), "%zu labels", n);
+	if (c->json)
+		rc = print_json(json_pack("{s:s, s:s, s:I, s:I}", "format", format_names[lo.format], "out_dir", dir,
+		                          "labels", (json_int_t)n, "bytes", (json_int_t)m.bytes));
+	else
+		fprintf(stderr, "wrote %s to %s/ (%s, %zu bytes, one file per certificate: <id>.%s)\n", what, dir,
+		        format_names[lo.format], m.bytes, format_names[lo.format]);
+out:
+	batch_free(&b);
+	sm_registry_close(r);
+	return rc;
+}
+
 static int label_one(cli *c, int argc, char **argv)
 {
-	opt o[] = {{"model", true},
-	           {"format", true},
-	           {"out", true},
-	           {"size-mm", true},
-	           {"ec", true},
-	           {"dpi", true},
-	           {0}};
-	const char *pos[1];
+	opt o[] = {{"model", true},   {"format", true}, {"out", true}, {"size-mm", true},
+	           {"ec", true},      {"dpi", true},    {"out-dir", true}, {0}};
+	const char **pos = calloc(LABEL_IDS_MAX, sizeof(*pos));
 	size_t np = 0;
 	sm_label_opts lo;
 	sm_registry *r = NULL;
@@ -159,13 +265,23 @@ static int label_one(cli *c, int argc, char **argv)
 	sm_buf b = SM_BUF_INIT;
 	sm_err err = {0};
 	sm_label_opts_default(&lo);
-	int rc = opt_parse(c, "label", argc, argv, o, pos, 1, &np);
+	int rc = pos ? opt_parse(c, "label", argc, argv, o, pos, LABEL_IDS_MAX, &np) : EXIT_IO;
 	if (rc)
 		goto out;
+	if (o[6].seen && o[2].seen) {
+		rc = usage_error(c, "label: give --out FILE for one label or --out-dir DIR for one file per ID, "
+		                    "not both");
+		goto out;
+	}
+	if (o[6].seen && np >= 1) {
+		rc = label_many(c, o, pos, np);
+		goto out;
+	}
 	if (np != 1) {
 		rc = usage_error(
 		    c, "label: usage: starmark label ID [--model M] [--format png|svg|pdf|zpl] [--out FILE] "
-		       "[--size-mm MM] [--ec L|M|Q|H] [--dpi N]");
+		       "[--size-mm MM] [--ec L|M|Q|H] [--dpi N], or label ID... --out-dir DIR (at most %d ids)",
+		    LABEL_IDS_MAX);
 		goto out;
 	}
 	const char *model = o[0].seen ? o[0].value : NULL, *path = o[2].seen ? o[2].value : NULL;
@@ -177,7 +293,7 @@ static int label_one(cli *c, int argc, char **argv)
 		rc = fail(c, rc, &err);
 		goto out;
 	}
-	if ((rc = save(c, path, &b)))
+	if ((rc = save(c, path, b.data, b.len)))
 		goto out;
 	char what[SM_ID_MAX + SM_MODEL_MAX + 32];
 	const char *m = model ? model : cert->models[0];
@@ -185,6 +301,7 @@ static int label_one(cli *c, int argc, char **argv)
 	rc = report(c, what, path, lo.format, b.len,
 	            json_pack("{s:s, s:s, s:s}", "id", cert->id, "model", m, "url", url));
 out:
+	free(pos);
 	sm_buf_cleanup(&b);
 	free(url);
 	sm_cert_free(cert);
@@ -200,8 +317,7 @@ static int label_sheet(cli *c, int argc, char **argv)
 	int per_id = 1;
 	sm_label_opts lo;
 	sm_registry *r = NULL;
-	sm_cert **certs = NULL;
-	char **urls = NULL;
+	batch bt = {0};
 	sm_buf b = SM_BUF_INIT;
 	sm_err err = {0};
 	sm_label_opts_default(&lo);
@@ -227,37 +343,22 @@ static int label_sheet(cli *c, int argc, char **argv)
 		per_id = (int)v;
 	}
 	if ((rc = parse_common(c, o, &lo)) || (rc = check_tty(c, o[0].value, lo.format)) ||
-	    (rc = open_registry(c, false, &r)))
+	    (rc = open_registry(c, false, &r)) || (rc = batch_sign(c, r, pos, np, &bt)))
 		goto out;
-	certs = calloc(np, sizeof(*certs));
-	urls = calloc(np, sizeof(*urls));
-	if (!certs || !urls) {
-		rc = EXIT_IO;
-		goto out;
-	}
-	for (n = 0; n < np; n++)
-		if ((rc = sm_registry_label(r, pos[n], NULL, c->now, &urls[n], &certs[n], &err))) {
-			rc = fail(c, rc, &err);
-			goto out;
-		}
-	if ((rc = sm_label_sheet(certs, NULL, (const char *const *)urls, n, per_id, &lo, buf_write, &b,
+	n = bt.n;
+	if ((rc = sm_label_sheet(bt.certs, NULL, (const char *const *)bt.urls, n, per_id, &lo, buf_write, &b,
 	                         &err))) {
 		rc = fail(c, rc, &err);
 		goto out;
 	}
-	if ((rc = save(c, o[0].value, &b)))
+	if ((rc = save(c, o[0].value, b.data, b.len)))
 		goto out;
 	char what[64];
 	snprintf(what, sizeof(what), "a sheet of %zu labels", n * (size_t)per_id);
 	rc = report(c, what, o[0].value, SM_LABEL_PDF, b.len,
 	            json_pack("{s:I}", "labels", (json_int_t)(n * (size_t)per_id)));
 out:
-	for (size_t i = 0; i < np && certs && urls; i++) {
-		sm_cert_free(certs[i]);
-		free(urls[i]);
-	}
-	free(certs);
-	free(urls);
+	batch_free(&bt);
 	sm_buf_cleanup(&b);
 	sm_registry_close(r);
 	free(pos);

@@ -2,11 +2,13 @@
 /* Label rendering: the QR code and the label text as PNG, SVG, PDF (one label or A4 sheets) and ZPL. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
@@ -15,6 +17,8 @@
 
 #include "starmark/buf.h"
 #include "starmark/label.h"
+#include "png_int.h"
+#include "qr_int.h"
 
 #define FONT_FAMILY "Noto Sans CJK JP" /* fonts-noto-cjk: Latin, kana, kanji and U+2605 */
 #define STAR "\xe2\x98\x85"            /* U+2605 BLACK STAR */
@@ -59,11 +63,22 @@ static const struct line_spec {
     [LN_ID] = {"id", 2.0, 19.3, false, false},          [LN_DATE] = {"registered", 2.0, 21.9, false, false},
 };
 
+/*
+ * A line of text and its glyphs as measured: set at 100 mm from the origin, unhinted, so drawing it
+ * at any size scales the positions (the glyphs are looked up once: measuring and drawing took a third
+ * of a PNG label each when cairo looked them up twice). `clusters` map them back to the text, so
+ * that PDF and SVG keep it as text.
+ */
 typedef struct line {
 	char text[SM_NAME_MAX + 32];
 	double size; /* mm; 0: the line is empty */
 	double y;    /* baseline, mm */
 	bool bold;
+	cairo_glyph_t *glyphs;
+	int nglyphs;
+	cairo_text_cluster_t *clusters;
+	int nclusters;
+	cairo_text_cluster_flags_t cluster_flags;
 } line;
 
 typedef struct layout {
@@ -74,12 +89,12 @@ typedef struct layout {
 	line ln[LN_COUNT];
 } layout;
 
-/* Fonts and a scratch context to measure text with; text metrics are unhinted so they scale. */
+#define MEASURE_SIZE 100.0 /* the font size text is measured at; unhinted metrics scale from it */
+
+/* The fonts, and the same at MEASURE_SIZE to measure text with. */
 typedef struct typeset {
-	cairo_surface_t *scratch;
-	cairo_t *cr;
 	cairo_font_face_t *face[2]; /* regular, bold */
-	cairo_font_options_t *fo;
+	cairo_scaled_font_t *measure[2];
 } typeset;
 
 /* cairo writes through this into the caller's sm_write_fn, keeping the first error. */
@@ -164,8 +179,7 @@ static int encode_qr(const char *url, int ec, QRcode **out, sm_err *err)
 	if (rc)
 		return rc;
 	errno = 0;
-	/* Case-sensitive, so the code holds exactly `url`; upper-case URLs still get alphanumeric mode. */
-	*out = QRcode_encodeString(url, 0, (QRecLevel)ec, QR_MODE_8, 1);
+	*out = sm_qr_encode(url, ec);
 	if (*out)
 		return 0;
 	if (errno == ERANGE)
@@ -197,47 +211,87 @@ int sm_label_qr_size(const char *url, int ec, int *version, int *modules, sm_err
 
 static void typeset_cleanup(typeset *t)
 {
-	if (t->fo)
-		cairo_font_options_destroy(t->fo);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
+		if (t->measure[i])
+			cairo_scaled_font_destroy(t->measure[i]);
 		if (t->face[i])
 			cairo_font_face_destroy(t->face[i]);
-	if (t->cr)
-		cairo_destroy(t->cr);
-	if (t->scratch)
-		cairo_surface_destroy(t->scratch);
+	}
 	memset(t, 0, sizeof(*t));
 }
 
 static int typeset_init(typeset *t, sm_err *err)
 {
 	memset(t, 0, sizeof(*t));
-	t->scratch = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);
-	t->cr = cairo_create(t->scratch);
-	t->face[0] =
-	    cairo_toy_font_face_create(FONT_FAMILY, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-	t->face[1] = cairo_toy_font_face_create(FONT_FAMILY, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-	t->fo = cairo_font_options_create();
-	if (cairo_status(t->cr) || cairo_font_face_status(t->face[0]) || cairo_font_face_status(t->face[1]) ||
-	    cairo_font_options_status(t->fo)) {
+	cairo_font_options_t *fo = cairo_font_options_create();
+	cairo_matrix_t size, identity;
+	cairo_matrix_init_scale(&size, MEASURE_SIZE, MEASURE_SIZE);
+	cairo_matrix_init_identity(&identity);
+	cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
+	cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
+	bool ok = cairo_font_options_status(fo) == CAIRO_STATUS_SUCCESS;
+	for (int i = 0; i < 2; i++) {
+		t->face[i] = cairo_toy_font_face_create(FONT_FAMILY, CAIRO_FONT_SLANT_NORMAL,
+		                                        i ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+		t->measure[i] = cairo_scaled_font_create(t->face[i], &size, &identity, fo);
+		ok = ok && cairo_scaled_font_status(t->measure[i]) == CAIRO_STATUS_SUCCESS;
+	}
+	cairo_font_options_destroy(fo);
+	if (!ok) {
 		typeset_cleanup(t);
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting up fonts");
 	}
-	cairo_font_options_set_hint_metrics(t->fo, CAIRO_HINT_METRICS_OFF);
-	cairo_font_options_set_hint_style(t->fo, CAIRO_HINT_STYLE_NONE);
-	cairo_set_font_options(t->cr, t->fo);
 	return 0;
 }
 
-/* The width in mm of `s` set at `size` mm: the advance or the ink, whichever reaches further. */
+/* The width of text extents at `size` mm: the advance or the ink, whichever reaches further. */
+static double extent_width(const cairo_text_extents_t *e, double size)
+{
+	const double w = e->x_bearing + e->width > e->x_advance ? e->x_bearing + e->width : e->x_advance;
+	return w * size / MEASURE_SIZE;
+}
+
+/* The width in mm of `s` set at `size` mm. */
 static double text_width(typeset *t, const char *s, bool bold, double size)
 {
 	cairo_text_extents_t e;
-	cairo_set_font_face(t->cr, t->face[bold]);
-	cairo_set_font_size(t->cr, 100.0);
-	cairo_text_extents(t->cr, s, &e);
-	double w = e.x_bearing + e.width > e.x_advance ? e.x_bearing + e.width : e.x_advance;
-	return w * size / 100.0;
+	cairo_scaled_font_text_extents(t->measure[bold], s, &e);
+	return extent_width(&e, size);
+}
+
+static void line_release(line *ln)
+{
+	if (ln->glyphs)
+		cairo_glyph_free(ln->glyphs);
+	if (ln->clusters)
+		cairo_text_cluster_free(ln->clusters);
+	ln->glyphs = NULL;
+	ln->clusters = NULL;
+	ln->nglyphs = ln->nclusters = 0;
+}
+
+/* Look up the glyphs of ln->text; its width in mm at ln->size in *width. */
+static int line_glyphs(typeset *t, line *ln, double *width)
+{
+	line_release(ln);
+	cairo_scaled_font_t *f = t->measure[ln->bold];
+	if (cairo_scaled_font_text_to_glyphs(f, 0, 0, ln->text, -1, &ln->glyphs, &ln->nglyphs, &ln->clusters,
+	                                     &ln->nclusters, &ln->cluster_flags) != CAIRO_STATUS_SUCCESS) {
+		ln->glyphs = NULL;
+		ln->clusters = NULL;
+		ln->nglyphs = ln->nclusters = 0;
+		return SM_ENOMEM;
+	}
+	cairo_text_extents_t e;
+	cairo_scaled_font_glyph_extents(f, ln->glyphs, ln->nglyphs, &e);
+	*width = extent_width(&e, ln->size);
+	return 0;
+}
+
+static void layout_release(layout *l)
+{
+	for (int i = 0; i < LN_COUNT; i++)
+		line_release(&l->ln[i]);
 }
 
 /* Shorten ln->text at a character boundary until it fits with "…" appended. */
@@ -277,7 +331,9 @@ static int set_line(typeset *t, layout *l, int i, const char *what, const char *
 		ln->size = 0;
 		return 0;
 	}
-	double w = text_width(t, ln->text, ln->bold, ln->size);
+	double w = 0;
+	if (line_glyphs(t, ln, &w))
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting the label's text");
 	if (w <= l->text_w)
 		return 0;
 	double smallest = ln->size * (spec[i].courtesy ? SHRINK_COURTESY : SHRINK_MIN);
@@ -289,7 +345,8 @@ static int set_line(typeset *t, layout *l, int i, const char *what, const char *
 	if (spec[i].courtesy) {
 		ln->size = smallest;
 		shorten(t, ln, l->text_w);
-		return 0;
+		return line_glyphs(t, ln, &w) ? sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting the label's text")
+		                              : 0;
 	}
 	char q[96];
 	sm_err_quote(q, sizeof(q), value, strlen(value));
@@ -320,7 +377,20 @@ static int find_model(const sm_cert *c, const char *model, const char **out, sm_
 	return sm_err_set(err, SM_EINVAL, "model", "'%s' is not a model number of certificate %s", q, c->id);
 }
 
+static int layout_lines(typeset *t, const sm_cert *c, const char *model, double code_mm, layout *l,
+                        sm_err *err);
+
+/* The layout of a label, its lines' glyphs included (layout_release them); on failure, nothing held. */
 static int build_layout(typeset *t, const sm_cert *c, const char *model, double code_mm, layout *l,
+                        sm_err *err)
+{
+	int rc = layout_lines(t, c, model, code_mm, l, err);
+	if (rc)
+		layout_release(l);
+	return rc;
+}
+
+static int layout_lines(typeset *t, const sm_cert *c, const char *model, double code_mm, layout *l,
                         sm_err *err)
 {
 	const double k = code_mm / 20.0;
@@ -424,12 +494,15 @@ static void draw_qr_stencil(cairo_t *cr, cairo_pattern_t *stencil, int width, do
 
 static void draw_text(cairo_t *cr, typeset *t, const line *ln, double x)
 {
-	if (ln->size <= 0)
+	cairo_glyph_t g[sizeof(ln->text)]; /* a glyph per byte at most */
+	if (ln->size <= 0 || ln->nglyphs <= 0 || (size_t)ln->nglyphs > sizeof(ln->text))
 		return;
+	const double k = ln->size / MEASURE_SIZE;
+	for (int i = 0; i < ln->nglyphs; i++)
+		g[i] = (cairo_glyph_t){ln->glyphs[i].index, x + ln->glyphs[i].x * k, ln->y + ln->glyphs[i].y * k};
 	cairo_set_font_face(cr, t->face[ln->bold]);
 	cairo_set_font_size(cr, ln->size);
-	cairo_move_to(cr, x, ln->y);
-	cairo_show_text(cr, ln->text);
+	cairo_show_text_glyphs(cr, ln->text, -1, g, ln->nglyphs, ln->clusters, ln->nclusters, ln->cluster_flags);
 }
 
 /*
@@ -481,187 +554,59 @@ static int finish(cairo_t *cr, cairo_surface_t *s, const sink *k, sm_err *err)
 	return st == CAIRO_STATUS_SUCCESS ? 0 : cairo_failed(st, err);
 }
 
-/* ---- PNG: 8-bit grey, stored deflate, pHYs ---- */
+/* ---- PNG: 2-bit grey with pHYs (png.c) ---- */
 
-/*
- * A pixel is ink when its coverage is at least a quarter: at half, thin strokes of small text
- * (the hyphens of "SM-2021-000006", the strokes of kanji at 2 mm) vanished from 1-bit labels.
- */
-#define INK_COVERAGE 64
+/* The code's module edges in pixels: each on the pixel nearest its exact position, so the code's extent
+ * is right within a pixel and every module is sharp. */
+typedef struct qr_grid {
+	int n;                  /* modules a side */
+	long ex[177 + 1], ey[177 + 1]; /* 177 modules is version 40 */
+} qr_grid;
 
-static uint32_t crc_table[256];
-static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
-
-static void tables_init(void)
+static void qr_grid_make(qr_grid *g, const layout *l, const QRcode *q, double px_mm)
 {
-	for (uint32_t n = 0; n < 256; n++) {
-		uint32_t c = n;
-		for (int k = 0; k < 8; k++) {
-			c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1; /* CRC-32 of ISO 3309, as PNG uses */
-		}
-		crc_table[n] = c;
+	const double u = l->code_s / (q->width + 2 * QUIET);
+	g->n = q->width;
+	for (int k = 0; k <= g->n; k++) {
+		g->ex[k] = round_pos((l->code_x + (QUIET + k) * u) * px_mm);
+		g->ey[k] = round_pos((l->code_y + (QUIET + k) * u) * px_mm);
 	}
 }
 
-static uint32_t crc32_update(uint32_t crc, const uint8_t *p, size_t n)
+/* Ink (255) the dark modules of code row r that fall in pixels [x0, x1) of a coverage row starting at x0. */
+static void qr_ink_row(uint8_t *cov, long x0, long x1, const qr_grid *g, const QRcode *q, int r)
 {
-	crc = ~crc;
-	for (size_t i = 0; i < n; i++)
-		crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-	return ~crc;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static int png_chunk(sm_buf *out, const char type[4], const uint8_t *p, size_t n)
-{
-	uint8_t head[8], tail[4];
-	put32(head, (uint32_t)n);
-	memcpy(head + 4, type, 4);
-	put32(tail, crc32_update(crc32_update(0, (const uint8_t *)type, 4), p, n));
-	int rc = sm_buf_append(out, head, 8);
-	if (!rc)
-		rc = sm_buf_append(out, p, n);
-	if (!rc)
-		rc = sm_buf_append(out, tail, 4);
-	return rc;
-}
-
-/*
- * One row of an A8 surface (coverage) as 1-bit pixels, the first pixel in the most significant bit:
- * a pixel is ink from INK_COVERAGE on. PNG grey wants ink as 0, ZPL ^GF as 1.
- */
-static void pack_row(const uint8_t *src, long w, uint8_t *dst, bool ink_one)
-{
-	const uint8_t flip = ink_one ? 0x00 : 0xff;
-	for (long x = 0; x < w; x += 8, src += 8) {
-		unsigned v = 0;
-		for (long k = 0; k < 8; k++)
-			v = v << 1 | (x + k < w && src[k] >= INK_COVERAGE);
-		*dst++ = (uint8_t)(v ^ flip);
+	const unsigned char *m = q->data + (size_t)r * (size_t)g->n;
+	for (int c = 0; c < g->n; c++) {
+		const long a = g->ex[c] > x0 ? g->ex[c] : x0, b = g->ex[c + 1] < x1 ? g->ex[c + 1] : x1;
+		if ((m[c] & 1) && a < b)
+			memset(cov + (a - x0), 255, (size_t)(b - a));
 	}
 }
 
 /*
- * The scanlines of the label's A8 surface as 8-bit grey (ink dark), each behind PNG filter byte 0.
- * Grey, not 1-bit: small text (a 2 mm product name in kanji, the hyphens of the registration
- * number) lost strokes to any threshold; printers dither grey themselves.
+ * The code's side of a PNG label, pixels [0, split) of every row, packed (png.c) straight from the
+ * modules: one pixel row a band of modules is packed, the band's other rows are copies of it.
  */
-static int png_scanlines(cairo_surface_t *s, sm_buf *raw)
+static int png_code_side(uint8_t *pix, size_t rowbytes, long split, long h, const qr_grid *g, const QRcode *q)
 {
-	const int w = cairo_image_surface_get_width(s), h = cairo_image_surface_get_height(s);
-	const int stride = cairo_image_surface_get_stride(s);
-	const uint8_t *data = cairo_image_surface_get_data(s);
-	const size_t rowbytes = (size_t)w;
-	const size_t need = (size_t)h * (rowbytes + 1);
-	if (!(raw->data = malloc(need)))
+	uint8_t *cov = malloc((size_t)split);
+	if (!cov)
 		return SM_ENOMEM;
-	raw->cap = need;
-	raw->len = 0;
-	for (int y = 0; y < h; y++) {
-		uint8_t *dst = raw->data + raw->len;
-		dst[0] = 0;
-		const uint8_t *src = data + (size_t)y * (size_t)stride;
-		for (int x = 0; x < w; x++)
-			dst[1 + x] = (uint8_t)(255 - src[x]);
-		raw->len += rowbytes + 1;
+	const size_t bytes = (size_t)split / 4;
+	for (long y = 0; y < h; y++)
+		if (y < g->ey[0] || y >= g->ey[g->n])
+			memset(pix + (size_t)y * rowbytes, 0xff, bytes); /* white: 2-bit grey 3 */
+	for (int r = 0; r < g->n; r++) {
+		uint8_t *first = pix + (size_t)g->ey[r] * rowbytes;
+		memset(cov, 0, (size_t)split);
+		qr_ink_row(cov, 0, split, g, q, r);
+		sm_png_pack_ink(cov, (size_t)split, first);
+		for (long y = g->ey[r] + 1; y < g->ey[r + 1]; y++)
+			memcpy(pix + (size_t)y * rowbytes, first, bytes);
 	}
+	free(cov);
 	return 0;
-}
-
-/* A zlib stream of stored (uncompressed) deflate blocks: no zlib dependency, and speed matters more than bytes. */
-static int zlib_stored(const sm_buf *raw, sm_buf *z)
-{
-	static const uint8_t head[2] = {0x78, 0x01};
-	uint32_t a = 1, b = 0;
-	int rc = sm_buf_append(z, head, 2);
-	for (size_t off = 0; !rc && (off < raw->len || off == 0);) {
-		size_t n = raw->len - off > 65535 ? 65535 : raw->len - off;
-		uint8_t blk[5] = {off + n == raw->len ? 1 : 0, (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)~n,
-		                  (uint8_t)(~n >> 8)};
-		rc = sm_buf_append(z, blk, 5);
-		if (!rc)
-			rc = sm_buf_append(z, raw->data + off, n);
-		off += n;
-		if (n == 0)
-			break;
-	}
-	/* Adler-32; 5552 bytes is the most that cannot overflow 32 bits between reductions (RFC 1950). */
-	for (size_t i = 0; i < raw->len;) {
-		const size_t end = raw->len - i > 5552 ? i + 5552 : raw->len;
-		for (; i < end; i++) {
-			a += raw->data[i];
-			b += a;
-		}
-		a %= 65521;
-		b %= 65521;
-	}
-	uint8_t tail[4];
-	put32(tail, b << 16 | a);
-	return rc ? rc : sm_buf_append(z, tail, 4);
-}
-
-/*
- * The QR modules straight into the scanlines (black = 0), each module edge on the pixel nearest its
- * exact position, so the code's extent is right within a pixel and every module is sharp.
- */
-static void png_ink_qr(sm_buf *raw, size_t rowbytes, const layout *l, const QRcode *q, double px_mm)
-{
-	const int w = q->width;
-	const double u = l->code_s / (w + 2 * QUIET);
-	long ex[177 + 1], ey[177 + 1]; /* module edges in pixels; 177 modules is version 40 */
-	for (int k = 0; k <= w; k++) {
-		ex[k] = round_pos((l->code_x + (QUIET + k) * u) * px_mm);
-		ey[k] = round_pos((l->code_y + (QUIET + k) * u) * px_mm);
-	}
-	for (int r = 0; r < w; r++) {
-		uint8_t *first = raw->data + (size_t)ey[r] * (rowbytes + 1) + 1;
-		for (int c = 0; c < w; c++)
-			if (q->data[(size_t)r * (size_t)w + (size_t)c] & 1)
-				memset(first + ex[c], 0, (size_t)(ex[c + 1] - ex[c])); /* 8-bit grey: 0 is black */
-		/* the rest of the band's pixel rows repeat its first, within the code's columns only: the
-		 * whole scanline would overwrite the text beside the code (it cut strokes off small text) */
-		for (long y = ey[r] + 1; y < ey[r + 1]; y++)
-			memcpy(raw->data + (size_t)y * (rowbytes + 1) + 1 + ex[0], first + ex[0], (size_t)(ex[w] - ex[0]));
-	}
-}
-
-static int png_encode(cairo_surface_t *s, int dpi, const layout *l, const QRcode *q, sm_buf *out)
-{
-	static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-	sm_buf raw = SM_BUF_INIT, z = SM_BUF_INIT;
-	uint8_t ihdr[13] = {0}, phys[9];
-	put32(ihdr, (uint32_t)cairo_image_surface_get_width(s));
-	put32(ihdr + 4, (uint32_t)cairo_image_surface_get_height(s));
-	ihdr[8] = 8; /* bit depth; colour type 0 (grey), deflate, no filter method, no interlace */
-	const uint32_t ppm = (uint32_t)round_pos(dpi / 0.0254);
-	put32(phys, ppm);
-	put32(phys + 4, ppm);
-	phys[8] = 1; /* the unit is the metre */
-	int rc = png_scanlines(s, &raw);
-	if (!rc)
-		png_ink_qr(&raw, (size_t)cairo_image_surface_get_width(s), l, q, dpi / MM_PER_INCH);
-	if (!rc)
-		rc = zlib_stored(&raw, &z);
-	if (!rc)
-		rc = sm_buf_append(out, sig, sizeof(sig));
-	if (!rc)
-		rc = png_chunk(out, "IHDR", ihdr, sizeof(ihdr));
-	if (!rc)
-		rc = png_chunk(out, "pHYs", phys, sizeof(phys));
-	if (!rc)
-		rc = png_chunk(out, "IDAT", z.data, z.len);
-	if (!rc)
-		rc = png_chunk(out, "IEND", NULL, 0);
-	sm_buf_cleanup(&raw);
-	sm_buf_cleanup(&z);
-	return rc;
 }
 
 /* A coverage surface (A8, unantialiased drawing) of w x h pixels drawn at `px_per_mm`; NULL-safe status
@@ -675,23 +620,93 @@ static cairo_surface_t *bitmap_new(long w, long h, double px_per_mm, cairo_t **c
 	return s;
 }
 
-static int render_png(typeset *t, const layout *l, const QRcode *q, int dpi, sm_buf *out, sm_err *err)
+/*
+ * What a renderer keeps between labels: the fonts, the packed image and the text side's surface
+ * (made again only when the size changes).
+ */
+struct sm_label_renderer {
+	typeset t;
+	uint8_t *pix; /* the packed 2-bit image */
+	size_t pix_cap;
+	cairo_surface_t *side; /* the text side's coverage */
+	long side_w, side_h;
+};
+
+/* A cleared A8 surface of w x h pixels for the text side, the renderer's own when it has one that size. */
+static cairo_surface_t *side_surface(sm_label_renderer *r, long w, long h)
+{
+	if (r->side && (r->side_w != w || r->side_h != h)) {
+		cairo_surface_destroy(r->side);
+		r->side = NULL;
+	}
+	if (!r->side) {
+		r->side = cairo_image_surface_create(CAIRO_FORMAT_A8, (int)w, (int)h);
+		r->side_w = w;
+		r->side_h = h;
+	} else if (cairo_surface_status(r->side) == CAIRO_STATUS_SUCCESS) {
+		cairo_surface_flush(r->side);
+		memset(cairo_image_surface_get_data(r->side), 0,
+		       (size_t)cairo_image_surface_get_stride(r->side) * (size_t)h);
+		cairo_surface_mark_dirty(r->side);
+	}
+	return r->side;
+}
+
+/*
+ * A PNG label in 2-bit grey (png.c). The code's side is packed from the modules; only the text's side,
+ * from a byte boundary at or left of the code's right edge, is drawn by cairo, into a coverage surface
+ * of its own (plus the few module pixels that share its first byte).
+ */
+static int render_png(sm_label_renderer *rr, const layout *l, const QRcode *q, int dpi, sm_buf *out,
+                      sm_err *err)
 {
 	const double px_mm = dpi / MM_PER_INCH;
 	const long w = ceil_pos(l->w * px_mm), h = ceil_pos(l->h * px_mm);
-	if ((uint64_t)w * (uint64_t)h > PNG_MAX_PIXELS)
+	if ((uint64_t)w * (uint64_t)h > PNG_MAX_PIXELS || w > (long)SM_PNG_WIDTH_MAX)
 		return sm_err_set(err, SM_ETOOBIG, "dpi", "a %ld x %ld pixel label is over the %u pixel cap",
 		                  w, h, PNG_MAX_PIXELS);
-	cairo_t *cr = NULL;
-	cairo_surface_t *s = bitmap_new(w, h, px_mm, &cr);
-	draw_label(cr, t, l, NULL, NULL); /* the text; png_encode adds the modules */
+	qr_grid g;
+	qr_grid_make(&g, l, q, px_mm);
+	const long split = g.ex[g.n] / 4 * 4;
+	const size_t rowbytes = (size_t)(w + 3) / 4, need = rowbytes * (size_t)h;
+	if (need > rr->pix_cap) {
+		free(rr->pix);
+		rr->pix_cap = 0;
+		if (!(rr->pix = malloc(need)))
+			return sm_err_set(err, SM_ENOMEM, NULL, "out of memory rendering the label");
+		rr->pix_cap = need;
+	}
+	uint8_t *pix = rr->pix;
+	cairo_surface_t *s = side_surface(rr, w - split, h);
+	cairo_t *cr = cairo_create(s);
+	cairo_translate(cr, -split, 0); /* the surface's pixel 0 is the label's pixel `split` */
+	cairo_scale(cr, px_mm, px_mm);
+	use_fonts(cr, CAIRO_ANTIALIAS_GRAY);
+	/* ADD, not OVER: pixman has a fast path for adding a solid colour through glyph masks to A8
+	 * (OVER took a general path, half of a label's time); on blank paper the two are the same */
+	cairo_set_operator(cr, CAIRO_OPERATOR_ADD);
+	draw_label(cr, &rr->t, l, NULL, NULL);
 	cairo_surface_flush(s);
 	cairo_status_t st = cairo_status(cr);
-	int rc = st ? cairo_failed(st, err) : 0;
-	if (!rc && (rc = png_encode(s, dpi, l, q, out)))
-		sm_err_set(err, rc, NULL, "out of memory writing the PNG");
 	cairo_destroy(cr);
-	cairo_surface_destroy(s);
+	int rc = st ? cairo_failed(st, err) : 0;
+	if (!rc && png_code_side(pix, rowbytes, split, h, &g, q))
+		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory rendering the label");
+	if (!rc) {
+		uint8_t *cov = cairo_image_surface_get_data(s);
+		const size_t stride = (size_t)cairo_image_surface_get_stride(s);
+		for (int r = 0; r < g.n && split < g.ex[g.n]; r++) {
+			uint8_t last[4] = {0}; /* the code's pixels in [split, its right edge): at most 3 */
+			qr_ink_row(last, split, g.ex[g.n], &g, q, r);
+			for (long y = g.ey[r]; y < g.ey[r + 1]; y++)
+				memcpy(cov + (size_t)y * stride, last, (size_t)(g.ex[g.n] - split));
+		}
+		for (long y = 0; y < h; y++)
+			sm_png_pack_ink(cov + (size_t)y * stride, (size_t)(w - split),
+			                pix + (size_t)y * rowbytes + (size_t)split / 4);
+		if ((rc = sm_png_grey2(pix, rowbytes, (uint32_t)w, (uint32_t)h, dpi, out)))
+			sm_err_set(err, rc, NULL, "out of memory writing the PNG");
+	}
 	return rc;
 }
 
@@ -749,6 +764,23 @@ static bool is_ascii(const char *s)
 	return true;
 }
 
+/*
+ * One row of an A8 surface (coverage) as the 1-bit pixels of ZPL's ^GF (1 prints), the first pixel in
+ * the most significant bit: a pixel prints when its coverage is at least a quarter; at half, thin
+ * strokes of small text (the hyphens of "SM-2021-000006", the strokes of kanji at 2 mm) vanished.
+ */
+#define INK_COVERAGE 64
+
+static void zpl_pack_row(const uint8_t *src, long w, uint8_t *dst)
+{
+	for (long x = 0; x < w; x += 8, src += 8) {
+		unsigned v = 0;
+		for (long k = 0; k < 8; k++)
+			v = v << 1 | (x + k < w && src[k] >= INK_COVERAGE);
+		*dst++ = (uint8_t)v;
+	}
+}
+
 /* A text line the printer fonts cannot set, as a ^GFA bitmap drawn by cairo (1 bits print). */
 static int zpl_bitmap_line(sm_buf *b, typeset *t, const line *ln, double x, double dots_mm, sm_err *err)
 {
@@ -770,7 +802,7 @@ static int zpl_bitmap_line(sm_buf *b, typeset *t, const line *ln, double x, doub
 	int rc = sm_buf_printf(b, "^FO%ld,%ld^GFA,%ld,%ld,%ld,", round_pos(x * dots_mm),
 	                       round_pos(top * dots_mm), rowbytes * h, rowbytes * h, rowbytes);
 	for (long y = 0; !rc && y < h; y++) {
-		pack_row(data + y * stride, w, row, true);
+		zpl_pack_row(data + y * stride, w, row);
 		for (long i = 0; !rc && i < rowbytes; i++)
 			rc = sm_buf_printf(b, "%02X", (unsigned)row[i]);
 	}
@@ -843,12 +875,37 @@ static int render_zpl(typeset *t, const layout *l, const QRcode *q, const char *
 
 /* ---- public ---- */
 
-int sm_label_render(const sm_cert *c, const char *model, const char *url, const sm_label_opts *o,
-                    sm_write_fn write, void *wctx, sm_err *err)
+sm_label_renderer *sm_label_renderer_new(sm_err *err)
+{
+	sm_label_renderer *r = calloc(1, sizeof(*r));
+	if (!r) {
+		sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting up the label renderer");
+		return NULL;
+	}
+	if (typeset_init(&r->t, err)) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void sm_label_renderer_free(sm_label_renderer *r)
+{
+	if (!r)
+		return;
+	typeset_cleanup(&r->t);
+	if (r->side)
+		cairo_surface_destroy(r->side);
+	free(r->pix);
+	free(r);
+}
+
+int sm_label_renderer_render(sm_label_renderer *r, const sm_cert *c, const char *model, const char *url,
+                             const sm_label_opts *o, sm_write_fn write, void *wctx, sm_err *err)
 {
 	sm_label_opts def;
-	typeset t = {0};
 	layout l;
+	bool laid_out = false;
 	QRcode *q = NULL;
 	sm_buf out = SM_BUF_INIT;
 	sink k = {write, wctx, 0};
@@ -861,28 +918,152 @@ int sm_label_render(const sm_cert *c, const char *model, const char *url, const 
 		sm_label_opts_default(&def);
 		o = &def;
 	}
-	pthread_once(&tables_once, tables_init);
 	if ((rc = check_opts(o, false, err)) || (rc = encode_qr(url, o->ec, &q, err)) ||
-	    (rc = typeset_init(&t, err)) || (rc = build_layout(&t, c, model, o->code_mm, &l, err)))
+	    (rc = build_layout(&r->t, c, model, o->code_mm, &l, err)))
 		goto out;
+	laid_out = true;
 	switch (o->format) {
 	case SM_LABEL_PNG:
-		rc = render_png(&t, &l, q, o->dpi, &out, err);
+		rc = render_png(r, &l, q, o->dpi, &out, err);
 		break;
 	case SM_LABEL_ZPL:
-		rc = render_zpl(&t, &l, q, c->id, url, o, &out, err);
+		rc = render_zpl(&r->t, &l, q, c->id, url, o, &out, err);
 		break;
 	default:
-		rc = render_vector(&t, &l, q, c->id, o->format == SM_LABEL_SVG, &k, err);
+		rc = render_vector(&r->t, &l, q, c->id, o->format == SM_LABEL_SVG, &k, err);
 		break;
 	}
 	if (!rc && out.len && (rc = write(wctx, out.data, out.len)))
 		sm_err_set(err, rc, NULL, "writing the label failed: %s", sm_strerror(rc));
 out:
+	if (laid_out)
+		layout_release(&l);
 	sm_buf_cleanup(&out);
-	typeset_cleanup(&t);
 	QRcode_free(q);
 	return rc;
+}
+
+int sm_label_render(const sm_cert *c, const char *model, const char *url, const sm_label_opts *o,
+                    sm_write_fn write, void *wctx, sm_err *err)
+{
+	sm_err scratch = {0};
+	if (!err)
+		err = &scratch;
+	sm_label_renderer *r = sm_label_renderer_new(err);
+	if (!r)
+		return err->code ? err->code : SM_ENOMEM;
+	int rc = sm_label_renderer_render(r, c, model, url, o, write, wctx, err);
+	sm_label_renderer_free(r);
+	return rc;
+}
+
+/* ---- many labels on several threads ---- */
+
+/* Prefix the message of a failed label of a sheet or a batch with its index and id. */
+static int item_failed(int rc, size_t i, const char *id, sm_err *err)
+{
+	char msg[SM_ERR_MSG_MAX], field[SM_ERR_FIELD_MAX];
+	memcpy(msg, err->msg, sizeof(msg));
+	snprintf(field, sizeof(field), "labels[%zu]", i);
+	return sm_err_set(err, rc, field, "labels[%zu] (%s): %s", i, id, msg);
+}
+
+static int buf_append_fn(void *ctx, const void *p, size_t n)
+{
+	return sm_buf_append(ctx, p, n);
+}
+
+typedef struct many {
+	sm_cert *const *certs;
+	const char *const *models, *const *urls;
+	size_t n;
+	const sm_label_opts *o;
+	sm_label_out_fn out;
+	void *ctx;
+	_Atomic size_t next;
+	_Atomic bool stop;
+	pthread_mutex_t lock; /* one `out` call at a time; the first error */
+	int rc;
+	sm_err err;
+} many;
+
+/* The first failure wins; the others stop taking labels. */
+static void many_fail(many *m, int rc, const sm_err *e)
+{
+	pthread_mutex_lock(&m->lock);
+	if (!m->rc) {
+		m->rc = rc;
+		m->err = *e;
+	}
+	pthread_mutex_unlock(&m->lock);
+	m->stop = true;
+}
+
+static void *many_worker(void *arg)
+{
+	many *m = arg;
+	sm_err e = {0};
+	sm_buf b = SM_BUF_INIT;
+	sm_label_renderer *r = sm_label_renderer_new(&e);
+	if (!r) {
+		many_fail(m, e.code ? e.code : SM_ENOMEM, &e);
+		return NULL;
+	}
+	for (size_t i; !m->stop && (i = m->next++) < m->n;) {
+		b.len = 0;
+		int rc = sm_label_renderer_render(r, m->certs[i], m->models ? m->models[i] : NULL, m->urls[i], m->o,
+		                                  buf_append_fn, &b, &e);
+		if (rc) {
+			item_failed(rc, i, m->certs[i]->id, &e);
+			many_fail(m, rc, &e);
+			break;
+		}
+		pthread_mutex_lock(&m->lock);
+		rc = m->stop ? 0 : m->out(m->ctx, i, b.data, b.len);
+		pthread_mutex_unlock(&m->lock);
+		if (rc) {
+			sm_err_set(&e, rc, NULL, "labels[%zu] (%s): writing the label failed: %s", i, m->certs[i]->id,
+			           sm_strerror(rc));
+			many_fail(m, rc, &e);
+			break;
+		}
+	}
+	sm_buf_cleanup(&b);
+	sm_label_renderer_free(r);
+	return NULL;
+}
+
+int sm_label_render_many(sm_cert *const *certs, const char *const *models, const char *const *urls, size_t n,
+                         const sm_label_opts *o, int threads, sm_label_out_fn out, void *ctx, sm_err *err)
+{
+	sm_err scratch = {0};
+	if (!err)
+		err = &scratch;
+	sm_err_clear(err);
+	if (threads < 0 || threads > SM_LABEL_THREADS_MAX)
+		return sm_err_set(err, SM_EINVAL, "threads", "threads must be 0 (one per processor) to %d, not %d",
+		                  SM_LABEL_THREADS_MAX, threads);
+	if (threads == 0) {
+		const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = cpus < 1 ? 1 : cpus > SM_LABEL_THREADS_MAX ? SM_LABEL_THREADS_MAX : (int)cpus;
+	}
+	if ((size_t)threads > n)
+		threads = n ? (int)n : 1;
+	many m = {.certs = certs, .models = models, .urls = urls, .n = n, .o = o, .out = out, .ctx = ctx};
+	pthread_mutex_init(&m.lock, NULL);
+	pthread_t tid[SM_LABEL_THREADS_MAX];
+	int started = 0;
+	/* this thread renders too: threads - 1 more */
+	for (; started < threads - 1; started++)
+		if (pthread_create(&tid[started], NULL, many_worker, &m) != 0)
+			break;
+	many_worker(&m);
+	for (int i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&m.lock);
+	if (m.rc)
+		*err = m.err;
+	return m.rc;
 }
 
 /* The checked labels on A4 pages, each with a light cut line on its edge. */
@@ -921,15 +1102,6 @@ static int sheet_draw(typeset *t, const layout *l, QRcode *const *q, cairo_patte
 	}
 	cairo_show_page(cr);
 	return finish(cr, s, k, err);
-}
-
-/* Prefix the message of a failed sheet label with its index and id. */
-static int sheet_item_failed(int rc, size_t i, const char *id, sm_err *err)
-{
-	char msg[SM_ERR_MSG_MAX], field[SM_ERR_FIELD_MAX];
-	memcpy(msg, err->msg, sizeof(msg));
-	snprintf(field, sizeof(field), "labels[%zu]", i);
-	return sm_err_set(err, rc, field, "labels[%zu] (%s): %s", i, id, msg);
 }
 
 int sm_label_sheet(sm_cert *const *certs, const char *const *models, const char *const *urls, size_t n,
@@ -971,7 +1143,7 @@ int sm_label_sheet(sm_cert *const *certs, const char *const *models, const char 
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = encode_qr(urls[i], o->ec, &q[i], err)) ||
 		    (rc = build_layout(&t, certs[i], models ? models[i] : NULL, o->code_mm, &l[i], err))) {
-			rc = sheet_item_failed(rc, i, certs[i]->id, err);
+			rc = item_failed(rc, i, certs[i]->id, err);
 			goto out;
 		}
 	}
@@ -990,6 +1162,8 @@ out:
 		for (size_t i = 0; i < n; i++)
 			QRcode_free(q[i]);
 	free(q);
+	for (size_t i = 0; l && i < n; i++)
+		layout_release(&l[i]);
 	free(l);
 	typeset_cleanup(&t);
 	return rc;

@@ -152,9 +152,10 @@ int sm_label_qr_size(const char *url, int ec, int *version, int *modules, sm_err
  * product name, which the label shows as a courtesy, is shortened at 80% of its size: it then ends
  * in "…" so the shortening is visible.
  *
- * Formats: PNG is 1-bit black and white at o->dpi with a pHYs chunk carrying that resolution, so
- * it prints at the stated millimetres (modules are snapped to whole pixels: the code's extent is
- * exact within one pixel); PDF and SVG are vector at exact millimetres (SVG width/height in mm).
+ * Formats: PNG is 2-bit grey (black, two greys for the edges of text, white) at o->dpi with a pHYs
+ * chunk carrying that resolution, so it prints at the stated millimetres (modules are snapped to
+ * whole pixels: the code's extent is exact within one pixel); PDF and SVG are vector at exact
+ * millimetres (SVG width/height in mm).
  * ZPL (^XA..^XZ) lets the printer draw the code itself (^BQN,2,<magnification>, field data
  * "<EC letter>A,<url>", the magnification nearest to code_mm at o->dpi, 1..10 dots a module);
  * ASCII text lines use the printer font 0, other lines (e.g. a Japanese product name) are sent as
@@ -168,6 +169,36 @@ int sm_label_qr_size(const char *url, int ec, int *version, int *modules, sm_err
  */
 int sm_label_render(const sm_cert *c, const char *model, const char *url, const sm_label_opts *o, sm_write_fn write,
 		    void *wctx, sm_err *err);
+
+/**
+ * A label renderer, for many labels in a row: the fonts are found and the fonts to measure text with
+ * made once, and the image buffers are kept from one label to the next (sm_label_render makes one for
+ * a single label). One thread at a time: give each thread its own. NULL when out of memory or the
+ * fonts cannot be set up (err says which).
+ */
+typedef struct sm_label_renderer sm_label_renderer;
+sm_label_renderer *sm_label_renderer_new(sm_err *err);
+void sm_label_renderer_free(sm_label_renderer *r);
+
+/** sm_label_render with the renderer's fonts and buffers. */
+int sm_label_renderer_render(sm_label_renderer *r, const sm_cert *c, const char *model, const char *url,
+			     const sm_label_opts *o, sm_write_fn write, void *wctx, sm_err *err);
+
+#define SM_LABEL_THREADS_MAX 64
+
+/** Receives label i of a batch, whole: 0, or an SM_E* code that stops the batch. */
+typedef int (*sm_label_out_fn)(void *ctx, size_t i, const uint8_t *data, size_t len);
+
+/**
+ * n labels, each its own document as sm_label_render makes it (certs[i], models[i] (a NULL array or
+ * entry: the first model), urls[i]), rendered on `threads` threads (0: one per online processor; at
+ * most SM_LABEL_THREADS_MAX), each thread with its own renderer, the calling thread one of them.
+ * out(ctx, i, ...) is called once per label, from the rendering threads but never two at once, in
+ * no particular order. The first failure stops the batch: the labels already given to `out` stay
+ * given, err names the failed one ("labels[3] (SM-2024-000123): ...").
+ */
+int sm_label_render_many(sm_cert *const *certs, const char *const *models, const char *const *urls, size_t n,
+			 const sm_label_opts *o, int threads, sm_label_out_fn out, void *ctx, sm_err *err);
 
 /**
  * A4 PDF sheets (210 x 297 mm, 10 mm margins) of labels in a grid with 4 mm cut margins and a light

@@ -44,12 +44,13 @@ w, h, depth, ctype = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
 ppx, ppy, unit = struct.unpack(">IIB", chunks[b"pHYs"])
 assert unit == 1 and ppx == ppy, "pHYs %r" % ((ppx, ppy, unit),)
 dpi = round(ppx * 0.0254)
-assert depth == 8 and ctype == 0, "expected 8-bit grey, got depth %d type %d" % (depth, ctype)
-raw, row = zlib.decompress(idat), w
+assert depth == 2 and ctype == 0, "expected 2-bit grey, got depth %d type %d" % (depth, ctype)
+raw, row = zlib.decompress(idat), (w + 3) // 4
+assert len(raw) == h * (row + 1), "%d bytes of scanlines, want %d" % (len(raw), h * (row + 1))
 def dark(x, y):
     line = raw[y * (row + 1):(y + 1) * (row + 1)]
     assert line[0] == 0
-    return line[1 + x] < 128
+    return (line[1 + x // 4] >> (6 - 2 * (x % 4))) & 3 < 2  # grey 0..3: black, dark grey
 cols = [any(dark(x, y) for y in range(h)) for x in range(w)]
 x0 = cols.index(True)
 x1, clean = x0, 0
@@ -62,7 +63,7 @@ for x in range(x0, w):  # the code ends where a gap of clean columns begins (the
             break
 # the text beside the code is drawn, not copied: a bug repeated each module band's first pixel row
 # across the whole width and cut strokes off small text (hyphens of the registration number)
-text_rows = {raw[y * (row + 1) + 1 + x1:(y + 1) * (row + 1)] for y in range(h)}
+text_rows = {raw[y * (row + 1) + 1 + (x1 + 3) // 4:(y + 1) * (row + 1)] for y in range(h)}
 assert len(text_rows) >= 0.45 * h, "the text area has %d distinct rows of %d: rows copied over it?" % (len(text_rows), h)
 rows = [y for y in range(h) if any(dark(x, y) for x in range(x0, x1))]
 y0, y1 = rows[0], rows[-1] + 1
@@ -214,5 +215,36 @@ sm label sheet "$id1"
 expect_rc 2 "sheet without --out"
 sm label sheet "$id1" --per-id 0 --out "$T/x.pdf"
 expect_rc 2 "--per-id 0"
+
+############################################################ many labels, one file per certificate
+mkdir -p "$T/many"
+sm --json label "$id1" "$id2" --out-dir "$T/many"
+expect_rc 0 "label ID ID --out-dir"
+expect_json "label --out-dir --json" 'd["labels"] == 2 and d["format"] == "png" and d["bytes"] > 2000'
+for id in "$id1" "$id2"; do
+	[ -s "$T/many/$id.png" ] || fail "label --out-dir: no $id.png"
+	got=$(decode "$T/many/$id.png")
+	sm label verify "$got"
+	expect_rc 0 "the batch label of $id verifies offline"
+	grep -q "$id" "$OUT" || fail "label verify of $id's batch label should name $id: $(cat "$OUT")"
+done
+sm label "$id1" "$id2" --out-dir "$T/many" --format zpl
+expect_rc 0 "label --out-dir --format zpl"
+grep -q '^\^XA' "$T/many/$id2.zpl" || fail "label --out-dir --format zpl: $id2.zpl is not ZPL"
+mkdir -p "$T/many2"
+sm label "$id1" "$id3" --out-dir "$T/many2"
+expect_rc 2 "a batch with a label that does not fit"
+expect_err "labels[1] ($id3)" "the failing label is named by its place and id"
+sm label "$id1" SM-2024-999999 --out-dir "$T/many2"
+expect_rc 2 "a batch with an unknown id"
+[ -z "$(ls -A "$T/many2" | grep -v "^$id1.png\$")" ] || fail "a failed batch wrote files of other ids: $(ls "$T/many2")"
+[ ! -e "$T/many2/SM-2024-999999.png" ] || fail "no file for an unknown id"
+sm label "$id1" --out-dir "$T/nowhere"
+expect_rc 2 "--out-dir that does not exist"
+expect_err "not a directory" "--out-dir named"
+sm label "$id1" "$id2" --out-dir "$T/many" --model RUF-E2406AW
+expect_rc 2 "--model with several ids"
+sm label "$id1" --out "$T/x.png" --out-dir "$T/many"
+expect_rc 2 "--out and --out-dir"
 
 finish

@@ -742,6 +742,116 @@ static void test_label_render_sheet_refusals(void **state)
 	assert_int_equal(f->out.len, 0);
 }
 
+/* ---- many labels: a renderer reused, and a batch on several threads ---- */
+
+#define MANY 24
+
+struct collected {
+	sm_buf doc[MANY];
+	int calls[MANY];
+	int fail_at; /* -1: never */
+};
+
+static int collect(void *ctx, size_t i, const uint8_t *data, size_t len)
+{
+	struct collected *c = ctx;
+	assert_true(i < MANY);
+	c->calls[i]++;
+	if ((int)i == c->fail_at)
+		return SM_EIO;
+	return sm_buf_append(&c->doc[i], data, len);
+}
+
+static void many_fixture(sm_cert *certs[MANY], char urls[MANY][64], const char *u[MANY])
+{
+	for (int i = 0; i < MANY; i++) {
+		char model[32];
+		snprintf(model, sizeof(model), "MC-%03dV", 300 + i);
+		certs[i] = cert_new(i % 2 ? "無線LAN対応リモコン" : "Wi-Fi Smart Plug", model, 1 + i % 3);
+		snprintf(certs[i]->id, sizeof(certs[i]->id), "SM-2024-%06d", 100 + i);
+		snprintf(urls[i], 64, "HTTPS://REGISTRY.EXAMPLE.JP/L/%dAB%dCDEFGH", i, i * 7);
+		u[i] = urls[i];
+	}
+}
+
+/* A reused renderer and a batch on 3 threads give each label byte for byte as sm_label_render does. */
+static void test_label_render_many_same_bytes(void **state)
+{
+	(void)state;
+	sm_cert *certs[MANY];
+	char urls[MANY][64];
+	const char *u[MANY];
+	many_fixture(certs, urls, u);
+	static const enum sm_label_format formats[] = {SM_LABEL_PNG, SM_LABEL_ZPL, SM_LABEL_SVG};
+	for (size_t f = 0; f < sizeof(formats) / sizeof(formats[0]); f++) {
+		sm_label_opts o = opts(formats[f]);
+		struct collected got = {.fail_at = -1};
+		sm_err err = {0};
+		int rc = sm_label_render_many(certs, NULL, u, MANY, &o, 3, collect, &got, &err);
+		if (rc)
+			fail_msg("sm_label_render_many: %d %s", rc, err.msg);
+		sm_label_renderer *r = sm_label_renderer_new(&err);
+		assert_non_null(r);
+		for (int i = 0; i < MANY; i++) {
+			sm_buf one = SM_BUF_INIT, again = SM_BUF_INIT;
+			assert_int_equal(sm_label_render(certs[i], NULL, u[i], &o, buf_write, &one, &err), 0);
+			assert_int_equal(sm_label_renderer_render(r, certs[i], NULL, u[i], &o, buf_write, &again, &err), 0);
+			assert_int_equal(got.calls[i], 1);
+			if (formats[f] != SM_LABEL_SVG) { /* cairo numbers SVG glyph ids per process */
+				assert_int_equal(got.doc[i].len, one.len);
+				assert_memory_equal(got.doc[i].data, one.data, one.len);
+				assert_int_equal(again.len, one.len);
+				assert_memory_equal(again.data, one.data, one.len);
+			} else {
+				assert_true(got.doc[i].len > 1000 && again.len > 1000);
+			}
+			sm_buf_cleanup(&one);
+			sm_buf_cleanup(&again);
+			sm_buf_cleanup(&got.doc[i]);
+		}
+		sm_label_renderer_free(r);
+	}
+	for (int i = 0; i < MANY; i++)
+		sm_cert_free(certs[i]);
+}
+
+/* A bad label stops the batch and is named; so is a failing receiver; bad thread counts are refused. */
+static void test_label_render_many_failures(void **state)
+{
+	(void)state;
+	sm_cert *certs[MANY];
+	char urls[MANY][64];
+	const char *u[MANY];
+	many_fixture(certs, urls, u);
+	sm_label_opts o = opts(SM_LABEL_PNG);
+	sm_err err = {0};
+	certs[7]->level = 0;
+	struct collected got = {.fail_at = -1};
+	assert_int_equal(sm_label_render_many(certs, NULL, u, MANY, &o, 2, collect, &got, &err), SM_EINVAL);
+	assert_non_null(strstr(err.msg, "labels[7] (SM-2024-000107)"));
+	assert_non_null(strstr(err.msg, "level"));
+	assert_int_equal(got.calls[7], 0);
+	certs[7]->level = 2;
+
+	struct collected bad = {.fail_at = 5};
+	assert_int_equal(sm_label_render_many(certs, NULL, u, MANY, &o, 2, collect, &bad, &err), SM_EIO);
+	assert_non_null(strstr(err.msg, "labels[5]"));
+	int given = 0;
+	for (int i = 0; i < MANY; i++) {
+		given += bad.calls[i];
+		sm_buf_cleanup(&bad.doc[i]);
+		sm_buf_cleanup(&got.doc[i]);
+	}
+	assert_true(given >= 1 && given < MANY);
+
+	assert_int_equal(sm_label_render_many(certs, NULL, u, MANY, &o, -1, collect, &got, &err), SM_EINVAL);
+	assert_string_equal(err.field, "threads");
+	assert_int_equal(sm_label_render_many(certs, NULL, u, MANY, &o, SM_LABEL_THREADS_MAX + 1, collect, &got, &err),
+	                 SM_EINVAL);
+	for (int i = 0; i < MANY; i++)
+		sm_cert_free(certs[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -760,6 +870,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_label_render_sheet, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_sheet_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_sheet_refusals, setup, teardown),
+	    cmocka_unit_test(test_label_render_many_same_bytes),
+	    cmocka_unit_test(test_label_render_many_failures),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
