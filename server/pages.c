@@ -53,14 +53,18 @@ static int esc(sm_buf *b, const char *s)
 }
 
 struct words {
-	const char *title, *genuine, *not_genuine, *not_genuine_long, *details, *no_record, *status[4],
+	const char *title, *genuine, *not_genuine, *not_genuine_long, *why_unreadable, *why_forged, *details,
+		*no_record, *status[4],
 		*status_long[4], *level, *vendor, *product, *models, *fw, *fw_revoked, *registered, *expires, *support,
 		*none, *id, *history, *claims_differ;
 };
 
 static const struct words W[2] = {
 	[EN] = { "Certification", "Genuine label: signed by the registry", "NOT GENUINE",
-		 "This label was not issued by the registry: it cannot show that the product is certified.", "Details",
+		 "This label was not issued by the registry: it cannot show that the product is certified.",
+		 "The code on the label cannot be read as a registry label: it is damaged or not a label.",
+		 "The registry's signature does not match what the label says: it is forged or altered.",
+		 "Technical details",
 		 "Genuine label, but this registry holds no record of it: ask the vendor or the scheme owner",
 		 { "ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED" },
 		 { "This certificate is valid.", "This certificate is suspended: do not rely on it until it is reinstated.",
@@ -71,9 +75,12 @@ static const struct words W[2] = {
 		 "The label's claims differ from the registry's record" },
 	[JA] = { "認証情報", "正規のラベルです（登録機関の署名を確認しました）", "正規のラベルではありません",
 		 "このラベルは登録機関が発行したものではありません。"
-		 "この製品が認証されていることの証明にはなりません。", "詳細",
+		 "この製品が認証されていることの証明にはなりません。",
+		 "ラベルのコードを登録機関のラベルとして読み取れません。破損しているか、ラベルではありません。",
+		 "ラベルの記載内容と登録機関の署名が一致しません。偽造または改ざんされたラベルです。",
+		 "技術的な詳細（英語）",
 		 "正規のラベルですが、この登録機関に記録がありません。事業者または制度運営者にお問い合わせください",
-		 { "有効", "一時停止", "取消", "期限切れ" },
+		 { "有効", "一時停止", "取り消し済み", "期限切れ" },
 		 { "この認証は有効です。", "この認証は一時停止中です。再開されるまで信頼しないでください。", "この認証は取り消されました。この製品は認証されていません。",
 		   "この認証は期限切れです。この製品は認証されていません。" },
 		 "レベル", "事業者", "製品名", "型番", "対象ファームウェア", "取り消されたファームウェア", "登録日", "有効期限", "サポート期限", "なし",
@@ -156,11 +163,18 @@ static const char *date_text(sm_date d, char buf[11], const char *none)
 
 static const char *const STARS[] = { "", "★", "★★", "★★★", "★★★★", "★★★★★", "★★★★★★", "★★★★★★★", "★★★★★★★★", "★★★★★★★★★" };
 
-/* The verdict on a label that did not verify, and why (the library's words, in English). */
+/*
+ * The verdict on a label that did not verify and why: in the page's language whether the code could not
+ * be read or the signature did not match (lib/label.c begins its reasons "unreadable" or "not genuine"),
+ * then the library's own words, in English, as technical details.
+ */
 static int not_genuine(sm_buf *b, const struct words *w, const char *why)
 {
-	int rc = sm_buf_printf(b, "<p class=\"verdict bad\" id=\"genuine\">%s</p>\n<p class=\"lead\">%s</p>\n",
-			       w->not_genuine, w->not_genuine_long);
+	const bool unreadable = why && strncmp(why, "unreadable", 10) == 0;
+	int rc = sm_buf_printf(b,
+			       "<p class=\"verdict bad\" id=\"genuine\">%s</p>\n<p class=\"lead\">%s</p>\n"
+			       "<p id=\"reason\">%s</p>\n",
+			       w->not_genuine, w->not_genuine_long, unreadable ? w->why_unreadable : w->why_forged);
 	if (!rc && why && *why) {
 		rc = sm_buf_printf(b, "<p class=\"why\">%s: ", w->details);
 		if (!rc)

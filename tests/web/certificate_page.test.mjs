@@ -29,14 +29,14 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 const WORDS = {
 	en: {
 		locale: 'en-US', status: { active: 'ACTIVE', revoked: 'REVOKED' }, genuine: 'Genuine label',
-		notGenuine: 'NOT GENUINE', none: 'none',
+		notGenuine: 'NOT GENUINE', forged: 'forged or altered', none: 'none',
 		rows: { id: 'Registration number', vendor: 'Vendor', product: 'Product', models: 'Model numbers',
 			fw: 'Firmware covered', fwRevoked: 'Firmware revoked', registered: 'Registered',
 			expires: 'Expires', support: 'Vendor support until' },
 	},
 	ja: {
-		locale: 'ja-JP', status: { active: '有効', revoked: '取消' }, genuine: '正規のラベルです',
-		notGenuine: '正規のラベルではありません', none: 'なし',
+		locale: 'ja-JP', status: { active: '有効', revoked: '取り消し済み' }, genuine: '正規のラベルです',
+		notGenuine: '正規のラベルではありません', forged: '偽造または改ざん', none: 'なし',
 		rows: { id: '登録番号', vendor: '事業者', product: '製品名', models: '型番', fw: '対象ファームウェア',
 			fwRevoked: '取り消されたファームウェア', registered: '登録日', expires: '有効期限',
 			support: 'サポート期限' },
@@ -205,6 +205,7 @@ async function measure(page) {
 				.map((el) => parseFloat(getComputedStyle(el).fontSize))),
 			status: box(document.getElementById('status')),
 			genuine: box(document.getElementById('genuine')),
+			reason: box(document.getElementById('reason')),
 			stars: box(document.querySelector('.stars')),
 			table: box(document.querySelector('table')),
 			firstText: box([...document.body.children].find((el) => el.textContent.trim() !== '')),
@@ -332,6 +333,8 @@ for (const lang of ['en', 'ja']) {
 			assert.ok(f.genuine.text.startsWith(w.notGenuine),
 				`${what}: verdict '${w.notGenuine}', got '${f.genuine.text}'`);
 			assert.match(f.genuine.className, /\bbad\b/, `${what}: verdict class`);
+			assert.ok(f.reason && f.reason.text.includes(w.forged),
+				`${what}: the reason in the page's language ('${w.forged}'), got '${f.reason && f.reason.text}'`);
 			assert.equal(f.firstText.text, f.genuine.text, `${what}: the verdict is the first thing on the page`);
 			assert.ok(f.genuine.fontSize >= 28, `${what}: verdict font-size >= 28 px, got ${f.genuine.fontSize}`);
 			const [r, g, b] = rgb(f.genuine.color);
