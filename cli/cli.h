@@ -70,6 +70,8 @@ void print_cert(const sm_cert *c, sm_date today);
 void print_cert_line(const sm_cert *c, sm_date today);
 /** Human output of a trust bundle (`trust show`), with the log's verifier key. */
 void print_trust(const sm_trust *t, const char *vkey);
+/** `trust export FILE`: the signed bundle `b` to `file`, and what was written (JSON or a line on stderr). */
+int export_trust(const cli *c, const sm_trust *t, const char *file, const uint8_t *b, size_t n);
 /** "★★" for a level. */
 const char *stars(int level);
 

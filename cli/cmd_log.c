@@ -171,6 +171,26 @@ out:
 	return rc;
 }
 
+int export_trust(const cli *c, const sm_trust *t, const char *file, const uint8_t *b, size_t n)
+{
+	FILE *f = fopen(file, "wb");
+	bool ok = f && fwrite(b, 1, n, f) == n;
+	int saved = errno;
+	if (f && fclose(f) != 0 && ok) {
+		ok = false;
+		saved = errno;
+	}
+	if (!ok) {
+		fprintf(stderr, "%s: trust export: cannot write %s: %s\n", c->prog, file, strerror(saved));
+		return EXIT_IO;
+	}
+	if (c->json)
+		return print_json(json_pack("{s:s, s:I, s:I}", "file", file, "version", (json_int_t)t->version, "bytes",
+					    (json_int_t)n));
+	fprintf(stderr, "wrote trust bundle version %llu (%zu bytes) to %s\n", (unsigned long long)t->version, n, file);
+	return EXIT_OK;
+}
+
 void print_trust(const sm_trust *t, const char *vkey)
 {
 	char fp[65];
@@ -224,21 +244,10 @@ int cmd_trust(cli *c, int argc, char **argv)
 	} else {
 		uint8_t *b = NULL;
 		size_t n = 0;
-		FILE *f = NULL;
-		if ((rc = sm_registry_trust_signed(r, &b, &n, &err))) {
+		if ((rc = sm_registry_trust_signed(r, &b, &n, &err)))
 			rc = fail(c, rc, &err);
-		} else if (!(f = fopen(pos[1], "wb")) || fwrite(b, 1, n, f) != n) {
-			fprintf(stderr, "%s: trust export: cannot write %s: %s\n", c->prog, pos[1], strerror(errno));
-			rc = EXIT_IO;
-		} else if (c->json) {
-			print_json(json_pack("{s:s, s:I, s:I}", "file", pos[1], "version", (json_int_t)t->version, "bytes",
-					     (json_int_t)n));
-		} else {
-			fprintf(stderr, "wrote trust bundle version %llu (%zu bytes) to %s\n", (unsigned long long)t->version, n,
-				pos[1]);
-		}
-		if (f && fclose(f) != 0 && !rc)
-			rc = EXIT_IO;
+		else
+			rc = export_trust(c, t, pos[1], b, n);
 		free(b);
 	}
 	sm_registry_close(r);

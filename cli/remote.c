@@ -318,19 +318,7 @@ int remote_trust(cli *c, const char *sub, const char *file)
 		else
 			print_trust(t, vkey);
 	} else if (!rc) {
-		FILE *f = fopen(file, "wb");
-		if (!f || fwrite(b, 1, n, f) != n || fclose(f) != 0) {
-			fprintf(stderr, "%s: trust export: cannot write %s\n", c->prog, file);
-			if (f)
-				fclose(f);
-			rc = EXIT_IO;
-		} else if (c->json) {
-			print_json(json_pack("{s:s, s:I, s:I}", "file", file, "version",
-			                     (json_int_t)t->version, "bytes", (json_int_t)n));
-		} else {
-			fprintf(stderr, "wrote trust bundle version %llu (%zu bytes) to %s\n",
-			        (unsigned long long)t->version, n, file);
-		}
+		rc = export_trust(c, t, file, b, n);
 	}
 	free(vkey);
 	free(b);
