@@ -168,6 +168,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	sm_srv = &srv;
+	atomic_store(&srv.metrics.statements_backlog, true); /* not known before the refresher's first round */
 	snprintf(srv.snapshot_path, sizeof(srv.snapshot_path), "%s/snapshot.cose", srv.cfg.db);
 	pthread_mutex_init(&srv.write_lock, NULL);
 	pthread_mutex_init(&srv.snap_lock, NULL);

@@ -75,6 +75,8 @@ void *sm_maint_run(void *arg)
 				fprintf(stderr, "starmarkd: refreshing statements failed: %s\n", err.msg);
 			/* a backlog (after a bulk import) is worked off without waiting for the next period */
 			last_refresh = done == 10000 ? INT64_MIN / 2 : tick;
+			atomic_fetch_add(&s->metrics.statements, done);
+			atomic_store(&s->metrics.statements_backlog, done == 10000);
 		}
 		if (tick - last_snapshot >= s->cfg.snapshot_seconds) {
 			memset(&err, 0, sizeof(err));

@@ -76,10 +76,16 @@ char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot
 				   "# HELP starmark_snapshot_version Version of the served snapshot.\n"
 				   "# TYPE starmark_snapshot_version gauge\nstarmark_snapshot_version %llu\n"
 				   "# HELP starmark_admin_rate_limited_total Admin requests refused with 429.\n"
-				   "# TYPE starmark_admin_rate_limited_total counter\nstarmark_admin_rate_limited_total %llu\n",
+				   "# TYPE starmark_admin_rate_limited_total counter\nstarmark_admin_rate_limited_total %llu\n"
+				   "# HELP starmark_statements_produced_total Status statements signed ahead of queries.\n"
+				   "# TYPE starmark_statements_produced_total counter\nstarmark_statements_produced_total %llu\n"
+				   "# HELP starmark_statements_backlog 1 until the refresher has signed all that were due "
+				   "(a bulk import leaves them to it), then 0.\n"
+				   "# TYPE starmark_statements_backlog gauge\nstarmark_statements_backlog %d\n",
 				   (double)atomic_load(&m->latency_sum_us) / 1e6, (unsigned long long)atomic_load(&m->latency_count),
 				   (unsigned long long)log_size, (long long)snapshot_age, (unsigned long long)snapshot_version,
-				   (unsigned long long)atomic_load(&m->rate_limited));
+				   (unsigned long long)atomic_load(&m->rate_limited),
+				   (unsigned long long)atomic_load(&m->statements), atomic_load(&m->statements_backlog) ? 1 : 0);
 	if (rc) {
 		sm_buf_cleanup(&b);
 		return NULL;

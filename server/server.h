@@ -59,6 +59,8 @@ typedef struct sm_metrics {
 	_Atomic uint64_t latency_count;
 	_Atomic uint64_t connections;
 	_Atomic uint64_t rate_limited;
+	_Atomic uint64_t statements;      /* status statements produced by the refresher (maint.c) */
+	_Atomic bool statements_backlog; /* its last round found more due than one round takes */
 } sm_metrics;
 
 extern const char *const sm_route_names[R_COUNT];

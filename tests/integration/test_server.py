@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -299,6 +300,12 @@ with tempfile.TemporaryDirectory() as tmp:
         check(st == 200 and 'starmark_http_requests_total{route="check",status="200"' in m and
               "starmark_http_request_duration_seconds_bucket" in m and "starmark_log_size" in m, "metrics",
               "counters and histogram", m[:400])
+        produced = re.search(r"^starmark_statements_produced_total (\d+)$", m, re.M)
+        backlog = re.search(r"^starmark_statements_backlog ([01])$", m, re.M)
+        check(produced is not None and backlog is not None and backlog.group(1) == "0",
+              "metrics: statements the refresher signed, no backlog",
+              "starmark_statements_produced_total N, starmark_statements_backlog 0",
+              (produced and produced.group(0), backlog and backlog.group(0)))
     finally:
         rc, err = s.stop()
     check(rc == 0 and "stopped" in err, "SIGTERM stops cleanly", 0, (rc, err[-300:]))
