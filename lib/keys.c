@@ -74,7 +74,7 @@ EVP_MD_CTX *sm_sha256_ctx(void)
 			return NULL;
 		}
 	}
-	/* EVP_DigestInit_ex with the same method keeps the context's allocations: a cheap reset */
+	/* a reset: OpenSSL 3.0 still frees and allocates the provider context here (lib/merkle.c) */
 	return EVP_DigestInit_ex(ctx, sha256_md, NULL) == 1 ? ctx : NULL;
 }
 
