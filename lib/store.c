@@ -454,6 +454,40 @@ static void tile_prefetch(const uint8_t *tile, unsigned w, uint64_t index)
 	}
 }
 
+/* The bytes of level-0 tile `tile` when the log has completed it (a read-only transaction), else NULL. */
+static const uint8_t *bottom_tile(sm_txn *t, uint64_t tile)
+{
+	uint8_t k[9] = {0};
+	MDB_val v;
+	if (t->write || !t->size_known || !tile_complete(0, tile, t->size))
+		return NULL;
+	be64(k + 1, tile);
+	return get(t, DB_TILES, k, 9, &v) == 0 && v.mv_size == TILE_HASHES * SM_HASH_LEN ? v.mv_data : NULL;
+}
+
+/*
+ * Before a root or proof walks the tree: ask for the lines it will read from the bottom tiles, all at
+ * once. A walk reads at most two of them, the tile of a leaf's path and the tile of a right edge (the
+ * perfect subtrees of its low 8 bits); on a large log both are cold, and fetched one node after the
+ * other their page walks and misses followed one another (bench/proofs.sh). `leaf` is the leaf whose
+ * path is read or UINT64_MAX; `edges` the tree sizes whose right edges are.
+ */
+static void warm_bottom(sm_txn *t, uint64_t leaf, const uint64_t *edges, int nedges)
+{
+	const uint8_t *p = leaf == UINT64_MAX ? NULL : bottom_tile(t, leaf >> TILE_H);
+	if (p)
+		tile_prefetch(p, 0, leaf & (TILE_WIDTH - 1));
+	for (int e = 0; e < nedges; e++) {
+		const uint64_t m = edges[e];
+		if (m % TILE_WIDTH == 0 || !(p = bottom_tile(t, (m - 1) >> TILE_H)))
+			continue;
+		for (unsigned w = 0; w < TILE_H; w++)
+			if (m >> w & 1) /* the perfect subtree of bit w: index (m >> w) - 1 at level w */
+				__builtin_prefetch(p + (tile_row_start(w) + (((m >> w) - 1) & ((TILE_WIDTH >> w) - 1))) *
+				                           SM_HASH_LEN);
+	}
+}
+
 /* A node from its tile, in a read-only transaction; SM_ENOTFOUND when its tile is not complete. */
 static int tile_get(sm_txn *t, unsigned level, uint64_t index, uint8_t out[SM_HASH_LEN])
 {
@@ -645,18 +679,25 @@ static int check_size(sm_txn *t, uint64_t size)
 int sm_store_log_root(sm_txn *t, uint64_t size, uint8_t root[SM_HASH_LEN])
 {
 	int rc = check_size(t, size);
+	if (!rc)
+		warm_bottom(t, UINT64_MAX, &size, 1);
 	return rc ? rc : sm_merkle_root(node_get, t, size, root);
 }
 
 int sm_store_log_inclusion(sm_txn *t, uint64_t index, uint64_t size, uint8_t proof[][SM_HASH_LEN], size_t *n)
 {
 	int rc = check_size(t, size);
+	if (!rc && index < size)
+		warm_bottom(t, index, &size, 1);
 	return rc ? rc : sm_merkle_inclusion_proof(node_get, t, index, size, proof, n);
 }
 
 int sm_store_log_consistency(sm_txn *t, uint64_t size1, uint64_t size2, uint8_t proof[][SM_HASH_LEN], size_t *n)
 {
 	int rc = check_size(t, size2);
+	const uint64_t edges[2] = {size1, size2};
+	if (!rc && size1 <= size2)
+		warm_bottom(t, UINT64_MAX, edges, 2);
 	return rc ? rc : sm_merkle_consistency_proof(node_get, t, size1, size2, proof, n);
 }
 
