@@ -56,13 +56,18 @@ static int log_proof(cli *c, sm_registry *r, const char *id)
 {
 	sm_cert *cert = NULL;
 	sm_err err = { 0 };
-	uint64_t size;
-	uint8_t root[SM_HASH_LEN], proof[SM_MERKLE_MAX_INCLUSION][SM_HASH_LEN];
-	char *cp = NULL;
+	sm_checkpoint ck;
+	uint8_t proof[SM_MERKLE_MAX_INCLUSION][SM_HASH_LEN];
+	char *cp = NULL, *vkey = NULL;
 	int rc;
+	/* The certificate first, then the checkpoint, and the proofs against the checkpoint's own size and
+	 * root: an append by another process in between cannot make them disagree, and the checkpoint
+	 * covers every entry of the history that was read. */
 	if ((rc = sm_registry_get(r, id, &cert, &err)) || (rc = sm_registry_checkpoint(r, &cp, &err)) ||
-	    (rc = sm_registry_log_size(r, &size, &err)) || (rc = sm_registry_log_root(r, size, root, &err)))
+	    (rc = sm_registry_log_vkey(r, &vkey, &err)) || (rc = sm_checkpoint_verify(cp, strlen(cp), vkey, &ck, &err)))
 		goto out;
+	const uint64_t size = ck.size;
+	const uint8_t *root = ck.root;
 	json_t *proofs = json_array();
 	for (size_t i = 0; i < cert->nhistory && !rc; i++) {
 		size_t n = 0;
@@ -96,6 +101,7 @@ static int log_proof(cli *c, sm_registry *r, const char *id)
 	}
 out:
 	free(cp);
+	free(vkey);
 	sm_cert_free(cert);
 	return rc ? fail(c, rc, &err) : EXIT_OK;
 }
