@@ -117,7 +117,7 @@ within "$(fact want_px "$facts")" "$(fact code_px "$facts")" "$(fact module_px "
 within "$(fact want_px "$facts")" "$(fact height_px "$facts")" "$(fact module_px "$facts")" ||
 	fail "PNG: the code should be as tall as wide: $facts"
 m_modules=$(fact modules "$facts")
-((m_modules <= 53)) || fail "a real label URL should stay at QR version 9 or below at M, got $m_modules modules"
+((m_modules <= 49)) || fail "a real label URL should stay at QR version 8 (49 modules) or below at M, got $m_modules modules"
 
 sm label "$id1" --out "$T/b.png" --size-mm 30 --dpi 600 --model RUF-E2406AW
 expect_rc 0 "label png 30 mm 600 dpi"
