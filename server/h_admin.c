@@ -49,6 +49,8 @@ static bool rate_ok(sm_req *q)
  * The prelude of every admin route: only the `allowed` query parameters, the rate limit, then the
  * role matrix: an issuer token may change the registry (`change`, POST) and print labels; an
  * auditor token may read admin resources (labels) but change nothing. No or an unknown token: 401.
+ * The rate limit comes before the token is looked at, on purpose: requests with wrong tokens are
+ * what it must slow down (guessing), and checking a token costs a hash and a store read.
  * False when the request was answered.
  */
 static bool admitted(sm_req *q, const char *const *allowed, bool change)
