@@ -577,7 +577,10 @@ static void qr_grid_make(qr_grid *g, const layout *l, const QRcode *q, double px
 static void qr_ink_row(uint8_t *cov, long x0, long x1, const qr_grid *g, const QRcode *q, int r)
 {
 	const unsigned char *m = q->data + (size_t)r * (size_t)g->n;
-	for (int c = 0; c < g->n; c++) {
+	int c = g->n;
+	while (c > 0 && g->ex[c] > x0) /* column c - 1 ends past x0: the columns needed start at or before it */
+		c--;
+	for (; c < g->n && g->ex[c] < x1; c++) {
 		const long a = g->ex[c] > x0 ? g->ex[c] : x0, b = g->ex[c + 1] < x1 ? g->ex[c + 1] : x1;
 		if ((m[c] & 1) && a < b)
 			memset(cov + (a - x0), 255, (size_t)(b - a));

@@ -111,6 +111,12 @@ static inline void put(bits *b, code c)
 	b->n &= 7;
 }
 
+/* Two codes written as one: a length and its distance (at most 31 bits), or two literals (18). */
+static inline code pair(code a, code b)
+{
+	return (code){a.bits | b.bits << a.n, (uint8_t)(a.n + b.n)};
+}
+
 static void flush(bits *b)
 {
 	for (; b->n > 0; b->n = b->n > 8 ? b->n - 8 : 0) {
@@ -242,7 +248,10 @@ static void deflate_row(bits *out, const uint8_t *row, const uint8_t *above, siz
 		if (x > 0 && x + 16 <= w) {
 			const unsigned starts = match_starts(row, above, x);
 			const unsigned k = starts ? (unsigned)__builtin_ctz(starts) : 14u;
-			for (unsigned i = 0; i < k; i++)
+			unsigned i = 0;
+			for (; i + 2 <= k; i += 2) /* two literals a write: at most 18 bits */
+				put(&b, pair(lit_codes[row[x + i]], lit_codes[row[x + i + 1]]));
+			if (i < k)
 				put(&b, lit_codes[row[x + i]]);
 			x += k;
 			if (!starts)
@@ -257,12 +266,10 @@ static void deflate_row(bits *out, const uint8_t *row, const uint8_t *above, siz
 		if (up < max && x > 0 && row[x - 1] == v)
 			run = run_len(row + x, v, max);
 		if (up >= MATCH_MIN && up >= run) {
-			put(&b, len_codes[up]);
-			put(&b, up_dist);
+			put(&b, pair(len_codes[up], up_dist));
 			x += up;
 		} else if (run >= MATCH_MIN) {
-			put(&b, len_codes[run]);
-			put(&b, run_dist);
+			put(&b, pair(len_codes[run], run_dist));
 			x += run;
 		} else {
 			put(&b, lit_codes[v]);
@@ -287,24 +294,36 @@ static void chunk_seal(uint8_t *p, size_t n)
 	put32be(p + 8 + n, (uint32_t)crc32(0, p + 4, (uInt)(n + 4)));
 }
 
+#if defined(__SSE2__)
 /*
- * The ink level of a pixel is its coverage's top two bits, the grey their complement. With SSE2, 16
- * pixels at a time: in each 32-bit lane of four coverage bytes, the top two bits of each byte are
- * moved next to each other, then the lanes are packed to bytes.
+ * 16 pixels of coverage to four bytes of ink levels, one in each 32-bit lane (the bytes c0..c3 of a
+ * lane are four pixels, c0 first): the top two bits of each byte are gathered in two steps, the
+ * bytes of a 16-bit half (m | m >> 10 puts c1's next to c0's), then the halves (u | u >> 20).
+ */
+static inline __m128i gather_ink(const uint8_t *cov)
+{
+	const __m128i m = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)cov), _mm_set1_epi16((short)0xc0c0));
+	const __m128i u = _mm_or_si128(m, _mm_srli_epi16(m, 10));
+	return _mm_and_si128(_mm_or_si128(u, _mm_srli_epi32(u, 20)), _mm_set1_epi32(0xff));
+}
+#endif
+
+/*
+ * The ink level of a pixel is its coverage's top two bits, the grey their complement. With SSE2, 64
+ * pixels at a time, then 16.
  */
 void sm_png_pack_ink(const uint8_t *cov, size_t w, uint8_t *out)
 {
 	size_t x = 0;
 #if defined(__SSE2__)
-	const __m128i top = _mm_set1_epi32(0xc0), m2 = _mm_set1_epi32(0x30), m3 = _mm_set1_epi32(0x0c),
-	              m4 = _mm_set1_epi32(0x03), ones = _mm_set1_epi8((char)0xff);
+	const __m128i ones = _mm_set1_epi8((char)0xff);
+	for (; x + 64 <= w; x += 64, out += 16) {
+		const __m128i a = _mm_packs_epi32(gather_ink(cov + x), gather_ink(cov + x + 16));
+		const __m128i b = _mm_packs_epi32(gather_ink(cov + x + 32), gather_ink(cov + x + 48));
+		_mm_storeu_si128((__m128i *)(void *)out, _mm_xor_si128(_mm_packus_epi16(a, b), ones));
+	}
 	for (; x + 16 <= w; x += 16, out += 4) {
-		const __m128i c = _mm_loadu_si128((const __m128i *)(const void *)(cov + x));
-		__m128i v = _mm_and_si128(c, top);
-		v = _mm_or_si128(v, _mm_and_si128(_mm_srli_epi32(c, 10), m2));
-		v = _mm_or_si128(v, _mm_and_si128(_mm_srli_epi32(c, 20), m3));
-		v = _mm_or_si128(v, _mm_and_si128(_mm_srli_epi32(c, 30), m4));
-		v = _mm_packs_epi32(v, v);
+		__m128i v = _mm_packs_epi32(gather_ink(cov + x), _mm_setzero_si128());
 		v = _mm_xor_si128(_mm_packus_epi16(v, v), ones);
 		const uint32_t four = (uint32_t)_mm_cvtsi128_si32(v);
 		memcpy(out, &four, 4); /* the low four bytes, in memory order on little-endian x86 */
