@@ -50,6 +50,12 @@ with tempfile.TemporaryDirectory() as tmp:
     check("trust", run(db, "trust", "show"), "trust show")
     check("entries", run(db, "log", "entries"), "log entries")
     check("verify", run(db, "log", "verify"), "log verify")
+    check("log_proof", run(db, "log", "proof", cert["id"]), "log proof")
+    check("label_written", run(db, "label", cert["id"], "--out", os.path.join(tmp, "l.png")), "label --out")
+    check("label_written", run(db, "label", "sheet", cert["id"], "--out", os.path.join(tmp, "s.pdf")), "label sheet")
+    os.mkdir(os.path.join(tmp, "labels"))
+    check("label_written", run(db, "label", cert["id"], "--out-dir", os.path.join(tmp, "labels"), "--format", "zpl"),
+          "label --out-dir")
     csv = os.path.join(tmp, "in.csv")
     with open(csv, "w", encoding="utf-8") as f:
         f.write("vendor,vendor_name,product,models,level,firmware,registered\n"
