@@ -183,32 +183,105 @@ static int batch_sign(cli *c, sm_registry *r, const char *const *ids, size_t n, 
 	return EXIT_OK;
 }
 
-/* One label file per certificate in a directory: DIR/<id>.<format>. */
+/*
+ * One label file per certificate in a directory, DIR/<id>.<format>, each written first as
+ * DIR/.<id>.<format>.partial and renamed when the whole batch has rendered: a label that fails
+ * (its text does not fit) while others are done leaves no file behind.
+ */
 typedef struct many_out {
-	const cli *c;
 	const char *dir;
 	enum sm_label_format format;
 	sm_cert **certs;
+	bool *written;
 	size_t bytes;
+	char failed[4096]; /* the file that could not be written, and errno */
+	int failed_errno;
 } many_out;
+
+static int many_path(const many_out *m, size_t i, bool partial, char *path, size_t cap)
+{
+	int n = snprintf(path, cap, partial ? "%s/.%s.%s.partial" : "%s/%s.%s", m->dir, m->certs[i]->id,
+	                 format_names[m->format]);
+	return n < 0 || (size_t)n >= cap ? SM_ETOOBIG : 0;
+}
 
 static int many_save(void *ctx, size_t i, const uint8_t *data, size_t len)
 {
 	many_out *m = ctx;
 	char path[4096];
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s.%s", m->dir, m->certs[i]->id, format_names[m->format]) >=
-	    sizeof(path))
+	if (many_path(m, i, true, path, sizeof(path)))
 		return SM_ETOOBIG;
-	if (save(m->c, path, data, len) != EXIT_OK)
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t done = 0;
+	while (fd >= 0 && done < len) {
+		ssize_t k = write(fd, data + done, len - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		done += (size_t)k;
+	}
+	int saved = fd < 0 || done < len ? errno : 0;
+	if (fd >= 0 && close(fd) != 0 && !saved)
+		saved = errno;
+	if (fd < 0 || done < len || saved) {
+		snprintf(m->failed, sizeof(m->failed), "%s", path);
+		m->failed_errno = saved ? saved : EIO;
+		if (fd >= 0)
+			unlink(path);
 		return SM_EIO;
+	}
+	m->written[i] = true;
 	m->bytes += len;
 	return 0;
 }
 
+/* After the batch: rename every partial file to its name, or (`keep` false) remove them all. */
+static int many_finish(const cli *c, many_out *m, size_t n, bool keep)
+{
+	int rc = EXIT_OK;
+	for (size_t i = 0; i < n; i++) {
+		char from[4096], to[4096];
+		if (!m->written[i] || many_path(m, i, true, from, sizeof(from)) || many_path(m, i, false, to, sizeof(to)))
+			continue;
+		if (!keep || rc != EXIT_OK) {
+			unlink(from);
+		} else if (rename(from, to) != 0) {
+			fprintf(stderr, "%s: label: cannot rename %s to %s: %s\n", c->prog, from, to, strerror(errno));
+			unlink(from);
+			rc = EXIT_IO;
+		}
+	}
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* An id given twice would be two labels in one file: refuse it, naming it. */
+static int no_duplicates(const cli *c, const char *const *ids, size_t n)
+{
+	const char **sorted = malloc(n * sizeof(*sorted));
+	if (!sorted) {
+		fprintf(stderr, "%s: label: out of memory\n", c->prog);
+		return EXIT_IO;
+	}
+	memcpy(sorted, ids, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_str);
+	int rc = EXIT_OK;
+	for (size_t i = 1; i < n && rc == EXIT_OK; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			rc = usage_error(c, "label: %s is given twice: each id makes one file in --out-dir", sorted[i]);
+	free(sorted);
+	return rc;
+}
+
 /*
  * `label ID... --out-dir DIR`: the labels of many certificates, one file each, rendered on every
- * processor (sm_label_render_many). The tokens are signed first, one after the other; nothing is
- * written unless every id has a label.
+ * processor (sm_label_render_many). The tokens are signed first, one after the other, and the files
+ * appear only when every label has rendered: a batch that fails writes nothing.
  */
 static int label_many(cli *c, opt *o, const char *const *ids, size_t n)
 {
@@ -217,11 +290,12 @@ static int label_many(cli *c, opt *o, const char *const *ids, size_t n)
 	sm_registry *r = NULL;
 	batch b = {0};
 	sm_err err = {0};
+	many_out m = {dir, SM_LABEL_PNG, NULL, NULL, 0, "", 0};
 	int rc = EXIT_OK;
 	sm_label_opts_default(&lo);
 	if (opt_get(o, "model")->seen) {
-		rc = usage_error(c, "label: --model names one certificate's model: give one ID with it, or none "
-		                    "(each label then shows its certificate's first model)");
+		rc = usage_error(c, "label: --model picks one certificate's model: use it with one ID and --out FILE "
+		                    "(with --out-dir each label shows its certificate's first model)");
 		goto out;
 	}
 	struct stat st;
@@ -229,24 +303,35 @@ static int label_many(cli *c, opt *o, const char *const *ids, size_t n)
 		rc = usage_error(c, "label: --out-dir '%s' is not a directory", dir);
 		goto out;
 	}
-	if ((rc = pick_format(c, opt_get(o, "format"), NULL, &lo.format)) || (rc = parse_common(c, o, &lo)) ||
-	    (rc = open_registry(c, false, &r)) || (rc = batch_sign(c, r, ids, n, &b)))
+	if ((rc = no_duplicates(c, ids, n)) || (rc = pick_format(c, opt_get(o, "format"), NULL, &lo.format)) ||
+	    (rc = parse_common(c, o, &lo)) || (rc = open_registry(c, false, &r)) || (rc = batch_sign(c, r, ids, n, &b)))
 		goto out;
-	many_out m = {c, dir, lo.format, b.certs, 0};
-	if ((rc = sm_label_render_many(b.certs, NULL, (const char *const *)b.urls, n, &lo, 0, many_save, &m,
-	                               &err))) {
-		rc = fail(c, rc, &err);
+	m.format = lo.format;
+	m.certs = b.certs;
+	if (!(m.written = calloc(n, sizeof(*m.written)))) {
+		fprintf(stderr, "%s: label: out of memory\n", c->prog);
+		rc = EXIT_IO;
 		goto out;
 	}
-	char what[64];
-	snprintf(what, sizeof(what), "%zu labels", n);
+	const int lrc = sm_label_render_many(b.certs, NULL, (const char *const *)b.urls, n, &lo, 0, many_save, &m,
+	                                     &err);
+	rc = many_finish(c, &m, n, lrc == 0);
+	if (lrc && m.failed[0]) {
+		fprintf(stderr, "%s: label: cannot write %s: %s\n", c->prog, m.failed, strerror(m.failed_errno));
+		rc = EXIT_IO;
+	} else if (lrc) {
+		rc = fail(c, lrc, &err);
+	}
+	if (rc)
+		goto out;
 	if (c->json)
 		rc = print_json(json_pack("{s:s, s:s, s:I, s:I}", "format", format_names[lo.format], "out_dir", dir,
 		                          "labels", (json_int_t)n, "bytes", (json_int_t)m.bytes));
 	else
-		fprintf(stderr, "wrote %s to %s/ (%s, %zu bytes, one file per certificate: <id>.%s)\n", what, dir,
+		fprintf(stderr, "wrote %zu labels to %s/ (%s, %zu bytes, one file per certificate: <id>.%s)\n", n, dir,
 		        format_names[lo.format], m.bytes, format_names[lo.format]);
 out:
+	free(m.written);
 	batch_free(&b);
 	sm_registry_close(r);
 	return rc;
@@ -265,7 +350,11 @@ static int label_one(cli *c, int argc, char **argv)
 	sm_buf b = SM_BUF_INIT;
 	sm_err err = {0};
 	sm_label_opts_default(&lo);
-	int rc = pos ? opt_parse(c, "label", argc, argv, o, pos, LABEL_IDS_MAX, &np) : EXIT_IO;
+	if (!pos) {
+		fprintf(stderr, "%s: label: out of memory\n", c->prog);
+		return EXIT_IO;
+	}
+	int rc = opt_parse(c, "label", argc, argv, o, pos, LABEL_IDS_MAX, &np);
 	if (rc)
 		goto out;
 	if (o[6].seen && o[2].seen) {
@@ -322,7 +411,11 @@ static int label_sheet(cli *c, int argc, char **argv)
 	sm_err err = {0};
 	sm_label_opts_default(&lo);
 	lo.format = SM_LABEL_PDF;
-	int rc = pos ? opt_parse(c, "label sheet", argc, argv, o, pos, SHEET_IDS_MAX, &np) : EXIT_IO;
+	if (!pos) {
+		fprintf(stderr, "%s: label sheet: out of memory\n", c->prog);
+		return EXIT_IO;
+	}
+	int rc = opt_parse(c, "label sheet", argc, argv, o, pos, SHEET_IDS_MAX, &np);
 	if (rc)
 		goto out;
 	if (np == 0 || !o[0].seen) {

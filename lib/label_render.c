@@ -635,10 +635,11 @@ struct sm_label_renderer {
 	long side_w, side_h;
 };
 
-/* A cleared A8 surface of w x h pixels for the text side, the renderer's own when it has one that size. */
+/* A cleared A8 surface of w x h pixels for the text side, the renderer's own when it has a good one that
+ * size (one in an error state, out of memory say, is made again). */
 static cairo_surface_t *side_surface(sm_label_renderer *r, long w, long h)
 {
-	if (r->side && (r->side_w != w || r->side_h != h)) {
+	if (r->side && (r->side_w != w || r->side_h != h || cairo_surface_status(r->side) != CAIRO_STATUS_SUCCESS)) {
 		cairo_surface_destroy(r->side);
 		r->side = NULL;
 	}
@@ -708,7 +709,8 @@ static int render_png(sm_label_renderer *rr, const layout *l, const QRcode *q, i
 			sm_png_pack_ink(cov + (size_t)y * stride, (size_t)(w - split),
 			                pix + (size_t)y * rowbytes + (size_t)split / 4);
 		if ((rc = sm_png_grey2(pix, rowbytes, (uint32_t)w, (uint32_t)h, dpi, out)))
-			sm_err_set(err, rc, NULL, "out of memory writing the PNG");
+			sm_err_set(err, rc, rc == SM_ENOMEM ? NULL : "dpi", "writing the %ld x %ld pixel PNG failed: %s", w,
+			           h, sm_strerror(rc));
 	}
 	return rc;
 }
@@ -1012,7 +1014,10 @@ static void *many_worker(void *arg)
 		many_fail(m, e.code ? e.code : SM_ENOMEM, &e);
 		return NULL;
 	}
-	for (size_t i; !m->stop && (i = m->next++) < m->n;) {
+	while (!m->stop) {
+		const size_t i = m->next++;
+		if (i >= m->n)
+			break;
 		b.len = 0;
 		int rc = sm_label_renderer_render(r, m->certs[i], m->models ? m->models[i] : NULL, m->urls[i], m->o,
 		                                  buf_append_fn, &b, &e);

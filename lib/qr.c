@@ -9,12 +9,30 @@
 
 #include "qr_int.h"
 
+#ifndef SM_NO_QRCODE_ENCODEMASK
 /*
- * Exported by libqrencode 4 (declared in its qrencode_inner.h, for its own tests), not in qrencode.h.
- * With mask -2 it returns the symbol before masking: data, error correction and function patterns,
- * the format information left light. CMakeLists.txt checks at configure time that it links.
+ * Declared in libqrencode's qrencode_inner.h (for its own tests), not in qrencode.h, and exported by
+ * the builds that keep its test hooks, as Debian's does. With mask -2 it returns the symbol before
+ * masking: data, error correction and function patterns, the format information left light.
+ * CMakeLists.txt checks at configure time that it links, else defines SM_NO_QRCODE_ENCODEMASK.
  */
 extern QRcode *QRcode_encodeMask(QRinput *input, int mask);
+
+static QRcode *unmasked_symbol(QRinput *in)
+{
+	return QRcode_encodeMask(in, -2);
+}
+#else
+/* Without that hook: libqrencode's finished symbol, unmasked again. Right, but it pays for libqrencode's
+ * own mask choice, nine tenths of an encode. */
+static QRcode *unmasked_symbol(QRinput *in)
+{
+	QRcode *q = QRcode_encodeInput(in);
+	if (q)
+		sm_qr_unmask(q);
+	return q;
+}
+#endif
 
 #define WIDTH_MAX 177 /* version 40 */
 #define WORDS 3       /* 64-bit words of a row of WIDTH_MAX bits */
@@ -371,6 +389,30 @@ static void apply_mask(QRcode *q, int ec, int m)
 		}
 }
 
+void sm_qr_unmask(QRcode *q)
+{
+	const int w = q->width;
+	unsigned f = 0;
+	for (int i = 0; i < FORMAT_BITS; i++) {
+		int r, c;
+		format_module(w, i, 0, &r, &c);
+		f |= (unsigned)(q->data[(size_t)r * (size_t)w + (size_t)c] & DARK) << i;
+	}
+	const int m = (int)((f ^ 0x5412u) >> 10 & 7);
+	for (int i = 0; i < w; i++) {
+		unsigned char *line = q->data + (size_t)i * (size_t)w;
+		for (int j = 0; j < w; j++)
+			if (!(line[j] & FUNCTION) && mask_bit(m, i, j))
+				line[j] ^= DARK;
+	}
+	for (int i = 0; i < FORMAT_BITS; i++)
+		for (int copy = 0; copy < 2; copy++) {
+			int r, c;
+			format_module(w, i, copy, &r, &c);
+			q->data[(size_t)r * (size_t)w + (size_t)c] = 0x84; /* light, function: as before masking */
+		}
+}
+
 static bool alphanumeric(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -398,7 +440,7 @@ QRcode *sm_qr_encode(const char *text, int ec)
 	QRcode *q = NULL;
 	if (QRinput_append(in, alphanumeric(text, n) ? QR_MODE_AN : QR_MODE_8, (int)n,
 	                   (const unsigned char *)text) == 0)
-		q = QRcode_encodeMask(in, -2);
+		q = unmasked_symbol(in);
 	const int e = errno;
 	QRinput_free(in);
 	if (!q) {

@@ -76,7 +76,7 @@ void *sm_maint_run(void *arg)
 			/* a backlog (after a bulk import) is worked off without waiting for the next period */
 			last_refresh = done == 10000 ? INT64_MIN / 2 : tick;
 			atomic_fetch_add(&s->metrics.statements, done);
-			atomic_store(&s->metrics.statements_backlog, done == 10000);
+			atomic_store(&s->metrics.statements_backlog, rc != 0 || done == 10000); /* a failed round left some */
 		}
 		if (tick - last_snapshot >= s->cfg.snapshot_seconds) {
 			memset(&err, 0, sizeof(err));

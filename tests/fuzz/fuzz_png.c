@@ -13,7 +13,8 @@
  * Not a parser of outside input, but hand-written encoders whose output others must read: the input
  * is an image (byte 0: the width's low byte, byte 1: its high bits and the height; the rest the
  * packed pixels, repeated to fill the image), written as a PNG and inflated again by zlib, which must
- * give back every row; and, as text, a QR symbol whose mask penalty must be the least of its eight.
+ * give back every row; and, as text, a QR symbol whose mask penalty must be the least of its eight,
+ * module for module libqrencode's symbol with the first mask of that penalty.
  */
 static void check_png(const uint8_t *d, size_t n)
 {
@@ -43,6 +44,26 @@ static void check_png(const uint8_t *d, size_t n)
 	free(raw);
 }
 
+#ifndef SM_NO_QRCODE_ENCODEMASK
+extern QRcode *QRcode_encodeMask(QRinput *input, int mask); /* libqrencode 4 as Debian builds it: lib/qr.c */
+
+/* libqrencode's own symbol for `text` with mask m, in the mode lib/qr.c picks. */
+static QRcode *with_mask(const char *text, int ec, int m)
+{
+	QRinput *in = QRinput_new2(0, (QRecLevel)ec);
+	const QRencodeMode mode = strspn(text, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:") == strlen(text)
+	                              ? QR_MODE_AN
+	                              : QR_MODE_8;
+	if (!in || QRinput_append(in, mode, (int)strlen(text), (const unsigned char *)text) != 0)
+		abort();
+	QRcode *q = QRcode_encodeMask(in, m);
+	QRinput_free(in);
+	if (!q)
+		abort();
+	return q;
+}
+#endif
+
 static void check_qr(const uint8_t *d, size_t n)
 {
 	char text[301];
@@ -53,11 +74,32 @@ static void check_qr(const uint8_t *d, size_t n)
 	text[k] = '\0';
 	if (k == 0)
 		return;
-	QRcode *q = sm_qr_encode(text, d[0] & 3);
+	const int ec = d[0] & 3;
+	QRcode *q = sm_qr_encode(text, ec);
 	if (!q)
 		abort(); /* 300 printable characters fit every level */
-	if (sm_qr_penalty(q) == 0)
+#ifndef SM_NO_QRCODE_ENCODEMASK
+	/* the chosen mask is the lowest-numbered of least penalty, and the symbol is libqrencode's with it */
+	const unsigned long chosen = sm_qr_penalty(q);
+	int first_best = -1;
+	unsigned long best = 0;
+	for (int m = 0; m < 8; m++) {
+		QRcode *r = with_mask(text, ec, m);
+		const unsigned long p = sm_qr_penalty(r);
+		if (first_best < 0 || p < best) {
+			best = p;
+			first_best = m;
+		}
+		if (p == chosen && m == first_best && r->width == q->width) {
+			for (int i = 0; i < q->width * q->width; i++)
+				if ((r->data[i] & 1) != (q->data[i] & 1))
+					abort();
+		}
+		QRcode_free(r);
+	}
+	if (chosen != best)
 		abort();
+#endif
 	QRcode_free(q);
 }
 
