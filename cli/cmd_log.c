@@ -76,9 +76,11 @@ static int log_proof(cli *c, sm_registry *r, const char *id)
 			break;
 		if (c->json) {
 			json_t *pj = sm_proof_to_json((const uint8_t(*)[SM_HASH_LEN])proof, n);
-			json_array_append_new(proofs, json_pack("{s:I, s:s, s:o}", "index", (json_int_t)idx, "event",
-								sm_event_name(cert->history[i].type),
-								"proof", pj));
+			json_t *one = pj ? json_pack("{s:I, s:s, s:o}", "index", (json_int_t)idx, "event",
+			                             sm_event_name(cert->history[i].type), "proof", pj)
+			                 : NULL;
+			if (!one || json_array_append_new(proofs, one) != 0)
+				rc = sm_err_set(&err, SM_ENOMEM, NULL, "out of memory writing the proofs");
 		} else {
 			printf("entry %llu (%s): inclusion proof of %zu hashes in tree size %llu\n", (unsigned long long)idx,
 			       sm_event_name(cert->history[i].type), n, (unsigned long long)size);

@@ -353,7 +353,10 @@ json_t *sm_proof_to_json(const uint8_t proof[][SM_HASH_LEN], size_t n)
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < n; i++) {
 		char *b = sm_base64_encode(proof[i], SM_HASH_LEN);
-		json_array_append_new(a, json_string(b ? b : ""));
+		if (!b || json_array_append_new(a, json_string(b)) != 0) {
+			json_decref(a); /* a proof with a hash missing is no proof: all or nothing */
+			a = NULL;
+		}
 		free(b);
 	}
 	return a;
