@@ -21,13 +21,8 @@ if [ ! -d "$WEB/node_modules/playwright-core" ]; then
 		{ echo "FAIL: npm ci in $WEB failed" >&2; exit 1; }
 fi
 
-# In sanitizer builds: fontconfig keeps its configuration for the life of the process, and cairo 1.16 loses
-# ~1.5 KB per PDF it subsets (as in test_label_render.sh); `label` draws text through both.
-SUPP=$(mktemp "${TMPDIR:-/tmp}/sm-web-lsan.XXXXXX")
-trap 'rm -f "$SUPP"' EXIT
-printf 'leak:libfontconfig.so\nleak:cairo_surface_finish\n' >"$SUPP"
-export LSAN_OPTIONS="suppressions=$SUPP${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+# sanitizer builds: tests/lsan.supp (fontconfig, cairo's PDF subsetting; set by tests/integration/CMakeLists.txt)
+# matches cairo's PDF leak only with whole stacks
 export ASAN_OPTIONS="fast_unwind_on_malloc=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-
 export STARMARK_BIN STARMARKD_BIN
 node --test --test-reporter=spec --test-timeout=50000 "$WEB/"
