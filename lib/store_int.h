@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Private to store.c and store_log.c: the store's structures and its LMDB helpers. */
+#ifndef STARMARK_STORE_INT_H
+#define STARMARK_STORE_INT_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+enum {
+	DB_META, DB_ENTRIES, DB_NODES, DB_CERTS, DB_MODELS, DB_SERIALS, DB_GRAMS, DB_TOKENS, DB_TOKHASH, DB_STMTS,
+	DB_DUE, DB_TILES, DB_COUNT
+};
+
+struct sm_store {
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	bool readonly;
+	struct node_cache *cache; /* the upper tree levels; NULL when there was no memory for it */
+	pthread_key_t reader; /* each thread's reset read transaction */
+	bool reader_ok;
+};
+
+struct sm_txn {
+	sm_store *s;
+	MDB_txn *txn;
+	bool write;
+	/* the log's size as this (read-only) transaction sees it, once read: which tiles are complete */
+	bool size_known;
+	uint64_t size;
+	/* the last tile read in this (read-only) transaction: its bytes stay valid until it ends */
+	bool tile_valid;
+	unsigned tile_level;
+	uint64_t tile_index;
+	const uint8_t *tile;
+};
+
+static inline int map_rc(int rc)
+{
+	switch (rc) {
+	case 0: return 0;
+	case MDB_NOTFOUND: return SM_ENOTFOUND;
+	case MDB_MAP_FULL: return SM_EFULL;
+	case MDB_KEYEXIST: return SM_EEXIST;
+	case ENOMEM: return SM_ENOMEM;
+	default: return SM_ESTORE;
+	}
+}
+
+static inline int get(sm_txn *t, int db, const void *k, size_t kn, MDB_val *v)
+{
+	MDB_val key = { kn, (void *)(uintptr_t)k };
+	return map_rc(mdb_get(t->txn, t->s->dbi[db], &key, v));
+}
+
+static inline int put(sm_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn, unsigned flags)
+{
+	MDB_val key = { kn, (void *)(uintptr_t)k }, val = { vn, (void *)(uintptr_t)v };
+	return map_rc(mdb_put(t->txn, t->s->dbi[db], &key, &val, flags));
+}
+
+static inline int del(sm_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn)
+{
+	MDB_val key = { kn, (void *)(uintptr_t)k }, val = { vn, (void *)(uintptr_t)v };
+	int rc = mdb_del(t->txn, t->s->dbi[db], &key, v ? &val : NULL);
+	return rc == MDB_NOTFOUND ? 0 : map_rc(rc);
+}
+
+static inline void be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* The node cache of an open store (store_log.c): made at open, NULL without memory; freed at close. */
+struct node_cache *sm_store_cache_new(void);
+void sm_store_cache_free(struct node_cache *c);
+
+#endif
