@@ -16,14 +16,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(dirname "$here")
+. "$here/lib.sh"
 rows=${BENCH_ROWS:-100000}
 target=${BENCH_TARGET:-0.5}
 py=/usr/bin/python3
 
 if [[ -z "${STARMARK_BIN:-}" ]]; then
 	build=${SM_BENCH_BUILD:-${TMPDIR:-/tmp}/starmark-bench-build}
-	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target starmark-cli >/dev/null
+	release_build "$build" starmark-cli
 	STARMARK_BIN=$build/cli/starmark
 fi
 sm=$STARMARK_BIN
@@ -32,11 +32,6 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/sm-bench-import.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export STARMARK_NOW=2025-06-01
 
-# Rates of `openssl speed ed25519`: prints "sign/s verify/s". $1: extra option (-elapsed or nothing).
-ossl_rates() {
-	openssl speed ${1:+"$1"} -seconds 3 ed25519 2>/dev/null | awk '/Ed25519\)/ { print $(NF - 1), $NF; found = 1 }
-		END { if (!found) exit 1 }'
-}
 
 echo "import: generating $rows rows" >&2
 "$py" "$here/gen_csv.py" "$rows" "b$$" "$work/in.csv"

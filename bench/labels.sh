@@ -15,14 +15,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(dirname "$here")
+. "$here/lib.sh"
 n=${BENCH_N:-1000}
 target=${BENCH_TARGET:-10}
 sheet_max=${BENCH_SHEET_MAX:-3}
 
 if [[ -z "${BENCH_LABELS_BIN:-}" ]]; then
 	build=${SM_BENCH_BUILD:-${TMPDIR:-/tmp}/starmark-bench-build}
-	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target bench_labels >/dev/null
+	release_build "$build" bench_labels
 	BENCH_LABELS_BIN=$build/bench/bench_labels
 fi
 command -v qrencode >/dev/null || { echo "labels: qrencode is not installed"; echo "RESULT labels ratio FAIL"; exit 1; }

@@ -18,6 +18,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(dirname "$here")
+. "$here/lib.sh"
 small=${BENCH_SMALL:-1000}
 large=${BENCH_LARGE:-1000000}
 chunk=${BENCH_CHUNK:-100000}
@@ -27,8 +28,7 @@ py=/usr/bin/python3
 
 if [[ -z "${STARMARK_BIN:-}" || -z "${BENCH_PROOFS_BIN:-}" ]]; then
 	build=${SM_BENCH_BUILD:-${TMPDIR:-/tmp}/starmark-bench-build}
-	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target starmark-cli bench_proofs >/dev/null
+	release_build "$build" starmark-cli bench_proofs
 	STARMARK_BIN=${STARMARK_BIN:-$build/cli/starmark}
 	BENCH_PROOFS_BIN=${BENCH_PROOFS_BIN:-$build/bench/bench_proofs}
 fi

@@ -8,12 +8,13 @@
 # Loopback only, bounded in time. Prints RESULT lines.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+src=$PWD
+. bench/lib.sh
 BUILD=${BUILD:-/tmp/sm-bench-build}
 N=${N:-100000}
 [ "${BIG:-0}" = 1 ] && N=1000000
 DUR=${DUR:-10}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$BUILD" -j"$(nproc)" --target starmark-cli starmarkd bench_latency >/dev/null
+release_build "$BUILD" starmark-cli starmarkd bench_latency
 S=$BUILD/cli/starmark
 D=$BUILD/server/starmarkd
 T=$(mktemp -d /tmp/sm-bench-server-XXXXXX)

@@ -16,14 +16,14 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(dirname "$here")
+. "$here/lib.sh"
 rows=${BENCH_ROWS:-100000}
 target=${BENCH_TARGET:-0.5}
 py=/usr/bin/python3
 
 if [[ -z "${STARMARK_BIN:-}" ]]; then
 	build=${SM_BENCH_BUILD:-${TMPDIR:-/tmp}/starmark-bench-build}
-	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target starmark-cli >/dev/null
+	release_build "$build" starmark-cli
 	STARMARK_BIN=$build/cli/starmark
 fi
 sm=$STARMARK_BIN
@@ -31,11 +31,6 @@ sm=$STARMARK_BIN
 work=$(mktemp -d "${TMPDIR:-/tmp}/sm-bench-verify.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export STARMARK_NOW=2025-06-01
-
-ossl_rates() {
-	openssl speed ${1:+"$1"} -seconds 3 ed25519 2>/dev/null | awk '/Ed25519\)/ { print $(NF - 1), $NF; found = 1 }
-		END { if (!found) exit 1 }'
-}
 
 if [[ -n "${SM_BENCH_REGISTRY:-}" ]]; then
 	reg=$SM_BENCH_REGISTRY

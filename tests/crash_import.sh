@@ -21,6 +21,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(dirname "$here")
+. "$src/bench/lib.sh"
 runs=${CRASH_RUNS:-20}
 rows=${CRASH_ROWS:-20000}
 RANDOM=${CRASH_SEED:-$$}
@@ -28,8 +29,7 @@ py=/usr/bin/python3
 
 if [[ -z "${STARMARK_BIN:-}" ]]; then
 	build=${SM_CRASH_BUILD:-${TMPDIR:-/tmp}/starmark-crash-build}
-	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target starmark-cli >/dev/null
+	release_build "$build" starmark-cli
 	STARMARK_BIN=$build/cli/starmark
 fi
 sm=$STARMARK_BIN
