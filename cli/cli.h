@@ -27,6 +27,7 @@ typedef struct cli {
 	const char *server; /* --server URL / $STARMARK_SERVER: act on a remote registry (remote.c) */
 	const char *token;  /* --token T / $STARMARK_TOKEN: its admin bearer token (never printed) */
 	const char *cacert; /* --cacert FILE / $STARMARK_CACERT: CA certificates for its TLS */
+	const char *trust;  /* --trust FILE|FINGERPRINT / $STARMARK_TRUST: the user's trust anchor */
 	bool json;
 	int64_t now;
 	const char *prog;
@@ -62,6 +63,12 @@ int usage_error(const cli *c, const char *fmt, ...) __attribute__((format(printf
 /** Print a JSON document on stdout (and a newline); consumes the reference. */
 int print_json(json_t *j);
 
+/**
+ * The user's trust anchor (--trust or $STARMARK_TRUST, never a cache). SM_ENOTFOUND, with a message
+ * saying how to give one, when there is none; the codes of sm_anchor_load otherwise.
+ */
+int load_anchor(const cli *c, sm_anchor **out, sm_err *err);
+
 /** Open the registry of --db (write or read-only), with the passphrase file if given. */
 int open_registry(const cli *c, bool write, sm_registry **out);
 
@@ -70,8 +77,8 @@ void print_cert(const sm_cert *c, sm_date today);
 void print_cert_line(const sm_cert *c, sm_date today);
 /** Human output of a trust bundle (`trust show`), with the log's verifier key. */
 void print_trust(const sm_trust *t, const char *vkey);
-/** `trust export FILE`: the signed bundle `b` to `file`, and what was written (JSON or a line on stderr). */
-int export_trust(const cli *c, const sm_trust *t, const char *file, const uint8_t *b, size_t n);
+/** `trust export FILE`: the signed bundle or chain `b` to `file`, and what was written (JSON or a line on stderr). */
+int export_trust(const cli *c, const sm_trust *t, const char *file, const uint8_t *b, size_t n, bool chain);
 /** "★★" for a level. */
 const char *stars(int level);
 
@@ -98,10 +105,10 @@ int remote_show(cli *c, const char *id);
 int remote_list(cli *c, const sm_filter *f);
 /* log checkpoint | log entries (from/count as given, NULL when not); other subcommands are refused. */
 int remote_log(cli *c, const char *sub, const char *from, const char *count);
-int remote_trust(cli *c, const char *sub, const char *file);
+int remote_trust(cli *c, const char *sub, const char *file, bool chain);
 /* check --server (the server's verdict, its statement verified) or --offline (from a sync cache). */
 int remote_check(cli *c, const sm_check_req *q, const sm_policy *p, bool policy_given, bool offline,
-		 const char *cache, const char *trust);
+		 const char *cache);
 /* label ID | label sheet ID... (cmd_label.c); label verify (cmd_label_verify.c) */
 int cmd_label(cli *c, int argc, char **argv);
 int cmd_label_verify(cli *c, int argc, char **argv);

@@ -8,7 +8,7 @@
 int cmd_check(cli *c, int argc, char **argv)
 {
 	opt o[] = { { "vendor", true }, { "model", true }, { "firmware", true }, { "category", true }, { "level", true },
-		    { "policy", true }, { "offline", false }, { "cache", true }, { "trust", true }, { 0 } };
+		    { "policy", true }, { "offline", false }, { "cache", true }, { 0 } };
 	const char *pos[1];
 	size_t np;
 	sm_registry *r = NULL;
@@ -44,9 +44,9 @@ int cmd_check(cli *c, int argc, char **argv)
 		free(text);
 	}
 	if (c->server || o[6].seen)
-		return remote_check(c, &q, &pol, o[5].seen, o[6].seen, o[7].value, o[8].value);
-	if (o[7].seen || o[8].seen)
-		return usage_error(c, "check: --cache and --trust go with --server or --offline");
+		return remote_check(c, &q, &pol, o[5].seen, o[6].seen, o[7].value);
+	if (o[7].seen)
+		return usage_error(c, "check: --cache goes with --server or --offline");
 	if ((rc = open_registry(c, false, &r)))
 		return rc;
 	int levels = sm_registry_trust(r)->levels;

@@ -16,53 +16,27 @@ struct verdict {
 	bool checked;       /* a local registry was asked */
 };
 
-/* Read and check a trust bundle file: self-signed by the root it names, whose fingerprint the user compares.
- */
-static int load_trust_file(const cli *c, const char *path, sm_trust *t)
+/* The user's anchor followed as far as it reaches by itself (a bundle file, or a chain file). */
+static int anchor_trust(const cli *c, sm_trust *t)
 {
-	uint8_t *b = NULL;
-	size_t n = 0;
-	sm_cose *cose = NULL;
-	sm_trust *named = NULL;
+	sm_anchor *a = NULL;
 	sm_err err = {0};
-	int rc = sm_file_read(path, SM_TRUST_MAX_SIZE + 4096, &b, &n, &err);
+	char what[200];
+	int rc = load_anchor(c, &a, &err);
 	if (rc) {
-		rc = fail(c, rc, &err);
-		goto out;
+		fprintf(stderr, "%s: label verify: %s\n", c->prog, err.msg);
+		return rc == SM_ENOTFOUND && !c->trust ? EXIT_UNKNOWN : exit_code(rc);
 	}
-	if (!(named = calloc(1, sizeof(*named)))) {
-		rc = EXIT_IO;
-		goto out;
+	if (sm_trust_follow(a, NULL, t, NULL, NULL, &err) != 0) {
+		fprintf(stderr, "%s: label verify: a root key fingerprint alone cannot verify a label offline: give a "
+		                "trust bundle file ('starmark trust export'), or --server URL\n", c->prog);
+		sm_anchor_free(a);
+		return EXIT_UNKNOWN;
 	}
-	/* First the root the bundle names, then the bundle checked as signed by that very root. */
-	size_t pn = 0;
-	const uint8_t *payload = NULL;
-	int bad = sm_cose_decode(b, n, &cose, &err);
-	if (!bad && sm_cose_type(cose) != SM_COSE_TRUST)
-		bad = sm_err_set(&err, SM_EINVAL, "trust", "it is another kind of signed object");
-	if (!bad) {
-		payload = sm_cose_payload(cose, &pn);
-		bad = sm_trust_decode(payload, pn, named, &err);
-	}
-	if (!bad)
-		bad = sm_trust_verify(b, n, NULL, named->root, t, &err);
-	if (bad) {
-		fprintf(stderr, "%s: label verify: %s is not a trust bundle signed by its root key: %s\n",
-		        c->prog, path, err.msg[0] ? err.msg : sm_strerror(bad));
-		fprintf(stderr, "%s: write one with 'starmark trust export FILE' on the registry\n", c->prog);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	char fp[65];
-	sm_key_fingerprint(t->root, fp);
-	fprintf(stderr, "trust bundle %s: scheme %s, version %llu, root key fingerprint %s\n", path,
-	        t->scheme, (unsigned long long)t->version, fp);
-	fprintf(stderr, "compare that fingerprint with the one the scheme owner gave you\n");
-out:
-	sm_cose_free(cose);
-	free(named);
-	free(b);
-	return rc;
+	sm_anchor_describe(a, what, sizeof(what));
+	fprintf(stderr, "verified against %s\n", what);
+	sm_anchor_free(a);
+	return 0;
 }
 
 static json_t *claims_json(const sm_label_claims *cl)
@@ -150,7 +124,7 @@ static void print_verdict_text(const cli *c, const struct verdict *v)
 
 int cmd_label_verify(cli *c, int argc, char **argv)
 {
-	opt o[] = {{"image", true}, {"trust", true}, {0}};
+	opt o[] = {{"image", true}, {0}};
 	const char *pos[1];
 	size_t np = 0;
 	sm_registry *r = NULL;
@@ -174,19 +148,19 @@ int cmd_label_verify(cli *c, int argc, char **argv)
 			return fail(c, rc, &err);
 		text = scanned;
 	}
-	if (o[1].seen) {
+	if (c->trust) {
 		if (!(own = calloc(1, sizeof(*own)))) {
 			rc = EXIT_IO;
 			goto out;
 		}
-		if ((rc = load_trust_file(c, o[1].value, own)))
+		if ((rc = anchor_trust(c, own)))
 			goto out;
 		trust = own;
 	} else {
 		if ((rc = open_registry(c, false, &r))) {
 			fprintf(stderr,
-			        "%s: label verify: without a registry here, give --trust FILE "
-			        "(written by 'starmark trust export FILE')\n",
+			        "%s: label verify: without a registry here, give --trust FILE|FINGERPRINT "
+			        "(a bundle written by 'starmark trust export FILE')\n",
 			        c->prog);
 			goto out;
 		}

@@ -179,23 +179,19 @@ out:
 	return rc;
 }
 
-int export_trust(const cli *c, const sm_trust *t, const char *file, const uint8_t *b, size_t n)
+int export_trust(const cli *c, const sm_trust *t, const char *file, const uint8_t *b, size_t n, bool chain)
 {
-	FILE *f = fopen(file, "wb");
-	bool ok = f && fwrite(b, 1, n, f) == n;
-	int saved = errno;
-	if (f && fclose(f) != 0 && ok) {
-		ok = false;
-		saved = errno;
-	}
-	if (!ok) {
-		fprintf(stderr, "%s: trust export: cannot write %s: %s\n", c->prog, file, strerror(saved));
+	sm_err err = { 0 };
+	int rc = sm_file_write_atomic(file, b, n, 0644, &err);
+	if (rc) {
+		fprintf(stderr, "%s: trust export: %s\n", c->prog, err.msg);
 		return EXIT_IO;
 	}
 	if (c->json)
-		return print_json(json_pack("{s:s, s:I, s:I}", "file", file, "version", (json_int_t)t->version, "bytes",
-					    (json_int_t)n));
-	fprintf(stderr, "wrote trust bundle version %llu (%zu bytes) to %s\n", (unsigned long long)t->version, n, file);
+		return print_json(json_pack("{s:s, s:I, s:I, s:b}", "file", file, "version", (json_int_t)t->version, "bytes",
+					    (json_int_t)n, "chain", chain));
+	fprintf(stderr, "wrote %s version %llu (%zu bytes) to %s\n", chain ? "the trust chain up to" : "trust bundle",
+		(unsigned long long)t->version, n, file);
 	return EXIT_OK;
 }
 
@@ -223,7 +219,7 @@ void print_trust(const sm_trust *t, const char *vkey)
 
 int cmd_trust(cli *c, int argc, char **argv)
 {
-	opt o[] = { { 0 } };
+	opt o[] = { { "chain", false }, { 0 } };
 	const char *pos[2];
 	size_t np;
 	sm_registry *r = NULL;
@@ -233,9 +229,11 @@ int cmd_trust(cli *c, int argc, char **argv)
 		return rc;
 	bool show = np == 1 && strcmp(pos[0], "show") == 0, exp = np == 2 && strcmp(pos[0], "export") == 0;
 	if (!show && !exp)
-		return usage_error(c, "trust: usage: starmark trust show | trust export FILE");
+		return usage_error(c, "trust: usage: starmark trust show | trust export FILE [--chain]");
+	if (show && o[0].seen)
+		return usage_error(c, "trust: --chain goes with trust export");
 	if (c->server)
-		return remote_trust(c, pos[0], exp ? pos[1] : NULL);
+		return remote_trust(c, pos[0], exp ? pos[1] : NULL, o[0].seen);
 	if ((rc = open_registry(c, false, &r)))
 		return rc;
 	const sm_trust *t = sm_registry_trust(r);
@@ -250,13 +248,25 @@ int cmd_trust(cli *c, int argc, char **argv)
 		}
 		free(vkey);
 	} else {
-		uint8_t *b = NULL;
+		/* the newest bundle alone stands as an anchor (any version does); the chain lets a holder of
+		 * only the root fingerprint of version 1, or of any old bundle, follow offline */
+		sm_trust_chain chain = { 0 };
+		sm_buf b = SM_BUF_INIT;
+		uint8_t *one = NULL;
 		size_t n = 0;
-		if ((rc = sm_registry_trust_signed(r, &b, &n, &err)))
+		if (o[0].seen)
+			rc = sm_registry_trust_chain(r, 1, &chain, &err);
+		else
+			rc = sm_registry_trust_signed(r, &one, &n, &err);
+		if (!rc && o[0].seen && (rc = sm_trust_chain_encode(&chain, &b)))
+			sm_err_set(&err, rc, NULL, "out of memory");
+		if (rc)
 			rc = fail(c, rc, &err);
 		else
-			rc = export_trust(c, t, pos[1], b, n);
-		free(b);
+			rc = export_trust(c, t, pos[1], o[0].seen ? b.data : one, o[0].seen ? b.len : n, o[0].seen);
+		free(one);
+		sm_buf_cleanup(&b);
+		sm_trust_chain_cleanup(&chain);
 	}
 	sm_registry_close(r);
 	return rc;
@@ -292,6 +302,14 @@ int cmd_keys(cli *c, int argc, char **argv)
 		else
 			printf("%s key rotated: new kid %s, trust bundle version %llu\n", pos[1], kid ? kid : "",
 			       (unsigned long long)sm_registry_trust(r)->version);
+		if (role == SM_ROLE_ROOT) {
+			char fp[65];
+			sm_key_fingerprint(sm_registry_trust(r)->root, fp);
+			fprintf(stderr, "the new root key's fingerprint: %s\n"
+					"gateways provisioned with an earlier bundle or fingerprint follow the change by "
+					"themselves; provision new ones with this fingerprint or a new 'trust export'\n",
+				fp);
+		}
 		free(kid);
 	}
 	sm_registry_close(r);

@@ -31,25 +31,28 @@ static const struct verb {
 	{ "import", cmd_import, "import FILE.csv|FILE.jsonl [--format csv|jsonl] [--skip-bad]" },
 	{ "export", cmd_export, "export [--format jsonl|csv] [--out FILE]" },
 	{ "log", cmd_log, "log checkpoint | log entries [--from N] [--count K] | log proof ID | log verify" },
-	{ "trust", cmd_trust, "trust show | trust export FILE" },
+	{ "trust", cmd_trust, "trust show | trust export FILE [--chain]" },
 	{ "keys", cmd_keys, "keys rotate root|issuer|status|log" },
 	{ "token", cmd_token, "token create --role issuer|auditor --name NAME | token list | token revoke NAME" },
 	{ "check", cmd_check, "check --vendor CODE --model M --firmware V [--category CAT] [--level N] [--policy FILE] "
-			      "[--server URL | --offline] [--cache DIR] [--trust FILE]" },
-	{ "sync", cmd_sync, "sync --server URL --cache DIR --trust FILE" },
+			      "[--server URL | --offline] [--cache DIR] [--trust FILE|FINGERPRINT]" },
+	{ "sync", cmd_sync, "sync --server URL --cache DIR --trust FILE|FINGERPRINT" },
 	{ "label", cmd_label, "label ID [--model M] [--format png|svg|pdf|zpl] [--out FILE] [--size-mm MM] [--ec L|M|Q|H] | label ID... --out-dir DIR | "
-			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE]" },
+			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE|FINGERPRINT]" },
 };
 
 static void print_usage(FILE *f)
 {
-	fprintf(f, "usage: starmark [--db DIR | --server URL [--token T] [--cacert F]] [--json] [--passphrase-file F] VERB "
-		   "[options]\n\nverbs:\n");
+	fprintf(f, "usage: starmark [--db DIR | --server URL [--token T] [--cacert F]] [--trust FILE|FINGERPRINT] [--json]\n"
+		   "                [--passphrase-file F] VERB [options]\n\nverbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %s\n", verbs[i].help);
 	fprintf(f, "\nGlobal options may stand before or after the verb. --db defaults to $STARMARK_DB, else ./registry.\n"
 		   "--server, --token and --cacert default to $STARMARK_SERVER, $STARMARK_TOKEN (better than --token,\n"
 		   "which other users can see) and $STARMARK_CACERT.\n"
+		   "--trust (default $STARMARK_TRUST) is the trust anchor you provisioned: a trust bundle file of any\n"
+		   "version ('starmark trust export') or the root key fingerprint 'starmark init' printed. Answers of a\n"
+		   "server, a cache or a label are verified only against it; without one they are 'unknown' (exit 3).\n"
 		   "Exit codes: 0 ok/allow/warn, 1 deny/not genuine, 2 bad input, 3 unknown, 4 I/O or storage failure.\n");
 }
 
@@ -176,6 +179,17 @@ int opt_parse(const cli *c, const char *verb, int argc, char **argv, opt *opts, 
 	return EXIT_OK;
 }
 
+int load_anchor(const cli *c, sm_anchor **out, sm_err *err)
+{
+	*out = NULL;
+	if (!c->trust)
+		return sm_err_set(err, SM_ENOTFOUND, "trust",
+				  "no trust anchor: give --trust FILE|FINGERPRINT (a trust bundle 'starmark trust export' "
+				  "wrote, or the root key fingerprint 'starmark init' printed) or set $%s",
+				  SM_ANCHOR_ENV);
+	return sm_anchor_load(c->trust, out, err);
+}
+
 int open_registry(const cli *c, bool write, sm_registry **out)
 {
 	sm_err err = { 0 };
@@ -245,6 +259,7 @@ int main(int argc, char **argv)
 	c.server = env_or_null("STARMARK_SERVER");
 	c.token = env_or_null("STARMARK_TOKEN");
 	c.cacert = env_or_null("STARMARK_CACERT");
+	c.trust = env_or_null(SM_ANCHOR_ENV);
 	json_object_seed(1);
 
 	/* take the global options out, wherever they stand; the rest is the verb and its arguments */
@@ -283,15 +298,18 @@ int main(int argc, char **argv)
 			c.db = a + 5;
 		} else if (global_value(a, "--server", argc, argv, &i, &val) ||
 			   global_value(a, "--token", argc, argv, &i, &val) ||
-			   global_value(a, "--cacert", argc, argv, &i, &val)) {
+			   global_value(a, "--cacert", argc, argv, &i, &val) ||
+			   global_value(a, "--trust", argc, argv, &i, &val)) {
 			if (!val) {
 				free(rest);
 				return usage_error(&c, "%s needs a value", a);
 			}
 			if (a[2] == 's')
 				c.server = val;
-			else if (a[2] == 't')
+			else if (a[3] == 'o')
 				c.token = val;
+			else if (a[3] == 'r')
+				c.trust = val;
 			else
 				c.cacert = val;
 		} else if (strncmp(a, "--passphrase-file=", 18) == 0) {

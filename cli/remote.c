@@ -268,48 +268,66 @@ int remote_list(cli *c, const sm_filter *f)
 /* ---- trust and the log ---- */
 
 /*
- * The server's trust bundle, verified: against the pinned bundle of `trust_file` when given (the
- * server's must be it or a successor), else trusting the root it names (first use).
+ * The server's newest trust bundle, followed from the user's anchor (--trust / $STARMARK_TRUST).
+ * On failure the reason is printed and the exit code returned: no anchor, unknown (3); a chain that
+ * does not follow from it, not genuine (1); the network, 4.
  */
-static int server_trust(cli *c, sm_client *cl, const char *trust_file, sm_trust *out, uint8_t **bytes,
-                        size_t *n)
+static int server_trust(cli *c, sm_client *cl, sm_trust *out)
 {
-	sm_response resp;
+	sm_anchor *a = NULL;
 	sm_err err = {0};
-	uint8_t *pinned = NULL;
-	size_t pn = 0;
-	bool changed;
-	int rc = sm_client_get(cl, "/v1/trust", &resp, &err);
-	if (!rc && trust_file && !(rc = sm_file_read(trust_file, SM_TRUST_MAX_SIZE, &pinned, &pn, &err)) &&
-	    !(rc = sm_sync_trust_pinned(pinned, pn, out, &err)))
-		rc = sm_sync_trust_next(out, pinned, pn, resp.body, resp.len, out, &changed, &err);
-	else if (!rc && !trust_file)
-		rc = sm_sync_trust_pinned(resp.body, resp.len, out, &err);
-	if (!rc && bytes) {
-		*bytes = resp.body;
-		*n = resp.len;
-		resp.body = NULL;
+	int rc = load_anchor(c, &a, &err);
+	if (rc == SM_ENOTFOUND) {
+		fprintf(stderr, "%s: %s\n", c->prog, err.msg);
+		return EXIT_UNKNOWN;
 	}
-	free(pinned);
-	sm_response_cleanup(&resp);
-	if (rc == SM_EVERIFY || (rc == SM_EINVAL && err.field[0] && strcmp(err.field, "file") != 0)) {
-		fprintf(stderr, "%s: the server's trust bundle does not verify: %s\n", c->prog, err.msg);
+	if (!rc)
+		rc = sm_sync_server_trust(cl, a, out, NULL, &err);
+	sm_anchor_free(a);
+	if (rc == SM_EVERIFY) {
+		fprintf(stderr, "%s: the server's trust bundles do not follow from your trust anchor: %s\n", c->prog, err.msg);
 		return EXIT_DENY;
 	}
 	return rc ? fail(c, rc, &err) : EXIT_OK;
 }
 
-int remote_trust(cli *c, const char *sub, const char *file)
+int remote_trust(cli *c, const char *sub, const char *file, bool want_chain)
 {
 	sm_client *cl = NULL;
+	sm_anchor *a = NULL;
 	sm_trust *t = malloc(sizeof(*t));
-	uint8_t *b = NULL;
-	size_t n = 0;
+	sm_trust_chain chain = {0};
+	const sm_trust_link *top = NULL;
+	sm_buf b = SM_BUF_INIT;
 	char *vkey = NULL;
 	sm_err err = {0};
+	bool anchored = true;
 	int rc = t ? open_client(c, &cl) : EXIT_IO;
+	if (!rc && (rc = load_anchor(c, &a, &err)) == SM_ENOTFOUND) {
+		/* shown for a look (the fingerprint to compare with the scheme owner's), never as verified */
+		anchored = false;
+		rc = 0;
+	}
 	if (!rc)
-		rc = server_trust(c, cl, NULL, t, &b, &n);
+		rc = sm_sync_fetch_chain(cl, 1, &chain, &err);
+	if (!rc && !anchored && chain.n == 0)
+		rc = sm_err_set(&err, SM_EVERIFY, "trust", "the server publishes no trust bundle");
+	if (!rc && !anchored)
+		rc = sm_anchor_from_bytes(chain.v[0].p, chain.v[0].n, &a, &err);
+	if (!rc)
+		rc = sm_trust_follow(a, &chain, t, &top, NULL, &err);
+	if (rc == SM_EVERIFY) {
+		fprintf(stderr, "%s: the server's trust bundles do not follow from %s: %s\n", c->prog,
+		        anchored ? "your trust anchor" : "its own first bundle", err.msg);
+		rc = EXIT_DENY;
+	} else if (rc) {
+		rc = fail(c, rc, &err);
+	}
+	if (!rc && !anchored && strcmp(sub, "show") != 0) {
+		fprintf(stderr, "%s: %s\n%s: nothing written: an export without an anchor would provision trust on "
+		                "first use\n", c->prog, err.msg, c->prog);
+		rc = EXIT_UNKNOWN;
+	}
 	if (!rc && (rc = sm_trust_log_vkey(t, &vkey, &err)))
 		rc = fail(c, rc, &err);
 	if (!rc && strcmp(sub, "show") == 0) {
@@ -317,11 +335,24 @@ int remote_trust(cli *c, const char *sub, const char *file)
 			rc = print_json(sm_trust_to_json(t, vkey));
 		else
 			print_trust(t, vkey);
+		if (!anchored) {
+			fprintf(stderr, "%s: NOT VERIFIED: no trust anchor (--trust FILE|FINGERPRINT or $%s); compare "
+			                "the root fingerprint with the one the scheme owner gave you\n",
+			        c->prog, SM_ANCHOR_ENV);
+			rc = EXIT_UNKNOWN;
+		}
+	} else if (!rc && want_chain) {
+		if ((rc = sm_trust_chain_encode(&chain, &b)))
+			rc = EXIT_IO;
+		else
+			rc = export_trust(c, t, file, b.data, b.len, true);
 	} else if (!rc) {
-		rc = export_trust(c, t, file, b, n);
+		rc = export_trust(c, t, file, top->p, top->n, false);
 	}
 	free(vkey);
-	free(b);
+	sm_buf_cleanup(&b);
+	sm_trust_chain_cleanup(&chain);
+	sm_anchor_free(a);
 	free(t);
 	sm_client_free(cl);
 	return rc;
@@ -334,7 +365,7 @@ static int remote_checkpoint(cli *c, sm_client *cl)
 	sm_checkpoint cp;
 	sm_err err = {0};
 	char *vkey = NULL;
-	int rc = t ? server_trust(c, cl, NULL, t, NULL, NULL) : EXIT_IO;
+	int rc = t ? server_trust(c, cl, t) : EXIT_IO;
 	if (!rc && (rc = sm_trust_log_vkey(t, &vkey, &err)))
 		rc = fail(c, rc, &err);
 	if (!rc && (rc = sm_client_get(cl, "/v1/log/checkpoint", &resp, &err)))
@@ -459,23 +490,24 @@ static int unknown_verdict(const cli *c, const sm_check_req *q, const sm_policy 
 	return print_verdict(c, sm_check_to_json(&res, sm_date_from_time(c->now), 0, 0), &res);
 }
 
-static int offline_check(cli *c, const sm_check_req *q, const sm_policy *p, const char *cache,
-                         const char *trust)
+static int offline_check(cli *c, const sm_check_req *q, const sm_policy *p, const char *cache)
 {
 	sm_cache *sc = NULL;
+	sm_anchor *a = NULL;
 	sm_err err = {0};
 	sm_check_result res = {0};
 	sm_snapshot_info info;
-	uint8_t *pinned = NULL;
-	size_t pn = 0;
 	int rc;
 	if (!cache)
 		return usage_error(c,
 		                   "check --offline needs --cache DIR (the directory 'starmark sync' keeps)");
-	if (trust && (rc = sm_file_read(trust, SM_TRUST_MAX_SIZE, &pinned, &pn, &err)))
+	/* the cache never supplies its own anchor: without the user's, nothing in it is believed */
+	if ((rc = load_anchor(c, &a, &err)) == SM_ENOTFOUND)
+		return unknown_verdict(c, q, p, "no_trust_anchor", err.msg);
+	if (rc)
 		return fail(c, rc, &err);
-	rc = sm_cache_open(cache, pinned, pn, &sc, &err);
-	free(pinned);
+	rc = sm_cache_open(cache, a, &sc, &err);
+	sm_anchor_free(a);
 	if (rc == SM_ENOTFOUND || rc == SM_EVERIFY || rc == SM_EINVAL)
 		return unknown_verdict(c, q, p, "no_data", err.msg);
 	if (rc)
@@ -503,7 +535,7 @@ static int offline_check(cli *c, const sm_check_req *q, const sm_policy *p, cons
  * Returns 0 (verified; *local holds the verdict from the statement), or an exit code.
  */
 static int verify_statement(cli *c, sm_client *cl, json_t *doc, const sm_check_req *q, const sm_policy *p,
-                            const char *trust_file, sm_check_result *local, sm_statement *st)
+                            sm_check_result *local, sm_statement *st)
 {
 	sm_trust *t = malloc(sizeof(*t));
 	sm_err err = {0};
@@ -511,7 +543,7 @@ static int verify_statement(cli *c, sm_client *cl, json_t *doc, const sm_check_r
 	size_t n = 0;
 	const char *b64 = json_string_value(json_object_get(doc, "statement"));
 	const char *id = json_string_value(json_object_get(json_object_get(doc, "certificate"), "id"));
-	int rc = t ? server_trust(c, cl, trust_file, t, NULL, NULL) : EXIT_IO;
+	int rc = t ? server_trust(c, cl, t) : EXIT_IO;
 	if (!rc && (sm_base64url_decode(b64, strlen(b64), &raw, &n, &err) != 0 ||
 	            sm_statement_verify(raw, n, t, st, &err) != 0)) {
 		fprintf(stderr, "%s: the statement does NOT verify: %s\n", c->prog, err.msg);
@@ -530,7 +562,7 @@ static int verify_statement(cli *c, sm_client *cl, json_t *doc, const sm_check_r
 }
 
 static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool policy_given,
-                        const char *cache, const char *trust)
+                        const char *cache)
 {
 	sm_client *cl = NULL;
 	sm_buf path = SM_BUF_INIT;
@@ -541,6 +573,12 @@ static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool 
 	    *esc[4] = {sm_client_escape(q->vendor), sm_client_escape(q->model), sm_client_escape(q->firmware),
 	               q->category ? sm_client_escape(q->category) : NULL};
 	snprintf(lvl, sizeof(lvl), "%d", q->level);
+	sm_anchor *a = NULL;
+	sm_err aerr = {0};
+	int arc = load_anchor(c, &a, &aerr);
+	sm_anchor_free(a);
+	if (arc == SM_ENOTFOUND) /* the server's word alone proves nothing */
+		return unknown_verdict(c, q, p, "no_trust_anchor", aerr.msg);
 	int rc = open_client(c, &cl);
 	if (!rc &&
 	    (!esc[0] || !esc[1] || !esc[2] || (q->category && !esc[3]) ||
@@ -555,7 +593,7 @@ static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool 
 		if (lrc == SM_EIO && cache) { /* the network is down: the cache answers */
 			fprintf(stderr, "%s: %s; answering from the cache %s\n", c->prog, err.msg, cache);
 			sm_response_cleanup(&resp);
-			rc = offline_check(c, q, p, cache, trust);
+			rc = offline_check(c, q, p, cache);
 			goto out;
 		}
 		if (!lrc &&
@@ -591,7 +629,7 @@ static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool 
 		fprintf(stderr, "%s: note: the answer carries no signed statement; a deny stands without one\n",
 		        c->prog);
 	} else {
-		if ((rc = verify_statement(c, cl, doc, q, p, trust, &local, &st)))
+		if ((rc = verify_statement(c, cl, doc, q, p, &local, &st)))
 			goto out;
 		char at[21], nx[21];
 		sm_time_format(st.produced_at, at);
@@ -642,9 +680,9 @@ out:
 }
 
 int remote_check(cli *c, const sm_check_req *q, const sm_policy *p, bool policy_given, bool offline,
-                 const char *cache, const char *trust)
+                 const char *cache)
 {
 	if (offline)
-		return offline_check(c, q, p, cache, trust);
-	return online_check(c, q, p, policy_given, cache, trust);
+		return offline_check(c, q, p, cache);
+	return online_check(c, q, p, policy_given, cache);
 }

@@ -142,3 +142,33 @@ out:
 	close(fd);
 	return rc;
 }
+
+int sm_file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, sm_err *err)
+{
+	char tmp[4100];
+	if (strlen(path) > 4000)
+		return sm_err_set(err, SM_EINVAL, "file", "the path is too long");
+	snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return sm_err_set(err, SM_EIO, "file", "cannot write %s: %s", path, strerror(errno));
+	int rc = 0;
+	for (size_t off = 0; off < n && !rc;) {
+		ssize_t w = write(fd, (const uint8_t *)p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			rc = sm_err_set(err, SM_EIO, "file", "cannot write %s: %s", path, strerror(w < 0 ? errno : EIO));
+		else
+			off += (size_t)w;
+	}
+	if (!rc && (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0))
+		rc = sm_err_set(err, SM_EIO, "file", "cannot write %s: %s", path, strerror(errno));
+	if (close(fd) != 0 && !rc)
+		rc = sm_err_set(err, SM_EIO, "file", "cannot write %s: %s", path, strerror(errno));
+	if (!rc && rename(tmp, path) != 0)
+		rc = sm_err_set(err, SM_EIO, "file", "cannot write %s: %s", path, strerror(errno));
+	if (rc)
+		unlink(tmp);
+	return rc;
+}

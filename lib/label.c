@@ -450,10 +450,10 @@ int sm_registry_label(sm_registry *r, const char *id, const char *model, int64_t
 		*cert = NULL;
 	if ((rc = sm_registry_get(r, id, &c, err)) || (rc = sm_label_claims_of(c, model, now, &cl, err)))
 		goto out;
-	if (strcmp(c->scheme, r->trust->scheme) != 0) {
+	if (strcmp(c->scheme, sm_registry_trust_now(r)->scheme) != 0) {
 		rc = sm_err_set(err, SM_ESTATE, "scheme",
 		                "certificate %s is of scheme %s, not this registry's %s", c->id, c->scheme,
-		                r->trust->scheme);
+		                sm_registry_trust_now(r)->scheme);
 		goto out;
 	}
 	/* a label says "certified": none is printed for a certificate that is not active now */
@@ -468,7 +468,7 @@ int sm_registry_label(sm_registry *r, const char *id, const char *model, int64_t
 		rc = sm_err_set(err, rc, NULL, "cannot sign the label token: %s", sm_strerror(rc));
 		goto out;
 	}
-	if (!(*url = sm_label_url(r->trust->origin, tok, n))) {
+	if (!(*url = sm_label_url(sm_registry_trust_now(r)->origin, tok, n))) {
 		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 		goto out;
 	}

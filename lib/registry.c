@@ -25,35 +25,42 @@ static void key_path(const sm_registry *r, int role, const uint8_t kid[SM_KID_LE
 
 int sm_registry_key(sm_registry *r, int role, const sm_key **out, sm_err *err)
 {
-	if (r->keys[role]) {
-		*out = r->keys[role];
-		return 0;
-	}
+	struct trust_gen *g = atomic_load(&r->gen);
 	uint8_t pub[SM_PUBKEY_LEN], kid[32], have[SM_PUBKEY_LEN];
+	sm_key *key = NULL;
+	char path[4200];
+	int rc = 0;
+	pthread_mutex_lock(&r->lock);
+	if (g->keys[role]) {
+		*out = g->keys[role];
+		goto out;
+	}
 	if (role == SM_ROLE_ROOT) {
-		memcpy(pub, r->trust->root, SM_PUBKEY_LEN);
+		memcpy(pub, g->trust.root, SM_PUBKEY_LEN);
 	} else {
-		const sm_trust_key *k = sm_trust_current(r->trust, role);
-		if (!k)
-			return sm_err_set(err, SM_EKEY, "keys", "the trust bundle has no current %s key", sm_role_name(role));
+		const sm_trust_key *k = sm_trust_current(&g->trust, role);
+		if (!k) {
+			rc = sm_err_set(err, SM_EKEY, "keys", "the trust bundle has no current %s key", sm_role_name(role));
+			goto out;
+		}
 		memcpy(pub, k->pub, SM_PUBKEY_LEN);
 	}
 	sm_sha256(pub, SM_PUBKEY_LEN, kid);
-	char path[4200];
 	key_path(r, role, kid, path, sizeof(path));
-	sm_key *key = NULL;
-	int rc = sm_key_load(path, r->passphrase, &key, err);
-	if (rc)
-		return rc;
+	if ((rc = sm_key_load(path, r->passphrase, &key, err)))
+		goto out;
 	sm_key_public(key, have);
 	if (memcmp(have, pub, SM_PUBKEY_LEN) != 0) {
 		sm_key_free(key);
-		return sm_err_set(err, SM_EKEY, "keys", "key file %s does not hold the %s key of the trust bundle", path,
-				  sm_role_name(role));
+		rc = sm_err_set(err, SM_EKEY, "keys", "key file %s does not hold the %s key of the trust bundle", path,
+				sm_role_name(role));
+		goto out;
 	}
-	r->keys[role] = key;
+	g->keys[role] = key;
 	*out = key;
-	return 0;
+out:
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 int sm_registry_load_key(sm_registry *r, int role, sm_err *err)
@@ -75,56 +82,114 @@ static int save_key(const sm_registry *r, int role, const sm_key *k, sm_err *err
 
 /* ---- the trust bundle ---- */
 
-static int load_trust(sm_registry *r, sm_txn *t, sm_err *err)
+/* The meta key under which the log index of bundle `version` is kept. */
+static void version_key(uint64_t version, char *out, size_t cap)
+{
+	snprintf(out, cap, "trust_v%llu", (unsigned long long)version);
+}
+
+static void gen_free(struct trust_gen *g)
+{
+	while (g) {
+		struct trust_gen *older = g->older;
+		for (int i = 0; i < 4; i++)
+			sm_key_free(g->keys[i]);
+		sm_trust_chain_cleanup(&g->chain);
+		free(g->signed_bytes);
+		free(g);
+		g = older;
+	}
+}
+
+/*
+ * Every bundle version up to the current one, in order: by the index each was appended at
+ * (trust_v<N>), or for a store written before that index existed, by one pass over the log.
+ */
+static int load_chain(sm_txn *t, uint64_t newest, sm_trust_chain *chain, sm_err *err)
+{
+	char key[40];
+	uint64_t idx, size = 0;
+	const uint8_t *p;
+	size_t n;
+	int rc = 0;
+	for (uint64_t v = 1; v <= newest && !rc; v++) {
+		version_key(v, key, sizeof(key));
+		if (sm_store_meta_get_u64(t, key, &idx) != 0)
+			break;
+		if (!(rc = sm_store_log_entry(t, idx, &p, &n)))
+			rc = sm_trust_chain_add(chain, p, n, err);
+	}
+	if (rc || sm_trust_chain_newest(chain) == newest)
+		return rc;
+	sm_trust_chain_cleanup(chain);
+	if ((rc = sm_store_log_size(t, &size)))
+		return rc;
+	for (uint64_t i = 0; i < size && !rc && sm_trust_chain_newest(chain) < newest; i++) {
+		sm_cose *c = NULL;
+		if (!(rc = sm_store_log_entry(t, i, &p, &n)) && sm_cose_decode(p, n, &c, NULL) == 0 &&
+		    sm_cose_type(c) == SM_COSE_TRUST)
+			rc = sm_trust_chain_add(chain, p, n, err);
+		sm_cose_free(c);
+	}
+	if (!rc && sm_trust_chain_newest(chain) != newest)
+		rc = sm_err_set(err, SM_ESTORE, "db", "the log holds trust bundles up to version %llu, not %llu",
+				(unsigned long long)sm_trust_chain_newest(chain), (unsigned long long)newest);
+	return rc;
+}
+
+/* The current bundle of the store as seen in `t`, with its chain, as a new generation. */
+static int load_gen(sm_txn *t, struct trust_gen **out, sm_err *err)
 {
 	uint64_t idx;
 	const uint8_t *p;
 	size_t n;
-	sm_cose *c = NULL;
+	struct trust_gen *g = calloc(1, sizeof(*g));
+	*out = NULL;
+	if (!g)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	int rc = sm_store_meta_get_u64(t, "trust_index", &idx);
 	if (!rc)
 		rc = sm_store_log_entry(t, idx, &p, &n);
-	if (rc)
-		return sm_err_set(err, SM_ESTORE, "db", "the store has no trust bundle: %s", sm_strerror(rc));
-	if ((rc = sm_cose_decode(p, n, &c, err)))
-		return sm_err_wrap(err, SM_ESTORE, "db", "the stored trust bundle is damaged");
-	size_t pn;
-	const uint8_t *payload = sm_cose_payload(c, &pn);
-	sm_trust *tr = calloc(1, sizeof(*tr));
-	uint8_t *copy = malloc(n);
-	if (!tr || !copy) {
-		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-	} else if ((rc = sm_trust_decode(payload, pn, tr, err))) {
+	if (rc) {
+		rc = sm_err_set(err, SM_ESTORE, "db", "the store has no trust bundle: %s", sm_strerror(rc));
+	} else if (sm_trust_peek(p, n, &g->trust, err) != 0) {
 		rc = sm_err_wrap(err, SM_ESTORE, "db", "the stored trust bundle is damaged");
+	} else if (!(g->signed_bytes = malloc(n))) {
+		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	} else {
-		memcpy(copy, p, n);
-		free(r->trust);
-		free(r->trust_signed);
-		r->trust = tr;
-		r->trust_signed = copy;
-		r->trust_signed_len = n;
-		r->trust_index = idx;
-		tr = NULL;
-		copy = NULL;
+		memcpy(g->signed_bytes, p, n);
+		g->signed_len = n;
+		g->index = idx;
+		if ((rc = load_chain(t, g->trust.version, &g->chain, err)) && rc != SM_ENOMEM)
+			rc = sm_err_wrap(err, SM_ESTORE, "db", "the stored trust bundles");
 	}
-	free(tr);
-	free(copy);
-	sm_cose_free(c);
-	return rc;
+	if (rc) {
+		gen_free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
 }
 
 int sm_registry_trust_fresh(sm_registry *r, sm_txn *t, sm_err *err)
 {
 	uint64_t idx = 0;
+	struct trust_gen *fresh = NULL;
 	int rc = sm_store_meta_get_u64(t, "trust_index", &idx);
 	if (rc)
 		return sm_err_set(err, SM_ESTORE, "db", "the store has no trust bundle: %s", sm_strerror(rc));
-	if (idx != r->trust_index)
-		return sm_err_set(err, SM_ESTATE, "keys",
-				  "the registry's keys were rotated since it was opened (trust bundle at log entry %llu, "
-				  "now %llu): open it again (restart starmarkd) before signing anything",
-				  (unsigned long long)r->trust_index, (unsigned long long)idx);
-	return 0;
+	if (idx == atomic_load(&r->gen)->index)
+		return 0;
+	pthread_mutex_lock(&r->lock);
+	struct trust_gen *cur = atomic_load(&r->gen);
+	/* another thread may have made it current meanwhile; a reader of an older snapshot of the store
+	 * (a read transaction begun before the rotation) never makes an older bundle current again */
+	if (idx > cur->index && !(rc = load_gen(t, &fresh, err))) {
+		fresh->older = cur;
+		atomic_store(&r->gen, fresh);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
 void sm_registry_check_readers(sm_registry *r)
@@ -132,26 +197,27 @@ void sm_registry_check_readers(sm_registry *r)
 	sm_store_check_readers(r->store);
 }
 
-int sm_registry_trust_changed(sm_registry *r, bool *changed, sm_err *err)
+int sm_registry_trust_reload(sm_registry *r, bool *changed, sm_err *err)
 {
 	sm_txn *t = NULL;
-	uint64_t idx = 0;
+	uint64_t before = atomic_load(&r->gen)->trust.version;
 	int rc = sm_store_begin(r->store, false, &t, err);
 	if (!rc)
-		rc = sm_store_meta_get_u64(t, "trust_index", &idx);
+		rc = sm_registry_trust_fresh(r, t, err);
 	sm_store_abort(t);
-	if (!rc)
-		*changed = idx != r->trust_index;
+	*changed = !rc && atomic_load(&r->gen)->trust.version != before;
 	return rc;
 }
 
 /* Sign a bundle with the root key(s), append it to the log and make it current. */
-static int append_trust(sm_registry *r, sm_txn *t, const sm_trust *tr, const sm_key *root, sm_err *err)
+static int append_trust(sm_txn *t, const sm_trust *tr, const sm_key *root, sm_err *err)
 {
 	sm_buf payload = SM_BUF_INIT;
 	uint8_t *signed_bytes = NULL;
 	size_t sn = 0;
 	uint64_t idx;
+	char key[40];
+	version_key(tr->version, key, sizeof(key));
 	int rc = sm_trust_encode(tr, &payload);
 	if (!rc)
 		rc = sm_cose_sign1(root, SM_COSE_TRUST, payload.data, payload.len, true, &signed_bytes, &sn);
@@ -161,6 +227,8 @@ static int append_trust(sm_registry *r, sm_txn *t, const sm_trust *tr, const sm_
 		rc = sm_store_meta_put_u64(t, "trust_index", idx);
 	if (!rc)
 		rc = sm_store_meta_put_u64(t, "trust_version", tr->version);
+	if (!rc)
+		rc = sm_store_meta_put_u64(t, key, idx);
 	if (rc)
 		rc = sm_err_set(err, rc, "trust", "cannot record the trust bundle: %s", sm_strerror(rc));
 	free(signed_bytes);
@@ -170,17 +238,34 @@ static int append_trust(sm_registry *r, sm_txn *t, const sm_trust *tr, const sm_
 
 const sm_trust *sm_registry_trust(sm_registry *r)
 {
-	return r->trust;
+	return sm_registry_trust_now(r);
 }
 
 int sm_registry_trust_signed(sm_registry *r, uint8_t **out, size_t *n, sm_err *err)
 {
-	*out = malloc(r->trust_signed_len);
+	struct trust_gen *g = atomic_load(&r->gen);
+	*out = malloc(g->signed_len);
 	if (!*out)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-	memcpy(*out, r->trust_signed, r->trust_signed_len);
-	*n = r->trust_signed_len;
+	memcpy(*out, g->signed_bytes, g->signed_len);
+	*n = g->signed_len;
 	return 0;
+}
+
+int sm_registry_trust_chain(sm_registry *r, uint64_t from, sm_trust_chain *out, sm_err *err)
+{
+	struct trust_gen *g = atomic_load(&r->gen);
+	int rc = 0;
+	memset(out, 0, sizeof(*out));
+	if (from < 1 || from > g->trust.version)
+		return sm_err_set(err, SM_ENOTFOUND, "version", "the registry has trust bundle versions 1..%llu",
+				  (unsigned long long)g->trust.version);
+	for (size_t i = 0; i < g->chain.n && !rc; i++)
+		if (g->chain.v[i].version >= from)
+			rc = sm_trust_chain_add(out, g->chain.v[i].p, g->chain.v[i].n, err);
+	if (rc)
+		sm_trust_chain_cleanup(out);
+	return rc;
 }
 
 /* ---- init / open ---- */
@@ -249,7 +334,7 @@ int sm_registry_init(const char *dir, const sm_init_opts *o, char fingerprint[65
 	}
 	if ((rc = sm_store_open(dir, true, false, &r.store, err)) || (rc = sm_store_begin(r.store, true, &t, err)))
 		goto out;
-	if ((rc = append_trust(&r, t, tr, keys[SM_ROLE_ROOT], err)) ||
+	if ((rc = append_trust(t, tr, keys[SM_ROLE_ROOT], err)) ||
 	    (rc = sm_store_meta_put_u64(t, "format", SM_STORE_FORMAT)) || (rc = sm_store_meta_put_u64(t, "next_serial", 1))) {
 		rc = sm_err_set(err, rc, "db", "cannot initialise the store: %s", sm_strerror(rc));
 		goto out;
@@ -280,6 +365,7 @@ int sm_registry_open(const char *dir, bool write, const char *passphrase, sm_reg
 	if (!r)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	r->write = write;
+	pthread_mutex_init(&r->lock, NULL);
 	r->dir = strdup(dir);
 	r->passphrase = passphrase ? strdup(passphrase) : NULL;
 	int rc = (!r->dir || (passphrase && !r->passphrase)) ? sm_err_set(err, SM_ENOMEM, NULL, "out of memory") : 0;
@@ -292,8 +378,9 @@ int sm_registry_open(const char *dir, bool write, const char *passphrase, sm_reg
 		if (frc || format != SM_STORE_FORMAT)
 			rc = sm_err_set(err, SM_ESTORE, "db", "%s is not a starmark store of format %d", dir, SM_STORE_FORMAT);
 	}
-	if (!rc)
-		rc = load_trust(r, t, err);
+	struct trust_gen *g = NULL;
+	if (!rc && !(rc = load_gen(t, &g, err)))
+		atomic_store(&r->gen, g);
 	sm_store_abort(t);
 	if (rc) {
 		sm_registry_close(r);
@@ -307,16 +394,14 @@ void sm_registry_close(sm_registry *r)
 {
 	if (!r)
 		return;
-	for (int i = 0; i < 4; i++)
-		sm_key_free(r->keys[i]);
+	gen_free(atomic_load(&r->gen));
+	pthread_mutex_destroy(&r->lock);
 	sm_store_close(r->store);
 	if (r->passphrase) {
 		OPENSSL_cleanse(r->passphrase, strlen(r->passphrase));
 		free(r->passphrase);
 	}
 	free(r->dir);
-	free(r->trust);
-	free(r->trust_signed);
 	free(r);
 }
 
@@ -428,7 +513,7 @@ static int check_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err)
 
 int sm_registry_validate_draft(sm_registry *r, sm_cert *draft, int64_t now, sm_err *err)
 {
-	int rc = sm_cert_validate(draft, r->trust->levels, err);
+	int rc = sm_cert_validate(draft, sm_registry_trust_now(r)->levels, err);
 	if (rc)
 		return rc;
 	/* a day of slack for time zones: a registration is dated where it happened */
@@ -453,7 +538,7 @@ static int issue_in(sm_registry *r, sm_txn *t, sm_cert *draft, int64_t now, sm_c
 	sm_event *e = sm_event_new(SM_EV_ISSUE);
 	if (!e)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-	snprintf(draft->scheme, sizeof(draft->scheme), "%s", r->trust->scheme);
+	snprintf(draft->scheme, sizeof(draft->scheme), "%s", sm_registry_trust_now(r)->scheme);
 	if ((rc = next_id(t, draft, e->id))) {
 		sm_event_free(e);
 		return sm_err_set(err, rc, NULL, "cannot assign an id: %s", sm_strerror(rc));
@@ -738,15 +823,15 @@ int sm_registry_checkpoint(sm_registry *r, char **text, sm_err *err)
 	sm_checkpoint cp;
 	sm_txn *t = NULL;
 	memset(&cp, 0, sizeof(cp));
-	snprintf(cp.origin, sizeof(cp.origin), "%s", r->trust->origin);
-	int rc = sm_registry_key(r, SM_ROLE_LOG, &logkey, err);
-	if (!rc)
-		rc = with_read(r, &t, err);
+	int rc = with_read(r, &t, err);
 	if (!rc)
 		rc = sm_registry_trust_fresh(r, t, err);
+	if (!rc)
+		rc = sm_registry_key(r, SM_ROLE_LOG, &logkey, err);
 	if (!rc && !(rc = sm_store_log_size(t, &cp.size)))
 		rc = sm_store_log_root(t, cp.size, cp.root);
 	sm_store_abort(t);
+	snprintf(cp.origin, sizeof(cp.origin), "%s", sm_registry_trust_now(r)->origin);
 	if (!rc)
 		rc = sm_checkpoint_sign(&cp, logkey, text);
 	return rc && err && !err->msg[0] ? sm_err_set(err, rc, NULL, "cannot make a checkpoint: %s", sm_strerror(rc)) : rc;
@@ -754,14 +839,15 @@ int sm_registry_checkpoint(sm_registry *r, char **text, sm_err *err)
 
 int sm_registry_log_vkey(sm_registry *r, char **vkey, sm_err *err)
 {
-	const sm_trust_key *k = sm_trust_current(r->trust, SM_ROLE_LOG);
+	const sm_trust *tr = sm_registry_trust_now(r);
+	const sm_trust_key *k = sm_trust_current(tr, SM_ROLE_LOG);
 	sm_key *pub = NULL;
 	if (!k)
 		return sm_err_set(err, SM_EKEY, "keys", "the trust bundle has no log key");
 	int rc = sm_key_from_public(k->pub, &pub);
 	if (rc)
 		return sm_err_set(err, rc, "keys", "the log key is malformed");
-	*vkey = sm_note_vkey(r->trust->origin, pub);
+	*vkey = sm_note_vkey(tr->origin, pub);
 	sm_key_free(pub);
 	return *vkey ? 0 : sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 }
@@ -925,12 +1011,13 @@ int sm_registry_rotate(sm_registry *r, int role, int64_t now, sm_err *err)
 		return rc;
 	if (role < SM_ROLE_ROOT || role > SM_ROLE_LOG)
 		return sm_err_set(err, SM_EINVAL, "role", "the roles are root, issuer, status and log");
-	if ((rc = sm_registry_key(r, SM_ROLE_ROOT, &root, err)))
-		return rc;
-	next = malloc(sizeof(*next));
-	if (!next)
+	if (!(next = malloc(sizeof(*next))))
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-	*next = *r->trust;
+	/* the bundle rotated from is the store's current one, read in the transaction that appends */
+	if ((rc = sm_store_begin(r->store, true, &t, err)) || (rc = sm_registry_trust_fresh(r, t, err)) ||
+	    (rc = sm_registry_key(r, SM_ROLE_ROOT, &root, err)))
+		goto out;
+	*next = *sm_registry_trust_now(r);
 	next->version++;
 	next->at = now;
 	if (next->nkeys >= SM_TRUST_MAX_KEYS) {
@@ -961,17 +1048,12 @@ int sm_registry_rotate(sm_registry *r, int role, int64_t now, sm_err *err)
 		k->not_before = now;
 		k->not_after = 0;
 	}
-	if ((rc = sm_store_begin(r->store, true, &t, err)) || (rc = sm_registry_trust_fresh(r, t, err)) ||
-	    (rc = append_trust(r, t, next, root, err)))
+	if ((rc = append_trust(t, next, root, err)))
 		goto out;
 	rc = sm_store_commit(t, err);
 	t = NULL;
-	if (rc)
-		goto out;
-	if ((rc = sm_store_begin(r->store, false, &t, err)) == 0)
-		rc = load_trust(r, t, err);
-	sm_key_free(r->keys[role]);
-	r->keys[role] = NULL;
+	if (!rc && !(rc = sm_store_begin(r->store, false, &t, err)))
+		rc = sm_registry_trust_fresh(r, t, err);
 out:
 	sm_store_abort(t);
 	sm_key_free(fresh);

@@ -3,27 +3,51 @@
 #ifndef STARMARK_REGISTRY_INT_H
 #define STARMARK_REGISTRY_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "starmark/anchor.h"
 #include "starmark/keys.h"
 #include "starmark/registry.h"
 #include "store.h"
+
+/*
+ * What one trust bundle of the registry brings: the bundle, its signed bytes, every earlier version
+ * (the chain a verifier follows), and the private keys it names, loaded on first use. A rotation by
+ * this or another process makes a new generation current; the older ones stay until the registry is
+ * closed, so what another thread borrowed from them (sm_registry_trust, a key) stays valid.
+ */
+struct trust_gen {
+	sm_trust trust;
+	uint8_t *signed_bytes;
+	size_t signed_len;
+	uint64_t index;        /* its index in the log: another process's rotation changes the store's */
+	sm_trust_chain chain;  /* versions 1 .. trust.version */
+	sm_key *keys[4];       /* by role, loaded on first use (under the registry's lock) */
+	struct trust_gen *older;
+};
 
 struct sm_registry {
 	char *dir;
 	char *passphrase;
 	bool write;
 	sm_store *store;
-	sm_trust *trust;          /* the current bundle */
-	uint8_t *trust_signed;    /* its signed bytes */
-	uint64_t trust_index;     /* its index in the log: another process's rotation changes the store's */
-	size_t trust_signed_len;
-	sm_key *keys[4];          /* loaded on first use, by role */
+	_Atomic(struct trust_gen *) gen; /* the current bundle */
+	pthread_mutex_t lock;            /* making a generation current, loading keys */
 	bool defer_statements;    /* bulk issue: queue statements for the refresher instead of signing them */
 };
 
+/** The current trust bundle (an atomic read: another thread may make a newer one current). */
+static inline const sm_trust *sm_registry_trust_now(sm_registry *r)
+{
+	return &atomic_load(&r->gen)->trust;
+}
+
 /**
- * SM_ESTATE when the store's current trust bundle is not the one this handle loaded (keys were
- * rotated by another process): signing now would use a retired key, and the append-only log
- * would keep the mistake. Every signing path calls it inside its transaction.
+ * Make the store's current trust bundle this handle's, as seen in `t`: when keys were rotated (by
+ * another process, or another handle) since it was loaded, the new bundle and its keys are loaded
+ * now, so nothing is signed with a retired key (the append-only log would keep the mistake). Every
+ * signing path calls it inside its transaction, before it takes a key. SM_ESTORE, SM_ENOMEM.
  */
 int sm_registry_trust_fresh(sm_registry *r, sm_txn *t, sm_err *err);
 

@@ -516,7 +516,7 @@ int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t
 	    (rc = sm_cbor_put_int(&head, now + tm.snapshot_lifetime)) || (rc = sm_cbor_put_uint(&head, 5)) ||
 	    (rc = sm_cbor_put_uint(&head, size)) || (rc = sm_cbor_put_uint(&head, 6)) ||
 	    (rc = sm_cbor_put_bytes(&head, root, SM_HASH_LEN)) || (rc = sm_cbor_put_uint(&head, 7)) ||
-	    (rc = sm_cbor_put_str(&head, r->trust->scheme)) || (rc = sm_cbor_put_uint(&head, 8)) ||
+	    (rc = sm_cbor_put_str(&head, sm_registry_trust_now(r)->scheme)) || (rc = sm_cbor_put_uint(&head, 8)) ||
 	    (rc = sm_cbor_put_array(&head, count)))
 		goto out;
 	if (fwrite(head.data, 1, head.len, sc.f) != head.len) {

@@ -166,69 +166,96 @@ int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *t, sm_err *err)
 	return rc;
 }
 
-int sm_trust_verify(const uint8_t *cose, size_t n, const sm_trust *prev, const uint8_t *pinned_root, sm_trust *out,
-		    sm_err *err)
+/* Decode a signed bundle without verifying it: *c holds the COSE (caller frees), *out the payload. */
+static int decode_signed(const uint8_t *cose, size_t n, sm_cose **c, sm_trust *out, sm_err *err)
 {
-	sm_cose *c = NULL;
-	sm_key *root = NULL;
-	int rc = sm_cose_decode(cose, n, &c, err);
+	size_t pn;
+	if (n > SM_TRUST_MAX_SIZE)
+		return sm_err_set(err, SM_ETOOBIG, "trust", "a trust bundle of %zu bytes is larger than %u", n,
+				  SM_TRUST_MAX_SIZE);
+	int rc = sm_cose_decode(cose, n, c, err);
 	if (rc)
 		return rc;
-	if (sm_cose_type(c) != SM_COSE_TRUST) {
-		rc = sm_err_set(err, SM_EVERIFY, "trust", "this is not a trust bundle (content type %llu)",
-				(unsigned long long)sm_cose_type(c));
+	if (sm_cose_type(*c) != SM_COSE_TRUST)
+		return sm_err_set(err, SM_EINVAL, "trust", "this is not a trust bundle (content type %llu)",
+				  (unsigned long long)sm_cose_type(*c));
+	const uint8_t *payload = sm_cose_payload(*c, &pn);
+	return sm_trust_decode(payload, pn, out, err);
+}
+
+int sm_trust_peek(const uint8_t *cose, size_t n, sm_trust *out, sm_err *err)
+{
+	sm_cose *c = NULL;
+	int rc = decode_signed(cose, n, &c, out, err);
+	sm_cose_free(c);
+	return rc;
+}
+
+/* 0 when `key` (raw) verifies the COSE signature of c. */
+static bool signed_by(const sm_cose *c, const uint8_t key[SM_PUBKEY_LEN])
+{
+	sm_key *k = NULL;
+	bool ok = sm_key_from_public(key, &k) == 0 && sm_cose_verify(c, k) == 0;
+	sm_key_free(k);
+	return ok;
+}
+
+/* The new root's own signature over the bundle without field 8 (a bundle that changes the root). */
+static bool root_proof_ok(const sm_trust *t)
+{
+	sm_key *fresh = NULL;
+	sm_buf body = SM_BUF_INIT;
+	bool ok = t->has_root_proof && sm_key_from_public(t->root, &fresh) == 0 && sm_trust_encode_ex(t, false, &body) == 0 &&
+		  sm_key_verify(fresh, body.data, body.len, t->root_proof) == 0;
+	sm_key_free(fresh);
+	sm_buf_cleanup(&body);
+	return ok;
+}
+
+int sm_trust_verify(const uint8_t *cose, size_t n, const sm_trust *prev, sm_trust *out, sm_err *err)
+{
+	sm_cose *c = NULL;
+	char fp[65];
+	int rc = decode_signed(cose, n, &c, out, err);
+	if (rc)
+		goto out;
+	if (!prev) {
+		/* standing alone: the root it names vouches for it, by the COSE signature or, for a bundle
+		 * that changed the root (signed by the root before), by the new root's proof */
+		bool ok = out->has_root_proof ? root_proof_ok(out) : signed_by(c, out->root);
+		sm_key_fingerprint(out->root, fp);
+		if (!ok)
+			rc = sm_err_set(err, SM_EVERIFY, "trust",
+					"trust bundle version %llu is not signed by the root key it names (%.16s...)",
+					(unsigned long long)out->version, fp);
 		goto out;
 	}
-	size_t pn;
-	const uint8_t *payload = sm_cose_payload(c, &pn);
-	if ((rc = sm_trust_decode(payload, pn, out, err)))
-		goto out;
-	const uint8_t *signer = prev ? prev->root : pinned_root ? pinned_root : out->root;
-	if ((rc = sm_key_from_public(signer, &root))) {
-		rc = sm_err_set(err, SM_EVERIFY, "trust", "the root key is malformed");
+	if (!signed_by(c, prev->root)) {
+		rc = sm_err_set(err, SM_EVERIFY, "trust", "trust bundle version %llu is not signed by the root key of version %llu",
+				(unsigned long long)out->version, (unsigned long long)prev->version);
 		goto out;
 	}
-	if (sm_cose_verify(c, root) != 0) {
-		rc = sm_err_set(err, SM_EVERIFY, "trust", "trust bundle version %llu is not signed by the %s root key",
-				(unsigned long long)out->version, prev ? "previous" : "trusted");
-		goto out;
-	}
-	if (!prev && out->version != 1 && !pinned_root) {
-		rc = sm_err_set(err, SM_EVERIFY, "trust", "the first trust bundle has version %llu, not 1",
-				(unsigned long long)out->version);
-		goto out;
-	}
-	if (prev && out->version <= prev->version) {
+	if (out->version <= prev->version) {
 		rc = sm_err_set(err, SM_EVERIFY, "trust", "trust bundle version %llu does not follow version %llu (rollback?)",
 				(unsigned long long)out->version, (unsigned long long)prev->version);
 		goto out;
 	}
-	if (prev && memcmp(prev->root, out->root, SM_PUBKEY_LEN) != 0) {
+	if (strcmp(out->origin, prev->origin) != 0 || strcmp(out->scheme, prev->scheme) != 0) {
+		rc = sm_err_set(err, SM_EVERIFY, "trust", "trust bundle version %llu is of another registry (%.80s, not %.80s)",
+				(unsigned long long)out->version, out->origin, prev->origin);
+		goto out;
+	}
+	if (memcmp(prev->root, out->root, SM_PUBKEY_LEN) != 0) {
 		/* a new root: the old root signed the bundle (above); the new one must have signed it too */
-		sm_key *fresh = NULL;
-		sm_buf body = SM_BUF_INIT;
-		bool ok = out->has_root_proof && sm_key_from_public(out->root, &fresh) == 0 &&
-			  sm_trust_encode_ex(out, false, &body) == 0 &&
-			  sm_key_verify(fresh, body.data, body.len, out->root_proof) == 0;
-		sm_key_free(fresh);
-		sm_buf_cleanup(&body);
-		if (!ok) {
+		if (!root_proof_ok(out))
 			rc = sm_err_set(err, SM_EVERIFY, "trust",
 					"trust bundle version %llu changes the root key without a valid proof by the new root",
 					(unsigned long long)out->version);
-			goto out;
-		}
 	} else if (out->has_root_proof) {
 		rc = sm_err_set(err, SM_EVERIFY, "trust", "trust bundle version %llu carries a root proof but keeps its root",
 				(unsigned long long)out->version);
-		goto out;
-	}
-	if (!prev && pinned_root && memcmp(pinned_root, out->root, SM_PUBKEY_LEN) != 0) {
-		rc = sm_err_set(err, SM_EVERIFY, "trust", "the trust bundle names a root other than the trusted one");
-		goto out;
 	}
 out:
-	sm_key_free(root);
 	sm_cose_free(c);
 	return rc;
 }

@@ -172,7 +172,11 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 		size_t pn;
 		const uint8_t *payload = sm_cose_payload(c, &pn);
 		if (sm_cose_type(c) == SM_COSE_TRUST) {
-			if ((rc = sm_trust_verify(p, n, have_trust ? prev : NULL, NULL, tr, err)) == 0) {
+			rc = sm_trust_verify(p, n, have_trust ? prev : NULL, tr, err);
+			if (!rc && !have_trust && (tr->version != 1 || tr->has_root_proof))
+				rc = sm_err_set(err, SM_EVERIFY, "trust", "the log's first trust bundle is version %llu, not 1",
+						(unsigned long long)tr->version);
+			if (rc == 0) {
 				*prev = *tr;
 				have_trust = true;
 				trust_index = i;

@@ -245,6 +245,57 @@ void sm_h_trust(sm_req *q)
 	free(b);
 }
 
+/* Every bundle ever published is immutable: cacheable for as long as any cache keeps things. */
+#define IMMUTABLE "public, max-age=31536000, immutable"
+
+void sm_h_trust_chain(sm_req *q)
+{
+	static const char *const allowed[] = { "from", NULL };
+	const sm_trust *t = sm_registry_trust(sm_srv->reg);
+	sm_trust_chain chain = { 0 };
+	sm_buf b = SM_BUF_INIT;
+	sm_err err = { 0 };
+	uint64_t from = 1;
+	if (sm_req_query(q, allowed) || sm_req_u64(q, "from", 1, UINT64_MAX, &from))
+		return;
+	if (from < 1) {
+		sm_reply_error(q, 400, "bad_parameter", "from", "from must be a trust bundle version, 1 or more");
+		return;
+	}
+	/* a verifier that holds the newest already gets an empty chain: nothing to follow */
+	int rc = from > t->version ? 0 : sm_registry_trust_chain(sm_srv->reg, from, &chain, &err);
+	if (!rc)
+		rc = sm_trust_chain_encode(&chain, &b);
+	if (rc)
+		sm_reply_sm_err(q, rc, &err);
+	else
+		sm_reply(q, 200, "application/cbor", b.data, b.len, "public, max-age=300", true);
+	sm_buf_cleanup(&b);
+	sm_trust_chain_cleanup(&chain);
+}
+
+void sm_h_trust_version(sm_req *q, const char *version)
+{
+	static const char *const none[] = { NULL };
+	sm_trust_chain chain = { 0 };
+	sm_err err = { 0 };
+	char *end = NULL;
+	if (sm_req_query(q, none))
+		return;
+	unsigned long long v = strtoull(version, &end, 10);
+	if (!*version || *end || version[0] == '0' || version[0] == '-' || v > sm_registry_trust(sm_srv->reg)->version) {
+		sm_reply_error(q, 404, "not_found", "version", "no trust bundle version %.40s (the newest is %llu)", version,
+			       (unsigned long long)sm_registry_trust(sm_srv->reg)->version);
+		return;
+	}
+	int rc = sm_registry_trust_chain(sm_srv->reg, v, &chain, &err);
+	if (rc)
+		sm_reply_sm_err(q, rc, &err);
+	else
+		sm_reply(q, 200, "application/cose", chain.v[0].p, chain.v[0].n, IMMUTABLE, true);
+	sm_trust_chain_cleanup(&chain);
+}
+
 void sm_h_trust_json(sm_req *q)
 {
 	static const char *const none[] = { NULL };

@@ -227,7 +227,7 @@ void sm_reply_sm_err(sm_req *q, int rc, const sm_err *err)
 /* ---- dispatch ---- */
 
 const char *const sm_route_names[R_COUNT] = {
-	"healthz", "metrics", "check", "cert", "certs", "trust", "trust_json", "snapshot", "checkpoint",
+	"healthz", "metrics", "check", "cert", "certs", "trust", "trust_chain", "trust_version", "trust_json", "snapshot", "checkpoint",
 	"entries", "inclusion", "consistency", "label_page", "cert_page", "admin_issue", "admin_event",
 	"admin_label", "static", "not_found",
 };
@@ -300,6 +300,14 @@ static void route(sm_req *q)
 		q->route = R_TRUST;
 		if (method_ok(q, false))
 			sm_h_trust(q);
+	} else if (strcmp(p, "/v1/trust/chain") == 0) {
+		q->route = R_TRUST_CHAIN;
+		if (method_ok(q, false))
+			sm_h_trust_chain(q);
+	} else if ((rest = after(p, "/v1/trust/")) && !strchr(rest, '/')) {
+		q->route = R_TRUST_VERSION;
+		if (method_ok(q, false))
+			sm_h_trust_version(q, rest);
 	} else if (strcmp(p, "/v1/trust.json") == 0) {
 		q->route = R_TRUST_JSON;
 		if (method_ok(q, false))

@@ -244,6 +244,6 @@ int main(int argc, char **argv)
 	}
 	sm_guard_free(guard);
 	sm_registry_close(srv.reg);
-	fprintf(stderr, "starmarkd: stopped%s\n", srv.restart ? " (to be started again: exit 75)" : "");
-	return srv.restart ? 75 : 0;
+	fprintf(stderr, "starmarkd: stopped\n");
+	return 0;
 }

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "server.h"
@@ -40,15 +39,23 @@ void *sm_maint_run(void *arg)
 	/* scheduled by the monotonic clock; what is signed carries the registry's time (sm_server_now) */
 	int64_t last_refresh = INT64_MIN / 2, last_snapshot = INT64_MIN / 2, last_readers = 0;
 	uint64_t seen_size = UINT64_MAX;
+	bool force_snapshot = false;
 	while (!s->stopping) {
-		/* keys rotated by another process: signing on would use retired keys (registry.h); start
-		 * again with the new trust bundle (exit 75: the service manager restarts starmarkd) */
+		/* keys rotated by another process (keys rotate): load the new bundle and keys, and rebuild
+		 * what they sign, without stopping */
 		bool rotated = false;
-		if (sm_registry_trust_changed(s->reg, &rotated, NULL) == 0 && rotated && !s->restart) {
-			fprintf(stderr, "starmarkd: the trust bundle changed on disk (keys rotated): restarting to load it\n");
-			s->restart = 1;
-			kill(getpid(), SIGTERM);
-			break;
+		sm_err rerr = { 0 };
+		if (sm_registry_trust_reload(s->reg, &rotated, &rerr) != 0) {
+			fprintf(stderr, "starmarkd: reading the trust bundle failed: %s\n", rerr.msg);
+		} else if (rotated) {
+			const sm_trust *t = sm_registry_trust(s->reg);
+			fprintf(stderr, "starmarkd: keys rotated: now serving trust bundle version %llu\n",
+				(unsigned long long)t->version);
+			if (sm_registry_load_key(s->reg, SM_ROLE_STATUS, &rerr) || sm_registry_load_key(s->reg, SM_ROLE_LOG, &rerr))
+				fprintf(stderr, "starmarkd: %s\n", rerr.msg);
+			sm_changed(s);
+			last_snapshot = INT64_MIN / 2; /* a snapshot by the new status key */
+			force_snapshot = true;
 		}
 		/* another process (the CLI on the same store) may change the registry: notice it */
 		uint64_t size = 0;
@@ -80,8 +87,9 @@ void *sm_maint_run(void *arg)
 		}
 		if (tick - last_snapshot >= s->cfg.snapshot_seconds) {
 			memset(&err, 0, sizeof(err));
-			if (sm_maint_snapshot(s, false, &err))
+			if (sm_maint_snapshot(s, force_snapshot, &err))
 				fprintf(stderr, "starmarkd: building the snapshot failed: %s\n", err.msg);
+			force_snapshot = false;
 			last_snapshot = tick;
 		}
 		struct timespec ts = { 0, 100 * 1000 * 1000 };

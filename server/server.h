@@ -45,7 +45,7 @@ int sm_config_check(const sm_server_config *c, sm_err *err);
 /* ---- metrics (metrics.c) ---- */
 
 enum sm_route_id {
-	R_HEALTHZ, R_METRICS, R_CHECK, R_CERT, R_CERTS, R_TRUST, R_TRUST_JSON, R_SNAPSHOT, R_CHECKPOINT,
+	R_HEALTHZ, R_METRICS, R_CHECK, R_CERT, R_CERTS, R_TRUST, R_TRUST_CHAIN, R_TRUST_VERSION, R_TRUST_JSON, R_SNAPSHOT, R_CHECKPOINT,
 	R_ENTRIES, R_INCLUSION, R_CONSISTENCY, R_LABEL_PAGE, R_CERT_PAGE, R_ADMIN_ISSUE, R_ADMIN_EVENT,
 	R_ADMIN_LABEL, R_STATIC, R_NOT_FOUND, R_COUNT
 };
@@ -90,7 +90,6 @@ typedef struct sm_server {
 	pthread_mutex_t rate_lock;
 	sm_rate_bucket rate[1024];
 	volatile int stopping;
-	volatile int restart;               /* stop with exit 75 so that the service manager starts us again */
 	_Atomic uint64_t generation;        /* bumped by every change the answers depend on (cache.c) */
 } sm_server;
 
@@ -175,6 +174,8 @@ void sm_h_cert(sm_req *q, const char *id);
 void sm_h_certs(sm_req *q);
 void sm_h_trust(sm_req *q);
 void sm_h_trust_json(sm_req *q);
+void sm_h_trust_chain(sm_req *q);
+void sm_h_trust_version(sm_req *q, const char *version);
 void sm_h_snapshot(sm_req *q);
 void sm_h_checkpoint(sm_req *q);
 void sm_h_entries(sm_req *q);

@@ -42,4 +42,11 @@ void sm_buf_cleanup(sm_buf *b);
  */
 int sm_file_read(const char *path, size_t max, uint8_t **out, size_t *len, sm_err *err);
 
+/**
+ * Write `n` bytes as the file `path` (mode `mode`) all or nothing: into a temporary file beside it,
+ * synced, then renamed over `path`; on failure the temporary file is removed and `path` is as it
+ * was. SM_EIO naming the path and the reason (field "file"), SM_EINVAL for a path over 4000 bytes.
+ */
+int sm_file_write_atomic(const char *path, const void *p, size_t n, unsigned mode, sm_err *err);
+
 #endif

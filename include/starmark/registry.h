@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "starmark/anchor.h"
 #include "starmark/error.h"
 #include "starmark/merkle.h"
 #include "starmark/record.h"
@@ -55,13 +56,24 @@ int sm_registry_load_key(sm_registry *r, int role, sm_err *err);
 /** Clear the reader slots of processes that died (LMDB's mdb_reader_check); for long-running servers. */
 void sm_registry_check_readers(sm_registry *r);
 
-/** Whether another process rotated keys since this handle was opened (*changed); then reopen it. */
-int sm_registry_trust_changed(sm_registry *r, bool *changed, sm_err *err);
+/**
+ * Pick up keys rotated by another process: when the store's current trust bundle is newer than this
+ * handle's, load it and the keys it names (*changed true). Every signing path does the same inside its
+ * transaction; a long-running server calls this to notice at once. Thread-safe; what sm_registry_trust
+ * returned before stays valid until the registry is closed. SM_ESTORE, SM_ENOMEM.
+ */
+int sm_registry_trust_reload(sm_registry *r, bool *changed, sm_err *err);
 
-/** The current trust bundle (borrowed; valid until the registry is closed or its keys rotate). */
+/** The current trust bundle (borrowed; valid until the registry is closed, also after a rotation). */
 const sm_trust *sm_registry_trust(sm_registry *r);
 /** The signed bytes of the current bundle (caller frees). */
 int sm_registry_trust_signed(sm_registry *r, uint8_t **out, size_t *n, sm_err *err);
+/**
+ * Every published bundle from version `from` to the current one, as a chain (caller cleans up):
+ * what a verifier holding bundle `from - 1`, or only a root fingerprint (from 1), follows.
+ * SM_ENOTFOUND naming the versions there are, SM_ENOMEM.
+ */
+int sm_registry_trust_chain(sm_registry *r, uint64_t from, sm_trust_chain *out, sm_err *err);
 
 /**
  * Issue a certificate: validate `draft` (its id, status and history are ignored), give it the
@@ -146,7 +158,8 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 /* ---- keys and tokens ---- */
 
 /**
- * Rotate the key of `role`: a new key file and a new trust bundle signed by the current root.
+ * Rotate the key of `role`: a new key file and a new trust bundle signed by the current root, made
+ * current for this handle at once (and for other processes' handles at their next signing or reload).
  * For issuer, status and log keys the old key's validity ends now and the new key's begins; events
  * signed before stay verifiable with the old key. For the root, the bundle names the new root and
  * carries its signature too (field 8): a verifier holding the old bundle accepts the change

@@ -16,6 +16,7 @@
 #include "starmark/registry.h"
 #include "starmark/transfer.h"
 #include "starmark/trust.h"
+#include "starmark/anchor.h"
 #include "starmark/verdict.h"
 #include "starmark/version.h"
 

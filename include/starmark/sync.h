@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "starmark/anchor.h"
 #include "starmark/checkpoint.h"
 #include "starmark/client.h"
 #include "starmark/error.h"
@@ -15,37 +16,24 @@
 #include "starmark/verdict.h"
 
 /*
- * A cache directory holds what a gateway needs to answer with no network, each file written to a
- * temporary file, synced and renamed into place (a reader sees the old file or the new one):
- *   trust.cose      the newest trust bundle seen, verified from the provisioned one;
+ * A cache directory holds what a gateway needs to answer with no network:
+ *   trust.chain     every trust bundle the registry published (a CBOR chain, anchor.h);
  *   checkpoint      the newest log checkpoint seen (a C2SP signed note by the log key);
  *   snapshot.cose   the newest snapshot seen (signed by the status key);
- *   snapshot.etag   the ETag the server sent with it (for If-None-Match).
- * They are written in that order, so a cached snapshot always verifies with the cached trust
- * (a later bundle keeps the retired keys with their validity). Nothing in the directory is trusted
- * for what it claims: every reader verifies it again from the pinned trust bundle.
+ * in a generation directory that CURRENT names, replaced whole by each sync (lib/cache_int.h says
+ * how), so a kill -9 at any moment leaves one consistent generation in force. Nothing in it is
+ * trusted for what it claims: every reader follows the chain from the anchor its user provisioned
+ * and verifies every file again. The state a sync starts from (the snapshot version kept, the
+ * checkpoint, the ETag it sends) is read from the verified files themselves, never from a side file.
  */
-#define SM_CACHE_TRUST "trust.cose"
+#define SM_CACHE_TRUST "trust.chain"
 #define SM_CACHE_CHECKPOINT "checkpoint"
 #define SM_CACHE_SNAPSHOT "snapshot.cose"
-#define SM_CACHE_ETAG "snapshot.etag"
 
 /* ---- the pure decisions (no I/O), used by sm_sync_run and testable alone ---- */
 
-/**
- * The provisioned trust bundle (`starmark trust export` of the registry): its root is the pinned
- * root, so it must be signed by the root it names (any version). SM_EVERIFY / SM_EINVAL.
- */
-int sm_sync_trust_pinned(const uint8_t *bundle, size_t n, sm_trust *out, sm_err *err);
-
-/**
- * Accept a bundle `got` offered to a verifier that holds `cur` (whose signed bytes are cur_bytes):
- * the same bytes (*changed false), or a later version signed by the root of `cur` with the same
- * root (*changed true, *out the new one). An older version or another bundle with the same version:
- * SM_EVERIFY naming the versions (rollback or equivocation). *out is written only on success.
- */
-int sm_sync_trust_next(const sm_trust *cur, const uint8_t *cur_bytes, size_t cur_n, const uint8_t *got,
-                       size_t n, sm_trust *out, bool *changed, sm_err *err);
+/** The ETag a server gives snapshot `version` ("v<version>" in quotes), for If-None-Match. */
+void sm_snapshot_etag(uint64_t version, char out[32]);
 
 /**
  * Accept a snapshot: it verifies with `trust` (sm_snapshot_verify), is not past its `expires` at
@@ -71,14 +59,33 @@ int sm_sync_consistent(uint64_t old_size, const uint8_t old_root[SM_HASH_LEN], u
  * SM_ENOMEM. */
 int sm_trust_log_vkey(const sm_trust *t, char **out, sm_err *err);
 
+/* ---- the server's trust ---- */
+
+/**
+ * GET /v1/trust/chain?from=N: the bundles the server published from version `from` on (an empty
+ * chain when it has none newer). Errors of the client; SM_EVERIFY when the answer is no chain.
+ */
+int sm_sync_fetch_chain(sm_client *c, uint64_t from, sm_trust_chain *out, sm_err *err);
+
+/**
+ * The server's newest trust bundle, followed from the anchor: the chain is fetched from the first
+ * version the anchor needs (sm_anchor_fetch_from) and walked (sm_trust_follow). *out the newest
+ * bundle; *links (may be NULL) how many links were followed. Errors of the client, SM_EVERIFY.
+ */
+int sm_sync_server_trust(sm_client *c, const sm_anchor *a, sm_trust *out, size_t *links, sm_err *err);
+
 /* ---- sync ---- */
 
 typedef struct sm_sync_report {
 	uint64_t trust_version;
+	uint64_t old_trust_version; /* followed from (0: the cache had none) */
 	bool trust_changed;
 	bool snapshot_changed;     /* false: the server answered 304, or sent the snapshot already kept */
 	uint64_t old_version;      /* version kept before (0: none) */
 	sm_snapshot_info snapshot; /* the snapshot now kept */
+	bool frozen;               /* the snapshot served is past its next_update: the registry's data is not moving */
+	bool cache_reset;          /* the cache did not follow from the anchor and was started over */
+	char reset_reason[SM_ERR_MSG_MAX]; /* why */
 	bool had_checkpoint;
 	uint64_t old_log_size; /* size of the checkpoint kept before */
 	uint64_t log_size;     /* size of the checkpoint now kept */
@@ -86,32 +93,32 @@ typedef struct sm_sync_report {
 
 /**
  * One round of sync against the server of `c` into `cache_dir` (created 0755 if missing; one sync
- * at a time by a lock file in it). `pinned_trust` is the provisioned bundle (its bytes, see
- * sm_sync_trust_pinned); the cached trust.cose is used when it is a later successor of it.
- * Steps: GET /v1/trust (must be the bundle held or a successor of it); GET /v1/snapshot with the
- * cached ETag (304: the kept snapshot stays; it is still checked for freeze) into a temporary file,
- * accepted by sm_sync_snapshot_accept; GET /v1/log/checkpoint verified with the log key of the
- * trust and checked consistent (GET /v1/log/proof/consistency) with the kept checkpoint and with
- * the log size and root the snapshot was signed over; then the files are stored.
- * Nothing is stored unless every check passed. Errors: the client's (SM_EIO for the network,
- * SM_EKEY/SM_EINVAL/... for 4xx), SM_EVERIFY for anything that does not verify (a bad signature,
- * rollback, freeze, a forked log), SM_EIO for the cache directory, SM_ENOMEM.
+ * at a time by a lock file in it). `anchor` is what the user provisioned (never the cache).
+ * Steps: the trust chain (GET /v1/trust/chain from the newest version cached) followed from the
+ * anchor; GET /v1/snapshot with If-None-Match of the cached, verified snapshot's version (304: the
+ * kept snapshot stays; it is still checked for freeze); accepted by sm_sync_snapshot_accept and the
+ * cache's rollback floor; GET /v1/log/checkpoint verified with a log key of the trust and checked
+ * consistent (GET /v1/log/proof/consistency) with the kept checkpoint and with the log size and root
+ * the snapshot was signed over; then a new generation of the cache is made current.
+ * A cache that does not follow from the anchor (another registry's, tampered) is started over
+ * (rep->cache_reset). Nothing changes unless every check passed. Errors: the client's (SM_EIO for
+ * the network, SM_EKEY/SM_EINVAL/... for 4xx), SM_EVERIFY for anything that does not verify (a bad
+ * signature, rollback, freeze past `expires`, a forked log), SM_EIO for the cache directory, SM_ENOMEM.
  */
-int sm_sync_run(sm_client *c, const char *cache_dir, const uint8_t *pinned_trust, size_t pinned_n,
-                int64_t now, sm_sync_report *rep, sm_err *err);
+int sm_sync_run(sm_client *c, const char *cache_dir, const sm_anchor *anchor, int64_t now, sm_sync_report *rep,
+                sm_err *err);
 
 /* ---- answering from the cache ---- */
 
 typedef struct sm_cache sm_cache;
 
 /**
- * Open a cache directory for offline checks: reads and verifies its trust bundle, from
- * `pinned_trust` when given (the provisioned bundle; the cached one must be it or a successor),
- * else from the root the cached bundle names itself (the cache is then trusted as provisioned);
- * and maps its snapshot read-only. SM_ENOTFOUND when the directory has no snapshot or no trust
- * bundle (never synced), SM_EVERIFY when the trust does not verify, SM_EIO, SM_ENOMEM.
+ * Open a cache directory for offline checks: its generation in force, its trust chain followed from
+ * `anchor` (the user's, never the cache's own), its snapshot mapped read-only. SM_ENOTFOUND when the
+ * directory was never synced, SM_EVERIFY when the cached trust does not follow from the anchor,
+ * SM_EIO, SM_ENOMEM.
  */
-int sm_cache_open(const char *dir, const uint8_t *pinned_trust, size_t pinned_n, sm_cache **out, sm_err *err);
+int sm_cache_open(const char *dir, const sm_anchor *anchor, sm_cache **out, sm_err *err);
 void sm_cache_close(sm_cache *c);
 /** The verified trust bundle of an open cache (borrowed). */
 const sm_trust *sm_cache_trust(const sm_cache *c);

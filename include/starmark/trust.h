@@ -51,15 +51,19 @@ int sm_trust_encode_ex(const sm_trust *t, bool with_proof, sm_buf *out);
 int sm_trust_decode(const uint8_t *p, size_t n, sm_trust *out, sm_err *err);
 
 /**
- * Verify a signed bundle (a COSE_Sign1 of type SM_COSE_TRUST). Version 1 must verify with
- * `pinned_root` (the root key a verifier was provisioned with; NULL to trust the root the
- * bundle names — only for the registry's own first bundle). A later bundle must verify with
- * the root of `prev` and have a greater version; if it names a new root, its root proof must
- * verify with that new root. On success *out holds it.
- * SM_EVERIFY with a message naming what failed.
+ * Verify a signed bundle (a COSE_Sign1 of type SM_COSE_TRUST).
+ * - `prev` NULL: the bundle standing alone, as a user provisions it (any version): the root it names
+ *   signed it, or — a bundle that changed the root, whose COSE signature is by the root before —
+ *   the new root's proof (field 8) verifies. This is what makes a bundle an anchor.
+ * - `prev` given: one link of the chain: signed by the root of `prev`, a greater version, the same
+ *   origin and scheme, and when the root changes, the new root's proof verifies too.
+ * On success *out holds the bundle. SM_EINVAL / SM_ETOOBIG when the bytes are no trust bundle,
+ * SM_EVERIFY (message naming the versions) when they are one that does not verify.
  */
-int sm_trust_verify(const uint8_t *cose, size_t n, const sm_trust *prev, const uint8_t *pinned_root, sm_trust *out,
-		    sm_err *err);
+int sm_trust_verify(const uint8_t *cose, size_t n, const sm_trust *prev, sm_trust *out, sm_err *err);
+
+/** Decode a signed bundle without verifying anything (to learn its version). SM_EINVAL / SM_ETOOBIG. */
+int sm_trust_peek(const uint8_t *cose, size_t n, sm_trust *out, sm_err *err);
 
 /** The key of `role` with `kid` that was valid at `at` (not_before <= at, and at <= not_after if set); NULL if none. */
 const sm_trust_key *sm_trust_find(const sm_trust *t, int role, const uint8_t kid[SM_KID_LEN], int64_t at);

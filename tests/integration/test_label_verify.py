@@ -247,7 +247,7 @@ def main():
     with open(os.path.join(tmp, "bad-trust.cose"), "wb") as f:
         f.write(bad_trust)
     expect(sm(offline, "label", "verify", url, "--trust", os.path.join(tmp, "bad-trust.cose")), 2,
-           "tampered trust file", err=["not a trust bundle signed by its root key"])
+           "tampered trust file", err=["not signed by the root key it names"])
     with open(os.path.join(tmp, "token.bin"), "wb") as f:
         f.write(token)
     expect(sm(offline, "label", "verify", url, "--trust", os.path.join(tmp, "token.bin")), 2,

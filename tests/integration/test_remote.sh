@@ -105,6 +105,9 @@ AUDITOR=$(cat "$OUT")
 expect_ne "" "$AUDITOR" "auditor token"
 sm --db "$REG" trust export "$T/trust.cose"
 expect_rc 0 "trust export (the provisioned bundle)"
+# the anchor a gateway keeps apart from what it downloads (its /etc or firmware): every answer of the
+# server and the cache below is verified against it; the cases without one unset it
+export STARMARK_TRUST=$T/trust.cose
 
 start_server "$REG"
 
@@ -177,7 +180,18 @@ expect_rc 1 "check --server on a revoked certificate"
 sm --db "$LOCAL" trust export "$T/other-trust.cose"
 sm --server "$URL" check --vendor ACME --model L-100 --firmware 1.4 --trust "$T/other-trust.cose"
 expect_rc 1 "check --server pinned to another registry's root"
-expect_err "does not verify" "another root: the trust bundle is refused"
+expect_err "do not follow from your trust anchor" "another root: the trust bundle is refused"
+# no anchor: the server's own bundle is not taken as one (no trust on first use)
+STARMARK_TRUST= sm --server "$URL" check --vendor ACME --model L-100 --firmware 1.4
+expect_rc 3 "check --server without a trust anchor: unknown"
+expect_out no_trust_anchor "check --server without a trust anchor: the reason"
+expect_err "no trust anchor" "check --server without a trust anchor: the message"
+STARMARK_TRUST= sm --server "$URL" trust show
+expect_rc 3 "trust show --server without an anchor is shown, not verified"
+expect_err "NOT VERIFIED" "trust show without an anchor: says so"
+STARMARK_TRUST= sm --server "$URL" trust export "$T/tofu.cose"
+expect_rc 3 "trust export --server without an anchor writes nothing"
+[ -e "$T/tofu.cose" ] && fail "trust export without an anchor wrote a file"
 printf '{"name":"strict","default_level":3,"offline_grace_hours":1,"unknown":"deny"}' >"$T/strict.json"
 sm --server "$URL" check --vendor ACME --model WH-1 --firmware 2.1 --policy "$T/strict.json"
 expect_rc 1 "check --server with a policy (level 3 required; judged from the statement)"
@@ -196,7 +210,7 @@ sync_current() { # sync until the cached snapshot reflects the whole log (the se
 sm check --offline --cache "$CACHE" --vendor ACME --model L-100 --firmware 1.4
 expect_rc 3 "check --offline before any sync"
 expect_err "starmark sync" "no cache: the message says to sync"
-sm --server "$URL" sync --cache "$CACHE"
+STARMARK_TRUST= sm --server "$URL" sync --cache "$CACHE"
 expect_rc 2 "sync without --trust"
 sm --server "$URL" sync --cache "$CACHE" --trust "$T/other-trust.cose"
 expect_rc 1 "sync with another registry's trust bundle"
@@ -243,11 +257,11 @@ expect_rc 3 "check --offline past the snapshot's expiry, even with a long grace"
 expect_out snapshot_expired "past the expiry: snapshot_expired"
 
 # freeze: a snapshot past its expiry is refused and the cache kept
-SUM=$(md5sum <"$CACHE/snapshot.cose")
+SUM=$(md5sum <"$CACHE/$(cat "$CACHE/CURRENT")/snapshot.cose")
 STARMARK_NOW=$((DAY0 + 30 * 86400)) sm --server "$URL" sync --cache "$CACHE" --trust "$T/trust.cose"
 expect_rc 1 "sync 30 days later (freeze)"
 expect_err "expired" "freeze: the message"
-expect_eq "$SUM" "$(md5sum <"$CACHE/snapshot.cose")" "freeze: the cached snapshot is kept"
+expect_eq "$SUM" "$(md5sum <"$CACHE/$(cat "$CACHE/CURRENT")/snapshot.cose")" "freeze: the cached snapshot is kept"
 
 # rollback: the registry as it was before, served over TLS, offers an older snapshot
 stop_server

@@ -111,77 +111,209 @@ static uint8_t *snapshot(struct fx *f, const char *name, int64_t at, size_t *n, 
 	return read_all(path, n);
 }
 
-/* ---- trust ---- */
+/* ---- trust: the chain followed from an anchor ---- */
 
-static void test_sync_trust_pinned_and_tampered(void **state)
+/* The registry's chain from version `from`, encoded. */
+static uint8_t *chain_bytes(sm_registry *r, uint64_t from, size_t *n)
 {
-	struct fx *f = *state;
-	sm_err err = {0};
-	uint8_t *b = NULL;
-	size_t n = 0;
-	assert_int_equal(sm_registry_trust_signed(f->r, &b, &n, &err), 0);
-	assert_int_equal(sm_sync_trust_pinned(b, n, f->t, &err), 0);
-	assert_int_equal(f->t->version, 1);
-	assert_memory_equal(f->t->root, sm_registry_trust(f->r)->root, SM_PUBKEY_LEN);
-	b[n - 5] ^= 1; /* in the signature */
-	assert_int_equal(sm_sync_trust_pinned(b, n, f->t, &err), SM_EVERIFY);
-	assert_non_null(strstr(err.msg, "not signed by"));
-	assert_int_not_equal(sm_sync_trust_pinned((const uint8_t *)"garbage", 7, f->t, &err), 0);
-	free(b);
+	sm_trust_chain c = {0};
+	sm_buf b = SM_BUF_INIT;
+	assert_int_equal(sm_registry_trust_chain(r, from, &c, NULL), 0);
+	assert_int_equal(sm_trust_chain_encode(&c, &b), 0);
+	sm_trust_chain_cleanup(&c);
+	return sm_buf_take(&b, n);
 }
 
-static void test_sync_trust_successor_and_rollback(void **state)
+static sm_anchor *anchor_of(const uint8_t *p, size_t n)
+{
+	sm_anchor *a = NULL;
+	sm_err err = {0};
+	if (sm_anchor_from_bytes(p, n, &a, &err) != 0)
+		fail_msg("anchor: %s", err.msg);
+	return a;
+}
+
+static void rotate(struct fx *f, int role, int64_t at)
+{
+	sm_err err = {0};
+	if (sm_registry_rotate(f->r, role, at, &err) != 0)
+		fail_msg("rotate %s: %s", sm_role_name(role), err.msg);
+}
+
+/* Follow the registry's whole chain from `a`; the newest version reached, or -code. */
+static long follow_all(struct fx *f, const sm_anchor *a, sm_err *err)
+{
+	sm_trust_chain c = {0};
+	assert_int_equal(sm_registry_trust_chain(f->r, 1, &c, NULL), 0);
+	int rc = sm_trust_follow(a, &c, f->t, NULL, NULL, err);
+	sm_trust_chain_cleanup(&c);
+	return rc ? rc : (long)f->t->version;
+}
+
+static void test_sync_trust_follows_root_rotations(void **state)
 {
 	struct fx *f = *state;
 	sm_err err = {0};
-	uint8_t *v1 = NULL, *v2 = NULL;
-	size_t n1, n2;
-	bool changed = true;
-	sm_trust *t2 = malloc(sizeof(*t2));
+	uint8_t *v1 = NULL, *mid = NULL;
+	size_t n1, nmid;
+	char fp1[65];
 	assert_int_equal(sm_registry_trust_signed(f->r, &v1, &n1, &err), 0);
-	assert_int_equal(sm_sync_trust_pinned(v1, n1, f->t, &err), 0);
-	assert_int_equal(sm_sync_trust_next(f->t, v1, n1, v1, n1, t2, &changed, &err), 0);
-	assert_false(changed);
-	assert_int_equal(sm_registry_rotate(f->r, SM_ROLE_STATUS, NOW + 100, &err), 0);
-	assert_int_equal(sm_registry_trust_signed(f->r, &v2, &n2, &err), 0);
-	assert_int_equal(sm_sync_trust_next(f->t, v1, n1, v2, n2, t2, &changed, &err), 0);
-	assert_true(changed);
-	assert_int_equal(t2->version, 2);
-	/* the holder of version 2 is offered version 1 again */
-	assert_int_equal(sm_sync_trust_next(t2, v2, n2, v1, n1, f->t, &changed, &err), SM_EVERIFY);
-	assert_non_null(strstr(err.msg, "rollback"));
-	/* a provisioned version 2 verifies by the root it names */
-	assert_int_equal(sm_sync_trust_pinned(v2, n2, f->t, &err), 0);
-	assert_int_equal(f->t->version, 2);
+	sm_key_fingerprint(sm_registry_trust(f->r)->root, fp1);
+	/* every role in turn, the root three times */
+	rotate(f, SM_ROLE_ISSUER, NOW + 10);
+	rotate(f, SM_ROLE_ROOT, NOW + 20);
+	assert_int_equal(sm_registry_trust_signed(f->r, &mid, &nmid, &err), 0); /* version 3: a root change */
+	rotate(f, SM_ROLE_STATUS, NOW + 30);
+	rotate(f, SM_ROLE_ROOT, NOW + 40);
+	rotate(f, SM_ROLE_LOG, NOW + 50);
+	rotate(f, SM_ROLE_ROOT, NOW + 60);
+	assert_int_equal(sm_registry_trust(f->r)->version, 7);
+	/* from bundle 1, from the fingerprint of root 1, from the root-change bundle 3, from the newest */
+	sm_anchor *a = anchor_of(v1, n1);
+	assert_int_equal(follow_all(f, a, &err), 7);
+	sm_anchor_free(a);
+	assert_int_equal(sm_anchor_load(fp1, &a, &err), 0);
+	assert_int_equal(follow_all(f, a, &err), 7);
+	assert_memory_equal(f->t->root, sm_registry_trust(f->r)->root, 32);
+	sm_anchor_free(a);
+	a = anchor_of(mid, nmid);
+	assert_int_equal(follow_all(f, a, &err), 7);
+	sm_anchor_free(a);
+	uint8_t *newest = NULL;
+	size_t nn;
+	assert_int_equal(sm_registry_trust_signed(f->r, &newest, &nn, &err), 0);
+	a = anchor_of(newest, nn); /* a root change stands alone by the new root's proof */
+	assert_int_equal(follow_all(f, a, &err), 7);
+	/* the newest bundle keeps every retired key with its validity */
+	assert_int_equal(f->t->nkeys, 6);
+	sm_anchor_free(a);
+	/* the exported chain is an anchor too, and reaches the newest offline */
+	size_t cn;
+	uint8_t *chain = chain_bytes(f->r, 1, &cn);
+	a = anchor_of(chain, cn);
+	assert_int_equal(sm_trust_follow(a, NULL, f->t, NULL, NULL, &err), 0);
+	assert_int_equal(f->t->version, 7);
+	sm_anchor_free(a);
+	free(chain);
+	free(newest);
+	free(mid);
 	free(v1);
-	free(v2);
-	free(t2);
 }
 
-static void test_sync_trust_of_another_registry(void **state)
+static void test_sync_trust_chain_refusals(void **state)
 {
 	struct fx *f = *state;
 	sm_err err = {0};
+	uint8_t *v1 = NULL;
+	size_t n1;
+	assert_int_equal(sm_registry_trust_signed(f->r, &v1, &n1, &err), 0);
+	rotate(f, SM_ROLE_STATUS, NOW + 10);
+	rotate(f, SM_ROLE_ROOT, NOW + 20);
+	sm_anchor *a = anchor_of(v1, n1);
+	sm_trust_chain c = {0};
+	assert_int_equal(sm_registry_trust_chain(f->r, 1, &c, NULL), 0);
+	assert_int_equal(c.n, 3);
+	/* a gap: version 2 left out */
+	sm_trust_chain gap = {0};
+	assert_int_equal(sm_trust_chain_add(&gap, c.v[0].p, c.v[0].n, NULL), 0);
+	assert_int_equal(sm_trust_chain_add(&gap, c.v[2].p, c.v[2].n, &err), SM_EINVAL);
+	assert_non_null(strstr(err.msg, "does not follow version 1"));
+	/* the root change without its proof: the walk stops there */
+	sm_trust *t3 = malloc(sizeof(*t3));
+	assert_int_equal(sm_trust_peek(c.v[2].p, c.v[2].n, t3, NULL), 0);
+	free(t3);
+	uint8_t *bad = malloc(c.v[2].n);
+	memcpy(bad, c.v[2].p, c.v[2].n);
+	bad[c.v[2].n - 3] ^= 1; /* the old root's signature */
+	free(c.v[2].p);
+	c.v[2].p = bad;
+	assert_int_equal(sm_trust_follow(a, &c, f->t, NULL, NULL, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "does not follow from the provisioned trust bundle"));
+	/* another registry's chain (same origin and scheme, other keys) */
 	char other[96];
 	sm_registry *r2 = NULL;
-	uint8_t *a = NULL, *b = NULL;
-	size_t an, bn;
-	bool changed;
-	sm_trust *t2 = malloc(sizeof(*t2));
 	snprintf(other, sizeof(other), "%s/other", f->dir);
 	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
 	char fp[65];
 	assert_int_equal(sm_registry_init(other, &o, fp, NULL), 0);
-	assert_int_equal(sm_registry_open(other, false, NULL, &r2, NULL), 0);
-	assert_int_equal(sm_registry_trust_signed(f->r, &a, &an, &err), 0);
-	assert_int_equal(sm_registry_trust_signed(r2, &b, &bn, &err), 0);
-	assert_int_equal(sm_sync_trust_pinned(a, an, f->t, &err), 0);
-	assert_int_equal(sm_sync_trust_next(f->t, a, an, b, bn, t2, &changed, &err), SM_EVERIFY);
-	assert_non_null(strstr(err.msg, "not signed by the previous root"));
+	assert_int_equal(sm_registry_open(other, true, NULL, &r2, NULL), 0);
+	assert_int_equal(sm_registry_rotate(r2, SM_ROLE_ISSUER, NOW + 5, NULL), 0);
+	sm_trust_chain c2 = {0};
+	assert_int_equal(sm_registry_trust_chain(r2, 1, &c2, NULL), 0);
+	assert_int_equal(sm_trust_follow(a, &c2, f->t, NULL, NULL, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "two different trust bundles claim version 1"));
+	/* and a fingerprint that no bundle names */
+	sm_anchor *fa = NULL;
+	assert_int_equal(sm_anchor_load(fp, &fa, &err), 0);
+	assert_int_equal(follow_all(f, fa, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "no trust bundle offered names the provisioned root key"));
+	sm_anchor_free(fa);
+	/* an anchor newer than what is offered stays the newest (an older chain is no rollback) */
+	uint8_t *v3 = NULL;
+	size_t n3;
+	assert_int_equal(sm_registry_trust_signed(f->r, &v3, &n3, NULL), 0);
+	sm_anchor *a3 = anchor_of(v3, n3);
+	sm_trust_chain old = {0};
+	assert_int_equal(sm_trust_chain_add(&old, c2.v[0].p, 0, &err), SM_EINVAL);
+	assert_int_equal(sm_trust_follow(a3, &gap, f->t, NULL, NULL, &err), 0);
+	assert_int_equal(f->t->version, 3);
+	sm_anchor_free(a3);
+	free(v3);
+	sm_trust_chain_cleanup(&old);
+	sm_trust_chain_cleanup(&c2);
 	sm_registry_close(r2);
-	free(a);
+	sm_trust_chain_cleanup(&gap);
+	sm_trust_chain_cleanup(&c);
+	sm_anchor_free(a);
+	free(v1);
+}
+
+static void test_sync_anchor_specs(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	sm_anchor *a = NULL;
+	char path[160], fp[65], desc[200];
+	/* a fingerprint, bare or with "sha256:" */
+	sm_key_fingerprint(sm_registry_trust(f->r)->root, fp);
+	assert_int_equal(sm_anchor_load(fp, &a, &err), 0);
+	sm_anchor_describe(a, desc, sizeof(desc));
+	assert_non_null(strstr(desc, fp));
+	assert_int_equal(sm_anchor_fetch_from(a), 1);
+	sm_anchor_free(a);
+	snprintf(path, sizeof(path), "sha256:%s", fp);
+	assert_int_equal(sm_anchor_load(path, &a, &err), 0);
+	sm_anchor_free(a);
+	/* a bundle file */
+	uint8_t *b = NULL;
+	size_t n;
+	assert_int_equal(sm_registry_trust_signed(f->r, &b, &n, NULL), 0);
+	snprintf(path, sizeof(path), "%s/trust.cose", f->dir);
+	write_all(path, b, n);
+	assert_int_equal(sm_anchor_load(path, &a, &err), 0);
+	assert_int_equal(sm_anchor_fetch_from(a), 1);
+	sm_anchor_describe(a, desc, sizeof(desc));
+	assert_non_null(strstr(desc, "trust bundle version 1 of registry.test"));
+	sm_anchor_free(a);
+	/* a tampered one, garbage, a missing file, a wrong fingerprint length */
+	b[n - 5] ^= 1;
+	write_all(path, b, n);
+	assert_int_equal(sm_anchor_load(path, &a, &err), SM_EINVAL);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "not signed by the root key it names"));
+	write_all(path, (const uint8_t *)"garbage", 7);
+	assert_int_equal(sm_anchor_load(path, &a, &err), SM_EINVAL);
+	assert_null(a);
+	assert_int_equal(sm_anchor_load("/nonexistent/trust.cose", &a, &err), SM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "neither a file nor a root key fingerprint"));
+	fp[10] = '\0';
+	assert_int_equal(sm_anchor_load(fp, &a, &err), SM_ENOTFOUND);
+	assert_int_equal(sm_anchor_load("", &a, &err), SM_EINVAL);
+	/* an empty chain is no anchor */
+	snprintf(path, sizeof(path), "%s/empty", f->dir);
+	write_all(path, (const uint8_t *)"\x80", 1);
+	assert_int_equal(sm_anchor_load(path, &a, &err), SM_EINVAL);
 	free(b);
-	free(t2);
 }
 
 /* ---- snapshots ---- */
@@ -299,19 +431,41 @@ static void test_sync_log_vkey_verifies_checkpoint(void **state)
 
 /* ---- the offline cache ---- */
 
-static void put_cache(struct fx *f, int64_t at)
+/* A generation of the cache as sync writes it: the chain and a snapshot built at `at`, named for `floor`. */
+static void put_cache_gen(struct fx *f, int64_t at, uint64_t floor)
 {
-	char path[160];
+	char path[400], gen[64];
 	uint8_t *b = NULL;
 	size_t n;
 	uint64_t v;
 	sm_err err = {0};
-	assert_int_equal(sm_registry_trust_signed(f->r, &b, &n, &err), 0);
-	snprintf(path, sizeof(path), "%s/%s", f->cache, SM_CACHE_TRUST);
+	snprintf(gen, sizeof(gen), "g-%llu-test", (unsigned long long)floor);
+	snprintf(path, sizeof(path), "rm -rf %s/g-*; mkdir -p %s/%s", f->cache, f->cache, gen);
+	assert_int_equal(system(path), 0);
+	b = chain_bytes(f->r, 1, &n);
+	snprintf(path, sizeof(path), "%s/%s/%s", f->cache, gen, SM_CACHE_TRUST);
 	write_all(path, b, n);
 	free(b);
-	snprintf(path, sizeof(path), "%s/%s", f->cache, SM_CACHE_SNAPSHOT);
+	snprintf(path, sizeof(path), "%s/%s/%s", f->cache, gen, SM_CACHE_SNAPSHOT);
 	assert_int_equal(sm_registry_snapshot(f->r, path, at, &v, &err), 0);
+	snprintf(path, sizeof(path), "%s/CURRENT", f->cache);
+	strcat(gen, "\n");
+	write_all(path, (const uint8_t *)gen, strlen(gen));
+}
+
+static void put_cache(struct fx *f, int64_t at)
+{
+	put_cache_gen(f, at, 0);
+}
+
+static sm_anchor *registry_anchor(struct fx *f)
+{
+	uint8_t *b = NULL;
+	size_t n;
+	assert_int_equal(sm_registry_trust_signed(f->r, &b, &n, NULL), 0);
+	sm_anchor *a = anchor_of(b, n);
+	free(b);
+	return a;
 }
 
 static int cache_verdict(struct fx *f, const char *model, const char *fw, int64_t now, const sm_policy *p,
@@ -320,13 +474,11 @@ static int cache_verdict(struct fx *f, const char *model, const char *fw, int64_
 	sm_cache *c = NULL;
 	sm_err err = {0};
 	sm_check_req q = {"ACME", model, fw, NULL, 0};
-	uint8_t *pinned = NULL;
-	size_t pn = 0;
-	assert_int_equal(sm_registry_trust_signed(f->r, &pinned, &pn, &err), 0);
-	assert_int_equal(sm_cache_open(f->cache, pinned, pn, &c, &err), 0);
+	sm_anchor *a = registry_anchor(f);
+	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), 0);
 	assert_int_equal(sm_cache_check(c, &q, p, now, res, NULL, &err), 0);
 	sm_cache_close(c);
-	free(pinned);
+	sm_anchor_free(a);
 	return res->verdict;
 }
 
@@ -389,21 +541,77 @@ static void test_sync_cache_missing_and_tampered(void **state)
 	sm_policy pol;
 	sm_check_result res;
 	sm_check_req q = {"ACME", "L1", "1.5", NULL, 0};
-	char path[160];
+	char path[200];
+	sm_anchor *a = registry_anchor(f);
 	sm_policy_default(&pol);
-	assert_int_equal(sm_cache_open(f->cache, NULL, 0, &c, &err), SM_ENOTFOUND);
+	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), SM_ENOTFOUND);
 	assert_non_null(strstr(err.msg, "starmark sync"));
 	issue(f, "ACME", "L1", 2, ">=1.0", NULL);
 	put_cache(f, NOW + 10);
-	snprintf(path, sizeof(path), "%s/%s", f->cache, SM_CACHE_SNAPSHOT);
+	snprintf(path, sizeof(path), "%s/g-0-test/%s", f->cache, SM_CACHE_SNAPSHOT);
 	size_t n;
 	uint8_t *b = read_all(path, &n);
 	b[n - 2] ^= 1;
 	write_all(path, b, n);
 	free(b);
-	assert_int_equal(sm_cache_open(f->cache, NULL, 0, &c, &err), 0);
+	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), 0);
 	assert_int_equal(sm_cache_check(c, &q, &pol, NOW + 20, &res, NULL, &err), SM_EVERIFY);
 	sm_cache_close(c);
+	sm_anchor_free(a);
+}
+
+static void test_sync_cache_needs_the_users_anchor(void **state)
+{
+	struct fx *f = *state;
+	sm_cache *c = NULL;
+	sm_err err = {0};
+	char other[96], fp[65];
+	sm_registry *r2 = NULL;
+	issue(f, "ACME", "L1", 2, ">=1.0", NULL);
+	put_cache(f, NOW + 10);
+	/* the anchor of another registry: the cache's own bundles are never taken in its place */
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
+	assert_int_equal(sm_registry_init(other, &o, fp, NULL), 0);
+	assert_int_equal(sm_registry_open(other, false, NULL, &r2, NULL), 0);
+	uint8_t *b = NULL;
+	size_t n;
+	assert_int_equal(sm_registry_trust_signed(r2, &b, &n, NULL), 0);
+	sm_anchor *foreign = anchor_of(b, n);
+	assert_int_equal(sm_cache_open(f->cache, foreign, &c, &err), SM_EVERIFY);
+	sm_anchor_free(foreign);
+	sm_anchor *byfp = NULL;
+	assert_int_equal(sm_anchor_load(fp, &byfp, NULL), 0);
+	assert_int_equal(sm_cache_open(f->cache, byfp, &c, &err), SM_EVERIFY);
+	sm_anchor_free(byfp);
+	/* our own root's fingerprint follows the cached chain */
+	sm_key_fingerprint(sm_registry_trust(f->r)->root, fp);
+	assert_int_equal(sm_anchor_load(fp, &byfp, NULL), 0);
+	assert_int_equal(sm_cache_open(f->cache, byfp, &c, &err), 0);
+	sm_cache_close(c);
+	sm_anchor_free(byfp);
+	sm_registry_close(r2);
+	free(b);
+}
+
+static void test_sync_cache_rollback_floor(void **state)
+{
+	struct fx *f = *state;
+	sm_cache *c = NULL;
+	sm_err err = {0};
+	sm_policy pol;
+	sm_check_result res;
+	sm_check_req q = {"ACME", "L1", "1.5", NULL, 0};
+	sm_policy_default(&pol);
+	issue(f, "ACME", "L1", 2, ">=1.0", NULL);
+	/* the generation was written for snapshot version 3; the snapshot in it is version 1 */
+	put_cache_gen(f, NOW + 10, 3);
+	sm_anchor *a = registry_anchor(f);
+	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), 0);
+	assert_int_equal(sm_cache_check(c, &q, &pol, NOW + 20, &res, NULL, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "rollback"));
+	sm_cache_close(c);
+	sm_anchor_free(a);
 }
 
 /* ---- the client's pure parts ---- */
@@ -504,15 +712,17 @@ static void test_sync_time_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_sync_trust_pinned_and_tampered, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sync_trust_successor_and_rollback, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sync_trust_of_another_registry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_trust_follows_root_rotations, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_trust_chain_refusals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_anchor_specs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_snapshot_newer_same_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_snapshot_freeze_and_tamper, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_consistency, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_log_vkey_verifies_checkpoint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_cache_verdicts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_cache_missing_and_tampered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_cache_needs_the_users_anchor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_cache_rollback_floor, setup, teardown),
 	    cmocka_unit_test(test_sync_client_refuses_bad_urls),
 	    cmocka_unit_test(test_sync_client_escape),
 	    cmocka_unit_test(test_sync_client_connection_refused),

@@ -505,46 +505,58 @@ static int vteardown(void **state)
 }
 
 /* Verify and expect `code` with `msg` in the message (code 0: success, *out checked by the caller). */
-static void expect_verify(const uint8_t *p, size_t n, const sm_trust *prev, const uint8_t *pinned, int code,
-                          const char *msg, sm_trust *out)
+static void expect_verify(const uint8_t *p, size_t n, const sm_trust *prev, int code, const char *msg, sm_trust *out)
 {
 	sm_err err = {0};
-	int rc = sm_trust_verify(p, n, prev, pinned, out, &err);
+	int rc = sm_trust_verify(p, n, prev, out, &err);
 	if (rc != code)
 		fail_msg("expected %d (\"%s\"), got %d: %s", code, msg ? msg : "", rc, err.msg);
 	if (msg && !strstr(err.msg, msg))
 		fail_msg("expected \"%s\" in the message, got \"%s\"", msg, err.msg);
 }
 
-static void test_trust_verify_first_bundle(void **state)
+/* A bundle that changes the root to `fresh`: signed by `old`, with the proof of `fresh`. */
+static uint8_t *root_change(sm_trust *t, const sm_key *old, const sm_key *fresh, size_t *n)
+{
+	sm_buf body = SM_BUF_INIT;
+	sm_key_public(fresh, t->root);
+	t->has_root_proof = false;
+	assert_int_equal(sm_trust_encode_ex(t, false, &body), 0);
+	assert_int_equal(sm_key_sign(fresh, body.data, body.len, t->root_proof), 0);
+	t->has_root_proof = true;
+	sm_buf_cleanup(&body);
+	return sign(t, old, SM_COSE_TRUST, n);
+}
+
+static void test_trust_verify_standing_alone(void **state)
 {
 	struct vfx *f = *state;
 	sm_trust *out = calloc(1, sizeof(*out));
-	/* self-signed, no pin: the registry's own first bundle */
-	expect_verify(f->v1_signed, f->v1_len, NULL, NULL, 0, NULL, out);
+	expect_verify(f->v1_signed, f->v1_len, NULL, 0, NULL, out);
 	assert_trust_equal(out, f->v1);
-	/* with the pinned root */
-	memset(out, 0, sizeof(*out));
-	expect_verify(f->v1_signed, f->v1_len, NULL, f->root_pub, 0, NULL, out);
-	assert_trust_equal(out, f->v1);
-	/* pinned to another root */
-	expect_verify(f->v1_signed, f->v1_len, NULL, f->other_pub, SM_EVERIFY,
-	              "not signed by the trusted root key", out);
-	/* a bundle naming the other root, signed by it, against a verifier pinned to ours */
+	/* a bundle naming one root and signed by another does not stand alone */
 	sm_trust *t = bundle(1, f->other);
 	size_t n;
-	uint8_t *p = sign(t, f->other, SM_COSE_TRUST, &n);
-	expect_verify(p, n, NULL, f->root_pub, SM_EVERIFY, "not signed by the trusted root key", out);
-	free(p);
-	/* signed by our pinned root, but naming another root */
-	p = sign(t, f->root, SM_COSE_TRUST, &n);
-	expect_verify(p, n, NULL, f->root_pub, SM_EVERIFY, "names a root other than the trusted one", out);
+	uint8_t *p = sign(t, f->root, SM_COSE_TRUST, &n);
+	expect_verify(p, n, NULL, SM_EVERIFY, "not signed by the root key it names", out);
 	free(p);
 	free(t);
-	/* self-signed without a pin must be version 1 */
+	/* any version stands alone when its root signed it */
 	t = bundle(3, f->root);
 	p = sign(t, f->root, SM_COSE_TRUST, &n);
-	expect_verify(p, n, NULL, NULL, SM_EVERIFY, "the first trust bundle has version 3, not 1", out);
+	expect_verify(p, n, NULL, 0, NULL, out);
+	assert_int_equal(out->version, 3);
+	free(p);
+	/* a root change stands alone by the new root's proof, though the old root signed it */
+	t->version = 4;
+	p = root_change(t, f->root, f->other, &n);
+	expect_verify(p, n, NULL, 0, NULL, out);
+	assert_memory_equal(out->root, f->other_pub, 32);
+	free(p);
+	/* ... and not with a proof that fails */
+	t->root_proof[5] ^= 1;
+	p = sign(t, f->root, SM_COSE_TRUST, &n);
+	expect_verify(p, n, NULL, SM_EVERIFY, "not signed by the root key it names", out);
 	free(p);
 	free(t);
 	free(out);
@@ -560,18 +572,19 @@ static void test_trust_verify_successor(void **state)
 	add_key(v2, SM_ROLE_ISSUER, k, NOW + 100, 0);
 	size_t n;
 	uint8_t *p = sign(v2, f->root, SM_COSE_TRUST, &n);
-	expect_verify(p, n, f->v1, NULL, 0, NULL, out);
+	expect_verify(p, n, f->v1, 0, NULL, out);
 	assert_trust_equal(out, v2);
-	/* the previous bundle's root wins over a pin */
-	expect_verify(p, n, f->v1, f->other_pub, 0, NULL, out);
-	/* v2 as the first bundle a pinned verifier sees */
-	expect_verify(p, n, NULL, f->root_pub, 0, NULL, out);
 	free(p);
-	/* a version that skips ahead is still a successor */
+	/* a version that skips ahead is still a successor (the chain walk asks for every version) */
 	v2->version = 10;
 	p = sign(v2, f->root, SM_COSE_TRUST, &n);
-	expect_verify(p, n, f->v1, NULL, 0, NULL, out);
+	expect_verify(p, n, f->v1, 0, NULL, out);
 	assert_int_equal(out->version, 10);
+	free(p);
+	/* another registry's bundle, signed by the same root, is no successor */
+	snprintf(v2->origin, sizeof(v2->origin), "other.example");
+	p = sign(v2, f->root, SM_COSE_TRUST, &n);
+	expect_verify(p, n, f->v1, SM_EVERIFY, "of another registry", out);
 	free(p);
 	sm_key_free(k);
 	free(v2);
@@ -582,15 +595,12 @@ static void test_trust_verify_rollback(void **state)
 {
 	struct vfx *f = *state;
 	sm_trust *out = calloc(1, sizeof(*out));
-	/* the same version again */
-	expect_verify(f->v1_signed, f->v1_len, f->v1, NULL, SM_EVERIFY, "version 1 does not follow version 1",
-	              out);
-	/* an older one */
+	expect_verify(f->v1_signed, f->v1_len, f->v1, SM_EVERIFY, "version 1 does not follow version 1", out);
 	sm_trust *v5 = bundle(5, f->root);
 	sm_trust *v4 = bundle(4, f->root);
 	size_t n;
 	uint8_t *p = sign(v4, f->root, SM_COSE_TRUST, &n);
-	expect_verify(p, n, v5, NULL, SM_EVERIFY, "version 4 does not follow version 5 (rollback?)", out);
+	expect_verify(p, n, v5, SM_EVERIFY, "version 4 does not follow version 5 (rollback?)", out);
 	free(p);
 	free(v4);
 	free(v5);
@@ -601,16 +611,30 @@ static void test_trust_verify_root_change(void **state)
 {
 	struct vfx *f = *state;
 	sm_trust *out = calloc(1, sizeof(*out));
-	/* signed by the previous root, naming a new one */
+	/* signed by the previous root, naming a new one, without its proof */
 	sm_trust *v2 = bundle(2, f->other);
 	size_t n;
 	uint8_t *p = sign(v2, f->root, SM_COSE_TRUST, &n);
-	expect_verify(p, n, f->v1, NULL, SM_EVERIFY, "trust bundle version 2 changes the root key", out);
+	expect_verify(p, n, f->v1, SM_EVERIFY, "trust bundle version 2 changes the root key", out);
 	free(p);
 	/* signed by the new root only */
 	p = sign(v2, f->other, SM_COSE_TRUST, &n);
-	expect_verify(p, n, f->v1, NULL, SM_EVERIFY, "version 2 is not signed by the previous root key", out);
+	expect_verify(p, n, f->v1, SM_EVERIFY, "version 2 is not signed by the root key of version 1", out);
 	free(p);
+	/* both: accepted, and the next link is by the new root */
+	p = root_change(v2, f->root, f->other, &n);
+	expect_verify(p, n, f->v1, 0, NULL, out);
+	free(p);
+	sm_trust *v3 = bundle(3, f->other);
+	p = sign(v3, f->other, SM_COSE_TRUST, &n);
+	expect_verify(p, n, v2, 0, NULL, out);
+	expect_verify(p, n, f->v1, SM_EVERIFY, "not signed by the root key of version 1", out);
+	free(p);
+	/* a proof on a bundle that keeps its root */
+	p = root_change(v3, f->other, f->other, &n);
+	expect_verify(p, n, v2, SM_EVERIFY, "carries a root proof but keeps its root", out);
+	free(p);
+	free(v3);
 	free(v2);
 	free(out);
 }
@@ -620,19 +644,18 @@ static void test_trust_verify_wrong_signer(void **state)
 	struct vfx *f = *state;
 	sm_trust *out = calloc(1, sizeof(*out));
 	size_t n;
-	/* the issuer key signs a bundle naming the real root: with no pin, with the pin, as a successor */
+	/* the issuer key signs a bundle naming the real root */
 	uint8_t *p = sign(f->v1, f->issuer, SM_COSE_TRUST, &n);
-	expect_verify(p, n, NULL, NULL, SM_EVERIFY, "not signed by the trusted root key", out);
-	expect_verify(p, n, NULL, f->root_pub, SM_EVERIFY, "not signed by the trusted root key", out);
+	expect_verify(p, n, NULL, SM_EVERIFY, "not signed by the root key it names", out);
 	free(p);
 	sm_trust *v2 = bundle(2, f->root);
 	p = sign(v2, f->issuer, SM_COSE_TRUST, &n);
-	expect_verify(p, n, f->v1, NULL, SM_EVERIFY, "not signed by the previous root key", out);
+	expect_verify(p, n, f->v1, SM_EVERIFY, "not signed by the root key of version 1", out);
 	free(p);
 	/* a flipped byte in the signature */
 	p = sign(v2, f->root, SM_COSE_TRUST, &n);
 	p[n - 1] ^= 1;
-	expect_verify(p, n, f->v1, NULL, SM_EVERIFY, "not signed", out);
+	expect_verify(p, n, f->v1, SM_EVERIFY, "not signed", out);
 	free(p);
 	free(v2);
 	free(out);
@@ -649,8 +672,8 @@ static void test_trust_verify_wrong_type(void **state)
 		uint8_t *p = sign(f->v1, f->root, types[i], &n);
 		char want[64];
 		snprintf(want, sizeof(want), "not a trust bundle (content type %u)", (unsigned)types[i]);
-		expect_verify(p, n, NULL, NULL, SM_EVERIFY, want, out);
-		expect_verify(p, n, NULL, f->root_pub, SM_EVERIFY, want, out);
+		expect_verify(p, n, NULL, SM_EINVAL, want, out);
+		expect_verify(p, n, f->v1, SM_EINVAL, want, out);
 		free(p);
 	}
 	free(out);
@@ -662,12 +685,12 @@ static void test_trust_verify_malformed(void **state)
 	sm_trust *out = calloc(1, sizeof(*out));
 	sm_err err = {0};
 	/* not COSE at all, and every truncation of a good bundle: refused, never accepted */
-	assert_true(sm_trust_verify((const uint8_t *)"\xa0", 1, NULL, NULL, out, &err) < 0);
+	assert_true(sm_trust_verify((const uint8_t *)"\xa0", 1, NULL, out, &err) < 0);
 	for (size_t k = 0; k < f->v1_len; k++) {
 		uint8_t *p = malloc(k ? k : 1);
 		memcpy(p, f->v1_signed, k);
 		memset(&err, 0, sizeof(err));
-		int rc = sm_trust_verify(p, k, NULL, NULL, out, &err);
+		int rc = sm_trust_verify(p, k, NULL, out, &err);
 		if (rc >= 0)
 			fail_msg("cut to %zu bytes: accepted", k);
 		assert_true(err.msg[0] != '\0');
@@ -678,7 +701,7 @@ static void test_trust_verify_malformed(void **state)
 	size_t n;
 	assert_int_equal(sm_cose_sign1(f->root, SM_COSE_TRUST, (const uint8_t *)"\xa0", 1, true, &p, &n), 0);
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(sm_trust_verify(p, n, NULL, NULL, out, &err), SM_EINVAL);
+	assert_int_equal(sm_trust_verify(p, n, NULL, out, &err), SM_EINVAL);
 	assert_non_null(strstr(err.msg, "0 fields, not 7"));
 	free(p);
 	free(out);
@@ -757,9 +780,8 @@ static void test_trust_registry_rotation(void **state)
 	uint8_t *s1 = NULL;
 	size_t n1 = 0;
 	assert_int_equal(sm_registry_trust_signed(r, &s1, &n1, &err), 0);
-	expect_verify(s1, n1, NULL, NULL, 0, NULL, out);
+	expect_verify(s1, n1, NULL, 0, NULL, out);
 	assert_trust_equal(out, v1);
-	expect_verify(s1, n1, NULL, v1->root, 0, NULL, out);
 
 	const sm_trust_key *old = sm_trust_current(v1, SM_ROLE_ISSUER);
 	sm_trust_key old_issuer = *old;
@@ -787,12 +809,12 @@ static void test_trust_registry_rotation(void **state)
 	uint8_t *s2 = NULL;
 	size_t n2 = 0;
 	assert_int_equal(sm_registry_trust_signed(r, &s2, &n2, &err), 0);
-	expect_verify(s2, n2, v1, NULL, 0, NULL, out);
+	expect_verify(s2, n2, v1, 0, NULL, out);
 	assert_int_equal(out->version, 2);
 	assert_ptr_not_equal(sm_trust_current(out, SM_ROLE_ISSUER), NULL);
 	sm_trust *v2copy = calloc(1, sizeof(*v2copy));
 	*v2copy = *out;
-	expect_verify(s1, n1, v2copy, NULL, SM_EVERIFY, "rollback", out);
+	expect_verify(s1, n1, v2copy, SM_EVERIFY, "rollback", out);
 
 	/* the root rotates: v3 is signed by the old root and carries the new root's proof */
 	memset(&err, 0, sizeof(err));
@@ -806,7 +828,7 @@ static void test_trust_registry_rotation(void **state)
 	size_t n3 = 0;
 	assert_int_equal(sm_registry_trust_signed(r, &s3, &n3, &err), 0);
 	sm_trust *v3 = calloc(1, sizeof(*v3));
-	expect_verify(s3, n3, v2copy, NULL, 0, NULL, v3); /* a root change without its proof: see above */
+	expect_verify(s3, n3, v2copy, 0, NULL, v3); /* a root change without its proof: see above */
 	free(s3);
 	/* a bundle after it is signed by the new root: another rotation, then log verify of the chain */
 	assert_int_equal(sm_registry_rotate(r, SM_ROLE_ISSUER, NOW + 300, &err), 0);
@@ -843,7 +865,7 @@ int main(void)
 	    cmocka_unit_test(test_trust_decode_field_set),
 	    cmocka_unit_test(test_trust_decode_bad_values),
 	    cmocka_unit_test(test_trust_decode_truncated),
-	    cmocka_unit_test_setup_teardown(test_trust_verify_first_bundle, vsetup, vteardown),
+	    cmocka_unit_test_setup_teardown(test_trust_verify_standing_alone, vsetup, vteardown),
 	    cmocka_unit_test_setup_teardown(test_trust_verify_successor, vsetup, vteardown),
 	    cmocka_unit_test_setup_teardown(test_trust_verify_rollback, vsetup, vteardown),
 	    cmocka_unit_test_setup_teardown(test_trust_verify_root_change, vsetup, vteardown),
