@@ -159,9 +159,34 @@ static void add_reason(sm_check_result *r, const char *code, const char *fmt, ..
 	va_end(ap);
 }
 
+/*
+ * The level a policy demands of certificate `c` (NULL: none was found) for request `q`: a floor that
+ * the caller's options may raise and never lower. It is the strictest of the policy's level for the
+ * certificate's recorded category (its default level when none is recorded), its level for the
+ * category the caller names, and the level the caller asks. `why` (cap bytes) says which demanded it.
+ */
+static int required_level(const sm_check_req *q, const sm_policy *p, const sm_cert *c, char *why, size_t cap)
+{
+	const char *cat = c ? c->category : NULL;
+	int level = sm_policy_level(p, cat);
+	if (cat)
+		snprintf(why, cap, "the policy requires %d for category %s (the certificate's)", level, cat);
+	else
+		snprintf(why, cap, "the policy requires %d (its default level)", level);
+	if (q->category && sm_policy_level(p, q->category) > level) {
+		level = sm_policy_level(p, q->category);
+		snprintf(why, cap, "the policy requires %d for category %s (the category asked)", level, q->category);
+	}
+	if (q->level > level) {
+		snprintf(why, cap, "the request requires %d (the level asked, above the policy's %d)", q->level, level);
+		level = q->level;
+	}
+	return level;
+}
+
 /* The verdict for one certificate, freshness aside. */
-static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, int required, int64_t now,
-		  sm_check_result *r)
+static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, int required, const char *why,
+		  int64_t now, sm_check_result *r)
 {
 	sm_date today = sm_date_from_time(now);
 	char d[11];
@@ -181,7 +206,7 @@ static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, i
 	}
 	if (c->level < required) {
 		r->verdict = SM_DENY;
-		add_reason(r, "level_below_policy", "certified at level %d, the policy requires %d", c->level, required);
+		add_reason(r, "level_below_policy", "certified at level %d, %s", c->level, why);
 	}
 	sm_fwspec *spec = NULL;
 	if (sm_fwspec_parse(c->firmware, &spec, NULL) != 0 || !sm_fwspec_covers(spec, q->firmware)) {
@@ -220,8 +245,9 @@ static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, i
 int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *certs, size_t n, int64_t next_update,
 		    int64_t now, sm_check_result *res)
 {
+	char why[SM_CATEGORY_MAX + 96];
 	memset(res, 0, sizeof(*res));
-	res->required_level = q->level ? q->level : sm_policy_level(p, q->category);
+	res->required_level = required_level(q, p, NULL, why, sizeof(why));
 	/* data past next_update: within the grace it still answers (warn); past it, unknown */
 	if (next_update && now > next_update + p->offline_grace) {
 		res->verdict = SM_UNKNOWN;
@@ -232,14 +258,11 @@ int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *c
 	}
 	int best = -1;
 	sm_check_result tmp;
-	/* res->required_level changes to the best certificate's below: each starts from the request's */
-	const int asked = res->required_level;
+	/* each certificate at the level its own category demands; res->required_level is the best one's */
 	for (size_t i = 0; i < n; i++) {
-		int required = asked;
-		if (!q->level && !q->category && certs[i]->category)
-			required = sm_policy_level(p, certs[i]->category);
+		int required = required_level(q, p, certs[i], why, sizeof(why));
 		memset(&tmp, 0, sizeof(tmp));
-		judge(q, p, certs[i], required, now, &tmp);
+		judge(q, p, certs[i], required, why, now, &tmp);
 		/* the best verdict wins; among equals the latest registration */
 		if (best < 0 || tmp.verdict < res->verdict ||
 		    (tmp.verdict == res->verdict && certs[i]->registered > certs[best]->registered)) {

@@ -48,8 +48,8 @@ typedef struct sm_check_req {
 	const char *vendor;
 	const char *model;
 	const char *firmware;
-	const char *category; /* optional: the device's category, for the policy's level */
-	int level;            /* optional (0): a required level that overrides the policy */
+	const char *category; /* optional: the device's category; its policy level counts as well as the certificate's */
+	int level;            /* optional (0): a required level; it raises the policy's level, never lowers it */
 } sm_check_req;
 
 #define SM_REASONS_MAX 8
@@ -71,9 +71,16 @@ int sm_check_req_validate(const sm_check_req *q, sm_err *err);
 
 /**
  * The verdict for `q` among the certificates naming that vendor and model (`certs`, borrowed),
- * on data produced at `produced_at` and good until `next_update` (both 0 when the data is the
- * registry itself, always fresh), at time `now`. The best certificate wins (allow over warn over
- * deny); its copy goes to res->cert. Reasons carry machine codes and words.
+ * on data good until `next_update` (0 when the data is the registry itself, always fresh), at time
+ * `now`. The best certificate wins (allow over warn over deny); its copy goes to res->cert. Reasons
+ * carry machine codes and words.
+ *
+ * The policy is a floor: each certificate must reach the strictest of the policy's level for its
+ * recorded category (the default level when it records none), the policy's level for q->category
+ * when given, and q->level when given; "level_below_policy" says which of them demanded it, and
+ * res->required_level is that level for the certificate reported (or, with none, for the request).
+ * Data past next_update by more than the policy's offline grace answers as sm_verdict_unknown does
+ * with the reason "stale_data". Returns 0, or SM_ENOMEM.
  */
 int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *certs, size_t n, int64_t next_update,
 		    int64_t now, sm_check_result *res);

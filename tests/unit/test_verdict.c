@@ -569,39 +569,44 @@ static void test_verdict_category_and_level(void **state)
 	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", &r);
 	assert_int_equal(r.required_level, 3);
 	sm_check_result_cleanup(&r);
-	/* the request's category wins over the certificate's */
+	/* a category the caller names counts as well as the certificate's: the stricter wins */
 	q.category = "camera";
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
-	assert_int_equal(r.required_level, 2);
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "lock", &r);
+	assert_int_equal(r.required_level, 3);
 	sm_check_result_cleanup(&r);
-	q.category = "sensor"; /* not in the policy: its default */
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
-	assert_int_equal(r.required_level, 1);
+	q.category = "sensor"; /* not in the policy: its default, below the lock's */
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", &r);
+	assert_int_equal(r.required_level, 3);
 	sm_check_result_cleanup(&r);
 	/* a certificate without a category, asked as a lock */
 	free(c->category);
 	c->category = NULL;
 	q.category = "lock";
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "", NULL);
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "asked", NULL);
+	q.category = "camera";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
+	assert_int_equal(r.required_level, 2);
+	sm_check_result_cleanup(&r);
 	q.category = NULL;
 	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
 	assert_int_equal(r.required_level, 1);
 	sm_check_result_cleanup(&r);
-	c->category = xstrdup("lock");
+	c->category = xstrdup("camera");
+	/* a certificate recorded as a camera, asked as a camera: the policy's 2 */
+	q.category = "camera";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
+	assert_int_equal(r.required_level, 2);
+	sm_check_result_cleanup(&r);
 
-	/* an explicit level overrides the policy and every category */
-	q.level = 1;
-	q.category = "lock";
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
-	assert_int_equal(r.required_level, 1);
-	sm_check_result_cleanup(&r);
-	q.level = 2;
-	q.category = NULL;
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, NULL);
+	/* an explicit level raises what the policy asks, and never lowers it */
 	q.level = 3;
-	q.category = "sensor";
 	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", &r);
 	assert_int_equal(r.required_level, 3);
+	sm_check_result_cleanup(&r);
+	q.level = 1;
+	q.category = NULL;
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
+	assert_int_equal(r.required_level, 2);
 	sm_check_result_cleanup(&r);
 	/* no certificates: the required level is still reported */
 	q.level = 0;
@@ -609,6 +614,120 @@ static void test_verdict_category_and_level(void **state)
 	expect_verdict(&q, &p, NULL, 0, 0, NOW, SM_DENY, "unknown_model", "", &r);
 	assert_int_equal(r.required_level, 3);
 	sm_check_result_cleanup(&r);
+	q.level = 2;
+	expect_verdict(&q, &p, NULL, 0, 0, NOW, SM_DENY, "unknown_model", "", &r);
+	assert_int_equal(r.required_level, 3);
+	sm_check_result_cleanup(&r);
+	sm_cert_free(c);
+}
+
+/* Defect 1: `check --level 1 --policy P` lowered P's level 3 for locks to 1. */
+static void test_verdict_level_raises_never_lowers(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"default_level\": 1, \"levels\": {\"lock\": 3}}";
+	sm_policy p;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	sm_cert *c = make_cert("C-LOCK1");
+	c->level = 1; /* a one-star lock */
+	sm_check_req q = req("1.5");
+	sm_check_result r;
+	for (int level = 0; level <= 3; level++) {
+		q.level = level;
+		expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", &r);
+		if (r.required_level != 3)
+			fail_msg("--level %d: expected 3 required (the policy's lock level), got %d", level,
+			         r.required_level);
+		sm_check_result_cleanup(&r);
+	}
+	q.category = "lock";
+	q.level = 1;
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", NULL);
+	/* and a level above the policy's raises it, saying so */
+	c->level = 3;
+	q.category = NULL;
+	q.level = 4;
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "level asked", &r);
+	assert_int_equal(r.required_level, 4);
+	sm_check_result_cleanup(&r);
+	sm_cert_free(c);
+}
+
+/* Defect 2: a caller's `--category sensor` made a one-star lock pass a policy wanting 3 for locks. */
+static void test_verdict_category_caller_cannot_lower(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"default_level\": 1, \"levels\": {\"lock\": 3, \"sensor\": 1}}";
+	sm_policy p;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	sm_cert *c = make_cert("C-LOCK1");
+	c->level = 1;
+	sm_check_req q = req("1.5");
+	sm_check_result r;
+	q.category = "sensor";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "lock", &r);
+	assert_int_equal(r.required_level, 3);
+	assert_non_null(strstr(find_reason(&r, "level_below_policy")->message, "certificate"));
+	sm_check_result_cleanup(&r);
+	q.level = 1; /* both at once */
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "lock", NULL);
+	/* the other way round: a sensor certificate asked as a lock needs the lock's level */
+	free(c->category);
+	c->category = xstrdup("sensor");
+	q.level = 0;
+	q.category = "lock";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "lock", &r);
+	assert_int_equal(r.required_level, 3);
+	assert_non_null(strstr(find_reason(&r, "level_below_policy")->message, "asked"));
+	sm_check_result_cleanup(&r);
+	q.category = "sensor";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, "certified", "", &r);
+	assert_int_equal(r.required_level, 1);
+	sm_check_result_cleanup(&r);
+	sm_cert_free(c);
+}
+
+/*
+ * The rule whole: for every certificate category, caller category and caller level, the level
+ * required is never below what the policy asks with no caller options, and is the maximum of the
+ * three sources.
+ */
+static void test_verdict_required_level_is_the_max(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"default_level\": 2, \"levels\": {\"lock\": 3, \"sensor\": 1, \"camera\": 2}}";
+	sm_policy p;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	static const char *const cats[] = {NULL, "lock", "sensor", "camera", "shutter"};
+	const size_t ncats = sizeof(cats) / sizeof(cats[0]);
+	sm_cert *c = make_cert("C-1");
+	c->level = 9; /* passes every level: only required_level is looked at */
+	for (size_t i = 0; i < ncats; i++) {
+		free(c->category);
+		c->category = cats[i] ? xstrdup(cats[i]) : NULL;
+		int floor = sm_policy_level(&p, cats[i]);
+		for (size_t k = 0; k < ncats; k++)
+			for (int level = 0; level <= 4; level++) {
+				sm_check_req q = req("1.5");
+				q.category = cats[k];
+				q.level = level;
+				int want = floor;
+				if (cats[k] && sm_policy_level(&p, cats[k]) > want)
+					want = sm_policy_level(&p, cats[k]);
+				if (level > want)
+					want = level;
+				sm_check_result r;
+				assert_int_equal(sm_verdict_eval(&q, &p, &c, 1, 0, NOW, &r), 0);
+				if (r.required_level != want || r.required_level < floor)
+					fail_msg("certificate %s, asked %s at --level %d: expected %d required, got %d",
+					         cats[i] ? cats[i] : "(none)", cats[k] ? cats[k] : "(none)", level, want,
+					         r.required_level);
+				sm_check_result_cleanup(&r);
+			}
+	}
 	sm_cert_free(c);
 }
 
@@ -655,6 +774,9 @@ int main(void)
 	    cmocka_unit_test(test_verdict_best_of_several),
 	    cmocka_unit_test(test_verdict_category_and_level),
 	    cmocka_unit_test(test_verdict_level_per_certificate_order_independent),
+	    cmocka_unit_test(test_verdict_level_raises_never_lowers),
+	    cmocka_unit_test(test_verdict_category_caller_cannot_lower),
+	    cmocka_unit_test(test_verdict_required_level_is_the_max),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
