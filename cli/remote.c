@@ -446,16 +446,15 @@ static int print_verdict(const cli *c, json_t *doc, const sm_check_result *res)
 	return verdict_exit(res->verdict);
 }
 
+/* No usable data: the policy's answer (sm_verdict_unknown), printed as a verdict. */
 static int unknown_verdict(const cli *c, const sm_check_req *q, const sm_policy *p, const char *code,
                            const char *msg)
 {
 	sm_check_result res = {0};
-	res.verdict = SM_UNKNOWN;
-	res.required_level = q->level ? q->level : sm_policy_level(p, q->category);
-	snprintf(res.reasons[0].code, sizeof(res.reasons[0].code), "%s", code);
-	snprintf(res.reasons[0].message, sizeof(res.reasons[0].message), "%s", msg);
-	res.nreasons = 1;
-	fprintf(stderr, "%s: %s\n", c->prog, msg);
+	if (sm_verdict_unknown(q, p, code, msg, &res) != 0)
+		return fail(c, SM_EINVAL, NULL);
+	if (res.verdict == SM_UNKNOWN) /* a warn prints its reasons as warnings already */
+		fprintf(stderr, "%s: %s\n", c->prog, msg);
 	return print_verdict(c, sm_check_to_json(&res, sm_date_from_time(c->now), 0, 0), &res);
 }
 
@@ -581,8 +580,9 @@ static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool 
 	}
 	if (!json_is_string(json_object_get(doc, "statement"))) {
 		/* nothing signed: a deny needs no proof, but an allow or a warn could come from anyone on
-		 * the path (a mirror, a cache, a man in the middle): without a statement it is unknown */
-		if (policy_given || server_v != SM_DENY) {
+		 * the path (a mirror, a cache, a man in the middle): without a statement there is no usable
+		 * data. A deny stands under any policy: one with "unknown": "allow" must not pass it. */
+		if (server_v != SM_DENY) {
 			rc = unknown_verdict(c, q, p, "no_statement",
 			                     "the server's answer carries no signed statement: nothing proves "
 			                     "its verdict");

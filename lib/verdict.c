@@ -242,6 +242,27 @@ static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, i
 	}
 }
 
+int sm_verdict_unknown(const sm_check_req *q, const sm_policy *p, const char *code, const char *msg,
+		       sm_check_result *res)
+{
+	char why[SM_CATEGORY_MAX + 96];
+	memset(res, 0, sizeof(*res));
+	if (!code || !*code || !msg)
+		return SM_EINVAL;
+	res->required_level = required_level(q, p, NULL, why, sizeof(why));
+	add_reason(res, code, "%s", msg);
+	if (p->unknown_fails_closed) {
+		res->verdict = SM_UNKNOWN;
+		add_reason(res, "fails_closed", "the policy '%s' treats unknown as deny", p->name);
+	} else {
+		res->verdict = SM_WARN;
+		add_reason(res, "unknown_allowed",
+			   "the policy '%s' lets a device pass when no usable data answers (unknown: allow)",
+			   p->name);
+	}
+	return 0;
+}
+
 int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *certs, size_t n, int64_t next_update,
 		    int64_t now, sm_check_result *res)
 {
@@ -249,13 +270,10 @@ int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *c
 	memset(res, 0, sizeof(*res));
 	res->required_level = required_level(q, p, NULL, why, sizeof(why));
 	/* data past next_update: within the grace it still answers (warn); past it, unknown */
-	if (next_update && now > next_update + p->offline_grace) {
-		res->verdict = SM_UNKNOWN;
-		add_reason(res, "stale_data", "the registry data is older than the policy's offline grace");
-		if (p->unknown_fails_closed)
-			add_reason(res, "fails_closed", "the policy treats unknown as deny");
-		return 0;
-	}
+	if (next_update && now > next_update + p->offline_grace)
+		return sm_verdict_unknown(q, p, "stale_data",
+					  "the registry data is past its next update by more than the policy's offline grace",
+					  res);
 	int best = -1;
 	sm_check_result tmp;
 	/* each certificate at the level its own category demands; res->required_level is the best one's */

@@ -32,7 +32,7 @@ typedef struct sm_policy {
 	} cats[SM_POLICY_MAX_CATEGORIES];
 	size_t ncats;
 	int64_t offline_grace;   /* seconds past next_update that still give warn, not unknown */
-	bool unknown_fails_closed;
+	bool unknown_fails_closed; /* "unknown": "deny"; false: no usable data passes with a warning */
 	int support_warn_days;
 	bool deny_after_support_end;
 } sm_policy;
@@ -80,10 +80,27 @@ int sm_check_req_validate(const sm_check_req *q, sm_err *err);
  * when given, and q->level when given; "level_below_policy" says which of them demanded it, and
  * res->required_level is that level for the certificate reported (or, with none, for the request).
  * Data past next_update by more than the policy's offline grace answers as sm_verdict_unknown does
- * with the reason "stale_data". Returns 0, or SM_ENOMEM.
+ * with the reason "stale_data"; past next_update within the grace an allow becomes a warn
+ * ("data_past_next_update"). Returns 0, or SM_ENOMEM.
  */
 int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *certs, size_t n, int64_t next_update,
 		    int64_t now, sm_check_result *res);
+
+/**
+ * The policy's answer when no usable data answers `q`: registry data past the offline grace, an
+ * expired snapshot, an answer without a signed statement, a cache that is missing or does not
+ * verify... `code` (a machine code such as "stale_data", "snapshot_expired", "no_statement",
+ * "no_data") and `msg` (the words for the user) say why; both are copied (cut to fit).
+ * Under a policy that fails closed ("unknown": "deny") the verdict is SM_UNKNOWN with the reasons
+ * `code` and "fails_closed"; under "unknown": "allow" it is SM_WARN, a pass with a warning, with the
+ * reasons `code` and "unknown_allowed". res->cert is NULL and res->required_level the level the
+ * request would need (see sm_verdict_eval). *res is overwritten whole (clean up what it held first).
+ * Returns 0, or SM_EINVAL when `code` is NULL or empty or `msg` is NULL.
+ */
+int sm_verdict_unknown(const sm_check_req *q, const sm_policy *p, const char *code, const char *msg,
+		       sm_check_result *res);
+
+/** Free the certificate a result owns (res->cert becomes NULL; a second call is harmless). */
 void sm_check_result_cleanup(sm_check_result *res);
 
 #endif

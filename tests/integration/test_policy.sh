@@ -54,4 +54,79 @@ expect_out "asked" "the reason says the category asked demanded it"
 sm check --vendor ACME --model S1 --firmware 1.0 --policy "$P" --category sensor
 expect_rc 0 "a one-star sensor asked as a sensor passes"
 
+############################################################ 3. unknown: allow passes no-data answers, with a warning
+OPEN=$T/open.json
+printf '{"name":"fail-open homes","levels":{"lock":3},"offline_grace_hours":24,"unknown":"allow"}' >"$OPEN"
+CLOSED=$T/closed.json
+printf '{"name":"fail-closed homes","levels":{"lock":3},"offline_grace_hours":24,"unknown":"deny"}' >"$CLOSED"
+S1=(check --vendor ACME --model S1 --firmware 1.0)
+
+sm "${S1[@]}" --offline --cache "$T/no-cache" --policy "$CLOSED"
+expect_rc 3 "no cache under unknown=deny: unknown"
+expect_out no_data "no cache: the cause"
+expect_out fails_closed "no cache under unknown=deny: fails_closed"
+sm "${S1[@]}" --offline --cache "$T/no-cache" --policy "$OPEN"
+expect_rc 0 "no cache under unknown=allow: a pass"
+expect_out warn "no cache under unknown=allow: warn"
+expect_out no_data "no cache under unknown=allow: the cause is kept"
+expect_out unknown_allowed "no cache under unknown=allow: unknown_allowed"
+expect_err "warning:" "no cache under unknown=allow: the warning on stderr"
+expect_err "fail-open homes" "the warning names the policy"
+sm --json "${S1[@]}" --offline --cache "$T/no-cache" --policy "$OPEN"
+expect_rc 0 "no cache under unknown=allow --json"
+expect_json_one "no cache under unknown=allow --json: one document"
+expect_json "no cache under unknown=allow --json" 'd["verdict"] == "warn" and d["certificate"] is None and
+	[r["code"] for r in d["reasons"]] == ["no_data", "unknown_allowed"] and d["required_level"] == 1'
+
+# through a starmarkd: a synced cache that goes stale, then expires
+SMD=${STARMARKD_BIN:-$(dirname "$SM")/../server/starmarkd}
+[ -x "$SMD" ] || { echo "FAIL: starmarkd not found at $SMD (set STARMARKD_BIN)" >&2; exit 1; }
+export NO_PROXY='*' no_proxy='*'
+DAY0=$(date -u -d "$STARMARK_NOW" +%s)
+printf 'snapshot_seconds = 1\nrefresh_seconds = 1\n' >"$T/smd.conf"
+SMD_PID=
+"$SMD" --db "$STARMARK_DB" --listen 127.0.0.1:0 --config "$T/smd.conf" >"$T/smd.out" 2>"$T/smd.err" &
+SMD_PID=$!
+trap 'kill -TERM "$SMD_PID" 2>/dev/null; wait "$SMD_PID" 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 100); do
+	grep -q '^listening on' "$T/smd.out" && break
+	sleep 0.05
+done
+PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/smd.out")
+[ -n "$PORT" ] || { echo "FAIL: starmarkd did not start: $(cat "$T/smd.err")" >&2; exit 1; }
+URL=http://127.0.0.1:$PORT
+sm trust export "$T/trust.cose"
+expect_rc 0 "trust export"
+CACHE=$T/cache
+for _ in $(seq 40); do
+	sm --server "$URL" --json sync --cache "$CACHE" --trust "$T/trust.cose"
+	[ "$RC" = 0 ] && [ "$(jget 'd["snapshot_log_size"] == d["log_size"]')" = true ] && break
+	sleep 0.25
+done
+expect_rc 0 "sync a cache"
+sm "${S1[@]}" --offline --cache "$CACHE" --policy "$OPEN"
+expect_rc 0 "a fresh cache: allow"
+expect_out allow "a fresh cache: allow"
+
+STARMARK_NOW=$((DAY0 + 3 * 86400)) sm "${S1[@]}" --offline --cache "$CACHE" --policy "$CLOSED"
+expect_rc 3 "past the grace under unknown=deny: unknown"
+expect_out stale_data "past the grace: stale_data"
+expect_out fails_closed "past the grace under unknown=deny: fails_closed"
+STARMARK_NOW=$((DAY0 + 3 * 86400)) sm "${S1[@]}" --offline --cache "$CACHE" --policy "$OPEN"
+expect_rc 0 "past the grace under unknown=allow: a pass"
+expect_out warn "past the grace under unknown=allow: warn"
+expect_out stale_data "past the grace under unknown=allow: the cause is kept"
+expect_out unknown_allowed "past the grace under unknown=allow: unknown_allowed"
+expect_err "warning:" "past the grace under unknown=allow: the warning on stderr"
+
+STARMARK_NOW=$((DAY0 + 30 * 86400)) sm "${S1[@]}" --offline --cache "$CACHE" --policy "$CLOSED"
+expect_rc 3 "an expired snapshot under unknown=deny: unknown"
+expect_out snapshot_expired "an expired snapshot: snapshot_expired"
+expect_out fails_closed "an expired snapshot under unknown=deny: fails_closed"
+STARMARK_NOW=$((DAY0 + 30 * 86400)) sm --json "${S1[@]}" --offline --cache "$CACHE" --policy "$OPEN"
+expect_rc 0 "an expired snapshot under unknown=allow: a pass"
+expect_json "an expired snapshot under unknown=allow --json" 'd["verdict"] == "warn" and
+	[r["code"] for r in d["reasons"]] == ["snapshot_expired", "unknown_allowed"]'
+expect_err "warning:" "an expired snapshot under unknown=allow: the warning on stderr"
+
 finish

@@ -343,7 +343,8 @@ with tempfile.TemporaryDirectory() as tmp:
 
     class Fake(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            body = json.dumps({"verdict": "allow", "required_level": 1, "reasons": [{"code": "certified", "message": "ok"}],
+            verdict = "deny" if "model=NOPE" in self.path else "allow"
+            body = json.dumps({"verdict": verdict, "required_level": 1, "reasons": [{"code": "certified", "message": "ok"}],
                                "certificate": None, "statement": None, "produced_at": None, "next_update": None}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -355,12 +356,25 @@ with tempfile.TemporaryDirectory() as tmp:
             pass
     fake = http.server.HTTPServer(("127.0.0.1", 0), Fake)
     threading.Thread(target=fake.serve_forever, daemon=True).start()
-    p = subprocess.run([BIN, "--server", f"http://127.0.0.1:{fake.server_port}", "check", "--vendor", "RINNAI", "--model",
-                        "MC-301V", "--firmware", "1.5"], capture_output=True, text=True, timeout=20,
-                       env=dict(os.environ, STARMARK_NOW=NOW))
+    def fake_check(model, *extra):
+        return subprocess.run([BIN, "--server", f"http://127.0.0.1:{fake.server_port}", "check", "--vendor", "RINNAI",
+                               "--model", model, "--firmware", "1.5", *extra], capture_output=True, text=True, timeout=20,
+                              env=dict(os.environ, STARMARK_NOW=NOW))
+    p = fake_check("MC-301V")
+    check(p.returncode == 3 and "unknown" in p.stdout and "fails_closed" in p.stdout,
+          "an allow without a signed statement is unknown (exit 3)", 3, (p.returncode, p.stdout, p.stderr[-200:]))
+    # a policy with "unknown": "allow" lets such an answer pass, with a warning; a deny stays a deny
+    open_policy = os.path.join(tmp, "open.json")
+    with open(open_policy, "w", encoding="utf-8") as f:
+        json.dump({"name": "fail-open", "unknown": "allow"}, f)
+    p = fake_check("MC-301V", "--policy", open_policy)
+    check(p.returncode == 0 and p.stdout.startswith("warn") and "no_statement" in p.stdout and
+          "unknown_allowed" in p.stdout and "warning:" in p.stderr,
+          "no signed statement under unknown=allow: warn (exit 0)", 0, (p.returncode, p.stdout, p.stderr[-200:]))
+    p = fake_check("NOPE", "--policy", open_policy)
+    check(p.returncode == 1 and p.stdout.startswith("deny"), "an unsigned deny under unknown=allow stays a deny (exit 1)",
+          1, (p.returncode, p.stdout, p.stderr[-200:]))
     fake.shutdown()
-    check(p.returncode == 3 and "unknown" in p.stdout, "an allow without a signed statement is unknown (exit 3)", 3,
-          (p.returncode, p.stdout, p.stderr[-200:]))
 
     # refusing to start: a mismatched TLS pair, --check-config
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", os.path.join(tmp, "k1.pem"),

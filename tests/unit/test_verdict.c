@@ -485,11 +485,15 @@ static void test_verdict_freshness(void **state)
 	assert_null(r.cert);
 	sm_check_result_cleanup(&r);
 	expect_verdict(&q, &p, NULL, 0, NOW - grace - 1, NOW, SM_UNKNOWN, "stale_data", "", NULL);
+	/* a policy with "unknown": "allow" lets it pass, with a warning that says so */
 	p.unknown_fails_closed = false;
-	expect_verdict(&q, &p, &c, 1, NOW - grace - 1, NOW, SM_UNKNOWN, "stale_data", "", &r);
+	expect_verdict(&q, &p, &c, 1, NOW - grace - 1, NOW, SM_WARN, "stale_data", "offline grace", &r);
 	assert_null(find_reason(&r, "fails_closed"));
-	assert_int_equal(r.nreasons, 1);
+	assert_non_null(find_reason(&r, "unknown_allowed"));
+	assert_int_equal(r.nreasons, 2);
+	assert_null(r.cert);
 	sm_check_result_cleanup(&r);
+	p.unknown_fails_closed = true;
 	/* a zero grace: one second late is unknown */
 	p.offline_grace = 0;
 	expect_verdict(&q, &p, &c, 1, NOW - 1, NOW, SM_UNKNOWN, "stale_data", "", NULL);
@@ -731,6 +735,59 @@ static void test_verdict_required_level_is_the_max(void **state)
 	sm_cert_free(c);
 }
 
+/* Defect 3: "unknown": "allow" changed nothing; no usable data is one function's answer now. */
+static void test_verdict_unknown_follows_the_policy(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"name\": \"open\", \"levels\": {\"lock\": 3}, \"unknown\": \"allow\"}";
+	sm_policy p;
+	sm_err err;
+	sm_check_result r;
+	sm_check_req q = req("1.5");
+	q.category = "lock";
+	q.level = 2;
+
+	/* fails closed (the default): unknown, the cause first, then fails_closed */
+	sm_policy_default(&p);
+	assert_int_equal(sm_verdict_unknown(&q, &p, "no_data", "the cache /x holds no snapshot", &r), 0);
+	assert_int_equal(r.verdict, SM_UNKNOWN);
+	assert_int_equal(r.nreasons, 2);
+	assert_string_equal(r.reasons[0].code, "no_data");
+	assert_string_equal(r.reasons[0].message, "the cache /x holds no snapshot");
+	assert_string_equal(r.reasons[1].code, "fails_closed");
+	assert_non_null(strstr(r.reasons[1].message, "deny"));
+	assert_null(r.cert);
+	assert_int_equal(r.required_level, 2);
+	sm_check_result_cleanup(&r);
+
+	/* fails open: a pass with a warning that keeps the cause and names the policy */
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	assert_int_equal(sm_verdict_unknown(&q, &p, "snapshot_expired", "the cached snapshot expired", &r), 0);
+	assert_int_equal(r.verdict, SM_WARN);
+	assert_int_equal(r.nreasons, 2);
+	assert_string_equal(r.reasons[0].code, "snapshot_expired");
+	assert_string_equal(r.reasons[1].code, "unknown_allowed");
+	assert_non_null(strstr(r.reasons[1].message, "open"));
+	assert_null(find_reason(&r, "fails_closed"));
+	assert_null(r.cert);
+	assert_int_equal(r.required_level, 3); /* the floor holds here too */
+	sm_check_result_cleanup(&r);
+
+	/* what was in the result before is replaced, and long messages are cut, not overflowed */
+	char big[1024];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	r.nreasons = SM_REASONS_MAX;
+	assert_int_equal(sm_verdict_unknown(&q, &p, "no_statement", big, &r), 0);
+	assert_int_equal(r.nreasons, 2);
+	assert_int_equal(strlen(r.reasons[0].message), sizeof(r.reasons[0].message) - 1);
+	sm_check_result_cleanup(&r);
+	/* a code is required */
+	assert_int_equal(sm_verdict_unknown(&q, &p, "", "why", &r), SM_EINVAL);
+	assert_int_equal(sm_verdict_unknown(&q, &p, NULL, "why", &r), SM_EINVAL);
+	sm_check_result_cleanup(&r);
+}
+
 /*
  * Each certificate is judged at the level its own category asks for, whatever the order of the
  * list: a lock certificate judged first must not raise the level asked of the next one.
@@ -777,6 +834,7 @@ int main(void)
 	    cmocka_unit_test(test_verdict_level_raises_never_lowers),
 	    cmocka_unit_test(test_verdict_category_caller_cannot_lower),
 	    cmocka_unit_test(test_verdict_required_level_is_the_max),
+	    cmocka_unit_test(test_verdict_unknown_follows_the_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
