@@ -479,9 +479,8 @@ static int offline_check(cli *c, const sm_check_req *q, const sm_policy *p, cons
 		return unknown_verdict(c, q, p, "no_data", err.msg);
 	if (rc)
 		return fail(c, rc, &err);
-	if (q->level > sm_cache_trust(sc)->levels) {
-		rc = usage_error(c, "check: --level %d is not a level of this scheme (1..%d)", q->level,
-		                 sm_cache_trust(sc)->levels);
+	if ((rc = sm_check_req_fits(q, p, sm_cache_trust(sc)->levels, &err))) {
+		rc = fail(c, rc, &err);
 	} else if ((rc = sm_cache_check(sc, q, p, c->now, &res, &info, &err)) == SM_ENOMEM) {
 		rc = fail(c, rc, &err);
 	} else if (rc) {
@@ -511,6 +510,9 @@ static int verify_statement(cli *c, sm_client *cl, json_t *doc, const sm_check_r
 	const char *b64 = json_string_value(json_object_get(doc, "statement"));
 	const char *id = json_string_value(json_object_get(json_object_get(doc, "certificate"), "id"));
 	int rc = t ? server_trust(c, cl, trust_file, t, NULL, NULL) : EXIT_IO;
+	/* the scheme is known once its trust is: a policy or --level it cannot meet is bad input */
+	if (!rc && (rc = sm_check_req_fits(q, p, t->levels, &err)))
+		rc = fail(c, rc, &err);
 	if (!rc && (sm_base64url_decode(b64, strlen(b64), &raw, &n, &err) != 0 ||
 	            sm_statement_verify(raw, n, t, st, &err) != 0)) {
 		fprintf(stderr, "%s: the statement does NOT verify: %s\n", c->prog, err.msg);

@@ -130,6 +130,50 @@ out:
 	return rc;
 }
 
+int sm_policy_fits(const sm_policy *p, int levels, sm_err *err)
+{
+	int rc = 0;
+	char field[SM_CATEGORY_MAX + 8];
+	if (levels < 1 || levels > SM_LEVELS_MAX) {
+		rc = sm_err_set(err, SM_EINVAL, "levels", "a scheme has 1..%d levels, not %d", SM_LEVELS_MAX, levels);
+		goto out;
+	}
+	if (p->default_level < 1 || p->default_level > levels) {
+		rc = sm_err_set(err, SM_EINVAL, "default_level",
+				"policy '%s': default_level %d is not a level of this scheme (1..%d)", p->name,
+				p->default_level, levels);
+		goto out;
+	}
+	for (size_t i = 0; i < p->ncats; i++) {
+		if (p->cats[i].level >= 1 && p->cats[i].level <= levels)
+			continue;
+		snprintf(field, sizeof(field), "levels.%s", p->cats[i].category);
+		rc = sm_err_set(err, SM_EINVAL, field, "policy '%s': %s is %d, not a level of this scheme (1..%d)",
+				p->name, field, p->cats[i].level, levels);
+		goto out;
+	}
+out:
+	return rc;
+}
+
+int sm_check_req_fits(const sm_check_req *q, const sm_policy *p, int levels, sm_err *err)
+{
+	int rc = 0;
+	if (levels < 1 || levels > SM_LEVELS_MAX) {
+		rc = sm_err_set(err, SM_EINVAL, "levels", "a scheme has 1..%d levels, not %d", SM_LEVELS_MAX, levels);
+		goto out;
+	}
+	if (q->level < 0 || q->level > levels) {
+		rc = sm_err_set(err, SM_EINVAL, "level", "level %d is not a level of this scheme (1..%d)", q->level,
+				levels);
+		goto out;
+	}
+	if (p)
+		rc = sm_policy_fits(p, levels, err);
+out:
+	return rc;
+}
+
 int sm_check_req_validate(const sm_check_req *q, sm_err *err)
 {
 	int rc;

@@ -70,6 +70,21 @@ typedef struct sm_check_result {
 int sm_check_req_validate(const sm_check_req *q, sm_err *err);
 
 /**
+ * Whether policy `p` fits a scheme of `levels` levels (the trust bundle's `levels`): a policy that
+ * asks a level the scheme does not have would deny every device. Returns 0, or SM_EINVAL with the
+ * first field out of the scheme's range named ("default_level", "levels.lock") and the range in
+ * the message, or with the field "levels" when `levels` is not 1..SM_LEVELS_MAX.
+ */
+int sm_policy_fits(const sm_policy *p, int levels, sm_err *err);
+
+/**
+ * Whether a check fits a scheme of `levels` levels, before it is answered: the request's level
+ * (when given; field "level") and the policy `p` (may be NULL) as sm_policy_fits checks it.
+ * Returns 0 or SM_EINVAL naming the field.
+ */
+int sm_check_req_fits(const sm_check_req *q, const sm_policy *p, int levels, sm_err *err);
+
+/**
  * The verdict for `q` among the certificates naming that vendor and model (`certs`, borrowed),
  * on data good until `next_update` (0 when the data is the registry itself, always fresh), at time
  * `now`. The best certificate wins (allow over warn over deny); its copy goes to res->cert. Reasons

@@ -54,6 +54,24 @@ expect_out "asked" "the reason says the category asked demanded it"
 sm check --vendor ACME --model S1 --firmware 1.0 --policy "$P" --category sensor
 expect_rc 0 "a one-star sensor asked as a sensor passes"
 
+############################################################ 4. a policy must fit the scheme
+printf '{"name":"too high","levels":{"lock":5}}' >"$T/five.json"
+printf '{"name":"too high","default_level":4}' >"$T/four.json"
+sm "${L1[@]}" --policy "$T/five.json"
+expect_rc 2 "a policy asking level 5 of a 3-level scheme is refused"
+expect_err "levels.lock" "the refusal names the field"
+expect_err "1..3" "the refusal names the scheme's range"
+expect_empty_out "a refused policy answers nothing"
+sm check --vendor ACME --model S1 --firmware 1.0 --policy "$T/four.json"
+expect_rc 2 "a policy whose default level is 4 of a 3-level scheme is refused"
+expect_err "default_level" "the refusal names default_level"
+sm --json "${L1[@]}" --policy "$T/five.json"
+expect_rc 2 "a policy that does not fit, --json"
+expect_json "--json: the error names the field" 'd["error"]["field"] == "levels.lock"'
+sm "${L1[@]}" --level 4
+expect_rc 2 "--level 4 of a 3-level scheme"
+expect_err "1..3" "--level 4: the scheme's range"
+
 ############################################################ 3. unknown: allow passes no-data answers, with a warning
 OPEN=$T/open.json
 printf '{"name":"fail-open homes","levels":{"lock":3},"offline_grace_hours":24,"unknown":"allow"}' >"$OPEN"
@@ -128,5 +146,22 @@ expect_rc 0 "an expired snapshot under unknown=allow: a pass"
 expect_json "an expired snapshot under unknown=allow --json" 'd["verdict"] == "warn" and
 	[r["code"] for r in d["reasons"]] == ["snapshot_expired", "unknown_allowed"]'
 expect_err "warning:" "an expired snapshot under unknown=allow: the warning on stderr"
+
+# 4 again: a policy that does not fit is refused offline and through the server, before any answer
+sm "${S1[@]}" --offline --cache "$CACHE" --policy "$T/five.json"
+expect_rc 2 "--offline: a policy asking level 5 of a 3-level scheme"
+expect_err "levels.lock" "--offline: the refusal names the field"
+expect_empty_out "--offline: a refused policy answers nothing"
+sm "${S1[@]}" --offline --cache "$CACHE" --level 4
+expect_rc 2 "--offline: --level 4 of a 3-level scheme"
+sm --server "$URL" "${S1[@]}" --trust "$T/trust.cose" --policy "$T/four.json"
+expect_rc 2 "--server: a policy whose default level is 4 of a 3-level scheme"
+expect_err "default_level" "--server: the refusal names the field"
+expect_err "1..3" "--server: the refusal names the scheme's range"
+expect_empty_out "--server: a refused policy answers nothing"
+sm --server "$URL" "${S1[@]}" --trust "$T/trust.cose" --policy "$P"
+expect_rc 0 "--server: a policy that fits answers"
+sm --server "$URL" "${S1[@]}" --level 4
+expect_rc 2 "--server: --level 4 of a 3-level scheme"
 
 finish

@@ -788,6 +788,57 @@ static void test_verdict_unknown_follows_the_policy(void **state)
 	sm_check_result_cleanup(&r);
 }
 
+/* Defect 4: a policy asking level 5 of a 3-level scheme was accepted, and then denied everything. */
+static void expect_misfit(const char *doc, const sm_check_req *q, int levels, const char *field, const char *needle)
+{
+	sm_policy p;
+	sm_err err;
+	sm_policy_default(&p);
+	if (doc)
+		assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	sm_err_clear(&err);
+	int rc = q ? sm_check_req_fits(q, &p, levels, &err) : sm_policy_fits(&p, levels, &err);
+	if (rc != SM_EINVAL)
+		fail_msg("%s in a %d-level scheme: expected SM_EINVAL, got %d", doc ? doc : "(request)", levels, rc);
+	if (strcmp(err.field, field) != 0)
+		fail_msg("%s: expected field \"%s\", got \"%s\" (%s)", doc ? doc : "(request)", field, err.field, err.msg);
+	if (!strstr(err.msg, needle))
+		fail_msg("%s: expected \"%s\" in \"%s\"", doc ? doc : "(request)", needle, err.msg);
+}
+
+static void test_verdict_policy_fits_the_scheme(void **state)
+{
+	(void)state;
+	static const char fits[] = "{\"default_level\": 2, \"levels\": {\"lock\": 3, \"sensor\": 1}}";
+	sm_policy p;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(fits, strlen(fits), &p, &err), 0);
+	assert_int_equal(sm_policy_fits(&p, 3, &err), 0);
+	assert_int_equal(sm_policy_fits(&p, SM_LEVELS_MAX, &err), 0);
+	sm_policy_default(&p);
+	assert_int_equal(sm_policy_fits(&p, 1, &err), 0);
+
+	expect_misfit(fits, NULL, 2, "levels.lock", "1..2");
+	expect_misfit("{\"default_level\": 5}", NULL, 3, "default_level", "1..3");
+	expect_misfit("{\"default_level\": 5}", NULL, 3, "default_level", "5");
+	expect_misfit("{\"levels\": {\"sensor\": 1, \"water-heater\": 4}}", NULL, 3, "levels.water-heater", "4");
+	expect_misfit("{\"name\": \"Homes\", \"levels\": {\"lock\": 5}}", NULL, 3, "levels.lock", "Homes");
+	/* a scheme that is not one */
+	expect_misfit(NULL, NULL, 0, "levels", "1..9");
+	expect_misfit(NULL, NULL, SM_LEVELS_MAX + 1, "levels", "1..9");
+
+	/* the request's level and the policy, in one check for the verbs that take both */
+	sm_check_req q = req("1.5");
+	assert_int_equal(sm_check_req_fits(&q, NULL, 3, &err), 0);
+	q.level = 3;
+	assert_int_equal(sm_check_req_fits(&q, NULL, 3, &err), 0);
+	assert_int_equal(sm_check_req_fits(&q, &p, 3, &err), 0);
+	q.level = 4;
+	expect_misfit(NULL, &q, 3, "level", "level 4 is not a level of this scheme (1..3)");
+	q.level = 1;
+	expect_misfit("{\"levels\": {\"lock\": 5}}", &q, 3, "levels.lock", "1..3");
+}
+
 /*
  * Each certificate is judged at the level its own category asks for, whatever the order of the
  * list: a lock certificate judged first must not raise the level asked of the next one.
@@ -835,6 +886,7 @@ int main(void)
 	    cmocka_unit_test(test_verdict_category_caller_cannot_lower),
 	    cmocka_unit_test(test_verdict_required_level_is_the_max),
 	    cmocka_unit_test(test_verdict_unknown_follows_the_policy),
+	    cmocka_unit_test(test_verdict_policy_fits_the_scheme),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
