@@ -44,7 +44,6 @@ static int level_of(json_t *v, const char *field, int *out, sm_err *err)
 	return 0;
 }
 
-
 int sm_policy_parse(const char *text, size_t n, sm_policy *p, sm_err *err)
 {
 	json_error_t je;
@@ -88,7 +87,12 @@ int sm_policy_parse(const char *text, size_t n, sm_policy *p, sm_err *err)
 							SM_POLICY_MAX_CATEGORIES);
 					goto out;
 				}
-				if ((rc = sm_check_category(cat, err)) || (rc = level_of(lv, "levels", &p->cats[p->ncats].level, err)))
+				char field[SM_CATEGORY_MAX + 8];
+				if ((rc = sm_check_category(cat, err)))
+					goto out;
+				/* the category is checked first, so it is safe to name in the field */
+				snprintf(field, sizeof(field), "levels.%s", cat);
+				if ((rc = level_of(lv, field, &p->cats[p->ncats].level, err)))
 					goto out;
 				snprintf(p->cats[p->ncats].category, sizeof(p->cats[0].category), "%s", cat);
 				p->ncats++;

@@ -39,7 +39,13 @@ typedef struct sm_policy {
 
 /** The policy used when none is given: level 1 for everything, 72 h grace, unknown fails closed. */
 void sm_policy_default(sm_policy *p);
-/** Parse a policy document (strict: unknown keys, wrong types, bad categories and levels refused). */
+/**
+ * Parse a policy document (strict: unknown keys, wrong types, bad categories and levels refused)
+ * into *out; the text need not be NUL-terminated. Levels are checked against 1..SM_LEVELS_MAX here;
+ * sm_policy_fits checks them against a scheme. SM_EINVAL with the field named ("name",
+ * "default_level", "levels.lock", "offline_grace_hours", "unknown", ...), SM_ETOOBIG over
+ * SM_POLICY_MAX_SIZE bytes or SM_POLICY_MAX_CATEGORIES categories.
+ */
 int sm_policy_parse(const char *json, size_t n, sm_policy *out, sm_err *err);
 /** The level the policy requires for a category (NULL: the default level). */
 int sm_policy_level(const sm_policy *p, const char *category);

@@ -229,8 +229,10 @@ static void test_verdict_policy_parse_rejects(void **state)
 	policy_fails("{\"default_level\": 2.0}", SM_EINVAL, "default_level", "1..9");
 	policy_fails("{\"default_level\": null}", SM_EINVAL, "default_level", "1..9");
 	policy_fails("{\"levels\": []}", SM_EINVAL, "levels", "categories");
-	policy_fails("{\"levels\": {\"lock\": 0}}", SM_EINVAL, "levels", "1..9");
-	policy_fails("{\"levels\": {\"lock\": true}}", SM_EINVAL, "levels", "1..9");
+	policy_fails("{\"levels\": {\"lock\": 0}}", SM_EINVAL, "levels.lock", "levels.lock must be a level 1..9");
+	policy_fails("{\"levels\": {\"lock\": true}}", SM_EINVAL, "levels.lock", "1..9");
+	policy_fails("{\"levels\": {\"sensor\": 1, \"water-heater\": 10}}", SM_EINVAL, "levels.water-heater",
+	             "levels.water-heater must be a level 1..9");
 	policy_fails("{\"levels\": {\"Lock\": 3}}", SM_EINVAL, "category", "'Lock'");
 	policy_fails("{\"levels\": {\"water_heater\": 3}}", SM_EINVAL, "category", "water_heater");
 	policy_fails("{\"levels\": {\"\": 3}}", SM_EINVAL, "category", "category");
