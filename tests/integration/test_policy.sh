@@ -25,6 +25,8 @@ expect_rc 0 "issue a one-star sensor"
 P=$T/homes.json
 printf '{"name":"homes","default_level":1,"levels":{"lock":3,"sensor":1},"unknown":"deny"}' >"$P"
 L1=(check --vendor ACME --model L1 --firmware 1.0)
+OPEN_EARLY=$T/early.json
+printf '{"name":"early","levels":{"lock":3,"camera":2},"offline_grace_hours":12,"unknown":"allow"}' >"$OPEN_EARLY"
 
 ############################################################ 1. --level raises, never lowers
 sm "${L1[@]}" --policy "$P"
@@ -72,6 +74,70 @@ sm "${L1[@]}" --level 4
 expect_rc 2 "--level 4 of a 3-level scheme"
 expect_err "1..3" "--level 4: the scheme's range"
 
+############################################################ 5. policy check FILE [--trust FILE]
+sm trust export "$T/trust.cose"
+expect_rc 0 "trust export"
+sm policy check "$P" --db "$T/no-registry"
+expect_rc 0 "policy check without a scheme"
+expect_out "homes" "policy check: the name"
+expect_out "lock" "policy check: the categories"
+expect_out "★★★" "policy check: the levels"
+expect_out "not checked" "policy check without a scheme says it did not check the levels"
+sm policy check "$P"
+expect_rc 0 "policy check against the local registry"
+expect_out "CCDS" "policy check: the scheme"
+expect_out "fits" "policy check: it fits"
+sm policy check "$T/five.json"
+expect_rc 2 "policy check: level 5 of the local 3-level scheme"
+expect_err "levels.lock" "policy check: the field that does not fit"
+expect_err "1..3" "policy check: the scheme's range"
+sm policy check "$T/five.json" --db "$T/no-registry"
+expect_rc 0 "policy check: level 5 is a level, with no scheme to check it against"
+sm policy check "$T/four.json" --db "$T/no-registry" --trust "$T/trust.cose"
+expect_rc 2 "policy check --trust: default level 4 of a 3-level scheme"
+expect_err "default_level" "policy check --trust: the field"
+sm policy check "$P" --db "$T/no-registry" --trust "$T/trust.cose"
+expect_rc 0 "policy check --trust: fits"
+expect_out "trust bundle" "policy check --trust: the scheme came from the bundle"
+sm --json policy check "$OPEN_EARLY" --trust "$T/trust.cose"
+expect_rc 0 "policy check --json"
+expect_json_one "policy check --json: one document"
+expect_json "policy check --json" 'd["policy"]["name"] == "early" and d["policy"]["levels"] == {"lock": 3, "camera": 2} and
+	d["policy"]["unknown"] == "allow" and d["policy"]["offline_grace_hours"] == 12 and
+	d["policy"]["default_level"] == 1 and d["policy"]["support_warn_days"] == 180 and
+	d["policy"]["deny_after_support_end"] is True and
+	d["scheme"] == {"name": "CCDS", "levels": 3, "source": "trust"}'
+sm --json policy check "$P" --db "$T/no-registry"
+expect_json "policy check --json without a scheme" 'd["scheme"] is None'
+sm --json policy check "$T/five.json"
+expect_rc 2 "policy check --json that does not fit"
+expect_json "policy check --json: the error names the field" 'd["error"]["field"] == "levels.lock"'
+
+printf '{"levels":{"lock":0}}' >"$T/bad-level.json"
+sm policy check "$T/bad-level.json"
+expect_rc 2 "policy check: a level 0"
+expect_err "levels.lock" "policy check: a bad level names its field"
+expect_err "bad-level.json" "policy check: the message names the file"
+printf '{"unknown":"maybe"}' >"$T/bad-unknown.json"
+sm policy check "$T/bad-unknown.json"
+expect_rc 2 "policy check: unknown is deny or allow"
+expect_err "unknown" "policy check: the field"
+printf '{"name":"x",' >"$T/bad-json.json"
+sm policy check "$T/bad-json.json"
+expect_rc 2 "policy check: not JSON"
+expect_err "line 1" "policy check: where the JSON breaks"
+sm policy check "$T/missing.json"
+expect_rc 2 "policy check: no such file"
+sm policy check "$P" --trust "$P"
+expect_rc 2 "policy check: --trust that is not a trust bundle"
+expect_err "homes.json" "policy check: the bad bundle is named"
+sm policy check
+expect_rc 2 "policy check without a file"
+sm policy publish "$P"
+expect_rc 2 "policy publish is not a verb here"
+sm policy check "$P" "$P"
+expect_rc 2 "policy check with two files"
+
 ############################################################ 3. unknown: allow passes no-data answers, with a warning
 OPEN=$T/open.json
 printf '{"name":"fail-open homes","levels":{"lock":3},"offline_grace_hours":24,"unknown":"allow"}' >"$OPEN"
@@ -113,8 +179,6 @@ done
 PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/smd.out")
 [ -n "$PORT" ] || { echo "FAIL: starmarkd did not start: $(cat "$T/smd.err")" >&2; exit 1; }
 URL=http://127.0.0.1:$PORT
-sm trust export "$T/trust.cose"
-expect_rc 0 "trust export"
 CACHE=$T/cache
 for _ in $(seq 40); do
 	sm --server "$URL" --json sync --cache "$CACHE" --trust "$T/trust.cose"
