@@ -175,6 +175,40 @@ with tempfile.TemporaryDirectory() as tmp:
                 break
         check(verdict == "allow", "an issue by the CLI is visible to the server within 3 s", "allow", verdict)
 
+        # policies are a floor (docs/interface-notes.md): /v1/check answers under the default policy,
+        # level 1 for every category, so category= changes nothing here (there is no category level
+        # to raise or lower); level= raises the required level and never lowers it. A one-star lock:
+        lock = {"vendor": {"code": "ACME", "name": "Acme"}, "product": "Lock", "models": ["L-1"], "level": 1,
+                "firmware": {"covered": ">=1.0"}, "registered": "2024-01-10", "category": "lock"}
+        st, h, b = s.req("POST", "/v1/admin/certs", lock, {"Authorization": "Bearer " + issuer_tok})
+        check(st == 201, "issue a one-star lock", 201, (st, b[:200]))
+
+        def lock_check(params):
+            st, h, b = s.req("GET", "/v1/check?vendor=ACME&model=L-1&firmware=1.0" + params)
+            j = json.loads(b)
+            return st, j.get("verdict"), j.get("required_level"), [r["code"] for r in j.get("reasons", [])], j
+
+        st, v, req, codes, j = lock_check("")
+        check((st, v, req) == (200, "allow", 1), "one-star lock, no parameters: allow at the default policy's 1",
+              (200, "allow", 1), (st, v, req))
+        for params in ["&category=sensor", "&category=lock", "&level=1", "&level=1&category=sensor"]:
+            st, v, req, codes, j = lock_check(params)
+            check((st, v, req) == (200, "allow", 1), f"one-star lock with {params}: allow, 1 required",
+                  (200, "allow", 1), (st, v, req, codes))
+        for level in (2, 3):
+            st, v, req, codes, j = lock_check(f"&level={level}&category=sensor")
+            why = [r["message"] for r in j.get("reasons", []) if r["code"] == "level_below_policy"]
+            check((st, v, req) == (200, "deny", level) and why and "level asked" in why[0],
+                  f"one-star lock with level={level}&category=sensor: level= raises it to {level}",
+                  (200, "deny", level, "level asked"), (st, v, req, why))
+        st, v, req, codes, j = lock_check("&level=4")
+        check(st == 400 and j.get("error", {}).get("field") == "level", "level=4 of a 3-level scheme: 400 naming level",
+              400, (st, j))
+        st, h, b = s.req("GET", "/v1/check?vendor=RINNAI&model=MC-301V&firmware=1.4.2&level=1&category=sensor")
+        j = json.loads(b)
+        check(j["required_level"] == 1 and j["certificate"]["level"] == 2, "level=1 on a two-star certificate: 1 required",
+              1, j.get("required_level"))
+
         # certificates
         st, h, body = s.req("GET", f"/v1/certs/{cid}")
         check(st == 200 and json.loads(body)["id"] == cid, "GET cert", 200, st)
