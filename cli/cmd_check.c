@@ -49,10 +49,10 @@ int cmd_check(cli *c, int argc, char **argv)
 		return usage_error(c, "check: --cache goes with --server or --offline");
 	if ((rc = open_registry(c, false, &r)))
 		return rc;
-	int levels = sm_registry_trust(r)->levels;
-	if (q.level > levels) {
-		sm_registry_close(r);
-		return usage_error(c, "check: --level %d is not a level of this scheme (1..%d)", q.level, levels);
+	/* a policy or --level the scheme cannot meet is bad input, refused before any answer */
+	if ((rc = sm_check_req_fits(&q, &pol, sm_registry_trust(r)->levels, &err))) {
+		rc = fail(c, rc, &err);
+		goto out;
 	}
 	sm_filter f = { 0 };
 	f.vendor = q.vendor;

@@ -477,16 +477,15 @@ static int print_verdict(const cli *c, json_t *doc, const sm_check_result *res)
 	return verdict_exit(res->verdict);
 }
 
+/* No usable data: the policy's answer (sm_verdict_unknown), printed as a verdict. */
 static int unknown_verdict(const cli *c, const sm_check_req *q, const sm_policy *p, const char *code,
                            const char *msg)
 {
 	sm_check_result res = {0};
-	res.verdict = SM_UNKNOWN;
-	res.required_level = q->level ? q->level : sm_policy_level(p, q->category);
-	snprintf(res.reasons[0].code, sizeof(res.reasons[0].code), "%s", code);
-	snprintf(res.reasons[0].message, sizeof(res.reasons[0].message), "%s", msg);
-	res.nreasons = 1;
-	fprintf(stderr, "%s: %s\n", c->prog, msg);
+	if (sm_verdict_unknown(q, p, code, msg, &res) != 0)
+		return fail(c, SM_EINVAL, NULL);
+	if (res.verdict == SM_UNKNOWN) /* a warn prints its reasons as warnings already */
+		fprintf(stderr, "%s: %s\n", c->prog, msg);
 	return print_verdict(c, sm_check_to_json(&res, sm_date_from_time(c->now), 0, 0), &res);
 }
 
@@ -512,9 +511,8 @@ static int offline_check(cli *c, const sm_check_req *q, const sm_policy *p, cons
 		return unknown_verdict(c, q, p, "no_data", err.msg);
 	if (rc)
 		return fail(c, rc, &err);
-	if (q->level > sm_cache_trust(sc)->levels) {
-		rc = usage_error(c, "check: --level %d is not a level of this scheme (1..%d)", q->level,
-		                 sm_cache_trust(sc)->levels);
+	if ((rc = sm_check_req_fits(q, p, sm_cache_trust(sc)->levels, &err))) {
+		rc = fail(c, rc, &err);
 	} else if ((rc = sm_cache_check(sc, q, p, c->now, &res, &info, &err)) == SM_ENOMEM) {
 		rc = fail(c, rc, &err);
 	} else if (rc) {
@@ -544,6 +542,9 @@ static int verify_statement(cli *c, sm_client *cl, json_t *doc, const sm_check_r
 	const char *b64 = json_string_value(json_object_get(doc, "statement"));
 	const char *id = json_string_value(json_object_get(json_object_get(doc, "certificate"), "id"));
 	int rc = t ? server_trust(c, cl, t) : EXIT_IO;
+	/* the scheme is known once its trust is: a policy or --level it cannot meet is bad input */
+	if (!rc && (rc = sm_check_req_fits(q, p, t->levels, &err)))
+		rc = fail(c, rc, &err);
 	if (!rc && (sm_base64url_decode(b64, strlen(b64), &raw, &n, &err) != 0 ||
 	            sm_statement_verify(raw, n, t, st, &err) != 0)) {
 		fprintf(stderr, "%s: the statement does NOT verify: %s\n", c->prog, err.msg);
@@ -619,8 +620,9 @@ static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool 
 	}
 	if (!json_is_string(json_object_get(doc, "statement"))) {
 		/* nothing signed: a deny needs no proof, but an allow or a warn could come from anyone on
-		 * the path (a mirror, a cache, a man in the middle): without a statement it is unknown */
-		if (policy_given || server_v != SM_DENY) {
+		 * the path (a mirror, a cache, a man in the middle): without a statement there is no usable
+		 * data. A deny stands under any policy: one with "unknown": "allow" must not pass it. */
+		if (server_v != SM_DENY) {
 			rc = unknown_verdict(c, q, p, "no_statement",
 			                     "the server's answer carries no signed statement: nothing proves "
 			                     "its verdict");

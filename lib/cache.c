@@ -437,21 +437,11 @@ int sm_cache_check(sm_cache *c, const sm_check_req *q, const sm_policy *p, int64
 	if (!rc)
 		rc = sm_cache_floor_check(&si, c->floor, err);
 	if (!rc && now > si.expires) {
-		char exp[21];
+		char exp[21], msg[128];
 		sm_time_format(si.expires, exp);
-		res->verdict = SM_UNKNOWN;
-		res->required_level = q->level ? q->level : sm_policy_level(p, q->category);
-		snprintf(res->reasons[0].code, sizeof(res->reasons[0].code), "snapshot_expired");
-		snprintf(res->reasons[0].message, sizeof(res->reasons[0].message),
-		         "the cached snapshot (version %llu) expired at %s: sync again",
+		snprintf(msg, sizeof(msg), "the cached snapshot (version %llu) expired at %s: sync again",
 		         (unsigned long long)si.version, exp);
-		res->nreasons = 1;
-		if (p->unknown_fails_closed) {
-			snprintf(res->reasons[1].code, sizeof(res->reasons[1].code), "fails_closed");
-			snprintf(res->reasons[1].message, sizeof(res->reasons[1].message),
-			         "the policy treats unknown as deny");
-			res->nreasons = 2;
-		}
+		rc = sm_verdict_unknown(q, p, "snapshot_expired", msg, res);
 	} else if (!rc) {
 		rc = sm_verdict_eval(q, p, m.v, m.n, si.next_update, now, res);
 	}

@@ -314,6 +314,22 @@ static json_t *hex(const uint8_t *p, size_t n)
 	return j;
 }
 
+json_t *sm_policy_to_json(const sm_policy *p)
+{
+	json_t *levels = json_object(), *j = NULL;
+	for (size_t i = 0; levels && i < p->ncats; i++)
+		if (json_object_set_new(levels, p->cats[i].category, json_integer(p->cats[i].level)) != 0) {
+			json_decref(levels);
+			levels = NULL;
+		}
+	if (levels)
+		j = json_pack("{s:s, s:i, s:o, s:I, s:s, s:i, s:b}", "name", p->name, "default_level", p->default_level,
+			      "levels", levels, "offline_grace_hours", (json_int_t)(p->offline_grace / 3600), "unknown",
+			      p->unknown_fails_closed ? "deny" : "allow", "support_warn_days", p->support_warn_days,
+			      "deny_after_support_end", (int)p->deny_after_support_end);
+	return j;
+}
+
 json_t *sm_trust_to_json(const sm_trust *t, const char *log_vkey)
 {
 	uint8_t kid[32];

@@ -44,7 +44,6 @@ static int level_of(json_t *v, const char *field, int *out, sm_err *err)
 	return 0;
 }
 
-
 int sm_policy_parse(const char *text, size_t n, sm_policy *p, sm_err *err)
 {
 	json_error_t je;
@@ -88,7 +87,12 @@ int sm_policy_parse(const char *text, size_t n, sm_policy *p, sm_err *err)
 							SM_POLICY_MAX_CATEGORIES);
 					goto out;
 				}
-				if ((rc = sm_check_category(cat, err)) || (rc = level_of(lv, "levels", &p->cats[p->ncats].level, err)))
+				char field[SM_CATEGORY_MAX + 8];
+				if ((rc = sm_check_category(cat, err)))
+					goto out;
+				/* the category is checked first, so it is safe to name in the field */
+				snprintf(field, sizeof(field), "levels.%s", cat);
+				if ((rc = level_of(lv, field, &p->cats[p->ncats].level, err)))
 					goto out;
 				snprintf(p->cats[p->ncats].category, sizeof(p->cats[0].category), "%s", cat);
 				p->ncats++;
@@ -130,6 +134,50 @@ out:
 	return rc;
 }
 
+int sm_policy_fits(const sm_policy *p, int levels, sm_err *err)
+{
+	int rc = 0;
+	char field[SM_CATEGORY_MAX + 8];
+	if (levels < 1 || levels > SM_LEVELS_MAX) {
+		rc = sm_err_set(err, SM_EINVAL, "levels", "a scheme has 1..%d levels, not %d", SM_LEVELS_MAX, levels);
+		goto out;
+	}
+	if (p->default_level < 1 || p->default_level > levels) {
+		rc = sm_err_set(err, SM_EINVAL, "default_level",
+				"policy '%s': default_level %d is not a level of this scheme (1..%d)", p->name,
+				p->default_level, levels);
+		goto out;
+	}
+	for (size_t i = 0; i < p->ncats; i++) {
+		if (p->cats[i].level >= 1 && p->cats[i].level <= levels)
+			continue;
+		snprintf(field, sizeof(field), "levels.%s", p->cats[i].category);
+		rc = sm_err_set(err, SM_EINVAL, field, "policy '%s': %s is %d, not a level of this scheme (1..%d)",
+				p->name, field, p->cats[i].level, levels);
+		goto out;
+	}
+out:
+	return rc;
+}
+
+int sm_check_req_fits(const sm_check_req *q, const sm_policy *p, int levels, sm_err *err)
+{
+	int rc = 0;
+	if (levels < 1 || levels > SM_LEVELS_MAX) {
+		rc = sm_err_set(err, SM_EINVAL, "levels", "a scheme has 1..%d levels, not %d", SM_LEVELS_MAX, levels);
+		goto out;
+	}
+	if (q->level < 0 || q->level > levels) {
+		rc = sm_err_set(err, SM_EINVAL, "level", "level %d is not a level of this scheme (1..%d)", q->level,
+				levels);
+		goto out;
+	}
+	if (p)
+		rc = sm_policy_fits(p, levels, err);
+out:
+	return rc;
+}
+
 int sm_check_req_validate(const sm_check_req *q, sm_err *err)
 {
 	int rc;
@@ -159,9 +207,34 @@ static void add_reason(sm_check_result *r, const char *code, const char *fmt, ..
 	va_end(ap);
 }
 
+/*
+ * The level a policy demands of certificate `c` (NULL: none was found) for request `q`: a floor that
+ * the caller's options may raise and never lower. It is the strictest of the policy's level for the
+ * certificate's recorded category (its default level when none is recorded), its level for the
+ * category the caller names, and the level the caller asks. `why` (cap bytes) says which demanded it.
+ */
+static int required_level(const sm_check_req *q, const sm_policy *p, const sm_cert *c, char *why, size_t cap)
+{
+	const char *cat = c ? c->category : NULL;
+	int level = sm_policy_level(p, cat);
+	if (cat)
+		snprintf(why, cap, "the policy requires %d for category %s (the certificate's)", level, cat);
+	else
+		snprintf(why, cap, "the policy requires %d (its default level)", level);
+	if (q->category && sm_policy_level(p, q->category) > level) {
+		level = sm_policy_level(p, q->category);
+		snprintf(why, cap, "the policy requires %d for category %s (the category asked)", level, q->category);
+	}
+	if (q->level > level) {
+		snprintf(why, cap, "the request requires %d (the level asked, above the policy's %d)", q->level, level);
+		level = q->level;
+	}
+	return level;
+}
+
 /* The verdict for one certificate, freshness aside. */
-static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, int required, int64_t now,
-		  sm_check_result *r)
+static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, int required, const char *why,
+		  int64_t now, sm_check_result *r)
 {
 	sm_date today = sm_date_from_time(now);
 	char d[11];
@@ -181,7 +254,7 @@ static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, i
 	}
 	if (c->level < required) {
 		r->verdict = SM_DENY;
-		add_reason(r, "level_below_policy", "certified at level %d, the policy requires %d", c->level, required);
+		add_reason(r, "level_below_policy", "certified at level %d, %s", c->level, why);
 	}
 	sm_fwspec *spec = NULL;
 	if (sm_fwspec_parse(c->firmware, &spec, NULL) != 0 || !sm_fwspec_covers(spec, q->firmware)) {
@@ -217,29 +290,45 @@ static void judge(const sm_check_req *q, const sm_policy *p, const sm_cert *c, i
 	}
 }
 
+int sm_verdict_unknown(const sm_check_req *q, const sm_policy *p, const char *code, const char *msg,
+		       sm_check_result *res)
+{
+	char why[SM_CATEGORY_MAX + 96];
+	memset(res, 0, sizeof(*res));
+	if (!code || !*code || !msg)
+		return SM_EINVAL;
+	res->required_level = required_level(q, p, NULL, why, sizeof(why));
+	add_reason(res, code, "%s", msg);
+	if (p->unknown_fails_closed) {
+		res->verdict = SM_UNKNOWN;
+		add_reason(res, "fails_closed", "the policy '%s' treats unknown as deny", p->name);
+	} else {
+		res->verdict = SM_WARN;
+		add_reason(res, "unknown_allowed",
+			   "the policy '%s' lets a device pass when no usable data answers (unknown: allow)",
+			   p->name);
+	}
+	return 0;
+}
+
 int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *certs, size_t n, int64_t next_update,
 		    int64_t now, sm_check_result *res)
 {
+	char why[SM_CATEGORY_MAX + 96];
 	memset(res, 0, sizeof(*res));
-	res->required_level = q->level ? q->level : sm_policy_level(p, q->category);
+	res->required_level = required_level(q, p, NULL, why, sizeof(why));
 	/* data past next_update: within the grace it still answers (warn); past it, unknown */
-	if (next_update && now > next_update + p->offline_grace) {
-		res->verdict = SM_UNKNOWN;
-		add_reason(res, "stale_data", "the registry data is older than the policy's offline grace");
-		if (p->unknown_fails_closed)
-			add_reason(res, "fails_closed", "the policy treats unknown as deny");
-		return 0;
-	}
+	if (next_update && now > next_update + p->offline_grace)
+		return sm_verdict_unknown(q, p, "stale_data",
+					  "the registry data is past its next update by more than the policy's offline grace",
+					  res);
 	int best = -1;
 	sm_check_result tmp;
-	/* res->required_level changes to the best certificate's below: each starts from the request's */
-	const int asked = res->required_level;
+	/* each certificate at the level its own category demands; res->required_level is the best one's */
 	for (size_t i = 0; i < n; i++) {
-		int required = asked;
-		if (!q->level && !q->category && certs[i]->category)
-			required = sm_policy_level(p, certs[i]->category);
+		int required = required_level(q, p, certs[i], why, sizeof(why));
 		memset(&tmp, 0, sizeof(tmp));
-		judge(q, p, certs[i], required, now, &tmp);
+		judge(q, p, certs[i], required, why, now, &tmp);
 		/* the best verdict wins; among equals the latest registration */
 		if (best < 0 || tmp.verdict < res->verdict ||
 		    (tmp.verdict == res->verdict && certs[i]->registered > certs[best]->registered)) {

@@ -36,6 +36,14 @@ int sm_json_parse_body(const char *p, size_t n, json_t **out, sm_err *err);
 /** `check --json` shape: verdict, reasons, certificate (or null), statement (null here), produced_at, next_update. */
 json_t *sm_check_to_json(const sm_check_result *r, sm_date today, int64_t produced_at, int64_t next_update);
 
+/**
+ * A policy in the policy document's shape (INTERFACE.md, schema/ "policy"), every field present:
+ * name, default_level, levels {category: level}, offline_grace_hours, unknown ("deny"|"allow"),
+ * support_warn_days, deny_after_support_end. sm_policy_parse reads it back to the same policy.
+ * New reference; NULL when out of memory.
+ */
+json_t *sm_policy_to_json(const sm_policy *p);
+
 /** `trust show --json` shape. */
 json_t *sm_trust_to_json(const sm_trust *t, const char *log_vkey);
 

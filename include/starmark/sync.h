@@ -127,7 +127,9 @@ const sm_trust *sm_cache_trust(const sm_cache *c);
  * The verdict for `q` under `p` at `now` from the cached snapshot alone: the snapshot is verified
  * again, the certificates of that vendor and model are taken from it, and sm_verdict_eval runs
  * with the snapshot's next_update (past it within the policy's offline grace: warn; past the grace:
- * unknown). A snapshot past its `expires` gives unknown with the reason "snapshot_expired".
+ * no usable data). A snapshot past its `expires` is no usable data with the reason
+ * "snapshot_expired". No usable data is answered as sm_verdict_unknown does (unknown, or a warn
+ * under a policy with "unknown": "allow").
  * *info (may be NULL) receives the snapshot's header. SM_EVERIFY / SM_EINVAL when the cached
  * snapshot does not verify (the caller answers unknown), SM_ENOMEM.
  */

@@ -32,14 +32,20 @@ typedef struct sm_policy {
 	} cats[SM_POLICY_MAX_CATEGORIES];
 	size_t ncats;
 	int64_t offline_grace;   /* seconds past next_update that still give warn, not unknown */
-	bool unknown_fails_closed;
+	bool unknown_fails_closed; /* "unknown": "deny"; false: no usable data passes with a warning */
 	int support_warn_days;
 	bool deny_after_support_end;
 } sm_policy;
 
 /** The policy used when none is given: level 1 for everything, 72 h grace, unknown fails closed. */
 void sm_policy_default(sm_policy *p);
-/** Parse a policy document (strict: unknown keys, wrong types, bad categories and levels refused). */
+/**
+ * Parse a policy document (strict: unknown keys, wrong types, bad categories and levels refused)
+ * into *out; the text need not be NUL-terminated. Levels are checked against 1..SM_LEVELS_MAX here;
+ * sm_policy_fits checks them against a scheme. SM_EINVAL with the field named ("name",
+ * "default_level", "levels.lock", "offline_grace_hours", "unknown", ...), SM_ETOOBIG over
+ * SM_POLICY_MAX_SIZE bytes or SM_POLICY_MAX_CATEGORIES categories.
+ */
 int sm_policy_parse(const char *json, size_t n, sm_policy *out, sm_err *err);
 /** The level the policy requires for a category (NULL: the default level). */
 int sm_policy_level(const sm_policy *p, const char *category);
@@ -48,8 +54,8 @@ typedef struct sm_check_req {
 	const char *vendor;
 	const char *model;
 	const char *firmware;
-	const char *category; /* optional: the device's category, for the policy's level */
-	int level;            /* optional (0): a required level that overrides the policy */
+	const char *category; /* optional: the device's category; its policy level counts as well as the certificate's */
+	int level;            /* optional (0): a required level; it raises the policy's level, never lowers it */
 } sm_check_req;
 
 #define SM_REASONS_MAX 8
@@ -70,13 +76,52 @@ typedef struct sm_check_result {
 int sm_check_req_validate(const sm_check_req *q, sm_err *err);
 
 /**
+ * Whether policy `p` fits a scheme of `levels` levels (the trust bundle's `levels`): a policy that
+ * asks a level the scheme does not have would deny every device. Returns 0, or SM_EINVAL with the
+ * first field out of the scheme's range named ("default_level", "levels.lock") and the range in
+ * the message, or with the field "levels" when `levels` is not 1..SM_LEVELS_MAX.
+ */
+int sm_policy_fits(const sm_policy *p, int levels, sm_err *err);
+
+/**
+ * Whether a check fits a scheme of `levels` levels, before it is answered: the request's level
+ * (when given; field "level") and the policy `p` (may be NULL) as sm_policy_fits checks it.
+ * Returns 0 or SM_EINVAL naming the field.
+ */
+int sm_check_req_fits(const sm_check_req *q, const sm_policy *p, int levels, sm_err *err);
+
+/**
  * The verdict for `q` among the certificates naming that vendor and model (`certs`, borrowed),
- * on data produced at `produced_at` and good until `next_update` (both 0 when the data is the
- * registry itself, always fresh), at time `now`. The best certificate wins (allow over warn over
- * deny); its copy goes to res->cert. Reasons carry machine codes and words.
+ * on data good until `next_update` (0 when the data is the registry itself, always fresh), at time
+ * `now`. The best certificate wins (allow over warn over deny); its copy goes to res->cert. Reasons
+ * carry machine codes and words.
+ *
+ * The policy is a floor: each certificate must reach the strictest of the policy's level for its
+ * recorded category (the default level when it records none), the policy's level for q->category
+ * when given, and q->level when given; "level_below_policy" says which of them demanded it, and
+ * res->required_level is that level for the certificate reported (or, with none, for the request).
+ * Data past next_update by more than the policy's offline grace answers as sm_verdict_unknown does
+ * with the reason "stale_data"; past next_update within the grace an allow becomes a warn
+ * ("data_past_next_update"). Returns 0, or SM_ENOMEM.
  */
 int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *certs, size_t n, int64_t next_update,
 		    int64_t now, sm_check_result *res);
+
+/**
+ * The policy's answer when no usable data answers `q`: registry data past the offline grace, an
+ * expired snapshot, an answer without a signed statement, a cache that is missing or does not
+ * verify... `code` (a machine code such as "stale_data", "snapshot_expired", "no_statement",
+ * "no_data") and `msg` (the words for the user) say why; both are copied (cut to fit).
+ * Under a policy that fails closed ("unknown": "deny") the verdict is SM_UNKNOWN with the reasons
+ * `code` and "fails_closed"; under "unknown": "allow" it is SM_WARN, a pass with a warning, with the
+ * reasons `code` and "unknown_allowed". res->cert is NULL and res->required_level the level the
+ * request would need (see sm_verdict_eval). *res is overwritten whole (clean up what it held first).
+ * Returns 0, or SM_EINVAL when `code` is NULL or empty or `msg` is NULL.
+ */
+int sm_verdict_unknown(const sm_check_req *q, const sm_policy *p, const char *code, const char *msg,
+		       sm_check_result *res);
+
+/** Free the certificate a result owns (res->cert becomes NULL; a second call is harmless). */
 void sm_check_result_cleanup(sm_check_result *res);
 
 #endif

@@ -175,6 +175,40 @@ with tempfile.TemporaryDirectory() as tmp:
                 break
         check(verdict == "allow", "an issue by the CLI is visible to the server within 3 s", "allow", verdict)
 
+        # policies are a floor (docs/interface-notes.md): /v1/check answers under the default policy,
+        # level 1 for every category, so category= changes nothing here (there is no category level
+        # to raise or lower); level= raises the required level and never lowers it. A one-star lock:
+        lock = {"vendor": {"code": "ACME", "name": "Acme"}, "product": "Lock", "models": ["L-1"], "level": 1,
+                "firmware": {"covered": ">=1.0"}, "registered": "2024-01-10", "category": "lock"}
+        st, h, b = s.req("POST", "/v1/admin/certs", lock, {"Authorization": "Bearer " + issuer_tok})
+        check(st == 201, "issue a one-star lock", 201, (st, b[:200]))
+
+        def lock_check(params):
+            st, h, b = s.req("GET", "/v1/check?vendor=ACME&model=L-1&firmware=1.0" + params)
+            j = json.loads(b)
+            return st, j.get("verdict"), j.get("required_level"), [r["code"] for r in j.get("reasons", [])], j
+
+        st, v, req, codes, j = lock_check("")
+        check((st, v, req) == (200, "allow", 1), "one-star lock, no parameters: allow at the default policy's 1",
+              (200, "allow", 1), (st, v, req))
+        for params in ["&category=sensor", "&category=lock", "&level=1", "&level=1&category=sensor"]:
+            st, v, req, codes, j = lock_check(params)
+            check((st, v, req) == (200, "allow", 1), f"one-star lock with {params}: allow, 1 required",
+                  (200, "allow", 1), (st, v, req, codes))
+        for level in (2, 3):
+            st, v, req, codes, j = lock_check(f"&level={level}&category=sensor")
+            why = [r["message"] for r in j.get("reasons", []) if r["code"] == "level_below_policy"]
+            check((st, v, req) == (200, "deny", level) and why and "level asked" in why[0],
+                  f"one-star lock with level={level}&category=sensor: level= raises it to {level}",
+                  (200, "deny", level, "level asked"), (st, v, req, why))
+        st, v, req, codes, j = lock_check("&level=4")
+        check(st == 400 and j.get("error", {}).get("field") == "level", "level=4 of a 3-level scheme: 400 naming level",
+              400, (st, j))
+        st, h, b = s.req("GET", "/v1/check?vendor=RINNAI&model=MC-301V&firmware=1.4.2&level=1&category=sensor")
+        j = json.loads(b)
+        check(j["required_level"] == 1 and j["certificate"]["level"] == 2, "level=1 on a two-star certificate: 1 required",
+              1, j.get("required_level"))
+
         # certificates
         st, h, body = s.req("GET", f"/v1/certs/{cid}")
         check(st == 200 and json.loads(body)["id"] == cid, "GET cert", 200, st)
@@ -358,7 +392,8 @@ with tempfile.TemporaryDirectory() as tmp:
 
     class Fake(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            body = json.dumps({"verdict": "allow", "required_level": 1, "reasons": [{"code": "certified", "message": "ok"}],
+            verdict = "deny" if "model=NOPE" in self.path else "allow"
+            body = json.dumps({"verdict": verdict, "required_level": 1, "reasons": [{"code": "certified", "message": "ok"}],
                                "certificate": None, "statement": None, "produced_at": None, "next_update": None}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -368,14 +403,29 @@ with tempfile.TemporaryDirectory() as tmp:
 
         def log_message(self, *a):
             pass
+    anchor = os.path.join(tmp, "anchor.cose")
+    cli(db, "trust", "export", anchor)
     fake = http.server.HTTPServer(("127.0.0.1", 0), Fake)
     threading.Thread(target=fake.serve_forever, daemon=True).start()
-    p = subprocess.run([BIN, "--server", f"http://127.0.0.1:{fake.server_port}", "check", "--vendor", "RINNAI", "--model",
-                        "MC-301V", "--firmware", "1.5"], capture_output=True, text=True, timeout=20,
-                       env=dict(os.environ, STARMARK_NOW=NOW))
+    def fake_check(model, *extra):
+        return subprocess.run([BIN, "--server", f"http://127.0.0.1:{fake.server_port}", "check", "--vendor", "RINNAI",
+                               "--model", model, "--firmware", "1.5", *extra], capture_output=True, text=True, timeout=20,
+                              env=dict(os.environ, STARMARK_NOW=NOW, STARMARK_TRUST=anchor))
+    p = fake_check("MC-301V")
+    check(p.returncode == 3 and "unknown" in p.stdout and "fails_closed" in p.stdout,
+          "an allow without a signed statement is unknown (exit 3)", 3, (p.returncode, p.stdout, p.stderr[-200:]))
+    # a policy with "unknown": "allow" lets such an answer pass, with a warning; a deny stays a deny
+    open_policy = os.path.join(tmp, "open.json")
+    with open(open_policy, "w", encoding="utf-8") as f:
+        json.dump({"name": "fail-open", "unknown": "allow"}, f)
+    p = fake_check("MC-301V", "--policy", open_policy)
+    check(p.returncode == 0 and p.stdout.startswith("warn") and "no_statement" in p.stdout and
+          "unknown_allowed" in p.stdout and "warning:" in p.stderr,
+          "no signed statement under unknown=allow: warn (exit 0)", 0, (p.returncode, p.stdout, p.stderr[-200:]))
+    p = fake_check("NOPE", "--policy", open_policy)
+    check(p.returncode == 1 and p.stdout.startswith("deny"), "an unsigned deny under unknown=allow stays a deny (exit 1)",
+          1, (p.returncode, p.stdout, p.stderr[-200:]))
     fake.shutdown()
-    check(p.returncode == 3 and "unknown" in p.stdout, "an allow without a signed statement is unknown (exit 3)", 3,
-          (p.returncode, p.stdout, p.stderr[-200:]))
 
     # refusing to start: a mismatched TLS pair, --check-config
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes", "-keyout", os.path.join(tmp, "k1.pem"),

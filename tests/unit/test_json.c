@@ -254,6 +254,43 @@ static void test_json_check_to_json_shape(void **state)
 	json_decref(j);
 }
 
+/* A policy's view has every field, in the policy document's shape, and parses back to the same policy. */
+static void test_json_policy_to_json_round_trip(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"name\": \"Homes ★★★\", \"default_level\": 2, \"levels\": {\"lock\": 3, "
+	                          "\"sensor\": 1}, \"offline_grace_hours\": 48, \"unknown\": \"allow\", "
+	                          "\"support_warn_days\": 90, \"deny_after_support_end\": false}";
+	sm_policy p, back;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	json_t *j = sm_policy_to_json(&p);
+	assert_non_null(j);
+	expect_keys(j, "policy", "name", "default_level", "levels", "offline_grace_hours", "unknown",
+	            "support_warn_days", "deny_after_support_end", NULL);
+	assert_string_equal(sget(j, "name"), "Homes ★★★");
+	assert_int_equal(json_integer_value(json_object_get(j, "default_level")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "levels"), "lock")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "offline_grace_hours")), 48);
+	assert_string_equal(sget(j, "unknown"), "allow");
+	assert_int_equal(json_integer_value(json_object_get(j, "support_warn_days")), 90);
+	assert_true(json_is_false(json_object_get(j, "deny_after_support_end")));
+	char *text = json_dumps(j, JSON_COMPACT);
+	assert_non_null(text);
+	assert_int_equal(sm_policy_parse(text, strlen(text), &back, &err), 0);
+	assert_memory_equal(&p, &back, sizeof(p));
+	free(text);
+	json_decref(j);
+
+	/* the default policy: no categories, fails closed */
+	sm_policy_default(&p);
+	j = sm_policy_to_json(&p);
+	assert_int_equal(json_object_size(json_object_get(j, "levels")), 0);
+	assert_string_equal(sget(j, "unknown"), "deny");
+	assert_int_equal(json_integer_value(json_object_get(j, "offline_grace_hours")), 72);
+	json_decref(j);
+}
+
 /* ---- the issue body ---- */
 
 static void test_json_cert_from_json_issue_body(void **state)
@@ -620,6 +657,7 @@ int main(void)
 	    cmocka_unit_test(test_json_time_format),
 	    cmocka_unit_test(test_json_cert_to_json_shape),
 	    cmocka_unit_test(test_json_check_to_json_shape),
+	    cmocka_unit_test(test_json_policy_to_json_round_trip),
 	    cmocka_unit_test(test_json_cert_from_json_issue_body),
 	    cmocka_unit_test(test_json_cert_from_json_rejects),
 	    cmocka_unit_test(test_json_cert_from_json_export_keys),

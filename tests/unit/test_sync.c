@@ -518,6 +518,14 @@ static void test_sync_cache_verdicts(void **state)
 	pol.offline_grace = 30 * 86400;
 	assert_int_equal(cache_verdict(f, "L1", "1.5", NOW + 10 + 8 * 86400, &pol, &res), SM_UNKNOWN);
 	assert_true(has_reason(&res, "snapshot_expired"));
+	assert_true(has_reason(&res, "fails_closed"));
+	sm_check_result_cleanup(&res);
+	/* a policy with "unknown": "allow" lets it pass with a warning, keeping the cause */
+	pol.unknown_fails_closed = false;
+	assert_int_equal(cache_verdict(f, "L1", "1.5", NOW + 10 + 8 * 86400, &pol, &res), SM_WARN);
+	assert_true(has_reason(&res, "snapshot_expired"));
+	assert_true(has_reason(&res, "unknown_allowed"));
+	assert_false(has_reason(&res, "fails_closed"));
 	sm_check_result_cleanup(&res);
 	/* a revoke reaches the cache with the next snapshot */
 	sm_policy_default(&pol);

@@ -229,8 +229,10 @@ static void test_verdict_policy_parse_rejects(void **state)
 	policy_fails("{\"default_level\": 2.0}", SM_EINVAL, "default_level", "1..9");
 	policy_fails("{\"default_level\": null}", SM_EINVAL, "default_level", "1..9");
 	policy_fails("{\"levels\": []}", SM_EINVAL, "levels", "categories");
-	policy_fails("{\"levels\": {\"lock\": 0}}", SM_EINVAL, "levels", "1..9");
-	policy_fails("{\"levels\": {\"lock\": true}}", SM_EINVAL, "levels", "1..9");
+	policy_fails("{\"levels\": {\"lock\": 0}}", SM_EINVAL, "levels.lock", "levels.lock must be a level 1..9");
+	policy_fails("{\"levels\": {\"lock\": true}}", SM_EINVAL, "levels.lock", "1..9");
+	policy_fails("{\"levels\": {\"sensor\": 1, \"water-heater\": 10}}", SM_EINVAL, "levels.water-heater",
+	             "levels.water-heater must be a level 1..9");
 	policy_fails("{\"levels\": {\"Lock\": 3}}", SM_EINVAL, "category", "'Lock'");
 	policy_fails("{\"levels\": {\"water_heater\": 3}}", SM_EINVAL, "category", "water_heater");
 	policy_fails("{\"levels\": {\"\": 3}}", SM_EINVAL, "category", "category");
@@ -485,11 +487,15 @@ static void test_verdict_freshness(void **state)
 	assert_null(r.cert);
 	sm_check_result_cleanup(&r);
 	expect_verdict(&q, &p, NULL, 0, NOW - grace - 1, NOW, SM_UNKNOWN, "stale_data", "", NULL);
+	/* a policy with "unknown": "allow" lets it pass, with a warning that says so */
 	p.unknown_fails_closed = false;
-	expect_verdict(&q, &p, &c, 1, NOW - grace - 1, NOW, SM_UNKNOWN, "stale_data", "", &r);
+	expect_verdict(&q, &p, &c, 1, NOW - grace - 1, NOW, SM_WARN, "stale_data", "offline grace", &r);
 	assert_null(find_reason(&r, "fails_closed"));
-	assert_int_equal(r.nreasons, 1);
+	assert_non_null(find_reason(&r, "unknown_allowed"));
+	assert_int_equal(r.nreasons, 2);
+	assert_null(r.cert);
 	sm_check_result_cleanup(&r);
+	p.unknown_fails_closed = true;
 	/* a zero grace: one second late is unknown */
 	p.offline_grace = 0;
 	expect_verdict(&q, &p, &c, 1, NOW - 1, NOW, SM_UNKNOWN, "stale_data", "", NULL);
@@ -569,39 +575,44 @@ static void test_verdict_category_and_level(void **state)
 	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", &r);
 	assert_int_equal(r.required_level, 3);
 	sm_check_result_cleanup(&r);
-	/* the request's category wins over the certificate's */
+	/* a category the caller names counts as well as the certificate's: the stricter wins */
 	q.category = "camera";
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
-	assert_int_equal(r.required_level, 2);
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "lock", &r);
+	assert_int_equal(r.required_level, 3);
 	sm_check_result_cleanup(&r);
-	q.category = "sensor"; /* not in the policy: its default */
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
-	assert_int_equal(r.required_level, 1);
+	q.category = "sensor"; /* not in the policy: its default, below the lock's */
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", &r);
+	assert_int_equal(r.required_level, 3);
 	sm_check_result_cleanup(&r);
 	/* a certificate without a category, asked as a lock */
 	free(c->category);
 	c->category = NULL;
 	q.category = "lock";
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "", NULL);
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "asked", NULL);
+	q.category = "camera";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
+	assert_int_equal(r.required_level, 2);
+	sm_check_result_cleanup(&r);
 	q.category = NULL;
 	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
 	assert_int_equal(r.required_level, 1);
 	sm_check_result_cleanup(&r);
-	c->category = xstrdup("lock");
+	c->category = xstrdup("camera");
+	/* a certificate recorded as a camera, asked as a camera: the policy's 2 */
+	q.category = "camera";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
+	assert_int_equal(r.required_level, 2);
+	sm_check_result_cleanup(&r);
 
-	/* an explicit level overrides the policy and every category */
-	q.level = 1;
-	q.category = "lock";
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
-	assert_int_equal(r.required_level, 1);
-	sm_check_result_cleanup(&r);
-	q.level = 2;
-	q.category = NULL;
-	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, NULL);
+	/* an explicit level raises what the policy asks, and never lowers it */
 	q.level = 3;
-	q.category = "sensor";
 	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", &r);
 	assert_int_equal(r.required_level, 3);
+	sm_check_result_cleanup(&r);
+	q.level = 1;
+	q.category = NULL;
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, NULL, NULL, &r);
+	assert_int_equal(r.required_level, 2);
 	sm_check_result_cleanup(&r);
 	/* no certificates: the required level is still reported */
 	q.level = 0;
@@ -609,7 +620,225 @@ static void test_verdict_category_and_level(void **state)
 	expect_verdict(&q, &p, NULL, 0, 0, NOW, SM_DENY, "unknown_model", "", &r);
 	assert_int_equal(r.required_level, 3);
 	sm_check_result_cleanup(&r);
+	q.level = 2;
+	expect_verdict(&q, &p, NULL, 0, 0, NOW, SM_DENY, "unknown_model", "", &r);
+	assert_int_equal(r.required_level, 3);
+	sm_check_result_cleanup(&r);
 	sm_cert_free(c);
+}
+
+/* Defect 1: `check --level 1 --policy P` lowered P's level 3 for locks to 1. */
+static void test_verdict_level_raises_never_lowers(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"default_level\": 1, \"levels\": {\"lock\": 3}}";
+	sm_policy p;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	sm_cert *c = make_cert("C-LOCK1");
+	c->level = 1; /* a one-star lock */
+	sm_check_req q = req("1.5");
+	sm_check_result r;
+	for (int level = 0; level <= 3; level++) {
+		q.level = level;
+		expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", &r);
+		if (r.required_level != 3)
+			fail_msg("--level %d: expected 3 required (the policy's lock level), got %d", level,
+			         r.required_level);
+		sm_check_result_cleanup(&r);
+	}
+	q.category = "lock";
+	q.level = 1;
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "requires 3", NULL);
+	/* and a level above the policy's raises it, saying so */
+	c->level = 3;
+	q.category = NULL;
+	q.level = 4;
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "level asked", &r);
+	assert_int_equal(r.required_level, 4);
+	sm_check_result_cleanup(&r);
+	sm_cert_free(c);
+}
+
+/* Defect 2: a caller's `--category sensor` made a one-star lock pass a policy wanting 3 for locks. */
+static void test_verdict_category_caller_cannot_lower(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"default_level\": 1, \"levels\": {\"lock\": 3, \"sensor\": 1}}";
+	sm_policy p;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	sm_cert *c = make_cert("C-LOCK1");
+	c->level = 1;
+	sm_check_req q = req("1.5");
+	sm_check_result r;
+	q.category = "sensor";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "lock", &r);
+	assert_int_equal(r.required_level, 3);
+	assert_non_null(strstr(find_reason(&r, "level_below_policy")->message, "certificate"));
+	sm_check_result_cleanup(&r);
+	q.level = 1; /* both at once */
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "lock", NULL);
+	/* the other way round: a sensor certificate asked as a lock needs the lock's level */
+	free(c->category);
+	c->category = xstrdup("sensor");
+	q.level = 0;
+	q.category = "lock";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_DENY, "level_below_policy", "lock", &r);
+	assert_int_equal(r.required_level, 3);
+	assert_non_null(strstr(find_reason(&r, "level_below_policy")->message, "asked"));
+	sm_check_result_cleanup(&r);
+	q.category = "sensor";
+	expect_verdict(&q, &p, &c, 1, 0, NOW, SM_ALLOW, "certified", "", &r);
+	assert_int_equal(r.required_level, 1);
+	sm_check_result_cleanup(&r);
+	sm_cert_free(c);
+}
+
+/*
+ * The rule whole: for every certificate category, caller category and caller level, the level
+ * required is never below what the policy asks with no caller options, and is the maximum of the
+ * three sources.
+ */
+static void test_verdict_required_level_is_the_max(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"default_level\": 2, \"levels\": {\"lock\": 3, \"sensor\": 1, \"camera\": 2}}";
+	sm_policy p;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	static const char *const cats[] = {NULL, "lock", "sensor", "camera", "shutter"};
+	const size_t ncats = sizeof(cats) / sizeof(cats[0]);
+	sm_cert *c = make_cert("C-1");
+	c->level = 9; /* passes every level: only required_level is looked at */
+	for (size_t i = 0; i < ncats; i++) {
+		free(c->category);
+		c->category = cats[i] ? xstrdup(cats[i]) : NULL;
+		int floor = sm_policy_level(&p, cats[i]);
+		for (size_t k = 0; k < ncats; k++)
+			for (int level = 0; level <= 4; level++) {
+				sm_check_req q = req("1.5");
+				q.category = cats[k];
+				q.level = level;
+				int want = floor;
+				if (cats[k] && sm_policy_level(&p, cats[k]) > want)
+					want = sm_policy_level(&p, cats[k]);
+				if (level > want)
+					want = level;
+				sm_check_result r;
+				assert_int_equal(sm_verdict_eval(&q, &p, &c, 1, 0, NOW, &r), 0);
+				if (r.required_level != want || r.required_level < floor)
+					fail_msg("certificate %s, asked %s at --level %d: expected %d required, got %d",
+					         cats[i] ? cats[i] : "(none)", cats[k] ? cats[k] : "(none)", level, want,
+					         r.required_level);
+				sm_check_result_cleanup(&r);
+			}
+	}
+	sm_cert_free(c);
+}
+
+/* Defect 3: "unknown": "allow" changed nothing; no usable data is one function's answer now. */
+static void test_verdict_unknown_follows_the_policy(void **state)
+{
+	(void)state;
+	static const char doc[] = "{\"name\": \"open\", \"levels\": {\"lock\": 3}, \"unknown\": \"allow\"}";
+	sm_policy p;
+	sm_err err;
+	sm_check_result r;
+	sm_check_req q = req("1.5");
+	q.category = "lock";
+	q.level = 2;
+
+	/* fails closed (the default): unknown, the cause first, then fails_closed */
+	sm_policy_default(&p);
+	assert_int_equal(sm_verdict_unknown(&q, &p, "no_data", "the cache /x holds no snapshot", &r), 0);
+	assert_int_equal(r.verdict, SM_UNKNOWN);
+	assert_int_equal(r.nreasons, 2);
+	assert_string_equal(r.reasons[0].code, "no_data");
+	assert_string_equal(r.reasons[0].message, "the cache /x holds no snapshot");
+	assert_string_equal(r.reasons[1].code, "fails_closed");
+	assert_non_null(strstr(r.reasons[1].message, "deny"));
+	assert_null(r.cert);
+	assert_int_equal(r.required_level, 2);
+	sm_check_result_cleanup(&r);
+
+	/* fails open: a pass with a warning that keeps the cause and names the policy */
+	assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	assert_int_equal(sm_verdict_unknown(&q, &p, "snapshot_expired", "the cached snapshot expired", &r), 0);
+	assert_int_equal(r.verdict, SM_WARN);
+	assert_int_equal(r.nreasons, 2);
+	assert_string_equal(r.reasons[0].code, "snapshot_expired");
+	assert_string_equal(r.reasons[1].code, "unknown_allowed");
+	assert_non_null(strstr(r.reasons[1].message, "open"));
+	assert_null(find_reason(&r, "fails_closed"));
+	assert_null(r.cert);
+	assert_int_equal(r.required_level, 3); /* the floor holds here too */
+	sm_check_result_cleanup(&r);
+
+	/* what was in the result before is replaced, and long messages are cut, not overflowed */
+	char big[1024];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	r.nreasons = SM_REASONS_MAX;
+	assert_int_equal(sm_verdict_unknown(&q, &p, "no_statement", big, &r), 0);
+	assert_int_equal(r.nreasons, 2);
+	assert_int_equal(strlen(r.reasons[0].message), sizeof(r.reasons[0].message) - 1);
+	sm_check_result_cleanup(&r);
+	/* a code is required */
+	assert_int_equal(sm_verdict_unknown(&q, &p, "", "why", &r), SM_EINVAL);
+	assert_int_equal(sm_verdict_unknown(&q, &p, NULL, "why", &r), SM_EINVAL);
+	sm_check_result_cleanup(&r);
+}
+
+/* Defect 4: a policy asking level 5 of a 3-level scheme was accepted, and then denied everything. */
+static void expect_misfit(const char *doc, const sm_check_req *q, int levels, const char *field, const char *needle)
+{
+	sm_policy p;
+	sm_err err;
+	sm_policy_default(&p);
+	if (doc)
+		assert_int_equal(sm_policy_parse(doc, strlen(doc), &p, &err), 0);
+	sm_err_clear(&err);
+	int rc = q ? sm_check_req_fits(q, &p, levels, &err) : sm_policy_fits(&p, levels, &err);
+	if (rc != SM_EINVAL)
+		fail_msg("%s in a %d-level scheme: expected SM_EINVAL, got %d", doc ? doc : "(request)", levels, rc);
+	if (strcmp(err.field, field) != 0)
+		fail_msg("%s: expected field \"%s\", got \"%s\" (%s)", doc ? doc : "(request)", field, err.field, err.msg);
+	if (!strstr(err.msg, needle))
+		fail_msg("%s: expected \"%s\" in \"%s\"", doc ? doc : "(request)", needle, err.msg);
+}
+
+static void test_verdict_policy_fits_the_scheme(void **state)
+{
+	(void)state;
+	static const char fits[] = "{\"default_level\": 2, \"levels\": {\"lock\": 3, \"sensor\": 1}}";
+	sm_policy p;
+	sm_err err;
+	assert_int_equal(sm_policy_parse(fits, strlen(fits), &p, &err), 0);
+	assert_int_equal(sm_policy_fits(&p, 3, &err), 0);
+	assert_int_equal(sm_policy_fits(&p, SM_LEVELS_MAX, &err), 0);
+	sm_policy_default(&p);
+	assert_int_equal(sm_policy_fits(&p, 1, &err), 0);
+
+	expect_misfit(fits, NULL, 2, "levels.lock", "1..2");
+	expect_misfit("{\"default_level\": 5}", NULL, 3, "default_level", "1..3");
+	expect_misfit("{\"default_level\": 5}", NULL, 3, "default_level", "5");
+	expect_misfit("{\"levels\": {\"sensor\": 1, \"water-heater\": 4}}", NULL, 3, "levels.water-heater", "4");
+	expect_misfit("{\"name\": \"Homes\", \"levels\": {\"lock\": 5}}", NULL, 3, "levels.lock", "Homes");
+	/* a scheme that is not one */
+	expect_misfit(NULL, NULL, 0, "levels", "1..9");
+	expect_misfit(NULL, NULL, SM_LEVELS_MAX + 1, "levels", "1..9");
+
+	/* the request's level and the policy, in one check for the verbs that take both */
+	sm_check_req q = req("1.5");
+	assert_int_equal(sm_check_req_fits(&q, NULL, 3, &err), 0);
+	q.level = 3;
+	assert_int_equal(sm_check_req_fits(&q, NULL, 3, &err), 0);
+	assert_int_equal(sm_check_req_fits(&q, &p, 3, &err), 0);
+	q.level = 4;
+	expect_misfit(NULL, &q, 3, "level", "level 4 is not a level of this scheme (1..3)");
+	q.level = 1;
+	expect_misfit("{\"levels\": {\"lock\": 5}}", &q, 3, "levels.lock", "1..3");
 }
 
 /*
@@ -655,6 +884,11 @@ int main(void)
 	    cmocka_unit_test(test_verdict_best_of_several),
 	    cmocka_unit_test(test_verdict_category_and_level),
 	    cmocka_unit_test(test_verdict_level_per_certificate_order_independent),
+	    cmocka_unit_test(test_verdict_level_raises_never_lowers),
+	    cmocka_unit_test(test_verdict_category_caller_cannot_lower),
+	    cmocka_unit_test(test_verdict_required_level_is_the_max),
+	    cmocka_unit_test(test_verdict_unknown_follows_the_policy),
+	    cmocka_unit_test(test_verdict_policy_fits_the_scheme),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

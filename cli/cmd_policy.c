@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* policy check: lint a policy document, and check its levels against the scheme it will be used with. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+/* The scheme a policy is checked against; levels 0: none was given or found. */
+typedef struct scheme {
+	char name[33];
+	int levels;
+	const char *source; /* "trust" (a bundle file) or "registry" (--db) */
+	const char *where;  /* that file or directory (borrowed from argv or the cli) */
+} scheme;
+
+/*
+ * The scheme of the user's trust anchor (--trust, $STARMARK_TRUST): a bundle or chain file, verified.
+ * A fingerprint alone names no scheme. What is not usable is bad input (SM_EINVAL, field "trust").
+ */
+static int scheme_of_anchor(const cli *c, scheme *out, sm_err *err)
+{
+	sm_anchor *a = NULL;
+	sm_trust *t = malloc(sizeof(*t));
+	int rc = t ? load_anchor(c, &a, err) : sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	if (!rc && sm_trust_follow(a, NULL, t, NULL, NULL, err) != 0)
+		rc = sm_err_set(err, SM_EINVAL, "trust", "--trust %s: a root key fingerprint names no scheme: give a trust "
+				"bundle file ('starmark trust export')", c->trust);
+	if (!rc) {
+		snprintf(out->name, sizeof(out->name), "%s", t->scheme);
+		out->levels = t->levels;
+		out->source = "trust";
+		out->where = c->trust;
+	}
+	sm_anchor_free(a);
+	free(t);
+	return rc;
+}
+
+/* Whether a local registry is there to check against (--db, $STARMARK_DB or ./registry). */
+static bool registry_exists(const char *dir)
+{
+	struct stat st;
+	return dir && stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void print_summary(const sm_policy *p, const scheme *s)
+{
+	printf("policy:          %s\n", p->name);
+	printf("default level:   %d %s\n", p->default_level, stars(p->default_level));
+	if (p->ncats == 0)
+		printf("levels:          (no category of its own: the default level for every device)\n");
+	else
+		printf("levels:\n");
+	for (size_t i = 0; i < p->ncats; i++)
+		printf("  %-22s %d %s\n", p->cats[i].category, p->cats[i].level, stars(p->cats[i].level));
+	printf("offline grace:   %lld hours past the data's next update\n", (long long)(p->offline_grace / 3600));
+	printf("unknown:         %s\n", p->unknown_fails_closed
+					    ? "deny (no usable data fails closed: exit 3)"
+					    : "allow (no usable data passes with a warning: warn, exit 0)");
+	printf("support:         warn %d days before the vendor's support ends; after it: %s\n",
+	       p->support_warn_days, p->deny_after_support_end ? "deny" : "warn");
+	if (s->levels)
+		printf("scheme:          %s, levels 1..%d (from the %s %s): the policy fits\n", s->name, s->levels,
+		       strcmp(s->source, "trust") == 0 ? "trust bundle" : "registry", s->where);
+	else
+		printf("scheme:          not checked (give --trust FILE, or --db DIR of a local registry)\n");
+}
+
+static json_t *summary_json(const sm_policy *p, const scheme *s)
+{
+	json_t *sch = s->levels ? json_pack("{s:s, s:i, s:s}", "name", s->name, "levels", s->levels, "source", s->source)
+				: json_null();
+	return json_pack("{s:o, s:o}", "policy", sm_policy_to_json(p), "scheme", sch);
+}
+
+int cmd_policy(cli *c, int argc, char **argv)
+{
+	opt o[] = { { 0 } };
+	const char *pos[2];
+	size_t np, n = 0;
+	sm_err err = { 0 };
+	sm_policy pol;
+	scheme sch = { 0 };
+	uint8_t *text = NULL;
+	sm_registry *r = NULL;
+	int rc = opt_parse(c, "policy", argc, argv, o, pos, 2, &np);
+	if (rc)
+		goto out;
+	if (np != 2 || strcmp(pos[0], "check") != 0) {
+		rc = usage_error(c, "policy: usage: starmark policy check FILE [--trust FILE]");
+		goto out;
+	}
+	const char *file = pos[1];
+	if ((rc = sm_file_read(file, SM_POLICY_MAX_SIZE, &text, &n, &err))) {
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	if ((rc = sm_policy_parse((const char *)text, n, &pol, &err))) {
+		sm_err_wrap(&err, rc, NULL, "%s", file);
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	if (c->trust) {
+		if ((rc = scheme_of_anchor(c, &sch, &err))) {
+			rc = fail(c, rc, &err);
+			goto out;
+		}
+	} else if (registry_exists(c->db)) {
+		if ((rc = open_registry(c, false, &r)))
+			goto out;
+		snprintf(sch.name, sizeof(sch.name), "%s", sm_registry_trust(r)->scheme);
+		sch.levels = sm_registry_trust(r)->levels;
+		sch.source = "registry";
+		sch.where = c->db;
+	}
+	if (sch.levels && (rc = sm_policy_fits(&pol, sch.levels, &err))) {
+		sm_err_wrap(&err, rc, NULL, "%s", file);
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	if (c->json)
+		rc = print_json(summary_json(&pol, &sch));
+	else
+		print_summary(&pol, &sch);
+out:
+	sm_registry_close(r);
+	free(text);
+	return rc;
+}
