@@ -32,7 +32,7 @@ int cmd_sync(cli *c, int argc, char **argv)
 	sm_time_format(rep.snapshot.next_update, nx);
 	sm_time_format(rep.snapshot.expires, ex);
 	if (rep.cache_reset)
-		fprintf(stderr, "%s: note: the cache did not follow from the trust anchor and was started over: %s\n",
+		fprintf(stderr, "%s: note: the cache was not used and was started over: %s\n",
 		        c->prog, rep.reset_reason);
 	if (rep.frozen)
 		fprintf(stderr,

@@ -205,6 +205,7 @@ struct sync_state {
 	sm_trust_chain chain;     /* the cached chain, then with what the server added */
 	cache_gen old;            /* the generation in force, if any */
 	bool have_old;
+	uint64_t floor;           /* the snapshot version it was written for: never go below it */
 	cache_map cached, fresh;
 	sm_snapshot_info cached_info;
 	bool have_cached;
@@ -230,6 +231,7 @@ static int read_cache(const char *dir, const sm_anchor *a, struct sync_state *s,
 	if (rc)
 		return rc;
 	s->have_old = true;
+	s->floor = s->old.floor; /* kept even when the rest of the generation is not used */
 	rc = sm_cache_read_trust(&s->old, a, s->trust, &s->chain, &why);
 	if (!rc && !(rc = cache_gen_map(&s->old, SM_CACHE_SNAPSHOT, SM_SNAPSHOT_MAX, &s->cached, &why)) &&
 	    !(rc = sm_snapshot_verify(s->cached.p, s->cached.n, s->trust, &s->cached_info, NULL, NULL, &why)))
@@ -291,8 +293,8 @@ static int sync_snapshot(sm_client *c, struct sync_state *s, int64_t now, sm_syn
 	} else if (!rc && !(rc = cache_map_fd(fd, "the downloaded snapshot", SM_SNAPSHOT_MAX, &s->fresh, err))) {
 		rc = sm_sync_snapshot_accept(s->fresh.p, s->fresh.n, s->trust, s->have_cached ? &s->cached_info : NULL,
 		                             s->cached_sha, now, &rep->snapshot, &same, err);
-		if (!rc && s->have_old)
-			rc = sm_cache_floor_check(&rep->snapshot, s->old.floor, err);
+		if (!rc)
+			rc = sm_cache_floor_check(&rep->snapshot, s->floor, err);
 		rep->snapshot_changed = !rc && !same;
 	}
 	if (fd >= 0) {

@@ -84,7 +84,7 @@ typedef struct sm_sync_report {
 	uint64_t old_version;      /* version kept before (0: none) */
 	sm_snapshot_info snapshot; /* the snapshot now kept */
 	bool frozen;               /* the snapshot served is past its next_update: the registry's data is not moving */
-	bool cache_reset;          /* the cache did not follow from the anchor and was started over */
+	bool cache_reset;          /* the cache was not used (it does not follow from the anchor, or holds a rollback) and was started over */
 	char reset_reason[SM_ERR_MSG_MAX]; /* why */
 	bool had_checkpoint;
 	uint64_t old_log_size; /* size of the checkpoint kept before */

@@ -109,6 +109,36 @@ if not ok:
 	[ -z "$r" ] || fail "$1: $r"
 }
 
+# ---- starmarkd ----
+SMD=${STARMARKD_BIN:-$(dirname "$SM")/../server/starmarkd}
+SMD_PID=
+# start_server DB [more starmarkd args] — on a free port of 127.0.0.1 with $T/smd.conf when it exists;
+# sets SMD_PID, PORT and URL; its stdout in $T/smd.out, its stderr appended to $T/smd.err.
+start_server() {
+	local db=$1
+	shift
+	[ -x "$SMD" ] || { echo "FAIL: starmarkd not found at $SMD (set STARMARKD_BIN)" >&2; exit 1; }
+	: >"$T/smd.out"
+	"$SMD" --db "$db" --listen 127.0.0.1:0 ${SMD_CONF:+--config "$SMD_CONF"} "$@" >"$T/smd.out" 2>>"$T/smd.err" &
+	SMD_PID=$!
+	for _ in $(seq 100); do
+		grep -q '^listening on' "$T/smd.out" && break
+		sleep 0.05
+	done
+	local port
+	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/smd.out")
+	[ -n "$port" ] || { echo "FAIL: starmarkd did not start: $(cat "$T/smd.err")" >&2; exit 1; }
+	PORT=$port
+	URL=http://127.0.0.1:$port
+}
+
+stop_server() {
+	[ -n "$SMD_PID" ] || return 0
+	kill -TERM "$SMD_PID" 2>/dev/null
+	wait "$SMD_PID" 2>/dev/null
+	SMD_PID=
+}
+
 # logsize — the log's size (line 2 of the checkpoint) of the registry in $STARMARK_DB; with
 # $SM_LOG_PASS set, the passphrase file that unlocks the log key.
 logsize() {

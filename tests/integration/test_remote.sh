@@ -5,8 +5,6 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-SMD=${STARMARKD_BIN:-$(dirname "$SM")/../server/starmarkd}
-[ -x "$SMD" ] || { echo "FAIL: starmarkd not found at $SMD (set STARMARKD_BIN)" >&2; exit 1; }
 
 # One fixed day for the registry, the server and the CLI: events carry the same times on both sides.
 export STARMARK_NOW=2026-03-02
@@ -14,38 +12,14 @@ DAY0=$(date -u -d 2026-03-02 +%s)
 unset STARMARK_SERVER STARMARK_TOKEN STARMARK_DB STARMARK_CACERT
 export NO_PROXY='*' no_proxy='*'
 
-cat >"$T/smd.conf" <<'EOF'
+SMD_CONF=$T/smd.conf
+cat >"$SMD_CONF" <<'EOF'
 snapshot_seconds = 1
 refresh_seconds = 1
 admin_rate_per_minute = 100000
 admin_burst = 10000
 EOF
 
-SMD_PID=
-# start_server DB [more starmarkd args] — sets SMD_PID and URL
-start_server() {
-	local db=$1
-	shift
-	: >"$T/smd.out"
-	"$SMD" --db "$db" --listen 127.0.0.1:0 --config "$T/smd.conf" "$@" >"$T/smd.out" 2>>"$T/smd.err" &
-	SMD_PID=$!
-	for _ in $(seq 100); do
-		grep -q '^listening on' "$T/smd.out" && break
-		sleep 0.05
-	done
-	local port
-	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$T/smd.out")
-	[ -n "$port" ] || { echo "FAIL: starmarkd did not start: $(cat "$T/smd.err")" >&2; exit 1; }
-	PORT=$port
-	URL=http://127.0.0.1:$port
-}
-
-stop_server() {
-	[ -n "$SMD_PID" ] || return 0
-	kill -TERM "$SMD_PID" 2>/dev/null
-	wait "$SMD_PID" 2>/dev/null
-	SMD_PID=
-}
 trap 'stop_server; rm -rf "$T"' EXIT
 
 # normalise JSON on stdin: drop what differs between two registries or is signed per server
@@ -241,6 +215,31 @@ expect_out revoked "check --offline after the revoke: the reason"
 sm --server "$URL" --token "$ISSUER" amend SM-2026-000002 --url https://acme.example/wh1
 sync_current
 V3=$(jget 'd["version"]')
+
+# the cache pinned to old data: an older, validly signed snapshot copied over the newer one is refused
+# offline, and the next sync does not believe it either (no side file says "unchanged")
+GEN=$CACHE/$(cat "$CACHE/CURRENT")
+cp "$T/cache-before-revoke/$(cat "$T/cache-before-revoke/CURRENT")/snapshot.cose" "$GEN/snapshot.cose"
+sm check --offline --cache "$CACHE" --vendor ACME --model L-100 --firmware 1.4
+expect_rc 3 "an older snapshot planted in the cache: unknown, not the old allow"
+expect_out rollback "the planted snapshot is refused as a rollback"
+sm --server "$URL" --json sync --cache "$CACHE"
+expect_rc 0 "sync over a planted older snapshot"
+expect_eq "$V3" "$(jget 'd["version"]')" "sync replaces the planted snapshot with the newest"
+expect_err "not used" "sync says the planted cache was not used"
+sm check --offline --cache "$CACHE" --vendor ACME --model L-100 --firmware 1.4
+expect_rc 1 "after that sync the offline check answers from the newest data again"
+
+# freeze: past next_update, the server still serves the same snapshot: sync says so
+STARMARK_NOW=$((DAY0 + 3 * 3600)) sm --server "$URL" sync --cache "$CACHE"
+expect_rc 0 "sync past next_update, before the expiry"
+expect_out frozen "sync reports a frozen snapshot, not just unchanged"
+expect_err "frozen" "sync warns of the freeze"
+
+# no anchor, or the cache of another registry under our anchor: nothing is believed
+STARMARK_TRUST= sm check --offline --cache "$CACHE" --vendor ACME --model L-100 --firmware 1.4
+expect_rc 3 "check --offline without a trust anchor: unknown"
+expect_out no_trust_anchor "check --offline without a trust anchor: the reason"
 
 # stale within the grace (72 h by default): warn; past it: unknown; past the snapshot's expiry: unknown
 STARMARK_NOW=$((DAY0 + 3 * 3600)) sm check --offline --cache "$CACHE" --vendor ACME --model WH-1 --firmware 2.1
