@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "starmark/answer.h"
 #include "starmark/client.h"
 #include "starmark/status.h"
 #include "starmark/sync.h"
@@ -527,153 +528,85 @@ static int offline_check(cli *c, const sm_check_req *q, const sm_policy *p, cons
 	return rc;
 }
 
-/*
- * Verify the statement of a /v1/check answer and judge its facts here: with a policy they give the
- * verdict (the server knows no policy); without one they must agree with the server's verdict.
- * Returns 0 (verified; *local holds the verdict from the statement), or an exit code.
- */
-static int verify_statement(cli *c, sm_client *cl, json_t *doc, const sm_check_req *q, const sm_policy *p,
-                            sm_check_result *local, sm_statement *st)
-{
-	sm_trust *t = malloc(sizeof(*t));
-	sm_err err = {0};
-	uint8_t *raw = NULL;
-	size_t n = 0;
-	const char *b64 = json_string_value(json_object_get(doc, "statement"));
-	const char *id = json_string_value(json_object_get(json_object_get(doc, "certificate"), "id"));
-	int rc = t ? server_trust(c, cl, t) : EXIT_IO;
-	/* the scheme is known once its trust is: a policy or --level it cannot meet is bad input */
-	if (!rc && (rc = sm_check_req_fits(q, p, t->levels, &err)))
-		rc = fail(c, rc, &err);
-	if (!rc && (sm_base64url_decode(b64, strlen(b64), &raw, &n, &err) != 0 ||
-	            sm_statement_verify(raw, n, t, st, &err) != 0)) {
-		fprintf(stderr, "%s: the statement does NOT verify: %s\n", c->prog, err.msg);
-		rc = EXIT_DENY;
-	}
-	if (!rc && (!id || strcmp(id, st->cert->id) != 0)) {
-		fprintf(stderr, "%s: the statement is about %s, not the certificate of the answer\n", c->prog,
-		        st->cert->id);
-		rc = EXIT_DENY;
-	}
-	if (!rc && (rc = sm_verdict_eval(q, p, &st->cert, 1, st->next_update, c->now, local)))
-		rc = fail(c, rc, NULL);
-	free(raw);
-	free(t);
-	return rc;
-}
-
 static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool policy_given,
                         const char *cache)
 {
 	sm_client *cl = NULL;
 	sm_buf path = SM_BUF_INIT;
-	json_t *doc = NULL;
-	sm_check_result local = {0};
-	sm_statement st = {0};
+	sm_response resp = {0};
+	sm_check_answer ans = {0};
+	sm_trust *t = malloc(sizeof(*t));
+	sm_err err = {0};
 	char lvl[8],
 	    *esc[4] = {sm_client_escape(q->vendor), sm_client_escape(q->model), sm_client_escape(q->firmware),
 	               q->category ? sm_client_escape(q->category) : NULL};
 	snprintf(lvl, sizeof(lvl), "%d", q->level);
 	sm_anchor *a = NULL;
-	sm_err aerr = {0};
-	int arc = load_anchor(c, &a, &aerr);
+	int rc = load_anchor(c, &a, &err);
 	sm_anchor_free(a);
-	if (arc == SM_ENOTFOUND) /* the server's word alone proves nothing */
-		return unknown_verdict(c, q, p, "no_trust_anchor", aerr.msg);
-	int rc = open_client(c, &cl);
-	if (!rc &&
-	    (!esc[0] || !esc[1] || !esc[2] || (q->category && !esc[3]) ||
-	     sm_buf_printf(&path, "/v1/check?vendor=%s&model=%s&firmware=%s", esc[0], esc[1], esc[2]) ||
-	     (esc[3] && sm_buf_printf(&path, "&category=%s", esc[3])) ||
-	     (q->level && sm_buf_printf(&path, "&level=%s", lvl)) || sm_buf_terminate(&path)))
-		rc = EXIT_IO;
-	if (!rc) {
-		sm_response resp;
-		sm_err err = {0};
-		int lrc = sm_client_get(cl, (const char *)path.data, &resp, &err);
-		if (lrc == SM_EIO && cache) { /* the network is down: the cache answers */
-			fprintf(stderr, "%s: %s; answering from the cache %s\n", c->prog, err.msg, cache);
-			sm_response_cleanup(&resp);
-			rc = offline_check(c, q, p, cache);
-			goto out;
-		}
-		if (!lrc &&
-		    !(doc = json_loadb((const char *)resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL)))
-			lrc = sm_err_set(&err, SM_EIO, NULL, "the server's check answer is not JSON");
-		sm_response_cleanup(&resp);
-		if (lrc) {
-			rc = fail(c, lrc, &err);
-			goto out;
-		}
-	}
-	if (rc)
+	if (rc == SM_ENOTFOUND) { /* the server's word alone proves nothing */
+		rc = unknown_verdict(c, q, p, "no_trust_anchor", err.msg);
 		goto out;
-	int server_v = -1;
-	const char *vs = json_string_value(json_object_get(doc, "verdict"));
-	for (int v = SM_ALLOW; vs && v <= SM_UNKNOWN; v++)
-		if (strcmp(vs, sm_verdict_name(v)) == 0)
-			server_v = v;
-	if (server_v < 0) {
-		fprintf(stderr, "%s: the server's check answer has no verdict\n", c->prog);
+	}
+	if (!rc && !t)
+		rc = SM_ENOMEM;
+	if (rc) {
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	if ((rc = open_client(c, &cl)))
+		goto out;
+	if (!esc[0] || !esc[1] || !esc[2] || (q->category && !esc[3]) ||
+	    sm_buf_printf(&path, "/v1/check?vendor=%s&model=%s&firmware=%s", esc[0], esc[1], esc[2]) ||
+	    (esc[3] && sm_buf_printf(&path, "&category=%s", esc[3])) ||
+	    (q->level && sm_buf_printf(&path, "&level=%s", lvl)) || sm_buf_terminate(&path)) {
 		rc = EXIT_IO;
 		goto out;
 	}
-	if (!json_is_string(json_object_get(doc, "statement"))) {
-		/* nothing signed: a deny needs no proof, but an allow or a warn could come from anyone on
-		 * the path (a mirror, a cache, a man in the middle): without a statement there is no usable
-		 * data. A deny stands under any policy: one with "unknown": "allow" must not pass it. */
-		if (server_v != SM_DENY) {
-			rc = unknown_verdict(c, q, p, "no_statement",
-			                     "the server's answer carries no signed statement: nothing proves "
-			                     "its verdict");
-			goto out;
-		}
-		fprintf(stderr, "%s: note: the answer carries no signed statement; a deny stands without one\n",
-		        c->prog);
-	} else {
-		if ((rc = verify_statement(c, cl, doc, q, p, &local, &st)))
-			goto out;
+	int lrc = sm_client_get(cl, (const char *)path.data, &resp, &err);
+	if (lrc == SM_EIO && cache) { /* the network is down: the cache answers */
+		fprintf(stderr, "%s: %s; answering from the cache %s\n", c->prog, err.msg, cache);
+		rc = offline_check(c, q, p, cache);
+		goto out;
+	}
+	if (lrc) {
+		rc = fail(c, lrc, &err);
+		goto out;
+	}
+	if ((rc = server_trust(c, cl, t)))
+		goto out;
+	lrc = sm_check_answer_judge((const char *)resp.body, resp.len, q, p, policy_given, t, c->now, &ans, &err);
+	if (lrc) {
+		rc = fail(c, lrc, &err);
+		goto out;
+	}
+	json_t *doc = NULL;
+	if (ans.kind == SM_ANSWER_VERIFIED) {
 		char at[21], nx[21];
-		sm_time_format(st.produced_at, at);
-		sm_time_format(st.next_update, nx);
+		sm_time_format(ans.st.produced_at, at);
+		sm_time_format(ans.st.next_update, nx);
 		fprintf(stderr, "statement verified: %s, signed by the status key at %s, good until %s\n",
-		        st.cert->id, at, nx);
-		if (policy_given) {
-			json_t *j = sm_check_to_json(&local, sm_date_from_time(c->now), st.produced_at,
-			                             st.next_update);
-			json_object_set(j, "statement", json_object_get(doc, "statement"));
-			rc = print_verdict(c, j, &local);
-			goto out;
-		}
-		if (local.verdict != server_v && !(local.verdict == SM_WARN && server_v == SM_ALLOW)) {
-			fprintf(
-			    stderr,
-			    "%s: the server's verdict (%s) does not follow from its signed statement (%s)\n",
-			    c->prog, sm_verdict_name(server_v), sm_verdict_name(local.verdict));
-			rc = EXIT_DENY;
-			goto out;
-		}
+		        ans.st.cert->id, at, nx);
+	} else if (ans.kind == SM_ANSWER_UNSIGNED_DENY) {
+		fprintf(stderr, "%s: note: the answer carries no signed statement; a deny stands without one\n", c->prog);
+	} else if (ans.res.verdict == SM_UNKNOWN) { /* a warn prints its reasons as warnings already */
+		fprintf(stderr, "%s: %s\n", c->prog, ans.res.reasons[0].message);
 	}
-	/* the server's verdict and reasons, as it sent them */
-	sm_check_result res = {0};
-	res.verdict = server_v;
-	json_t *rs = json_object_get(doc, "reasons"), *x;
-	size_t i;
-	json_array_foreach(rs, i, x)
-	{
-		if (res.nreasons == SM_REASONS_MAX)
-			break;
-		const char *code = json_string_value(json_object_get(x, "code"));
-		const char *msg = json_string_value(json_object_get(x, "message"));
-		snprintf(res.reasons[res.nreasons].code, sizeof(res.reasons[0].code), "%s", code ? code : "");
-		snprintf(res.reasons[res.nreasons++].message, sizeof(res.reasons[0].message), "%s",
-		         msg ? msg : "");
+	if (ans.kind == SM_ANSWER_NO_STATEMENT || (ans.kind == SM_ANSWER_VERIFIED && policy_given)) {
+		/* the verdict made here: from the statement's facts under the policy, or from no data */
+		doc = sm_check_to_json(&ans.res, sm_date_from_time(c->now), ans.kind == SM_ANSWER_VERIFIED ? ans.st.produced_at : 0,
+		                       ans.kind == SM_ANSWER_VERIFIED ? ans.st.next_update : 0);
+		if (doc && ans.statement)
+			json_object_set_new(doc, "statement", json_string(ans.statement));
+	} else {
+		/* the server's own answer: it follows from what it signed (or is a deny) */
+		doc = json_loadb((const char *)resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL);
 	}
-	rc = print_verdict(c, json_incref(doc), &res);
+	rc = print_verdict(c, doc, &ans.res);
 out:
-	sm_statement_cleanup(&st);
-	sm_check_result_cleanup(&local);
-	json_decref(doc);
+	sm_check_answer_cleanup(&ans);
+	sm_response_cleanup(&resp);
+	free(t);
 	for (int k = 0; k < 4; k++)
 		free(esc[k]);
 	sm_buf_cleanup(&path);

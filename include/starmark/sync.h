@@ -63,7 +63,8 @@ int sm_trust_log_vkey(const sm_trust *t, char **out, sm_err *err);
 
 /**
  * GET /v1/trust/chain?from=N: the bundles the server published from version `from` on (an empty
- * chain when it has none newer). Errors of the client; SM_EVERIFY when the answer is no chain.
+ * chain when it has none newer). Errors of the client; SM_EIO when the answer is no chain (the
+ * server or the path failed), SM_EVERIFY when it starts after `from`.
  */
 int sm_sync_fetch_chain(sm_client *c, uint64_t from, sm_trust_chain *out, sm_err *err);
 

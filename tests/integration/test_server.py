@@ -390,8 +390,22 @@ with tempfile.TemporaryDirectory() as tmp:
     import http.server
     import threading
 
+    anchor = os.path.join(tmp, "anchor.cose")
+    cli(db, "trust", "export", anchor)
+    chain_file = os.path.join(tmp, "chain.cbor")
+    cli(db, "trust", "export", chain_file, "--chain")
+    with open(chain_file, "rb") as f:
+        real_chain = f.read()
+
     class Fake(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            if self.path.startswith("/v1/trust/chain"):  # the registry's real bundles: only the answer is forged
+                self.send_response(200)
+                self.send_header("Content-Type", "application/cbor")
+                self.send_header("Content-Length", str(len(real_chain)))
+                self.end_headers()
+                self.wfile.write(real_chain)
+                return
             verdict = "deny" if "model=NOPE" in self.path else "allow"
             body = json.dumps({"verdict": verdict, "required_level": 1, "reasons": [{"code": "certified", "message": "ok"}],
                                "certificate": None, "statement": None, "produced_at": None, "next_update": None}).encode()
@@ -403,8 +417,6 @@ with tempfile.TemporaryDirectory() as tmp:
 
         def log_message(self, *a):
             pass
-    anchor = os.path.join(tmp, "anchor.cose")
-    cli(db, "trust", "export", anchor)
     fake = http.server.HTTPServer(("127.0.0.1", 0), Fake)
     threading.Thread(target=fake.serve_forever, daemon=True).start()
     def fake_check(model, *extra):
