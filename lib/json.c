@@ -307,6 +307,28 @@ static int event_date(json_t *v, const char *field, bool month, sm_date *out, sm
 	return sm_date_parse(json_string_value(v), month, field, out, err);
 }
 
+/* Whether event `type` takes the body field `key`: names compared whole, never searched in a list. */
+static bool event_takes(int type, const char *key)
+{
+	static const struct {
+		const char *key;
+		unsigned events;
+	} fields[] = {
+		{ "reason", ~0u },
+		{ "versions", 1u << SM_EV_FW_REVOKE },
+		{ "add_models", 1u << SM_EV_AMEND },
+		{ "add_firmware", 1u << SM_EV_AMEND },
+		{ "support_end", 1u << SM_EV_AMEND },
+		{ "url", 1u << SM_EV_AMEND },
+		{ "expires", 1u << SM_EV_RENEW },
+		{ "requirements", 1u << SM_EV_RENEW },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(fields[i].key, key) == 0)
+			return (fields[i].events >> type) & 1u;
+	return false;
+}
+
 /* The fields of the body: "event" and only those the event takes. */
 static int event_of(json_t *j, const char *id, sm_event **out, sm_err *err)
 {
@@ -315,11 +337,6 @@ static int event_of(json_t *j, const char *id, sm_event **out, sm_err *err)
 	if (!type || type == SM_EV_ISSUE)
 		return sm_err_set(err, SM_EINVAL, "event",
 				  "event must be one of amend, firmware-revoke, suspend, revoke, reinstate, renew");
-	static const char *const takes[] = {
-		[SM_EV_AMEND] = " reason add_models add_firmware support_end url ",
-		[SM_EV_FW_REVOKE] = " reason versions ", [SM_EV_SUSPEND] = " reason ", [SM_EV_REVOKE] = " reason ",
-		[SM_EV_REINSTATE] = " reason ", [SM_EV_RENEW] = " reason expires requirements ",
-	};
 	sm_event *e = sm_event_new(type);
 	if (!e)
 		return SM_ENOMEM;
@@ -328,12 +345,12 @@ static int event_of(json_t *j, const char *id, sm_event **out, sm_err *err)
 	json_t *v;
 	int rc = 0;
 	json_object_foreach(j, k, v) {
-		char pat[40];
-		snprintf(pat, sizeof(pat), " %.30s ", k);
 		if (strcmp(k, "event") == 0)
 			continue;
-		if (!strstr(takes[type], pat)) {
-			rc = sm_err_set(err, SM_EINVAL, k, "%s does not take '%s'", sm_event_name(type), k);
+		if (!event_takes(type, k)) {
+			char q[40];
+			sm_err_quote(q, sizeof(q), k, strlen(k));
+			rc = sm_err_set(err, SM_EINVAL, k, "%s does not take '%s'", sm_event_name(type), q);
 		} else if (strcmp(k, "reason") == 0) {
 			rc = event_str(v, k, &e->reason, err);
 		} else if (strcmp(k, "versions") == 0) {

@@ -590,6 +590,13 @@ static void test_json_event_from_json_rejects(void **state)
 	event_fails("{\"event\": \"renew\", \"add_models\": [\"X\"]}", SM_EINVAL, "add_models", "does not take");
 	event_fails("{\"event\": \"amend\", \"versions\": [\"1\"]}", SM_EINVAL, "versions", "does not take");
 	event_fails("{\"event\": \"firmware-revoke\", \"url\": \"u\"}", SM_EINVAL, "url", "does not take");
+	/* a key is one name, not a list of the names an event takes */
+	event_fails("{\"event\": \"firmware-revoke\", \"reason versions\": \"x\"}", SM_EINVAL, "reason versions",
+		    "does not take");
+	event_fails("{\"event\": \"amend\", \"add_models add_firmware\": [\"X\"]}", SM_EINVAL,
+		    "add_models add_firmware", "does not take");
+	event_fails("{\"event\": \"suspend\", \"reason \": \"x\"}", SM_EINVAL, "reason ", "does not take");
+	event_fails("{\"event\": \"suspend\", \"\": \"x\"}", SM_EINVAL, "", "does not take");
 	/* wrong types, naming the field */
 	event_fails("{\"event\": \"suspend\", \"reason\": 5}", SM_EINVAL, "reason", "reason must be a string");
 	event_fails("{\"event\": \"suspend\", \"reason\": null}", SM_EINVAL, "reason", "must be a string");
