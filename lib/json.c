@@ -271,6 +271,126 @@ int sm_json_parse_body(const char *p, size_t n, json_t **out, sm_err *err)
 	return 0;
 }
 
+/* ---- the admin event body ---- */
+
+static int event_strv(json_t *v, const char *field, char ***out, size_t *n, sm_err *err)
+{
+	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > SM_REVOKED_MAX)
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a non-empty array of strings", field);
+	*out = calloc(json_array_size(v), sizeof(char *));
+	if (!*out)
+		return SM_ENOMEM;
+	size_t i;
+	json_t *x;
+	json_array_foreach(v, i, x) {
+		if (!json_is_string(x) || strlen(json_string_value(x)) != json_string_length(x))
+			return sm_err_set(err, SM_EINVAL, field, "%s[%zu] must be a string", field, i);
+		if (!((*out)[i] = strdup(json_string_value(x))))
+			return SM_ENOMEM;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static int event_str(json_t *v, const char *field, char **out, sm_err *err)
+{
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a string", field);
+	*out = strdup(json_string_value(v));
+	return *out ? 0 : SM_ENOMEM;
+}
+
+static int event_date(json_t *v, const char *field, bool month, sm_date *out, sm_err *err)
+{
+	if (!json_is_string(v))
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a date string", field);
+	return sm_date_parse(json_string_value(v), month, field, out, err);
+}
+
+/* Whether event `type` takes the body field `key`: names compared whole, never searched in a list. */
+static bool event_takes(int type, const char *key)
+{
+	static const struct {
+		const char *key;
+		unsigned events;
+	} fields[] = {
+		{ "reason", ~0u },
+		{ "versions", 1u << SM_EV_FW_REVOKE },
+		{ "add_models", 1u << SM_EV_AMEND },
+		{ "add_firmware", 1u << SM_EV_AMEND },
+		{ "support_end", 1u << SM_EV_AMEND },
+		{ "url", 1u << SM_EV_AMEND },
+		{ "expires", 1u << SM_EV_RENEW },
+		{ "requirements", 1u << SM_EV_RENEW },
+	};
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(fields[i].key, key) == 0)
+			return (fields[i].events >> type) & 1u;
+	return false;
+}
+
+/* The fields of the body: "event" and only those the event takes. */
+static int event_of(json_t *j, const char *id, sm_event **out, sm_err *err)
+{
+	json_t *ev = json_object_get(j, "event");
+	int type = json_is_string(ev) ? sm_event_from_name(json_string_value(ev)) : 0;
+	if (!type || type == SM_EV_ISSUE)
+		return sm_err_set(err, SM_EINVAL, "event",
+				  "event must be one of amend, firmware-revoke, suspend, revoke, reinstate, renew");
+	sm_event *e = sm_event_new(type);
+	if (!e)
+		return SM_ENOMEM;
+	snprintf(e->id, sizeof(e->id), "%s", id ? id : "");
+	const char *k;
+	json_t *v;
+	int rc = 0;
+	json_object_foreach(j, k, v) {
+		if (strcmp(k, "event") == 0)
+			continue;
+		if (!event_takes(type, k)) {
+			char q[40];
+			sm_err_quote(q, sizeof(q), k, strlen(k));
+			rc = sm_err_set(err, SM_EINVAL, k, "%s does not take '%s'", sm_event_name(type), q);
+		} else if (strcmp(k, "reason") == 0) {
+			rc = event_str(v, k, &e->reason, err);
+		} else if (strcmp(k, "versions") == 0) {
+			rc = event_strv(v, k, &e->versions, &e->nversions, err);
+		} else if (strcmp(k, "add_models") == 0) {
+			rc = event_strv(v, k, &e->models, &e->nmodels, err);
+		} else if (strcmp(k, "add_firmware") == 0) {
+			rc = event_str(v, k, &e->firmware, err);
+		} else if (strcmp(k, "url") == 0) {
+			rc = event_str(v, k, &e->url, err);
+		} else if (strcmp(k, "requirements") == 0) {
+			rc = event_str(v, k, &e->requirements, err);
+		} else if (strcmp(k, "expires") == 0) {
+			rc = event_date(v, k, false, &e->expires, err);
+		} else if (strcmp(k, "support_end") == 0) {
+			rc = event_date(v, k, true, &e->support_end, err);
+		}
+		if (rc)
+			break;
+	}
+	if (rc) {
+		sm_event_free(e);
+		return rc == SM_ENOMEM ? sm_err_set(err, rc, NULL, "out of memory") : rc;
+	}
+	*out = e;
+	return 0;
+}
+
+int sm_event_from_json(const char *text, size_t n, const char *id, sm_event **out, sm_err *err)
+{
+	json_t *j = NULL;
+	*out = NULL;
+	int rc = sm_json_parse_body(text, n, &j, err);
+	if (rc)
+		return rc;
+	rc = event_of(j, id, out, err);
+	json_decref(j);
+	return rc;
+}
+
 json_t *sm_check_to_json(const sm_check_result *r, sm_date today, int64_t produced_at, int64_t next_update)
 {
 	json_t *j = json_object(), *reasons = json_array();

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private parts of the registry shared by registry.c, verify.c and import.c. */
+/* Private parts of the registry shared by its modules: registry.c, registry_status.c, verify.c, transfer.c, label.c. */
 #ifndef STARMARK_REGISTRY_INT_H
 #define STARMARK_REGISTRY_INT_H
 

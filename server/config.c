@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -36,14 +38,50 @@ int sm_config_listen(sm_server_config *c, const char *hostport, sm_err *err)
 	const char *colon = strrchr(hostport, ':');
 	char *end = NULL;
 	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	const char *host = hostport;
 	size_t hl = colon ? (size_t)(colon - hostport) : 0;
+	bool v6 = hl >= 2 && host[0] == '[' && host[hl - 1] == ']';
+	if (v6) {
+		host++;
+		hl -= 2;
+	}
 	if (!colon || !*(colon + 1) || *end || port < 0 || port > 65535 || hl == 0 || hl >= sizeof(c->listen_host))
 		return sm_err_set(err, SM_EINVAL, "listen", "listen must be HOST:PORT (port 0 picks a free one), not '%s'",
 				  hostport);
-	memcpy(c->listen_host, hostport, hl);
-	c->listen_host[hl] = '\0';
+	char h[sizeof(c->listen_host)];
+	unsigned char a[sizeof(struct in6_addr)];
+	memcpy(h, host, hl);
+	h[hl] = '\0';
+	/* numbers only: a name may resolve to several addresses, and the one bound would be a guess */
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, h, a) != 1)
+		return sm_err_set(err, SM_EINVAL, "listen",
+				  "listen host must be an IPv4 address or an IPv6 one in brackets ([::1]:8080), not '%s'", hostport);
+	memcpy(c->listen_host, h, hl + 1);
 	c->listen_port = (int)port;
 	return 0;
+}
+
+int sm_config_sockaddr(const sm_server_config *c, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(c->listen_host, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return inet_pton(AF_INET6, c->listen_host, &s6->sin6_addr) == 1 ? 0 : SM_EINVAL;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*len = sizeof(*s4);
+	return inet_pton(AF_INET, c->listen_host, &s4->sin_addr) == 1 ? 0 : SM_EINVAL;
+}
+
+const char *sm_config_hostport(const sm_server_config *c, int port, char *buf, size_t cap)
+{
+	snprintf(buf, cap, strchr(c->listen_host, ':') ? "[%s]:%d" : "%s:%d", c->listen_host, port);
+	return buf;
 }
 
 static int set_int(int *dst, const char *v, int lo, int hi, const char *key, size_t line, sm_err *err)

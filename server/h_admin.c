@@ -73,15 +73,25 @@ static bool admitted(sm_req *q, const char *const *allowed, bool change)
 	return true;
 }
 
-static json_t *body_json(sm_req *q)
+/* The JSON body's bytes (valid until the request ends); false when answered (415). */
+static bool body_text(sm_req *q, const char **p, size_t *n)
 {
 	const char *ct = sm_req_header(q, "Content-Type");
 	if (!ct || strncmp(ct, "application/json", 16) != 0) {
 		sm_reply_error(q, 415, "unsupported_media_type", NULL, "the body must be application/json");
-		return NULL;
+		return false;
 	}
-	size_t n = evbuffer_get_length(q->r->buffer_in);
-	char *p = n ? (char *)evbuffer_pullup(q->r->buffer_in, (ssize_t)n) : (char *)"";
+	*n = evbuffer_get_length(q->r->buffer_in);
+	*p = *n ? (const char *)evbuffer_pullup(q->r->buffer_in, (ssize_t)*n) : "";
+	return true;
+}
+
+static json_t *body_json(sm_req *q)
+{
+	const char *p = NULL;
+	size_t n = 0;
+	if (!body_text(q, &p, &n))
+		return NULL;
 	json_t *j = NULL;
 	sm_err err = { 0 };
 	int rc = sm_json_parse_body(p, n, &j, &err);
@@ -92,11 +102,12 @@ static json_t *body_json(sm_req *q)
 	return j;
 }
 
+static const char *const no_params[] = { NULL };
+
 /* The prelude of a change (POST): no query, an issuer token, a JSON object body; NULL when answered. */
 static json_t *change_body(sm_req *q)
 {
-	static const char *const none[] = { NULL };
-	return admitted(q, none, true) ? body_json(q) : NULL;
+	return admitted(q, no_params, true) ? body_json(q) : NULL;
 }
 
 void sm_h_admin_issue(sm_req *q)
@@ -129,107 +140,17 @@ void sm_h_admin_issue(sm_req *q)
 	sm_cert_free(out);
 }
 
-static int strv_of(json_t *v, const char *field, char ***out, size_t *n, sm_err *err)
-{
-	if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > SM_REVOKED_MAX)
-		return sm_err_set(err, SM_EINVAL, field, "%s must be a non-empty array of strings", field);
-	*out = calloc(json_array_size(v), sizeof(char *));
-	if (!*out)
-		return SM_ENOMEM;
-	size_t i;
-	json_t *x;
-	json_array_foreach(v, i, x) {
-		if (!json_is_string(x) || strlen(json_string_value(x)) != json_string_length(x))
-			return sm_err_set(err, SM_EINVAL, field, "%s[%zu] must be a string", field, i);
-		if (!((*out)[i] = strdup(json_string_value(x))))
-			return SM_ENOMEM;
-		*n = i + 1;
-	}
-	return 0;
-}
-
-static int str_of(json_t *v, const char *field, char **out, sm_err *err)
-{
-	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-		return sm_err_set(err, SM_EINVAL, field, "%s must be a string", field);
-	*out = strdup(json_string_value(v));
-	return *out ? 0 : SM_ENOMEM;
-}
-
-static int date_of(json_t *v, const char *field, bool month, sm_date *out, sm_err *err)
-{
-	if (!json_is_string(v))
-		return sm_err_set(err, SM_EINVAL, field, "%s must be a date string", field);
-	return sm_date_parse(json_string_value(v), month, field, out, err);
-}
-
-/* The events body: {"event", "reason", "versions", "add_models", "add_firmware", "expires", "support_end",
- * "requirements", "url"} — only the fields the event takes. */
-static int event_of(json_t *j, const char *id, sm_event **out, sm_err *err)
-{
-	json_t *ev = json_object_get(j, "event");
-	int type = json_is_string(ev) ? sm_event_from_name(json_string_value(ev)) : 0;
-	if (!type || type == SM_EV_ISSUE)
-		return sm_err_set(err, SM_EINVAL, "event",
-				  "event must be one of amend, firmware-revoke, suspend, revoke, reinstate, renew");
-	static const char *const takes[] = {
-		[SM_EV_AMEND] = " reason add_models add_firmware support_end url ",
-		[SM_EV_FW_REVOKE] = " reason versions ", [SM_EV_SUSPEND] = " reason ", [SM_EV_REVOKE] = " reason ",
-		[SM_EV_REINSTATE] = " reason ", [SM_EV_RENEW] = " reason expires requirements ",
-	};
-	sm_event *e = sm_event_new(type);
-	if (!e)
-		return SM_ENOMEM;
-	snprintf(e->id, sizeof(e->id), "%s", id);
-	const char *k;
-	json_t *v;
-	int rc = 0;
-	json_object_foreach(j, k, v) {
-		char pat[40];
-		snprintf(pat, sizeof(pat), " %.30s ", k);
-		if (strcmp(k, "event") == 0)
-			continue;
-		if (!strstr(takes[type], pat)) {
-			rc = sm_err_set(err, SM_EINVAL, k, "%s does not take '%s'", sm_event_name(type), k);
-		} else if (strcmp(k, "reason") == 0) {
-			rc = str_of(v, k, &e->reason, err);
-		} else if (strcmp(k, "versions") == 0) {
-			rc = strv_of(v, k, &e->versions, &e->nversions, err);
-		} else if (strcmp(k, "add_models") == 0) {
-			rc = strv_of(v, k, &e->models, &e->nmodels, err);
-		} else if (strcmp(k, "add_firmware") == 0) {
-			rc = str_of(v, k, &e->firmware, err);
-		} else if (strcmp(k, "url") == 0) {
-			rc = str_of(v, k, &e->url, err);
-		} else if (strcmp(k, "requirements") == 0) {
-			rc = str_of(v, k, &e->requirements, err);
-		} else if (strcmp(k, "expires") == 0) {
-			rc = date_of(v, k, false, &e->expires, err);
-		} else if (strcmp(k, "support_end") == 0) {
-			rc = date_of(v, k, true, &e->support_end, err);
-		}
-		if (rc)
-			break;
-	}
-	if (rc) {
-		sm_event_free(e);
-		return rc;
-	}
-	*out = e;
-	return 0;
-}
-
 void sm_h_admin_event(sm_req *q, const char *id)
 {
 	sm_err err = { 0 };
 	sm_event *e = NULL;
 	sm_cert *out = NULL;
-	json_t *j = change_body(q);
-	if (!j)
+	const char *p = NULL;
+	size_t n = 0;
+	if (!admitted(q, no_params, true) || !body_text(q, &p, &n))
 		return;
 	int64_t now = sm_server_now();
-	int rc = event_of(j, id, &e, &err);
-	json_decref(j);
+	int rc = sm_event_from_json(p, n, id, &e, &err);
 	if (!rc) {
 		pthread_mutex_lock(&sm_srv->write_lock);
 		rc = sm_registry_event(sm_srv->reg, e, now, &out, &err);

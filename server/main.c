@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* starmarkd: argv -> config -> registry -> listen (one event loop per thread) -> serve -> clean stop. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -66,16 +62,6 @@ static void *run_loop(void *arg)
 	event_base_dispatch(((struct loop *)arg)->base);
 	sm_cache_thread_free();
 	return NULL;
-}
-
-static int bound_port(evhtp_t *htp)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	evutil_socket_t fd = evconnlistener_get_fd(htp->server);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		return -1;
-	return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 int main(int argc, char **argv)
@@ -162,8 +148,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only) {
-		printf("starmarkd: configuration OK (registry %s, listen %s:%d, %s, %d threads)\n", srv.cfg.db,
-		       srv.cfg.listen_host, srv.cfg.listen_port, srv.cfg.tls_cert[0] ? "TLS" : "plain HTTP", srv.cfg.threads);
+		char where[300];
+		printf("starmarkd: configuration OK (registry %s, listen %s, %s, %d threads)\n", srv.cfg.db,
+		       sm_config_hostport(&srv.cfg, srv.cfg.listen_port, where, sizeof(where)),
+		       srv.cfg.tls_cert[0] ? "TLS" : "plain HTTP", srv.cfg.threads);
 		sm_registry_close(srv.reg);
 		return 0;
 	}
@@ -192,7 +180,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* every thread inherits the mask; main waits for them */
 	signal(SIGPIPE, SIG_IGN);
 
-	int port = srv.cfg.listen_port;
+	int port = 0;
+	evhtp_t *htps[MAX_THREADS];
 	for (nloops = 0; nloops < srv.cfg.threads; nloops++) {
 		struct loop *l = &loops[nloops];
 		l->base = event_base_new();
@@ -201,19 +190,18 @@ int main(int argc, char **argv)
 			fprintf(stderr, "starmarkd: cannot create the event loop\n");
 			return 4;
 		}
-		l->htp->flags |= EVHTP_FLAG_ENABLE_NODELAY | EVHTP_FLAG_ENABLE_REUSEPORT;
+		l->htp->flags |= EVHTP_FLAG_ENABLE_NODELAY;
 		evhtp_set_gencb(l->htp, sm_dispatch, &srv);
 		if (sm_guard_attach(guard, l->htp) != 0 || (srv.cfg.tls_cert[0] && (rc = setup_tls(l->htp, &srv.cfg, &err)))) {
 			fprintf(stderr, "starmarkd: %s\n", err.msg[0] ? err.msg : "cannot set up the connection guard");
 			return 2;
 		}
-		/* port 0: the first loop gets a free port, the others share it (SO_REUSEPORT) */
-		if (evhtp_bind_socket(l->htp, srv.cfg.listen_host, (uint16_t)port, 1024) != 0) {
-			fprintf(stderr, "starmarkd: cannot listen on %s:%d: %s\n", srv.cfg.listen_host, port, strerror(errno));
-			return 4;
-		}
-		if (nloops == 0 && port == 0)
-			port = bound_port(l->htp);
+		htps[nloops] = l->htp;
+	}
+	/* the port is this server's alone; its loops share it (listen.c says how, and what is left open) */
+	if ((rc = sm_listen_bind(htps, nloops, &srv.cfg, &port, &err))) {
+		fprintf(stderr, "starmarkd: %s\n", err.msg);
+		return 4;
 	}
 	/* build the first snapshot before answering, so /v1/snapshot is there from the start */
 	if (sm_maint_snapshot(&srv, true, &err))
@@ -222,10 +210,12 @@ int main(int argc, char **argv)
 	pthread_create(&maint, NULL, sm_maint_run, &srv);
 	for (int i = 0; i < nloops; i++)
 		pthread_create(&loops[i].thread, NULL, run_loop, &loops[i]);
-	printf("listening on %s:%d\n", srv.cfg.listen_host, port);
+	char where[300];
+	sm_config_hostport(&srv.cfg, port, where, sizeof(where));
+	printf("listening on %s\n", where);
 	fflush(stdout);
-	fprintf(stderr, "starmarkd: serving %s on %s://%s:%d with %d threads\n", srv.cfg.db, srv.cfg.tls_cert[0] ? "https" : "http",
-		srv.cfg.listen_host, port, nloops);
+	fprintf(stderr, "starmarkd: serving %s on %s://%s with %d threads\n", srv.cfg.db, srv.cfg.tls_cert[0] ? "https" : "http",
+		where, nloops);
 
 	int sig = 0;
 	sigwait(&sigs, &sig);

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <evhtp/evhtp.h>
 #include <jansson.h>
@@ -37,10 +38,23 @@ typedef struct sm_server_config {
 void sm_config_default(sm_server_config *c);
 /** Read `key = value` lines; SM_EINVAL naming the line and key. */
 int sm_config_load(sm_server_config *c, const char *path, sm_err *err);
-/** Parse HOST:PORT into the config. */
+/** Parse HOST:PORT into the config: an IPv4 address or an IPv6 one in brackets ([::1]:8080); SM_EINVAL otherwise. */
 int sm_config_listen(sm_server_config *c, const char *hostport, sm_err *err);
+/** The configured address with `port` as a socket address; SM_EINVAL when the host is not an address. */
+int sm_config_sockaddr(const sm_server_config *c, int port, struct sockaddr_storage *ss, socklen_t *len);
+/** "HOST:PORT" (IPv6 in brackets) for messages, into buf; returns buf. */
+const char *sm_config_hostport(const sm_server_config *c, int port, char *buf, size_t cap);
 /** Check what can be checked without serving: values, files present, TLS pair. */
 int sm_config_check(const sm_server_config *c, sm_err *err);
+
+/* ---- listening (listen.c) ---- */
+
+/**
+ * Bind the n event loops `htps` to the configured address: the port is this server's alone (a busy one is
+ * SM_EEXIST, "address in use"), shared by its own loops through SO_REUSEPORT. *port is the port bound (the
+ * kernel's choice when the configuration says 0). Any other failure is SM_EIO naming the address.
+ */
+int sm_listen_bind(evhtp_t *const *htps, int n, const sm_server_config *c, int *port, sm_err *err);
 
 /* ---- metrics (metrics.c) ---- */
 

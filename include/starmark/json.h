@@ -33,6 +33,16 @@ bool sm_json_too_deep(const char *s, size_t n, int max);
 /** Parse a JSON request body strictly: size and depth caps, no duplicate keys, an object. */
 int sm_json_parse_body(const char *p, size_t n, json_t **out, sm_err *err);
 
+/**
+ * An event from the admin events body (POST /v1/admin/certs/{id}/events) for certificate `id`:
+ * {"event": amend|firmware-revoke|suspend|revoke|reinstate|renew, and only the fields that event
+ * takes: "reason", "versions" (firmware-revoke), "add_models", "add_firmware", "support_end", "url"
+ * (amend), "expires", "requirements" (renew)}. The body caps of sm_json_parse_body apply (size,
+ * nesting, duplicate keys, an object). *out (caller frees with sm_event_free) is NULL on failure.
+ * SM_EINVAL or SM_ETOOBIG naming the field; SM_ENOMEM. The event is not yet validated (sm_event_validate).
+ */
+int sm_event_from_json(const char *text, size_t n, const char *id, sm_event **out, sm_err *err);
+
 /** `check --json` shape: verdict, reasons, certificate (or null), statement (null here), produced_at, next_update. */
 json_t *sm_check_to_json(const sm_check_result *r, sm_date today, int64_t produced_at, int64_t next_update);
 

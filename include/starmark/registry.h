@@ -155,6 +155,29 @@ typedef struct sm_verify_report {
  */
 int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_verify_report *rep, sm_err *err);
 
+/* ---- status statements and snapshots (lib/registry_status.c; their format is status.h) ---- */
+
+/**
+ * The current signed statement of a certificate (caller frees). SM_ENOTFOUND when the id is
+ * unknown or its statement is still being produced (after a bulk import, until the next refresh).
+ */
+int sm_registry_statement(sm_registry *r, const char *id, uint8_t **cose, size_t *n, sm_err *err);
+
+/**
+ * Produce every statement that is due at `now` (new, changed, or near its next_update), at most
+ * `max` of them (0: all), in write transactions of up to 1,000. *done (may be NULL) receives how
+ * many were signed.
+ */
+int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, sm_err *err);
+
+/**
+ * Build the snapshot of the whole registry into the file `path` (written to a temporary file and
+ * renamed, mode 0644), version = the previous snapshot's version + 1 (kept in the store). The
+ * payload is built in a file and signed from a read-only mapping of it, so building a snapshot of
+ * a million certificates does not hold it in anonymous memory.
+ */
+int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t *version, sm_err *err);
+
 /* ---- keys and tokens ---- */
 
 /**

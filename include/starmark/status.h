@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Status statements and snapshots: answers signed by the status key that verify themselves. */
+/* Status statements and snapshots, the format: answers signed by the status key that verify themselves.
+ * The registry produces them (registry.h: sm_registry_statement, sm_registry_refresh, sm_registry_snapshot). */
 #ifndef STARMARK_STATUS_H
 #define STARMARK_STATUS_H
 
@@ -7,18 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "starmark/buf.h"
 #include "starmark/error.h"
 #include "starmark/merkle.h"
 #include "starmark/record.h"
-#include "starmark/registry.h"
 #include "starmark/trust.h"
 
 /*
  * A status statement (COSE_Sign1, content type SM_COSE_STATUS, by the status key) carries the
  * facts a verdict needs for one certificate, when it was produced, until when it is good (like
  * OCSP's thisUpdate/nextUpdate), and the log size and root it reflects (schema/payloads.cddl).
- * Statements are produced when a certificate changes (in the same transaction as the event) and
- * refreshed before next_update by sm_registry_refresh; answering a query never signs.
+ * The registry produces statements when a certificate changes (in the same transaction as the event)
+ * and refreshes them before next_update (sm_registry_refresh); answering a query never signs.
  *
  * A snapshot (SM_COSE_SNAPSHOT, by the status key) holds every certificate's state, a version that
  * only grows, produced_at, next_update, expires, and the log size and root it reflects. Gateways
@@ -57,27 +58,6 @@ typedef struct sm_status_timing {
 
 void sm_status_timing_default(sm_status_timing *t);
 
-/**
- * The current signed statement of a certificate (caller frees). SM_ENOTFOUND when the id is
- * unknown or its statement is still being produced (after a bulk import, until the next refresh).
- */
-int sm_registry_statement(sm_registry *r, const char *id, uint8_t **cose, size_t *n, sm_err *err);
-
-/**
- * Produce every statement that is due at `now` (new, changed, or near its next_update), at most
- * `max` of them (0: all), in write transactions of up to 1,000. *done (may be NULL) receives how
- * many were signed.
- */
-int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, sm_err *err);
-
-/**
- * Build the snapshot of the whole registry into the file `path` (written to a temporary file and
- * renamed, mode 0644), version = the previous snapshot's version + 1 (kept in the store). The
- * payload is built in a file and signed from a read-only mapping of it, so building a snapshot of
- * a million certificates does not hold it in anonymous memory.
- */
-int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t *version, sm_err *err);
-
 typedef struct sm_snapshot_info {
 	uint64_t version;
 	int64_t produced_at, next_update, expires;
@@ -86,6 +66,14 @@ typedef struct sm_snapshot_info {
 	char scheme[SM_SCHEME_MAX + 1];
 	uint64_t count;        /* certificates in it */
 } sm_snapshot_info;
+
+/**
+ * Append the head of a snapshot payload to `out`: fields 1-7 from `h` and the head of field 8, an array
+ * of h->count certificates, whose facts follow, each appended by sm_snapshot_cert_encode.
+ */
+int sm_snapshot_head_encode(const sm_snapshot_info *h, sm_buf *out);
+/** Append one certificate's facts, as snapshots (and statements) carry them, to `out`. */
+int sm_snapshot_cert_encode(const sm_cert *c, sm_buf *out);
 
 /**
  * Verify a snapshot (bytes, e.g. a read-only mapping of the file) against a trust bundle and read

@@ -534,6 +534,147 @@ static void test_json_parse_body_caps(void **state)
 	free(big);
 }
 
+/* ---- the admin event body ---- */
+
+static sm_event *event_ok(const char *text)
+{
+	sm_event *e = NULL;
+	sm_err err = { 0 };
+	if (sm_event_from_json(text, strlen(text), "SM-2024-000001", &e, &err) != 0)
+		fail_msg("event body %s refused: %s", text, err.msg);
+	assert_non_null(e);
+	assert_string_equal(e->id, "SM-2024-000001");
+	return e;
+}
+
+/* The body is refused with `code`, naming `field`, with `msg` in the message, and no event */
+static void event_fails_n(const char *text, size_t n, int code, const char *field, const char *msg)
+{
+	sm_event *e = (sm_event *)&e; /* not NULL: a refusal must clear it */
+	sm_err err = { 0 };
+	int rc = sm_event_from_json(text, n, "SM-2024-000001", &e, &err);
+	if (rc != code || e != NULL || strcmp(err.field, field) != 0 || !strstr(err.msg, msg))
+		fail_msg("event body %.80s: expected %d naming '%s' with '%s', got %d naming '%s': %s (event %p)", text, code,
+			 field, msg, rc, err.field, err.msg, (void *)e);
+}
+
+static void event_fails(const char *text, int code, const char *field, const char *msg)
+{
+	event_fails_n(text, strlen(text), code, field, msg);
+}
+
+static void test_json_event_from_json_every_field(void **state)
+{
+	(void)state;
+	sm_event *e = event_ok("{\"event\": \"amend\", \"reason\": \"new models\", \"add_models\": [\"SL-300\", \"SL-400\"],"
+			       " \"add_firmware\": \">=3.0\", \"support_end\": \"2031-03\", \"url\": \"https://x.example/p\"}");
+	assert_int_equal(e->type, SM_EV_AMEND);
+	assert_string_equal(e->reason, "new models");
+	assert_int_equal(e->nmodels, 2);
+	assert_string_equal(e->models[1], "SL-400");
+	assert_string_equal(e->firmware, ">=3.0");
+	assert_int_equal(e->support_end, D("2031-03-31"));
+	assert_string_equal(e->url, "https://x.example/p");
+	sm_event_free(e);
+
+	e = event_ok("{\"versions\": [\"1.4.2\"], \"event\": \"firmware-revoke\", \"reason\": \"CVE-2026-1234\"}");
+	assert_int_equal(e->type, SM_EV_FW_REVOKE);
+	assert_int_equal(e->nversions, 1);
+	assert_string_equal(e->versions[0], "1.4.2");
+	assert_string_equal(e->reason, "CVE-2026-1234");
+	sm_event_free(e);
+
+	e = event_ok("{\"event\": \"renew\", \"expires\": \"2030-01-21\", \"requirements\": \"2025.1\", \"reason\": \"r\"}");
+	assert_int_equal(e->type, SM_EV_RENEW);
+	assert_int_equal(e->expires, D("2030-01-21"));
+	assert_string_equal(e->requirements, "2025.1");
+	sm_event_free(e);
+
+	static const struct {
+		const char *name;
+		int type;
+	} plain[] = { { "suspend", SM_EV_SUSPEND }, { "revoke", SM_EV_REVOKE }, { "reinstate", SM_EV_REINSTATE } };
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		char body[96];
+		snprintf(body, sizeof(body), "{\"event\": \"%s\", \"reason\": \"fraud\"}", plain[i].name);
+		e = event_ok(body);
+		assert_int_equal(e->type, plain[i].type);
+		assert_string_equal(e->reason, "fraud");
+		assert_null(e->versions);
+		assert_int_equal(e->expires, SM_DATE_NONE);
+		sm_event_free(e);
+	}
+	/* no reason is the registry's to refuse (sm_event_validate), not the body's */
+	e = event_ok("{\"event\": \"suspend\"}");
+	assert_null(e->reason);
+	sm_event_free(e);
+}
+
+static void test_json_event_from_json_rejects(void **state)
+{
+	(void)state;
+	/* the event itself */
+	event_fails("{}", SM_EINVAL, "event", "event must be one of");
+	event_fails("{\"event\": \"issue\"}", SM_EINVAL, "event", "event must be one of");
+	event_fails("{\"event\": \"Suspend\"}", SM_EINVAL, "event", "event must be one of");
+	event_fails("{\"event\": 3}", SM_EINVAL, "event", "event must be one of");
+	event_fails("{\"event\": [\"suspend\"]}", SM_EINVAL, "event", "event must be one of");
+	/* keys: unknown ones, and known ones the event does not take */
+	event_fails("{\"event\": \"suspend\", \"colour\": \"red\"}", SM_EINVAL, "colour", "suspend does not take 'colour'");
+	event_fails("{\"event\": \"suspend\", \"reason\": \"x\", \"versions\": [\"1\"]}", SM_EINVAL, "versions",
+		    "does not take");
+	event_fails("{\"event\": \"revoke\", \"expires\": \"2030-01-01\"}", SM_EINVAL, "expires", "does not take");
+	event_fails("{\"event\": \"renew\", \"add_models\": [\"X\"]}", SM_EINVAL, "add_models", "does not take");
+	event_fails("{\"event\": \"amend\", \"versions\": [\"1\"]}", SM_EINVAL, "versions", "does not take");
+	event_fails("{\"event\": \"firmware-revoke\", \"url\": \"u\"}", SM_EINVAL, "url", "does not take");
+	/* a key is one name, not a list of the names an event takes */
+	event_fails("{\"event\": \"firmware-revoke\", \"reason versions\": \"x\"}", SM_EINVAL, "reason versions",
+		    "does not take");
+	event_fails("{\"event\": \"amend\", \"add_models add_firmware\": [\"X\"]}", SM_EINVAL,
+		    "add_models add_firmware", "does not take");
+	event_fails("{\"event\": \"suspend\", \"reason \": \"x\"}", SM_EINVAL, "reason ", "does not take");
+	event_fails("{\"event\": \"suspend\", \"\": \"x\"}", SM_EINVAL, "", "does not take");
+	/* wrong types, naming the field */
+	event_fails("{\"event\": \"suspend\", \"reason\": 5}", SM_EINVAL, "reason", "reason must be a string");
+	event_fails("{\"event\": \"suspend\", \"reason\": null}", SM_EINVAL, "reason", "must be a string");
+	event_fails("{\"event\": \"suspend\", \"reason\": \"a\\u0000b\"}", SM_EINVAL, "body", "invalid JSON");
+	event_fails("{\"event\": \"firmware-revoke\", \"versions\": \"1.0\"}", SM_EINVAL, "versions",
+		    "non-empty array of strings");
+	event_fails("{\"event\": \"firmware-revoke\", \"versions\": []}", SM_EINVAL, "versions", "non-empty array");
+	event_fails("{\"event\": \"firmware-revoke\", \"versions\": [\"1.0\", 2]}", SM_EINVAL, "versions",
+		    "versions[1] must be a string");
+	event_fails("{\"event\": \"amend\", \"add_models\": {\"a\": 1}}", SM_EINVAL, "add_models", "non-empty array");
+	event_fails("{\"event\": \"amend\", \"add_firmware\": [\">=1\"]}", SM_EINVAL, "add_firmware", "must be a string");
+	event_fails("{\"event\": \"amend\", \"url\": true}", SM_EINVAL, "url", "must be a string");
+	event_fails("{\"event\": \"renew\", \"requirements\": 2025}", SM_EINVAL, "requirements", "must be a string");
+	event_fails("{\"event\": \"renew\", \"expires\": 20300101}", SM_EINVAL, "expires", "must be a date string");
+	event_fails("{\"event\": \"renew\", \"expires\": \"2030-02-30\"}", SM_EINVAL, "expires", "not a real date");
+	event_fails("{\"event\": \"renew\", \"expires\": \"2030-02\"}", SM_EINVAL, "expires", "not a date");
+	event_fails("{\"event\": \"amend\", \"support_end\": \"2030/02\"}", SM_EINVAL, "support_end", "not a date");
+	/* the body caps: an object, no duplicate keys, size and nesting */
+	event_fails("", SM_EINVAL, "body", "invalid JSON");
+	event_fails("[\"suspend\"]", SM_EINVAL, "body", "must be an object");
+	event_fails("{\"event\": \"suspend\", \"event\": \"revoke\"}", SM_EINVAL, "body", "duplicate");
+	event_fails("{\"event\": \"amend\", \"add_models\": [[[[[[[[\"X\"]]]]]]]]}", SM_EINVAL, "body", "nested deeper");
+	size_t n = SM_JSON_MAX_BODY + 1;
+	char *big = malloc(n);
+	assert_non_null(big);
+	memset(big, ' ', n);
+	memcpy(big, "{\"event\": \"suspend\"}", 20);
+	event_fails_n(big, n, SM_ETOOBIG, "body", "at most");
+	free(big);
+	/* more versions than a certificate may hold */
+	size_t cap = 64 + (SM_REVOKED_MAX + 1) * 4;
+	char *many = malloc(cap), *w = many;
+	assert_non_null(many);
+	w += sprintf(w, "{\"event\": \"firmware-revoke\", \"versions\": [");
+	for (int i = 0; i <= SM_REVOKED_MAX; i++)
+		w += sprintf(w, "%s\"%d\"", i ? "," : "", i % 10);
+	sprintf(w, "]}");
+	event_fails(many, SM_EINVAL, "versions", "non-empty array");
+	free(many);
+}
+
 /* ---- round trip ---- */
 
 static void assert_same_fields(const sm_cert *a, const sm_cert *b)
@@ -662,6 +803,8 @@ int main(void)
 	    cmocka_unit_test(test_json_cert_from_json_rejects),
 	    cmocka_unit_test(test_json_cert_from_json_export_keys),
 	    cmocka_unit_test(test_json_parse_body_caps),
+	    cmocka_unit_test(test_json_event_from_json_every_field),
+	    cmocka_unit_test(test_json_event_from_json_rejects),
 	    cmocka_unit_test(test_json_round_trip),
 	    cmocka_unit_test(test_json_proof_to_json_exact),
 	};
