@@ -86,9 +86,9 @@ void fx_init(void)
 
 	/* the chain must verify as a gateway walks it, or the targets would test nothing */
 	sm_trust check[3];
-	if (sm_trust_verify(fx_trust_signed[0], fx_trust_signed_len[0], NULL, v1->root, &check[0], NULL) != 0 ||
-	    sm_trust_verify(fx_trust_signed[1], fx_trust_signed_len[1], &check[0], NULL, &check[1], NULL) != 0 ||
-	    sm_trust_verify(fx_trust_signed[2], fx_trust_signed_len[2], &check[1], NULL, &check[2], NULL) != 0)
+	if (sm_trust_verify(fx_trust_signed[0], fx_trust_signed_len[0], NULL, &check[0], NULL) != 0 ||
+	    sm_trust_verify(fx_trust_signed[1], fx_trust_signed_len[1], &check[0], &check[1], NULL) != 0 ||
+	    sm_trust_verify(fx_trust_signed[2], fx_trust_signed_len[2], &check[1], &check[2], NULL) != 0)
 		abort();
 }
 
