@@ -15,7 +15,6 @@ int cmd_check(cli *c, int argc, char **argv)
 	sm_err err = { 0 };
 	sm_policy pol;
 	sm_check_result res = { 0 };
-	sm_cert_list l = { 0 };
 	int rc = opt_parse(c, "check", argc, argv, o, pos, 0, &np);
 	if (rc)
 		return rc;
@@ -50,22 +49,12 @@ int cmd_check(cli *c, int argc, char **argv)
 	if ((rc = open_registry(c, false, &r)))
 		return rc;
 	/* a policy or --level the scheme cannot meet is bad input, refused before any answer */
-	if ((rc = sm_check_req_fits(&q, &pol, sm_registry_trust(r)->levels, &err))) {
-		rc = fail(c, rc, &err);
-		goto out;
-	}
-	sm_filter f = { 0 };
-	f.vendor = q.vendor;
-	f.model = q.model;
-	f.status = -1;
-	f.today = sm_date_from_time(c->now);
-	if ((rc = sm_registry_list(r, &f, &l, &err)) ||
-	    (rc = sm_verdict_eval(&q, &pol, l.v, l.n, 0, c->now, &res))) {
+	if ((rc = sm_registry_check(r, &q, &pol, c->now, &res, &err))) {
 		rc = fail(c, rc, &err);
 		goto out;
 	}
 	if (c->json) {
-		print_json(sm_check_to_json(&res, f.today, 0, 0));
+		print_json(sm_check_to_json(&res, sm_date_from_time(c->now), 0, 0));
 	} else {
 		printf("%s\n", sm_verdict_name(res.verdict));
 		for (size_t i = 0; i < res.nreasons; i++)
@@ -78,7 +67,6 @@ int cmd_check(cli *c, int argc, char **argv)
 	rc = res.verdict == SM_DENY ? EXIT_DENY : res.verdict == SM_UNKNOWN ? EXIT_UNKNOWN : EXIT_OK;
 out:
 	sm_check_result_cleanup(&res);
-	sm_cert_list_cleanup(&l);
 	sm_registry_close(r);
 	return rc;
 }

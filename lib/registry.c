@@ -1060,3 +1060,24 @@ out:
 	free(next);
 	return rc;
 }
+
+/* ---- checks ---- */
+
+int sm_registry_check(sm_registry *r, const sm_check_req *q, const sm_policy *p, int64_t now, sm_check_result *res,
+		      sm_err *err)
+{
+	sm_cert_list l = { 0 };
+	sm_filter f = { 0 };
+	memset(res, 0, sizeof(*res));
+	int rc = sm_check_req_fits(q, p, sm_registry_trust_now(r)->levels, err);
+	if (rc)
+		return rc;
+	f.vendor = q->vendor;
+	f.model = q->model;
+	f.status = -1;
+	f.today = sm_date_from_time(now);
+	if (!(rc = sm_registry_list(r, &f, &l, err)))
+		rc = sm_verdict_eval(q, p, l.v, l.n, 0, now, res);
+	sm_cert_list_cleanup(&l);
+	return rc;
+}

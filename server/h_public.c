@@ -90,7 +90,6 @@ void sm_h_check(sm_req *q)
 	sm_err err = { 0 };
 	sm_policy pol;
 	sm_check_result res;
-	sm_cert_list l = { 0 };
 	char cc[64];
 	int64_t now = sm_server_now();
 	sm_date today = sm_date_from_time(now);
@@ -127,23 +126,16 @@ void sm_h_check(sm_req *q)
 		sm_reply_sm_err(q, rc, &err);
 		return;
 	}
-	sm_filter f = { 0 };
-	f.vendor = cr.vendor;
-	f.model = cr.model;
-	f.status = -1;
-	f.today = sm_date_from_time(now);
 	sm_policy_default(&pol);
-	if ((rc = sm_registry_list(sm_srv->reg, &f, &l, &err)) || (rc = sm_verdict_eval(&cr, &pol, l.v, l.n, 0, now, &res))) {
-		sm_cert_list_cleanup(&l);
+	if ((rc = sm_registry_check(sm_srv->reg, &cr, &pol, now, &res, &err))) {
 		sm_reply_sm_err(q, rc, &err);
 		return;
 	}
 	int64_t produced = 0, next = 0;
 	json_t *st = res.cert ? statement_of(res.cert->id, &produced, &next) : json_null();
-	json_t *j = sm_check_to_json(&res, f.today, produced, next);
+	json_t *j = sm_check_to_json(&res, today, produced, next);
 	json_object_set_new(j, "statement", st);
 	sm_check_result_cleanup(&res);
-	sm_cert_list_cleanup(&l);
 	char *body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER), tag[48];
 	json_decref(j);
 	if (!body) {

@@ -12,6 +12,7 @@
 #include "starmark/merkle.h"
 #include "starmark/record.h"
 #include "starmark/trust.h"
+#include "starmark/verdict.h"
 
 /*
  * A registry directory holds the LMDB store (data.mdb, lock.mdb) and keys/, where each private
@@ -110,6 +111,15 @@ typedef struct sm_cert_list {
 /** Certificates matching the filter, in id order (search: serial order). Caller cleans the list. */
 int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_err *err);
 void sm_cert_list_cleanup(sm_cert_list *l);
+
+/**
+ * The verdict for a device from the registry itself (always fresh): the request must fit the scheme
+ * (sm_check_req_fits: SM_EINVAL naming the field), then the certificates naming that vendor and
+ * model are judged under `p` at `now` (sm_verdict_eval). What the CLI's local check and the server's
+ * GET /v1/check both answer. res is the caller's to clean up. SM_ESTORE, SM_ENOMEM.
+ */
+int sm_registry_check(sm_registry *r, const sm_check_req *q, const sm_policy *p, int64_t now, sm_check_result *res,
+		      sm_err *err);
 
 /* Bulk issue, all in one write transaction (all or nothing). */
 typedef void (*sm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
