@@ -137,7 +137,7 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 	sm_trust *tr = calloc(1, sizeof(*tr)), *prev = calloc(1, sizeof(*prev));
 	sm_merkle_frontier f;
 	struct tree_ctx tc = { NULL, 0 };
-	uint64_t size = 0, trust_index = 0;
+	uint64_t size = 0, trust_index = 0, indexed = 0;
 	bool have_trust = false;
 	int rc = (!tr || !prev) ? sm_err_set(err, SM_ENOMEM, NULL, "out of memory") : map_grow(&m);
 	memset(rep, 0, sizeof(*rep));
@@ -176,11 +176,25 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 			if (!rc && !have_trust && (tr->version != 1 || tr->has_root_proof))
 				rc = sm_err_set(err, SM_EVERIFY, "trust", "the log's first trust bundle is version %llu, not 1",
 						(unsigned long long)tr->version);
+			if (!rc && have_trust && tr->version != prev->version + 1)
+				rc = sm_err_set(err, SM_EVERIFY, "trust", "trust bundle version %llu follows version %llu: a "
+						"version is missing", (unsigned long long)tr->version, (unsigned long long)prev->version);
 			if (rc == 0) {
 				*prev = *tr;
 				have_trust = true;
 				trust_index = i;
 				rep->bundles++;
+				/* the index every published version is served from (GET /v1/trust/{version}); a store
+				 * written before that index existed has none at all, and is read by a pass over the log */
+				char key[40];
+				uint64_t at = 0;
+				snprintf(key, sizeof(key), "trust_v%llu", (unsigned long long)tr->version);
+				int irc = sm_store_meta_get_u64(t, key, &at);
+				if (irc == 0)
+					indexed++;
+				if ((irc == 0 && at != i) || (irc != 0 && indexed))
+					rc = sm_err_set(err, SM_EVERIFY, "trust", "the index of trust bundle version %llu does not "
+							"point at log entry %llu", (unsigned long long)tr->version, (unsigned long long)i);
 			} else {
 				rc = sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu", (unsigned long long)i);
 			}

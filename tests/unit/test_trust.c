@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "registry_int.h"
+
 #include "cbor_int.h"
 #include "starmark/starmark.h"
 
@@ -835,6 +837,27 @@ static void test_trust_registry_rotation(void **state)
 	sm_verify_report rep;
 	assert_int_equal(sm_registry_verify(r, NULL, NULL, &rep, &err), 0);
 	assert_int_equal(rep.bundles, 4);
+
+	/* every version is kept and served by its index; log verify checks that index */
+	sm_trust_chain chain = {0};
+	assert_int_equal(sm_registry_trust_chain(r, 1, &chain, &err), 0);
+	assert_int_equal(chain.n, 4);
+	for (size_t i = 0; i < chain.n; i++)
+		assert_int_equal(chain.v[i].version, i + 1);
+	sm_trust_chain_cleanup(&chain);
+	assert_int_equal(sm_registry_trust_chain(r, 5, &chain, &err), SM_ENOTFOUND);
+	sm_txn *t = NULL;
+	uint64_t idx2 = 0;
+	assert_int_equal(sm_store_begin(r->store, true, &t, &err), 0);
+	assert_int_equal(sm_store_meta_get_u64(t, "trust_v2", &idx2), 0);
+	assert_int_equal(sm_store_meta_put_u64(t, "trust_v2", idx2 + 1), 0);
+	assert_int_equal(sm_store_commit(t, &err), 0);
+	assert_int_equal(sm_registry_verify(r, NULL, NULL, &rep, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "index of trust bundle version 2"));
+	assert_int_equal(sm_store_begin(r->store, true, &t, &err), 0);
+	assert_int_equal(sm_store_meta_put_u64(t, "trust_v2", idx2), 0);
+	assert_int_equal(sm_store_commit(t, &err), 0);
+	assert_int_equal(sm_registry_verify(r, NULL, NULL, &rep, &err), 0);
 
 	/* reopened, the registry reads the rotated bundle */
 	sm_registry_close(r);
