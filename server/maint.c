@@ -40,6 +40,7 @@ void *sm_maint_run(void *arg)
 	int64_t last_refresh = INT64_MIN / 2, last_snapshot = INT64_MIN / 2, last_readers = 0;
 	uint64_t seen_size = UINT64_MAX;
 	bool force_snapshot = false;
+	uint64_t seen_trust = sm_registry_trust(s->reg)->version;
 	while (!s->stopping) {
 		/* keys rotated by another process (keys rotate): load the new bundle and keys, and rebuild
 		 * what they sign, without stopping */
@@ -47,10 +48,11 @@ void *sm_maint_run(void *arg)
 		sm_err rerr = { 0 };
 		if (sm_registry_trust_reload(s->reg, &rotated, &rerr) != 0) {
 			fprintf(stderr, "starmarkd: reading the trust bundle failed: %s\n", rerr.msg);
-		} else if (rotated) {
-			const sm_trust *t = sm_registry_trust(s->reg);
+		} else if (sm_registry_trust(s->reg)->version != seen_trust) {
+			/* made current here, or already by a request that signed something since */
+			seen_trust = sm_registry_trust(s->reg)->version;
 			fprintf(stderr, "starmarkd: keys rotated: now serving trust bundle version %llu\n",
-				(unsigned long long)t->version);
+				(unsigned long long)seen_trust);
 			if (sm_registry_load_key(s->reg, SM_ROLE_STATUS, &rerr) || sm_registry_load_key(s->reg, SM_ROLE_LOG, &rerr))
 				fprintf(stderr, "starmarkd: %s\n", rerr.msg);
 			sm_changed(s);

@@ -139,6 +139,18 @@ stop_server() {
 	SMD_PID=
 }
 
+# expect_schema SHAPE WHAT — stdout is a JSON document of schema/starmark.schema.json's $defs/SHAPE.
+expect_schema() {
+	CHECKS=$((CHECKS + 1))
+	local r
+	r=$("$PY" -c 'import json,sys,jsonschema
+schema = json.load(open(sys.argv[2], encoding="utf-8"))
+v = jsonschema.Draft202012Validator({"$ref": "#/$defs/" + sys.argv[3], "$defs": schema["$defs"]})
+for e in v.iter_errors(json.load(open(sys.argv[1], encoding="utf-8"))):
+    print("%s at %s" % (e.message, list(e.absolute_path)))' "$OUT" "${SM_SOURCE_DIR:-.}/schema/starmark.schema.json" "$1" 2>&1)
+	[ -z "$r" ] || fail "$2: not a $1 document: $r"
+}
+
 # logsize — the log's size (line 2 of the checkpoint) of the registry in $STARMARK_DB; with
 # $SM_LOG_PASS set, the passphrase file that unlocks the log key.
 logsize() {

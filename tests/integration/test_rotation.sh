@@ -78,6 +78,10 @@ expect_rc 0 "export the whole chain"
 
 gw_sync new "$T/trust-new.cose"
 expect_rc 0 "gateway with the newest export: sync"
+sm --server "$URL" --trust "$FP1" --json sync --cache "$T/gw-fp"
+expect_rc 0 "gateway with the root fingerprint: sync after three root rotations"
+expect_schema sync "sync --json"
+expect_json "the fingerprint gateway followed the chain to version 7" 'd["trust_version"] == 7 and d["trust_changed"]' 
 for gw in v1:"$T/trust-v1.cose" fp:"$FP1" new:"$T/trust-new.cose"; do
 	name=${gw%%:*}
 	anchor=${gw#*:}
