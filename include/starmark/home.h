@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Homes: a housing company's policy over every device of a home — design, on-site check, hand-over, retrofits. */
+#ifndef STARMARK_HOME_H
+#define STARMARK_HOME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "starmark/error.h"
+#include "starmark/merkle.h"
+#include "starmark/record.h"
+#include "starmark/trust.h"
+#include "starmark/version.h"
+#include "starmark/verdict.h"
+
+/*
+ * A home document (schema/starmark.schema.json, `home`) serves the whole life of a house (CCDS
+ * guideline, chapter 4): the design (devices `planned`), the installer's record (`installed`: found
+ * on site), and the home after hand-over (what is there now; a device taken out keeps its entry with
+ * installed false).
+ *   {"home": "ID", "name": "...", "policy": {...} (optional), "devices": [{"id", "room", "category",
+ *    "vendor", "model", "firmware", "label" (optional: the scanned QR text), "planned", "installed"}]}
+ */
+#define SM_HOME_MAX_SIZE (1024u * 1024u)
+#define SM_HOME_MAX_DEVICES 1000
+#define SM_HOME_MAX_DEPTH 6
+#define SM_HOME_ID_MAX 64
+#define SM_HOME_TEXT_MAX 200 /* name, room */
+#define SM_HOME_LABEL_MAX 1024
+
+typedef struct sm_home_device {
+	char id[SM_HOME_ID_MAX + 1];
+	char room[SM_HOME_TEXT_MAX + 1];         /* "" when not given */
+	char category[SM_CATEGORY_MAX + 1];      /* "" when not given */
+	char vendor[SM_VENDOR_MAX + 1];
+	char model[SM_MODEL_MAX + 1];
+	char firmware[SM_VERSION_MAX + 1];
+	char *label;                             /* the scanned QR text, or NULL */
+	bool planned, installed;
+} sm_home_device;
+
+typedef struct sm_home {
+	char id[SM_HOME_ID_MAX + 1];
+	char name[SM_HOME_TEXT_MAX + 1];
+	bool has_policy;
+	sm_policy policy;
+	sm_home_device *devices;
+	size_t ndevices;
+} sm_home;
+
+/**
+ * Parse a home document: strict (unknown keys, wrong types, a repeated device id, caps of
+ * SM_HOME_MAX_SIZE bytes, SM_HOME_MAX_DEVICES devices, nesting) — SM_EINVAL / SM_ETOOBIG with a message
+ * naming the device and field (`devices[3] (lock-1): firmware: ...`), field set to e.g.
+ * "devices[3].firmware". Caller frees *out with sm_home_free.
+ */
+int sm_home_parse(const char *json, size_t n, sm_home **out, sm_err *err);
+void sm_home_free(sm_home *h);
+
+/**
+ * Add a retrofit to a home: SPEC is `VENDOR:MODEL@FIRMWARE[/CATEGORY][#ID][=ROOM]`, e.g.
+ * `RINNAI:MC-301V@1.5/water-heater#kitchen-remote=kitchen`; the device is installed and not planned
+ * (a retrofit after hand-over); its id defaults to "retrofit-N". SM_EINVAL naming what is wrong,
+ * SM_EEXIST when the id is taken, SM_ETOOBIG past SM_HOME_MAX_DEVICES.
+ */
+int sm_home_add(sm_home *h, const char *spec, sm_err *err);
+
+/* ---- checking a home ---- */
+
+/* What a device's scanned label says, compared with its entry and its certificate. */
+enum sm_home_label {
+	SM_HOME_LABEL_NONE = 0,        /* no label scanned */
+	SM_HOME_LABEL_OK = 1,          /* genuine, and its claims are the device's */
+	SM_HOME_LABEL_NOT_GENUINE = 2, /* unreadable or forged: counterfeit suspicion */
+	SM_HOME_LABEL_MISMATCH = 3,    /* genuine, but of another vendor, model or certificate */
+	SM_HOME_LABEL_UNCHECKED = 4,   /* no trust bundle to check it with */
+};
+
+typedef struct sm_home_device_result {
+	const sm_home_device *dev;   /* borrowed from the home */
+	sm_check_result res;         /* the device's verdict (owned; res.cert the certificate or NULL) */
+	char *statement;             /* the signed status statement (base64url), or NULL */
+	int label;                   /* enum sm_home_label */
+	char label_why[256];
+	bool update_firmware;        /* firmware below the covered range, or revoked: update before hand-over */
+	bool support_soon;           /* support ends within the policy's warning window */
+} sm_home_device_result;
+
+typedef struct sm_home_result {
+	int verdict;                 /* any deny: deny; else any unknown: unknown; else any warn: warn */
+	int level;                   /* lowest level among the devices counted; 0 when one is not certified */
+	bool counted_planned;        /* nothing installed yet (a design): the planned devices were counted */
+	sm_date support_end;         /* earliest support end among them; SM_DATE_NONE when none has one */
+	sm_home_device_result *devices;
+	size_t ndevices;
+	size_t nmissing, nunplanned; /* planned not installed, installed not planned */
+	bool have_checkpoint;        /* the log state the answers reflect, as evidence */
+	uint64_t checkpoint_size;
+	uint8_t checkpoint_root[SM_HASH_LEN];
+	char *checkpoint_text;       /* the signed checkpoint, when the source gave one (owned) */
+} sm_home_result;
+
+/*
+ * Where device verdicts come from: the local registry, a server (signed statements), or a synced
+ * snapshot. The callback answers one device exactly as `check` would (under `p`), and gives its
+ * signed statement when it has one (*statement, base64url, caller frees; NULL otherwise).
+ */
+typedef int (*sm_home_check_fn)(void *ctx, const sm_check_req *q, const sm_policy *p, sm_check_result *res,
+				char **statement, sm_err *err);
+
+/**
+ * Check a home under policy `p` (the home's own when `p` is NULL and it has one, else the default):
+ * every device's verdict by `fn`, its label (verified with `trust` when given), the home's level and
+ * verdict, missing and unplanned devices, firmware to update, the support outlook at `now`.
+ * *out is the caller's to clean up (sm_home_result_cleanup). Errors of `fn` (a device's answer that
+ * could not be had at all is SM_EIO etc.), SM_ENOMEM.
+ */
+int sm_home_check(const sm_home *h, const sm_policy *p, sm_home_check_fn fn, void *ctx, const sm_trust *trust,
+		  int64_t now, sm_home_result *out, sm_err *err);
+void sm_home_result_cleanup(sm_home_result *r);
+
+/** The `home check --json` / POST /v1/home/check document (schema `home_check`). */
+json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_date today);
+
+#endif

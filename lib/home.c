@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Homes: the home document, retrofits, and a home's check (the weakest device decides). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "starmark/home.h"
+#include "starmark/json.h"
+#include "starmark/codec.h"
+#include "starmark/label.h"
+
+/* ---- the document ---- */
+
+void sm_home_free(sm_home *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->ndevices; i++)
+		free(h->devices[i].label);
+	free(h->devices);
+	free(h);
+}
+
+/* An id of a home or a device: [A-Za-z0-9][A-Za-z0-9._-]{0,63}. */
+static bool id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > SM_HOME_ID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+/* A string member into a fixed buffer: required or not; checked as text of at most cap-1 bytes. */
+static int text_of(json_t *v, const char *field, const char *where, char *dst, size_t cap, sm_err *err)
+{
+	if (!json_is_string(v))
+		return sm_err_set(err, SM_EINVAL, field, "%s%s must be a string", where, field);
+	const char *s = json_string_value(v);
+	if (strlen(s) >= cap)
+		return sm_err_set(err, SM_EINVAL, field, "%s%s is longer than %zu bytes", where, field, cap - 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return sm_err_set(err, SM_EINVAL, field, "%s%s holds a control character", where, field);
+	snprintf(dst, cap, "%s", s);
+	return 0;
+}
+
+static int device_of(json_t *d, size_t i, sm_home_device *dev, sm_err *err)
+{
+	char where[128], field[96];
+	const char *key;
+	json_t *v;
+	bool seen[9] = { false };
+	static const char *const keys[] = { "id", "room", "category", "vendor", "model", "firmware", "label", "planned",
+					    "installed" };
+	int rc = 0;
+	snprintf(where, sizeof(where), "devices[%zu]: ", i);
+	if (!json_is_object(d))
+		return sm_err_set(err, SM_EINVAL, "devices", "devices[%zu] must be an object", i);
+	/* the id first, so that every later message names the device */
+	json_t *idv = json_object_get(d, "id");
+	if (!json_is_string(idv) || !id_ok(json_string_value(idv))) {
+		snprintf(field, sizeof(field), "devices[%zu].id", i);
+		return sm_err_set(err, SM_EINVAL, field, "devices[%zu]: id must be 1-64 letters, digits, '.', '_' or '-'", i);
+	}
+	snprintf(dev->id, sizeof(dev->id), "%s", json_string_value(idv));
+	snprintf(where, sizeof(where), "devices[%zu] (%s): ", i, dev->id);
+	json_object_foreach(d, key, v) {
+		size_t k = 0;
+		while (k < 9 && strcmp(keys[k], key) != 0)
+			k++;
+		snprintf(field, sizeof(field), "devices[%zu].%.20s", i, key);
+		if (k == 9)
+			return sm_err_set(err, SM_EINVAL, field, "%sunknown key '%.40s'", where, key);
+		seen[k] = true;
+		switch (k) {
+		case 0: break;
+		case 1: rc = text_of(v, "room", where, dev->room, sizeof(dev->room), err); break;
+		case 2: rc = text_of(v, "category", where, dev->category, sizeof(dev->category), err); break;
+		case 3: rc = text_of(v, "vendor", where, dev->vendor, sizeof(dev->vendor), err); break;
+		case 4: rc = text_of(v, "model", where, dev->model, sizeof(dev->model), err); break;
+		case 5: rc = text_of(v, "firmware", where, dev->firmware, sizeof(dev->firmware), err); break;
+		case 6:
+			if (json_is_null(v))
+				break;
+			if (!json_is_string(v) || json_string_length(v) > SM_HOME_LABEL_MAX)
+				rc = sm_err_set(err, SM_EINVAL, "label", "%slabel must be the scanned text, at most %d bytes", where,
+						SM_HOME_LABEL_MAX);
+			else if (!(dev->label = strdup(json_string_value(v))))
+				rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+			break;
+		default:
+			if (!json_is_boolean(v))
+				rc = sm_err_set(err, SM_EINVAL, key, "%s%s must be true or false", where, key);
+			else if (k == 7)
+				dev->planned = json_is_true(v);
+			else
+				dev->installed = json_is_true(v);
+		}
+		if (rc) {
+			if (err)
+				snprintf(err->field, sizeof(err->field), "%.63s", field);
+			return rc;
+		}
+	}
+	static const int required[] = { 3, 4, 5, 7, 8 };
+	for (size_t r = 0; r < sizeof(required) / sizeof(required[0]); r++)
+		if (!seen[required[r]]) {
+			snprintf(field, sizeof(field), "devices[%zu].%s", i, keys[required[r]]);
+			return sm_err_set(err, SM_EINVAL, field, "%s%s is required", where, keys[required[r]]);
+		}
+	/* the fields a check takes, by the check's own rules */
+	sm_check_req q = { dev->vendor, dev->model, dev->firmware, dev->category[0] ? dev->category : NULL, 0 };
+	if ((rc = sm_check_req_validate(&q, err))) {
+		snprintf(field, sizeof(field), "devices[%zu].%.20s", i, err && err->field[0] ? err->field : "device");
+		sm_err_wrap(err, rc, field, "devices[%zu] (%s)", i, dev->id);
+	}
+	return rc;
+}
+
+static int policy_of(json_t *v, sm_policy *p, sm_err *err)
+{
+	if (!json_is_object(v))
+		return sm_err_set(err, SM_EINVAL, "policy", "policy must be an object (or be given with --policy)");
+	char *text = json_dumps(v, JSON_COMPACT);
+	if (!text)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	int rc = sm_policy_parse(text, strlen(text), p, err);
+	free(text);
+	if (rc && rc != SM_ENOMEM)
+		sm_err_wrap(err, rc, err && err->field[0] ? err->field : "policy", "policy");
+	return rc;
+}
+
+int sm_home_parse(const char *text, size_t n, sm_home **out, sm_err *err)
+{
+	json_error_t je;
+	json_t *root = NULL;
+	sm_home *h = NULL;
+	const char *key;
+	json_t *v;
+	int rc = 0;
+	*out = NULL;
+	if (n > SM_HOME_MAX_SIZE)
+		return sm_err_set(err, SM_ETOOBIG, "home", "the home document is %zu bytes, at most %u", n, SM_HOME_MAX_SIZE);
+	if (sm_json_too_deep(text, n, SM_HOME_MAX_DEPTH))
+		return sm_err_set(err, SM_EINVAL, "home", "the home document is nested deeper than a home can be");
+	if (!(root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je)))
+		return sm_err_set(err, SM_EINVAL, "home", "the home document is not valid JSON: line %d column %d: %s", je.line,
+				  je.column, je.text);
+	if (!json_is_object(root)) {
+		rc = sm_err_set(err, SM_EINVAL, "home", "the home document must be a JSON object");
+		goto out;
+	}
+	if (!(h = calloc(1, sizeof(*h)))) {
+		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+		goto out;
+	}
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "home") == 0) {
+			if (!json_is_string(v) || !id_ok(json_string_value(v)))
+				rc = sm_err_set(err, SM_EINVAL, "home", "home must be an id: 1-64 letters, digits, '.', '_' or '-'");
+			else
+				snprintf(h->id, sizeof(h->id), "%s", json_string_value(v));
+		} else if (strcmp(key, "name") == 0) {
+			rc = text_of(v, "name", "", h->name, sizeof(h->name), err);
+		} else if (strcmp(key, "policy") == 0) {
+			if (!(rc = policy_of(v, &h->policy, err)))
+				h->has_policy = true;
+		} else if (strcmp(key, "devices") == 0) {
+			if (!json_is_array(v)) {
+				rc = sm_err_set(err, SM_EINVAL, "devices", "devices must be an array");
+			} else if (json_array_size(v) > SM_HOME_MAX_DEVICES) {
+				rc = sm_err_set(err, SM_ETOOBIG, "devices", "a home has at most %d devices, not %zu", SM_HOME_MAX_DEVICES,
+						json_array_size(v));
+			} else if (json_array_size(v) && !(h->devices = calloc(json_array_size(v), sizeof(*h->devices)))) {
+				rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+			}
+			for (size_t i = 0; !rc && i < json_array_size(v); i++) {
+				rc = device_of(json_array_get(v, i), i, &h->devices[i], err);
+				h->ndevices = i + 1;
+				for (size_t j = 0; !rc && j < i; j++)
+					if (strcmp(h->devices[j].id, h->devices[i].id) == 0)
+						rc = sm_err_set(err, SM_EINVAL, "devices", "devices[%zu]: the id %s is devices[%zu]'s already",
+								i, h->devices[i].id, j);
+			}
+		} else {
+			rc = sm_err_set(err, SM_EINVAL, key, "unknown key '%.40s' in the home document", key);
+		}
+		if (rc)
+			goto out;
+	}
+	if (!h->id[0])
+		rc = sm_err_set(err, SM_EINVAL, "home", "home (the home's id) is required");
+	else if (!json_object_get(root, "devices"))
+		rc = sm_err_set(err, SM_EINVAL, "devices", "devices is required (an empty list for a home without devices)");
+out:
+	json_decref(root);
+	if (rc) {
+		sm_home_free(h);
+		return rc;
+	}
+	*out = h;
+	return 0;
+}
+
+int sm_home_add(sm_home *h, const char *spec, sm_err *err)
+{
+	char buf[512], *vendor, *model, *fw, *cat = NULL, *id = NULL, *room = NULL;
+	sm_home_device d;
+	memset(&d, 0, sizeof(d));
+	if (strlen(spec) >= sizeof(buf))
+		return sm_err_set(err, SM_EINVAL, "add", "--add is longer than %zu bytes", sizeof(buf) - 1);
+	snprintf(buf, sizeof(buf), "%s", spec);
+	/* VENDOR:MODEL@FIRMWARE[/CATEGORY][#ID][=ROOM], parsed from the right: a room may hold anything */
+	if ((room = strchr(buf, '=')))
+		*room++ = '\0';
+	if ((id = strchr(buf, '#')))
+		*id++ = '\0';
+	vendor = buf;
+	model = strchr(buf, ':');
+	fw = model ? strrchr(model, '@') : NULL;
+	if (!model || !fw)
+		return sm_err_set(err, SM_EINVAL, "add",
+				  "--add %.100s: write VENDOR:MODEL@FIRMWARE[/CATEGORY][#ID][=ROOM], e.g. RINNAI:MC-301V@1.5/water-heater",
+				  spec);
+	*model++ = '\0';
+	*fw++ = '\0';
+	if ((cat = strchr(fw, '/')))
+		*cat++ = '\0';
+	if (h->ndevices >= SM_HOME_MAX_DEVICES)
+		return sm_err_set(err, SM_ETOOBIG, "add", "a home has at most %d devices", SM_HOME_MAX_DEVICES);
+	if (strlen(vendor) >= sizeof(d.vendor) || strlen(model) >= sizeof(d.model) || strlen(fw) >= sizeof(d.firmware) ||
+	    (cat && strlen(cat) >= sizeof(d.category)) || (room && strlen(room) >= sizeof(d.room)))
+		return sm_err_set(err, SM_EINVAL, "add", "--add %.100s: a part is too long", spec);
+	snprintf(d.vendor, sizeof(d.vendor), "%s", vendor);
+	snprintf(d.model, sizeof(d.model), "%s", model);
+	snprintf(d.firmware, sizeof(d.firmware), "%s", fw);
+	snprintf(d.category, sizeof(d.category), "%s", cat ? cat : "");
+	snprintf(d.room, sizeof(d.room), "%s", room ? room : "");
+	if (id && !id_ok(id))
+		return sm_err_set(err, SM_EINVAL, "add", "--add %.100s: the id must be 1-64 letters, digits, '.', '_' or '-'", spec);
+	for (size_t n = h->ndevices + 1; !id && n <= 2 * SM_HOME_MAX_DEVICES; n++) {
+		snprintf(d.id, sizeof(d.id), "retrofit-%zu", n);
+		bool taken = false;
+		for (size_t i = 0; i < h->ndevices && !taken; i++)
+			taken = strcmp(h->devices[i].id, d.id) == 0;
+		if (!taken)
+			break;
+	}
+	if (id)
+		snprintf(d.id, sizeof(d.id), "%s", id);
+	for (size_t i = 0; i < h->ndevices; i++)
+		if (strcmp(h->devices[i].id, d.id) == 0)
+			return sm_err_set(err, SM_EEXIST, "add", "--add: the home has a device %s already", d.id);
+	sm_check_req q = { d.vendor, d.model, d.firmware, d.category[0] ? d.category : NULL, 0 };
+	int rc = sm_check_req_validate(&q, err);
+	if (rc)
+		return sm_err_wrap(err, rc, "add", "--add %.100s", spec);
+	sm_home_device *v = realloc(h->devices, (h->ndevices + 1) * sizeof(*v));
+	if (!v)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	d.installed = true; /* a retrofit: there now (or about to be), not in the design */
+	d.planned = false;
+	v[h->ndevices++] = d;
+	h->devices = v;
+	return 0;
+}
+
+/* ---- checking ---- */
+
+void sm_home_result_cleanup(sm_home_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->ndevices; i++) {
+		sm_check_result_cleanup(&r->devices[i].res);
+		free(r->devices[i].statement);
+	}
+	free(r->devices);
+	free(r->checkpoint_text);
+	memset(r, 0, sizeof(*r));
+}
+
+static bool has_reason(const sm_check_result *r, const char *code)
+{
+	for (size_t i = 0; i < r->nreasons; i++)
+		if (strcmp(r->reasons[i].code, code) == 0)
+			return true;
+	return false;
+}
+
+/* A reason more, when there is room (the verdict is what matters; reasons explain it). */
+static void add_reason(sm_check_result *r, const char *code, const char *msg)
+{
+	size_t i = r->nreasons < SM_REASONS_MAX ? r->nreasons++ : SM_REASONS_MAX - 1;
+	snprintf(r->reasons[i].code, sizeof(r->reasons[i].code), "%s", code);
+	snprintf(r->reasons[i].message, sizeof(r->reasons[i].message), "%s", msg);
+}
+
+/* The scanned label against the device's entry and the certificate its verdict is about. */
+static void check_label(sm_home_device_result *d, const sm_trust *trust)
+{
+	const sm_home_device *dev = d->dev;
+	sm_label_claims cl;
+	uint8_t *tok = NULL;
+	size_t n = 0;
+	sm_err e = { 0 };
+	if (!dev->label)
+		return;
+	if (!trust) {
+		d->label = SM_HOME_LABEL_UNCHECKED;
+		snprintf(d->label_why, sizeof(d->label_why), "no trust bundle to check the label with");
+		return;
+	}
+	if (sm_label_parse(dev->label, strlen(dev->label), &tok, &n, &e) != 0 || sm_label_verify(tok, n, trust, &cl, &e) != 0) {
+		d->label = SM_HOME_LABEL_NOT_GENUINE;
+		snprintf(d->label_why, sizeof(d->label_why), "the label is not genuine: %.120s", e.msg);
+	} else if (strcmp(cl.vendor, dev->vendor) != 0 || strcmp(cl.model, dev->model) != 0) {
+		d->label = SM_HOME_LABEL_MISMATCH;
+		snprintf(d->label_why, sizeof(d->label_why), "the label is of %.16s %.64s, the device is %.16s %.64s", cl.vendor,
+			 cl.model, dev->vendor, dev->model);
+	} else if (d->res.cert && strcmp(cl.id, d->res.cert->id) != 0) {
+		d->label = SM_HOME_LABEL_MISMATCH;
+		snprintf(d->label_why, sizeof(d->label_why), "the label is of certificate %s, the device's is %s", cl.id,
+			 d->res.cert->id);
+	} else {
+		d->label = SM_HOME_LABEL_OK;
+		snprintf(d->label_why, sizeof(d->label_why), "genuine label of %s", cl.id);
+	}
+	if (d->label == SM_HOME_LABEL_NOT_GENUINE || d->label == SM_HOME_LABEL_MISMATCH) {
+		/* counterfeit suspicion: whatever the registry says of the model, this device is not it */
+		d->res.verdict = SM_DENY;
+		add_reason(&d->res, d->label == SM_HOME_LABEL_MISMATCH ? "label_mismatch" : "label_not_genuine", d->label_why);
+	}
+	free(tok);
+}
+
+/* The verdicts of the counted devices combined: any deny, else any unknown, else any warn, else allow. */
+static int combine(int acc, int v)
+{
+	static const int rank[] = { [SM_ALLOW] = 0, [SM_WARN] = 1, [SM_UNKNOWN] = 2, [SM_DENY] = 3 };
+	return rank[v] > rank[acc] ? v : acc;
+}
+
+int sm_home_check(const sm_home *h, const sm_policy *p, sm_home_check_fn fn, void *ctx, const sm_trust *trust,
+		  int64_t now, sm_home_result *out, sm_err *err)
+{
+	sm_policy dflt;
+	sm_date today = sm_date_from_time(now);
+	int rc = 0;
+	memset(out, 0, sizeof(*out));
+	if (!p) {
+		sm_policy_default(&dflt);
+		p = h->has_policy ? &h->policy : &dflt;
+	}
+	if (h->ndevices && !(out->devices = calloc(h->ndevices, sizeof(*out->devices))))
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	bool any_installed = false;
+	for (size_t i = 0; i < h->ndevices; i++)
+		any_installed = any_installed || h->devices[i].installed;
+	out->counted_planned = !any_installed;
+	out->verdict = SM_ALLOW;
+	out->level = -1;
+	out->support_end = SM_DATE_NONE;
+	size_t counted = 0;
+	for (size_t i = 0; i < h->ndevices && !rc; i++) {
+		const sm_home_device *dev = &h->devices[i];
+		sm_home_device_result *d = &out->devices[i];
+		sm_check_req q = { dev->vendor, dev->model, dev->firmware, dev->category[0] ? dev->category : NULL, 0 };
+		d->dev = dev;
+		out->ndevices = i + 1;
+		if ((rc = fn(ctx, &q, p, &d->res, &d->statement, err))) {
+			if (err && rc != SM_ENOMEM)
+				sm_err_wrap(err, rc, err->field, "device %s", dev->id);
+			break;
+		}
+		check_label(d, trust);
+		d->update_firmware = has_reason(&d->res, "firmware_revoked") || has_reason(&d->res, "firmware_not_covered");
+		const sm_cert *c = d->res.cert;
+		if (c && c->support_end != SM_DATE_NONE && c->support_end >= today &&
+		    c->support_end - today <= p->support_warn_days)
+			d->support_soon = true;
+		if (dev->planned && !dev->installed)
+			out->nmissing++;
+		if (dev->installed && !dev->planned)
+			out->nunplanned++;
+		if (!(any_installed ? dev->installed : dev->planned))
+			continue;
+		counted++;
+		out->verdict = combine(out->verdict, d->res.verdict);
+		int level = c && (d->res.verdict == SM_ALLOW || d->res.verdict == SM_WARN) ? c->level : 0;
+		if (out->level < 0 || level < out->level)
+			out->level = level;
+		if (c && c->support_end != SM_DATE_NONE && (out->support_end == SM_DATE_NONE || c->support_end < out->support_end))
+			out->support_end = c->support_end;
+	}
+	if (!rc && !counted) /* nothing planned or installed: nothing to say yes to */
+		out->verdict = SM_UNKNOWN;
+	if (out->level < 0)
+		out->level = 0;
+	if (rc)
+		sm_home_result_cleanup(out);
+	return rc;
+}
+
+/* ---- the JSON view ---- */
+
+static json_t *date_or_null(sm_date d)
+{
+	char s[11];
+	if (d == SM_DATE_NONE)
+		return json_null();
+	sm_date_format(d, s);
+	return json_string(s);
+}
+
+static const char *const label_names[] = { "none", "genuine", "not_genuine", "mismatch", "unchecked" };
+
+/* What must be done before hand-over (or, after it, now): one line each, for the report and for scripts. */
+static json_t *actions_json(const sm_home_result *r)
+{
+	json_t *a = json_array();
+	char msg[700];
+	for (size_t i = 0; a && i < r->ndevices; i++) {
+		const sm_home_device_result *d = &r->devices[i];
+		const sm_home_device *dev = d->dev;
+		const char *code = NULL;
+		if (dev->planned && !dev->installed) {
+			code = "install";
+			snprintf(msg, sizeof(msg), "%s (%s %s) is in the design but was not found on site", dev->id, dev->vendor,
+				 dev->model);
+		} else if (dev->installed && !dev->planned) {
+			code = "approve_or_remove";
+			snprintf(msg, sizeof(msg), "%s (%s %s) is installed but not in the design: approve it as a retrofit or remove it",
+				 dev->id, dev->vendor, dev->model);
+		}
+		if (code)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", code, "message", msg));
+		if (!dev->installed && !dev->planned)
+			continue;
+		code = NULL;
+		if (d->label == SM_HOME_LABEL_NOT_GENUINE || d->label == SM_HOME_LABEL_MISMATCH) {
+			code = "replace_counterfeit";
+			snprintf(msg, sizeof(msg), "%s: %s: suspected counterfeit, replace it", dev->id, d->label_why);
+		} else if (d->update_firmware) {
+			code = "update_firmware";
+			snprintf(msg, sizeof(msg), "%s: update the firmware (%s) to a covered version before hand-over%s%s", dev->id,
+				 dev->firmware, d->res.cert ? ": covered " : "", d->res.cert ? d->res.cert->firmware : "");
+		} else if (d->res.verdict == SM_DENY) {
+			code = "replace";
+			snprintf(msg, sizeof(msg), "%s (%s %s) does not meet the policy: %s", dev->id, dev->vendor, dev->model,
+				 d->res.nreasons ? d->res.reasons[0].message : "denied");
+		} else if (d->res.verdict == SM_UNKNOWN) {
+			code = "recheck";
+			snprintf(msg, sizeof(msg), "%s: no usable data: check again when the registry can be reached", dev->id);
+		}
+		if (code)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", code, "message", msg));
+		if (d->support_soon && d->res.cert) {
+			char end[11];
+			sm_date_format(d->res.cert->support_end, end);
+			snprintf(msg, sizeof(msg), "%s: the vendor's support ends on %s: plan its replacement", dev->id, end);
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", "plan_replacement",
+							   "message", msg));
+		}
+	}
+	return a;
+}
+
+json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_date today)
+{
+	json_t *devs = json_array(), *missing = json_array(), *unplanned = json_array(), *soon = json_array();
+	if (!devs || !missing || !unplanned || !soon)
+		goto oom;
+	for (size_t i = 0; i < r->ndevices; i++) {
+		const sm_home_device_result *d = &r->devices[i];
+		const sm_home_device *dev = d->dev;
+		json_t *check = sm_check_to_json(&d->res, today, 0, 0);
+		json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:b, s:b, s:O, s:O, s:O, s:O, s:s?, s:s, s:b}",
+				      "id", dev->id, "verdict", sm_verdict_name(d->res.verdict), "room",
+				      dev->room[0] ? dev->room : NULL, "category", dev->category[0] ? dev->category : NULL,
+				      "vendor", dev->vendor, "model", dev->model, "firmware", dev->firmware, "planned", dev->planned,
+				      "installed", dev->installed, "reasons", json_object_get(check, "reasons"), "certificate",
+				      json_object_get(check, "certificate"), "required_level", json_object_get(check, "required_level"),
+				      "support_end", d->res.cert ? date_or_null(d->res.cert->support_end) : json_null(), "statement",
+				      d->statement, "label", label_names[d->label], "update_firmware", d->update_firmware);
+		json_decref(check);
+		if (!j || json_array_append_new(devs, j))
+			goto oom;
+		if (dev->planned && !dev->installed)
+			json_array_append_new(missing, json_string(dev->id));
+		if (dev->installed && !dev->planned)
+			json_array_append_new(unplanned, json_string(dev->id));
+		if (d->support_soon)
+			json_array_append_new(soon, json_string(dev->id));
+	}
+	json_t *cp = json_null();
+	if (r->have_checkpoint) {
+		char *root = sm_base64_encode(r->checkpoint_root, SM_HASH_LEN);
+		cp = json_pack("{s:I, s:s}", "size", (json_int_t)r->checkpoint_size, "root", root ? root : "");
+		free(root);
+		if (cp && r->checkpoint_text)
+			json_object_set_new(cp, "note", json_string(r->checkpoint_text));
+	}
+	return json_pack("{s:s, s:s?, s:s, s:i, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "home", h->id,
+			 "name", h->name[0] ? h->name : NULL, "verdict", sm_verdict_name(r->verdict), "level", r->level,
+			 "design", r->counted_planned, "support_end", date_or_null(r->support_end), "support_warnings", soon,
+			 "devices", devs, "missing", missing, "unplanned", unplanned, "actions", actions_json(r), "checkpoint", cp);
+oom:
+	json_decref(devs);
+	json_decref(missing);
+	json_decref(unplanned);
+	json_decref(soon);
+	return NULL;
+}
