@@ -322,10 +322,26 @@ int cache_build_commit(cache_build *b, uint64_t version, sm_err *err)
 
 /* ---- answering from the cache ---- */
 
+/*
+ * The snapshot, once verified, as an index: every certificate decoded once, and an open-addressing
+ * table from (vendor, model) to the certificates naming that model. Built at the first check, so that
+ * a gateway answering many devices (a home, an estate) verifies the snapshot once per open cache.
+ */
+typedef struct cache_slot {
+	uint64_t hash;
+	uint32_t cert; /* index into certs + 1; 0: empty (a model in several certificates has a slot each) */
+} cache_slot;
+
 struct sm_cache {
 	sm_trust trust;
 	cache_map snap;
 	uint64_t floor;
+	bool indexed;
+	sm_snapshot_info info;
+	sm_cert **certs;
+	size_t ncerts, capcerts;
+	cache_slot *slots;
+	size_t nslots; /* a power of two */
 };
 
 int sm_cache_read_trust(const cache_gen *g, const sm_anchor *a, sm_trust *out, sm_trust_chain *chain, sm_err *err)
@@ -376,6 +392,10 @@ void sm_cache_close(sm_cache *c)
 {
 	if (!c)
 		return;
+	for (size_t i = 0; i < c->ncerts; i++)
+		sm_cert_free(c->certs[i]);
+	free(c->certs);
+	free(c->slots);
 	cache_unmap(&c->snap);
 	free(c);
 }
@@ -387,31 +407,89 @@ const sm_trust *sm_cache_trust(const sm_cache *c)
 
 #define CACHE_MATCH_MAX 4096
 
-struct matches {
-	const char *vendor, *model;
-	sm_cert **v;
-	size_t n;
-};
-
-static int collect_match(void *ctx, sm_cert *c)
+static uint64_t key_hash(const char *vendor, const char *model)
 {
-	struct matches *m = ctx;
-	bool hit = strcmp(c->vendor, m->vendor) == 0;
-	size_t i;
-	for (i = 0; hit && i < c->nmodels && strcmp(c->models[i], m->model) != 0; i++)
-		;
-	if (!hit || i == c->nmodels || m->n == CACHE_MATCH_MAX) {
-		sm_cert_free(c);
-		return 0;
+	uint64_t h = 1469598103934665603ull;
+	for (const char *p = vendor; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull;
+	for (const char *p = model; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return h | 1; /* never 0 */
+}
+
+static int collect_all(void *ctx, sm_cert *c)
+{
+	sm_cache *sc = ctx;
+	if (sc->ncerts == sc->capcerts) {
+		size_t cap = sc->capcerts ? sc->capcerts * 2 : 1024;
+		sm_cert **v = cap < UINT32_MAX ? realloc(sc->certs, cap * sizeof(*v)) : NULL;
+		if (!v) {
+			sm_cert_free(c);
+			return SM_ENOMEM;
+		}
+		sc->certs = v;
+		sc->capcerts = cap;
 	}
-	sm_cert **v = realloc(m->v, (m->n + 1) * sizeof(*v));
-	if (!v) {
-		sm_cert_free(c);
-		return SM_ENOMEM;
-	}
-	m->v = v;
-	m->v[m->n++] = c;
+	sc->certs[sc->ncerts++] = c;
 	return 0;
+}
+
+/* Verify the snapshot once and index its certificates by (vendor, model). */
+static int build_index(sm_cache *c, sm_err *err)
+{
+	size_t entries = 0;
+	int rc = sm_snapshot_verify(c->snap.p, c->snap.n, &c->trust, &c->info, collect_all, c, err);
+	if (rc == SM_ENOMEM)
+		sm_err_set(err, rc, NULL, "out of memory");
+	if (!rc)
+		rc = sm_cache_floor_check(&c->info, c->floor, err);
+	for (size_t i = 0; !rc && i < c->ncerts; i++)
+		entries += c->certs[i]->nmodels;
+	for (c->nslots = 64; !rc && c->nslots < entries * 2; c->nslots *= 2)
+		;
+	if (!rc && !(c->slots = calloc(c->nslots, sizeof(*c->slots))))
+		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; !rc && i < c->ncerts; i++) {
+		const sm_cert *cert = c->certs[i];
+		for (size_t m = 0; m < cert->nmodels; m++) {
+			uint64_t h = key_hash(cert->vendor, cert->models[m]);
+			size_t at = h & (c->nslots - 1);
+			while (c->slots[at].cert)
+				at = (at + 1) & (c->nslots - 1);
+			c->slots[at].hash = h;
+			c->slots[at].cert = (uint32_t)i + 1;
+		}
+	}
+	c->indexed = !rc;
+	if (rc) { /* a later check tries again from nothing */
+		for (size_t i = 0; i < c->ncerts; i++)
+			sm_cert_free(c->certs[i]);
+		c->ncerts = 0;
+		free(c->slots);
+		c->slots = NULL;
+	}
+	return rc;
+}
+
+/* The certificates naming vendor and model, into m (borrowed pointers, at most CACHE_MATCH_MAX). */
+static size_t lookup(const sm_cache *c, const char *vendor, const char *model, sm_cert **m)
+{
+	uint64_t h = key_hash(vendor, model);
+	size_t n = 0;
+	for (size_t at = h & (c->nslots - 1); c->slots[at].cert; at = (at + 1) & (c->nslots - 1)) {
+		if (c->slots[at].hash != h)
+			continue;
+		sm_cert *cert = c->certs[c->slots[at].cert - 1];
+		if (strcmp(cert->vendor, vendor) != 0 || n == CACHE_MATCH_MAX)
+			continue;
+		for (size_t i = 0; i < cert->nmodels; i++)
+			if (strcmp(cert->models[i], model) == 0) {
+				m[n++] = cert;
+				break;
+			}
+	}
+	return n;
 }
 
 /* The generation's name records the version it was written for: an older snapshot put in its place
@@ -428,27 +506,26 @@ int sm_cache_floor_check(const sm_snapshot_info *si, uint64_t floor, sm_err *err
 int sm_cache_check(sm_cache *c, const sm_check_req *q, const sm_policy *p, int64_t now, sm_check_result *res,
                    sm_snapshot_info *info, sm_err *err)
 {
-	sm_snapshot_info si;
-	struct matches m = {q->vendor, q->model, NULL, 0};
 	memset(res, 0, sizeof(*res));
-	int rc = sm_snapshot_verify(c->snap.p, c->snap.n, &c->trust, &si, collect_match, &m, err);
-	if (rc == SM_ENOMEM)
-		sm_err_set(err, rc, NULL, "out of memory");
-	if (!rc)
-		rc = sm_cache_floor_check(&si, c->floor, err);
-	if (!rc && now > si.expires) {
+	int rc = c->indexed ? 0 : build_index(c, err);
+	if (rc)
+		return rc;
+	const sm_snapshot_info *si = &c->info;
+	if (now > si->expires) {
 		char exp[21], msg[128];
-		sm_time_format(si.expires, exp);
+		sm_time_format(si->expires, exp);
 		snprintf(msg, sizeof(msg), "the cached snapshot (version %llu) expired at %s: sync again",
-		         (unsigned long long)si.version, exp);
+		         (unsigned long long)si->version, exp);
 		rc = sm_verdict_unknown(q, p, "snapshot_expired", msg, res);
-	} else if (!rc) {
-		rc = sm_verdict_eval(q, p, m.v, m.n, si.next_update, now, res);
+	} else {
+		sm_cert **m = malloc(CACHE_MATCH_MAX * sizeof(*m));
+		if (!m)
+			return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+		size_t n = lookup(c, q->vendor, q->model, m);
+		rc = sm_verdict_eval(q, p, m, n, si->next_update, now, res);
+		free(m);
 	}
 	if (!rc && info)
-		*info = si;
-	for (size_t i = 0; i < m.n; i++)
-		sm_cert_free(m.v[i]);
-	free(m.v);
+		*info = *si;
 	return rc;
 }
