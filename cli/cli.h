@@ -97,6 +97,7 @@ int cmd_keys(cli *c, int argc, char **argv);
 int cmd_token(cli *c, int argc, char **argv);
 int cmd_check(cli *c, int argc, char **argv);
 int cmd_sync(cli *c, int argc, char **argv);
+int cmd_home(cli *c, int argc, char **argv);
 /* policy check FILE [--trust FILE] (cmd_policy.c) */
 int cmd_policy(cli *c, int argc, char **argv);
 

@@ -529,3 +529,11 @@ int sm_cache_check(sm_cache *c, const sm_check_req *q, const sm_policy *p, int64
 		*info = *si;
 	return rc;
 }
+
+int sm_cache_info(sm_cache *c, sm_snapshot_info *out, sm_err *err)
+{
+	int rc = c->indexed ? 0 : build_index(c, err);
+	if (!rc)
+		*out = c->info;
+	return rc;
+}

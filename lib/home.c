@@ -443,8 +443,8 @@ static json_t *actions_json(const sm_home_result *r)
 		}
 		if (code)
 			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", code, "message", msg));
-		if (!dev->installed && !dev->planned)
-			continue;
+		if (!(r->counted_planned ? dev->planned : dev->installed))
+			continue; /* only what is (or, for a design, will be) in the home is judged */
 		code = NULL;
 		if (d->label == SM_HOME_LABEL_NOT_GENUINE || d->label == SM_HOME_LABEL_MISMATCH) {
 			code = "replace_counterfeit";
@@ -519,4 +519,12 @@ oom:
 	json_decref(unplanned);
 	json_decref(soon);
 	return NULL;
+}
+
+bool sm_home_may_join(const sm_home_result *r, size_t first)
+{
+	bool ok = first < r->ndevices;
+	for (size_t i = first; i < r->ndevices; i++)
+		ok = ok && (r->devices[i].res.verdict == SM_ALLOW || r->devices[i].res.verdict == SM_WARN);
+	return ok;
 }

@@ -122,6 +122,12 @@ int sm_home_check(const sm_home *h, const sm_policy *p, sm_home_check_fn fn, voi
 		  int64_t now, sm_home_result *out, sm_err *err);
 void sm_home_result_cleanup(sm_home_result *r);
 
+/**
+ * Whether the retrofits — the devices from index `first` on (sm_home_add appends them) — may join the
+ * home: each is allowed (or allowed with a warning) under the home's policy. False when there are none.
+ */
+bool sm_home_may_join(const sm_home_result *r, size_t first);
+
 /** The `home check --json` / POST /v1/home/check document (schema `home_check`). */
 json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_date today);
 

@@ -121,6 +121,8 @@ typedef struct sm_cache sm_cache;
  */
 int sm_cache_open(const char *dir, const sm_anchor *anchor, sm_cache **out, sm_err *err);
 void sm_cache_close(sm_cache *c);
+/** The header of the cached snapshot, verified (the log size and root it reflects: a check's evidence). */
+int sm_cache_info(sm_cache *c, sm_snapshot_info *out, sm_err *err);
 /** The verified trust bundle of an open cache (borrowed). */
 const sm_trust *sm_cache_trust(const sm_cache *c);
 
