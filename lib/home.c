@@ -133,8 +133,11 @@ static int policy_of(json_t *v, sm_policy *p, sm_err *err)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	int rc = sm_policy_parse(text, strlen(text), p, err);
 	free(text);
-	if (rc && rc != SM_ENOMEM)
-		sm_err_wrap(err, rc, err && err->field[0] ? err->field : "policy", "policy");
+	if (rc && rc != SM_ENOMEM && err) { /* its message names the policy already; the field says where it is */
+		char field[SM_ERR_FIELD_MAX];
+		snprintf(field, sizeof(field), "policy.%.50s", err->field[0] ? err->field : "policy");
+		snprintf(err->field, sizeof(err->field), "%s", field);
+	}
 	return rc;
 }
 
