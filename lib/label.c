@@ -462,7 +462,8 @@ int sm_registry_label(sm_registry *r, const char *id, const char *model, int64_t
 		rc = sm_err_set(err, SM_ESTATE, "id", "certificate %s is %s: no label is printed for it", c->id, status);
 		goto out;
 	}
-	if ((rc = sm_registry_key(r, SM_ROLE_ISSUER, &key, err)))
+	bool rotated = false; /* a label is signed by the issuer key current now, never one rotated out meanwhile */
+	if ((rc = sm_registry_trust_reload(r, &rotated, err)) || (rc = sm_registry_key(r, SM_ROLE_ISSUER, &key, err)))
 		goto out;
 	if ((rc = sm_label_token_sign(&cl, key, &tok, &n))) {
 		rc = sm_err_set(err, rc, NULL, "cannot sign the label token: %s", sm_strerror(rc));

@@ -160,6 +160,15 @@ static void test_answer_refuses_what_does_not_follow(void **state)
 	assert_int_equal(judge(f, t, "L-1", "1.5", &p, false, NOW + 10, &a, &err), SM_EVERIFY);
 	assert_non_null(strstr(err.msg, "not the certificate of the answer"));
 	free(t);
+	/* a genuine answer about another product, offered for the device asked (a man in the middle) */
+	t = answer(f, "L-1", "1.5", f->id, NULL);
+	assert_int_equal(judge(f, t, "BACKDOORED-CAM", "1.5", &p, false, NOW + 10, &a, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "does not name ACME BACKDOORED-CAM"));
+	assert_int_equal(judge(f, t, "BACKDOORED-CAM", "1.5", &p, true, NOW + 10, &a, &err), SM_EVERIFY);
+	sm_check_req other = {"EVILCORP", "L-1", "1.5", NULL, 0};
+	assert_int_equal(sm_check_answer_judge(t, strlen(t), &other, &p, true, sm_registry_trust(f->r), NOW + 10, &a, &err),
+			 SM_EVERIFY);
+	free(t);
 	/* a statement altered in one character */
 	t = answer(f, "L-1", "1.5", f->id, NULL);
 	char *s = strstr(t, "\"statement\":\"") + 40;

@@ -13,7 +13,9 @@
 
 #include <cmocka.h>
 
+#include "registry_int.h"
 #include "starmark/client.h"
+#include "starmark/cose.h"
 #include "starmark/starmark.h"
 #include "starmark/status.h"
 #include "starmark/sync.h"
@@ -304,16 +306,50 @@ static void test_sync_anchor_specs(void **state)
 	write_all(path, (const uint8_t *)"garbage", 7);
 	assert_int_equal(sm_anchor_load(path, &a, &err), SM_EINVAL);
 	assert_null(a);
-	assert_int_equal(sm_anchor_load("/nonexistent/trust.cose", &a, &err), SM_ENOTFOUND);
+	assert_int_equal(sm_anchor_load("/nonexistent/trust.cose", &a, &err), SM_EINVAL);
 	assert_non_null(strstr(err.msg, "neither a file nor a root key fingerprint"));
 	fp[10] = '\0';
-	assert_int_equal(sm_anchor_load(fp, &a, &err), SM_ENOTFOUND);
+	assert_int_equal(sm_anchor_load(fp, &a, &err), SM_EINVAL);
 	assert_int_equal(sm_anchor_load("", &a, &err), SM_EINVAL);
 	/* an empty chain is no anchor */
 	snprintf(path, sizeof(path), "%s/empty", f->dir);
 	write_all(path, (const uint8_t *)"\x80", 1);
 	assert_int_equal(sm_anchor_load(path, &a, &err), SM_EINVAL);
 	free(b);
+}
+
+/* A status key rotated out (leaked, say) signs nothing that lasts past its retirement, backdated or not. */
+static void test_sync_retired_status_key_signs_nothing_lasting(void **state)
+{
+	struct fx *f = *state;
+	const sm_key *old = NULL;
+	sm_err err = {0};
+	char id[32];
+	issue(f, "ACME", "L1", 2, ">=1.0", id);
+	assert_int_equal(sm_registry_key(f->r, SM_ROLE_STATUS, &old, &err), 0); /* kept alive until close */
+	rotate(f, SM_ROLE_STATUS, NOW + 100);
+	sm_statement s = {0}, out = {0};
+	sm_buf b = SM_BUF_INIT;
+	uint8_t *cose = NULL;
+	size_t n = 0;
+	assert_int_equal(sm_registry_get(f->r, id, &s.cert, &err), 0);
+	s.produced_at = NOW + 50; /* while the old key was valid */
+	s.next_update = NOW + 10 * 365 * 86400;
+	assert_int_equal(sm_statement_encode(&s, &b), 0);
+	assert_int_equal(sm_cose_sign1(old, SM_COSE_STATUS, b.data, b.len, true, &cose, &n), 0);
+	assert_int_equal(sm_statement_verify(cose, n, sm_registry_trust(f->r), &out, &err), 0);
+	assert_int_equal(out.next_update, NOW + 100); /* good until the key was retired, not ten years */
+	sm_check_req q = {"ACME", "L1", "1.5", NULL, 0};
+	sm_policy p;
+	sm_check_result res = {0};
+	sm_policy_default(&p);
+	assert_int_equal(sm_verdict_eval(&q, &p, &out.cert, 1, out.next_update, NOW + 100 + 80 * 3600, &res), 0);
+	assert_int_equal(res.verdict, SM_UNKNOWN); /* past the grace after the retirement */
+	sm_check_result_cleanup(&res);
+	sm_statement_cleanup(&out);
+	sm_statement_cleanup(&s);
+	sm_buf_cleanup(&b);
+	free(cose);
 }
 
 /* ---- snapshots ---- */
@@ -723,6 +759,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sync_trust_follows_root_rotations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_trust_chain_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_anchor_specs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_retired_status_key_signs_nothing_lasting, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_snapshot_newer_same_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_snapshot_freeze_and_tamper, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_consistency, setup, teardown),
