@@ -306,7 +306,6 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
-	sm_home **homes = NULL;
 	int rc = EXIT_OK, worst = SM_ALLOW;
 	size_t counts[4] = { 0 };
 	DIR *d = opendir(dir);
@@ -341,45 +340,50 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), by_name);
-	/* every document first: a bad one is refused before anything is checked or written */
-	if (rc == EXIT_OK && !(homes = calloc(n ? n : 1, sizeof(*homes))))
-		rc = EXIT_IO;
-	for (size_t i = 0; i < n && rc == EXIT_OK; i++)
-		rc = load_home(c, names[i], &homes[i]);
+	/* one home at a time (an estate need not fit in memory); a bad document stops the run before any
+	 * state is written, and nothing of it is printed: the lines wait until every home was checked */
 	json_t *state = rc == EXIT_OK && since ? read_state(since) : NULL, *next = json_object(), *list = json_array();
 	json_t *changed = json_array();
+	sm_buf lines = SM_BUF_INIT;
 	for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
 		sm_home_result r;
 		sm_err err = { 0 };
+		sm_home *h = NULL;
+		if ((rc = load_home(c, names[i], &h)))
+			break;
 		sm_home_check_fn fn = s->reg ? from_registry : s->cache ? from_cache : from_server;
-		int hrc = sm_home_check(homes[i], pol, fn, s, s->trust, c->now, &r, &err);
+		int hrc = sm_home_check(h, pol, fn, s, s->trust, c->now, &r, &err);
 		if (hrc) {
+			sm_home_free(h);
 			sm_err_wrap(&err, hrc, err.field, "%s", names[i]);
 			rc = fail(c, hrc, &err);
 			break;
 		}
 		const char *v = sm_verdict_name(r.verdict);
-		const char *was = state ? json_string_value(json_object_get(state, homes[i]->id)) : NULL;
+		const char *was = state ? json_string_value(json_object_get(state, h->id)) : NULL;
 		bool differs = state && (!was || strcmp(was, v) != 0);
 		counts[r.verdict]++;
 		worst = r.verdict == SM_DENY || (r.verdict == SM_UNKNOWN && worst != SM_DENY) ||
 				(r.verdict == SM_WARN && worst == SM_ALLOW)
 			    ? r.verdict
 			    : worst;
-		json_object_set_new(next, homes[i]->id, json_string(v));
+		json_object_set_new(next, h->id, json_string(v));
 		if (differs)
-			json_array_append_new(changed, json_pack("{s:s, s:s?, s:s}", "home", homes[i]->id, "was", was, "now", v));
-		if (c->json) {
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "home", homes[i]->id, "file",
-							      names[i], "verdict", v, "level", r.level, "missing",
-							      (json_int_t)r.nmissing, "unplanned", (json_int_t)r.nunplanned));
-		} else {
-			printf("%-24s %-8s level %d %-4s missing %zu unplanned %zu%s%s%s\n", homes[i]->id, v, r.level,
-			       r.level ? stars(r.level) : "-", r.nmissing, r.nunplanned, differs ? "  (was " : "",
-			       differs ? (was ? was : "new") : "", differs ? ")" : "");
-		}
+			json_array_append_new(changed, json_pack("{s:s, s:s?, s:s}", "home", h->id, "was", was, "now", v));
+		if (c->json)
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "home", h->id, "file", names[i],
+							      "verdict", v, "level", r.level, "missing", (json_int_t)r.nmissing,
+							      "unplanned", (json_int_t)r.nunplanned));
+		else if (sm_buf_printf(&lines, "%-24s %-8s level %d %-4s missing %zu unplanned %zu%s%s%s\n", h->id, v, r.level,
+				       r.level ? stars(r.level) : "-", r.nmissing, r.nunplanned, differs ? "  (was " : "",
+				       differs ? (was ? was : "new") : "", differs ? ")" : ""))
+			rc = EXIT_IO;
 		sm_home_result_cleanup(&r);
+		sm_home_free(h);
 	}
+	if (rc == EXIT_OK && lines.len)
+		fwrite(lines.data, 1, lines.len, stdout);
+	sm_buf_cleanup(&lines);
 	if (rc == EXIT_OK) {
 		if (c->json)
 			print_json(json_pack("{s:O, s:{s:I, s:I, s:I, s:I, s:I}, s:O?}", "homes", list, "summary", "homes",
@@ -406,13 +410,9 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 	json_decref(next);
 	json_decref(list);
 	json_decref(changed);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		free(names[i]);
-		if (homes)
-			sm_home_free(homes[i]);
-	}
 	free(names);
-	free(homes);
 	return rc;
 }
 

@@ -36,91 +36,99 @@ static bool id_ok(const char *s)
 	return true;
 }
 
-/* A string member into a fixed buffer: required or not; checked as text of at most cap-1 bytes. */
-static int text_of(json_t *v, const char *field, const char *where, char *dst, size_t cap, sm_err *err)
+/* A string member into a fixed buffer, checked as text of at most cap-1 bytes (the caller names the device). */
+static int text_of(json_t *v, const char *field, char *dst, size_t cap, sm_err *err)
 {
 	if (!json_is_string(v))
-		return sm_err_set(err, SM_EINVAL, field, "%s%s must be a string", where, field);
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a string", field);
 	const char *s = json_string_value(v);
-	if (strlen(s) >= cap)
-		return sm_err_set(err, SM_EINVAL, field, "%s%s is longer than %zu bytes", where, field, cap - 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return sm_err_set(err, SM_EINVAL, field, "%s%s holds a control character", where, field);
-	snprintf(dst, cap, "%s", s);
+	size_t n = json_string_length(v);
+	if (n >= cap)
+		return sm_err_set(err, SM_EINVAL, field, "%s is longer than %zu bytes", field, cap - 1);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return sm_err_set(err, SM_EINVAL, field, "%s holds a control character", field);
+	memcpy(dst, s, n + 1);
 	return 0;
+}
+
+static const char *const device_keys[] = { "id", "room", "category", "vendor", "model", "firmware", "label", "planned",
+					    "installed" };
+
+/* One member of a device; `k` its index in device_keys. The message says what is wrong with it. */
+static int member_of(size_t k, json_t *v, sm_home_device *dev, sm_err *err)
+{
+	switch (k) {
+	case 0: return 0;
+	case 1: return text_of(v, "room", dev->room, sizeof(dev->room), err);
+	case 2: return text_of(v, "category", dev->category, sizeof(dev->category), err);
+	case 3: return text_of(v, "vendor", dev->vendor, sizeof(dev->vendor), err);
+	case 4: return text_of(v, "model", dev->model, sizeof(dev->model), err);
+	case 5: return text_of(v, "firmware", dev->firmware, sizeof(dev->firmware), err);
+	case 6:
+		if (json_is_null(v))
+			return 0;
+		if (!json_is_string(v) || json_string_length(v) > SM_HOME_LABEL_MAX)
+			return sm_err_set(err, SM_EINVAL, "label", "label must be the scanned text, at most %d bytes",
+					  SM_HOME_LABEL_MAX);
+		return (dev->label = strdup(json_string_value(v))) ? 0 : sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	default:
+		if (!json_is_boolean(v))
+			return sm_err_set(err, SM_EINVAL, device_keys[k], "%s must be true or false", device_keys[k]);
+		if (k == 7)
+			dev->planned = json_is_true(v);
+		else
+			dev->installed = json_is_true(v);
+		return 0;
+	}
+}
+
+/* What is wrong with devices[i], prefixed with the device and with the field named in full. */
+static int device_err(sm_err *err, int rc, size_t i, const sm_home_device *dev, const char *key)
+{
+	char field[SM_ERR_FIELD_MAX];
+	snprintf(field, sizeof(field), "devices[%zu].%.30s", i, key);
+	return sm_err_wrap(err, rc, field, "devices[%zu] (%s)", i, dev->id);
 }
 
 static int device_of(json_t *d, size_t i, sm_home_device *dev, sm_err *err)
 {
-	char where[128], field[96];
 	const char *key;
 	json_t *v;
 	bool seen[9] = { false };
-	static const char *const keys[] = { "id", "room", "category", "vendor", "model", "firmware", "label", "planned",
-					    "installed" };
 	int rc = 0;
-	snprintf(where, sizeof(where), "devices[%zu]: ", i);
 	if (!json_is_object(d))
 		return sm_err_set(err, SM_EINVAL, "devices", "devices[%zu] must be an object", i);
 	/* the id first, so that every later message names the device */
 	json_t *idv = json_object_get(d, "id");
 	if (!json_is_string(idv) || !id_ok(json_string_value(idv))) {
+		char field[SM_ERR_FIELD_MAX];
 		snprintf(field, sizeof(field), "devices[%zu].id", i);
 		return sm_err_set(err, SM_EINVAL, field, "devices[%zu]: id must be 1-64 letters, digits, '.', '_' or '-'", i);
 	}
-	snprintf(dev->id, sizeof(dev->id), "%s", json_string_value(idv));
-	snprintf(where, sizeof(where), "devices[%zu] (%s): ", i, dev->id);
+	memcpy(dev->id, json_string_value(idv), json_string_length(idv) + 1);
 	json_object_foreach(d, key, v) {
 		size_t k = 0;
-		while (k < 9 && strcmp(keys[k], key) != 0)
+		while (k < 9 && strcmp(device_keys[k], key) != 0)
 			k++;
-		snprintf(field, sizeof(field), "devices[%zu].%.20s", i, key);
-		if (k == 9)
-			return sm_err_set(err, SM_EINVAL, field, "%sunknown key '%.40s'", where, key);
+		if (k == 9) {
+			sm_err_set(err, SM_EINVAL, NULL, "unknown key '%.40s'", key);
+			return device_err(err, SM_EINVAL, i, dev, key);
+		}
 		seen[k] = true;
-		switch (k) {
-		case 0: break;
-		case 1: rc = text_of(v, "room", where, dev->room, sizeof(dev->room), err); break;
-		case 2: rc = text_of(v, "category", where, dev->category, sizeof(dev->category), err); break;
-		case 3: rc = text_of(v, "vendor", where, dev->vendor, sizeof(dev->vendor), err); break;
-		case 4: rc = text_of(v, "model", where, dev->model, sizeof(dev->model), err); break;
-		case 5: rc = text_of(v, "firmware", where, dev->firmware, sizeof(dev->firmware), err); break;
-		case 6:
-			if (json_is_null(v))
-				break;
-			if (!json_is_string(v) || json_string_length(v) > SM_HOME_LABEL_MAX)
-				rc = sm_err_set(err, SM_EINVAL, "label", "%slabel must be the scanned text, at most %d bytes", where,
-						SM_HOME_LABEL_MAX);
-			else if (!(dev->label = strdup(json_string_value(v))))
-				rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-			break;
-		default:
-			if (!json_is_boolean(v))
-				rc = sm_err_set(err, SM_EINVAL, key, "%s%s must be true or false", where, key);
-			else if (k == 7)
-				dev->planned = json_is_true(v);
-			else
-				dev->installed = json_is_true(v);
-		}
-		if (rc) {
-			if (err)
-				snprintf(err->field, sizeof(err->field), "%.63s", field);
-			return rc;
-		}
+		if ((rc = member_of(k, v, dev, err)))
+			return rc == SM_ENOMEM ? rc : device_err(err, rc, i, dev, key);
 	}
 	static const int required[] = { 3, 4, 5, 7, 8 };
 	for (size_t r = 0; r < sizeof(required) / sizeof(required[0]); r++)
 		if (!seen[required[r]]) {
-			snprintf(field, sizeof(field), "devices[%zu].%s", i, keys[required[r]]);
-			return sm_err_set(err, SM_EINVAL, field, "%s%s is required", where, keys[required[r]]);
+			sm_err_set(err, SM_EINVAL, NULL, "%s is required", device_keys[required[r]]);
+			return device_err(err, SM_EINVAL, i, dev, device_keys[required[r]]);
 		}
 	/* the fields a check takes, by the check's own rules */
 	sm_check_req q = { dev->vendor, dev->model, dev->firmware, dev->category[0] ? dev->category : NULL, 0 };
-	if ((rc = sm_check_req_validate(&q, err))) {
-		snprintf(field, sizeof(field), "devices[%zu].%.20s", i, err && err->field[0] ? err->field : "device");
-		sm_err_wrap(err, rc, field, "devices[%zu] (%s)", i, dev->id);
-	}
+	if ((rc = sm_check_req_validate(&q, err)))
+		device_err(err, rc, i, dev, err && err->field[0] ? err->field : "device");
 	return rc;
 }
 
@@ -172,7 +180,7 @@ int sm_home_parse(const char *text, size_t n, sm_home **out, sm_err *err)
 			else
 				snprintf(h->id, sizeof(h->id), "%s", json_string_value(v));
 		} else if (strcmp(key, "name") == 0) {
-			rc = text_of(v, "name", "", h->name, sizeof(h->name), err);
+			rc = text_of(v, "name", h->name, sizeof(h->name), err);
 		} else if (strcmp(key, "policy") == 0) {
 			if (!(rc = policy_of(v, &h->policy, err)))
 				h->has_policy = true;
