@@ -95,6 +95,17 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_label_claims *out, sm_err *err);
 
 /**
+ * Whether a genuine label's claims are the registry's record `c`: the same id, scheme, vendor code,
+ * level and registration date, and a model that is one of the record's models (models are only ever
+ * added to a certificate, so a label of any model it had stays a label of it). `cl` is what
+ * sm_label_verify filled (its scheme the bundle's). Returns 0, or SM_EVERIFY with `field` the claim
+ * that differs ("id", "scheme", "vendor", "model", "level", "registered") and both values in the
+ * message. A genuine label whose claims differ from the record was signed by the registry's key
+ * for something the registry does not hold: no front end may call it a label of that certificate.
+ */
+int sm_label_match(const sm_label_claims *cl, const sm_cert *c, sm_err *err);
+
+/**
  * The registry side: a fresh token URL for a certificate's model (NULL: its first), signed with the
  * current issuer key, host the registry's origin. *url and *cert (may be NULL) are the caller's.
  * SM_ENOTFOUND (no such certificate), SM_EINVAL (not one of its models), SM_EKEY, SM_ENOMEM.
