@@ -55,7 +55,7 @@ static json_t *claims_json(const sm_label_claims *cl)
 
 static int print_verdict_json(const struct verdict *v, sm_date today)
 {
-	const char *word = v->rc == 0 ? "genuine" : v->rc == SM_EVERIFY ? "not-genuine" : "unreadable";
+	const char *word = v->rc == 0 ? "genuine" : v->rc == SM_EVERIFY ? "not-genuine" : v->rc == SM_ENOTFOUND ? "unknown-signer" : "unreadable";
 	json_t *j = json_pack("{s:b, s:s, s:s?, s:o, s:s?, s:o}", "genuine", v->rc == 0, "verdict", word,
 	                      "reason", v->rc ? v->err.msg : NULL, "claims",
 	                      v->rc == 0 ? claims_json(&v->cl) : json_null(), "status", v->status,
@@ -74,14 +74,15 @@ static void upper(const char *s, char *out, size_t cap)
 static void print_verdict_text(const cli *c, const struct verdict *v)
 {
 	if (v->rc == SM_EVERIFY) {
-		const char *why = v->err.msg;
-		if (strncmp(why, "not genuine: ", 13) == 0)
-			why += 13;
-		printf("NOT GENUINE: %s\n", why);
+		printf("NOT GENUINE: %s\n", v->err.msg);
+		return;
+	}
+	if (v->rc == SM_ENOTFOUND) {
+		printf("UNKNOWN SIGNER: %s\n", v->err.msg);
 		return;
 	}
 	if (v->rc != 0) {
-		fprintf(stderr, "%s: label verify: %s\n", c->prog, v->err.msg);
+		fprintf(stderr, "%s: label verify: unreadable: %s\n", c->prog, v->err.msg);
 		return;
 	}
 	const sm_label_claims *cl = &v->cl;
@@ -186,8 +187,8 @@ int cmd_label_verify(cli *c, int argc, char **argv)
 		}
 	}
 	if (c->json) {
-		if (v.rc && v.rc != SM_EVERIFY)
-			fprintf(stderr, "%s: label verify: %s\n", c->prog, v.err.msg);
+		if (v.rc && v.rc != SM_EVERIFY && v.rc != SM_ENOTFOUND)
+			fprintf(stderr, "%s: label verify: unreadable: %s\n", c->prog, v.err.msg);
 		if ((rc = print_verdict_json(&v, today)))
 			goto out;
 	} else {
@@ -198,7 +199,7 @@ int cmd_label_verify(cli *c, int argc, char **argv)
 		        "warning: certificate %s is %s now; the label is genuine but does not say it is "
 		        "still good\n",
 		        v.cl.id, v.status);
-	rc = v.rc == 0 ? EXIT_OK : v.rc == SM_EVERIFY ? EXIT_DENY : EXIT_USAGE;
+	rc = v.rc == 0 ? EXIT_OK : v.rc == SM_EVERIFY ? EXIT_DENY : v.rc == SM_ENOTFOUND ? EXIT_UNKNOWN : EXIT_USAGE;
 out:
 	sm_cert_free(v.cert);
 	free(tok);

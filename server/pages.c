@@ -165,12 +165,10 @@ static const char *const STARS[] = { "", "★", "★★", "★★★", "★★�
 
 /*
  * The verdict on a label that did not verify and why: in the page's language whether the code could not
- * be read or the signature did not match (lib/label.c begins its reasons "unreadable" or "not genuine"),
- * then the library's own words, in English, as technical details.
+ * be read or the signature did not match, then the library's own words, in English, as technical details.
  */
-static int not_genuine(sm_buf *b, const struct words *w, const char *why)
+static int not_genuine(sm_buf *b, const struct words *w, const char *why, bool unreadable)
 {
-	const bool unreadable = why && strncmp(why, "unreadable", 10) == 0;
 	int rc = sm_buf_printf(b,
 			       "<p class=\"verdict bad\" id=\"genuine\">%s</p>\n<p class=\"lead\">%s</p>\n"
 			       "<p id=\"reason\">%s</p>\n",
@@ -233,7 +231,7 @@ static int cert_body(sm_buf *b, const struct words *w, const sm_cert *c, const c
 	return rc ? rc : sm_buf_puts(b, "</table>\n");
 }
 
-/* genuine: 1 genuine label, 0 not genuine, 2 genuine but no record here, -1 no label (the /c/ page). */
+/* genuine: 1 genuine label, 0 not genuine (3: unreadable), 2 genuine but no record here, -1 no label (the /c/ page). */
 static void page(sm_req *q, const sm_cert *c, int genuine, const char *why, bool differs)
 {
 	enum lang l = pick_lang(q);
@@ -245,8 +243,8 @@ static void page(sm_req *q, const sm_cert *c, int genuine, const char *why, bool
 			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 			       "<title>%s</title><style>%s</style></head><body>\n",
 			       l == JA ? "ja" : "en", w->title, CSS);
-	if (!rc && genuine == 0)
-		rc = not_genuine(&b, w, why);
+	if (!rc && (genuine == 0 || genuine == 3))
+		rc = not_genuine(&b, w, why, genuine == 3);
 	else if (!rc && genuine == 2)
 		rc = sm_buf_printf(&b, "<p class=\"genuine bad norec\" id=\"genuine\">%s</p>\n", w->no_record);
 	if (!rc && c)
@@ -298,8 +296,8 @@ void sm_h_label_page(sm_req *q, const char *token)
 		rc = sm_label_verify(tok, n, sm_registry_trust(sm_srv->reg), &cl, &err);
 	free(tok);
 	/* a phone opened it: a forged, altered or unreadable label gets the page that says so in words */
-	if (rc == SM_EVERIFY || rc == SM_EINVAL || rc == SM_ETOOBIG) {
-		page(q, NULL, 0, err.msg, false);
+	if (rc == SM_EVERIFY || rc == SM_ENOTFOUND || rc == SM_EINVAL || rc == SM_ETOOBIG) {
+		page(q, NULL, rc == SM_EINVAL || rc == SM_ETOOBIG ? 3 : 0, err.msg, false);
 		return;
 	}
 	if (rc) {

@@ -79,18 +79,37 @@ int sm_label_token_sign(const sm_label_claims *cl, const sm_key *issuer, uint8_t
 char *sm_label_url(const char *host, const uint8_t *tok, size_t n);
 /**
  * Extract the token from a label text: a full URL (any case, http or https, any host, path /L/) or
- * the bare base32 text; surrounding white space is ignored. SM_EINVAL with a message beginning
- * "unreadable: " for anything else: empty, over SM_LABEL_URL_MAX, no /L/ path, not base32, a
- * token over SM_LABEL_TOKEN_MAX. Caller frees *tok.
+ * the bare base32 text; surrounding white space is ignored. SM_EINVAL (the text is unreadable as a
+ * label) saying why: empty, over SM_LABEL_URL_MAX, no /L/ path, not base32, a token over
+ * SM_LABEL_TOKEN_MAX. Caller frees *tok.
  */
 int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_err *err);
+
+/*
+ * Who signed a label. Tokens carry no kid, so a verifier tries every issuer key of its bundle:
+ *  - a key that verifies and was valid at the label's `issued at`: genuine;
+ *  - a key that verifies but was not valid then (a retired key signing after its time, a key dated
+ *    before its time): not genuine;
+ *  - no key of the bundle verifies (for a token with a kid: the kid is not in the bundle at all):
+ *    - the label is dated after the bundle was made (issued_at > trust->at): the registry may have
+ *      made an issuer key since, which this bundle cannot know. The signer is UNKNOWN, not forged:
+ *      "update the trust bundle" (SM_ENOTFOUND). A forgery dated after the bundle looks the same,
+ *      so this is never genuine, only undecided until the verifier holds a newer bundle;
+ *    - dated no later than the bundle: every issuer key that could have signed it is in the bundle
+ *      (bundles keep retired keys with their validity): forged or altered (SM_EVERIFY).
+ * So an old label checked with a new bundle is genuine, a new label checked with an old bundle is an
+ * unknown signer. Against the registry's newest bundle (its own, or the server's followed from the
+ * anchor) an unknown signer is not genuine: sm_label_judge says so.
+ */
 
 /**
  * Verify a token offline against a trust bundle: 0 and the claims when it is genuine (decodes
  * strictly, content type label, signed by an issuer key of the bundle that was valid at its
- * `issued at`); `out->scheme` is the bundle's and `out->kid` the signer's. SM_EVERIFY with a
- * message beginning "not genuine: " (bad signature, unknown or not-then-valid key, another kind
- * of signed object) or SM_EINVAL beginning "unreadable: " (not a COSE_Sign1, claims malformed).
+ * `issued at`); `out->scheme` is the bundle's and `out->kid` the signer's. Otherwise the code is
+ * the class and the message says why (for the user, never to be parsed): SM_EVERIFY not genuine
+ * (bad signature, a key not valid then, another kind of signed object), SM_ENOTFOUND an unknown
+ * signer (the rule above; the message says to update the trust bundle), SM_EINVAL unreadable (not a
+ * COSE_Sign1, claims malformed), SM_ENOMEM.
  */
 int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_label_claims *out, sm_err *err);
 
