@@ -98,6 +98,14 @@ int fail(const cli *c, int rc, const sm_err *err)
 	return exit_code(rc);
 }
 
+int fail_unknown(const cli *c, const sm_err *err)
+{
+	const char *msg = err && err->msg[0] ? err->msg : "unknown";
+	fprintf(stderr, "%s: %s\n", c->prog, msg);
+	json_error(c, "unknown", msg, err ? err->field : NULL);
+	return EXIT_UNKNOWN;
+}
+
 int usage_error(const cli *c, const char *fmt, ...)
 {
 	char msg[1024];

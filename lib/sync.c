@@ -198,6 +198,24 @@ int sm_sync_server_trust(sm_client *c, const sm_anchor *a, sm_trust *out, size_t
 	return rc;
 }
 
+int sm_sync_registry_trust(sm_registry *r, const sm_anchor *a, sm_trust *out, sm_err *err)
+{
+	sm_trust_chain chain = {0};
+	const sm_trust *own = sm_registry_trust(r);
+	uint64_t from = sm_anchor_fetch_from(a);
+	int rc = from > own->version ? 0 : sm_registry_trust_chain(r, from, &chain, err);
+	if (rc == SM_ENOTFOUND)
+		rc = sm_err_wrap(err, SM_EVERIFY, "trust", "the registry's trust bundles");
+	if (!rc)
+		rc = sm_trust_follow(a, &chain, out, NULL, NULL, err);
+	if (!rc && (out->version != own->version || memcmp(out->root, own->root, SM_PUBKEY_LEN) != 0))
+		rc = sm_err_set(err, SM_EVERIFY, "trust",
+				"the trust anchor reaches bundle version %llu, the registry's is version %llu: not this "
+				"registry's anchor", (unsigned long long)out->version, (unsigned long long)own->version);
+	sm_trust_chain_cleanup(&chain);
+	return rc;
+}
+
 /* ---- sync ---- */
 
 struct sync_state {

@@ -124,6 +124,90 @@ int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_labe
  */
 int sm_label_match(const sm_label_claims *cl, const sm_cert *c, sm_err *err);
 
+/* ---- the verdict on a label ---- */
+
+/*
+ * A genuine label says the record was issued; it cannot say the record is still good (DESIGN.md,
+ * Labels). The verdict combines the two, in one place, for every front end: `label verify` maps it to
+ * its exit code, the certificate page to what it shows. Nothing parses the messages.
+ */
+enum sm_label_verdict {
+	SM_LABEL_GENUINE_IN_FORCE = 0, /* genuine, and its certificate is in force: active, not expired, data fresh */
+	SM_LABEL_NOT_GENUINE,          /* forged, altered, another kind of object, a key not valid then */
+	SM_LABEL_CLAIMS_DIFFER,        /* signed by the registry's key, but not what its record says (sm_label_match) */
+	SM_LABEL_NOT_IN_FORCE,         /* genuine; the certificate is suspended, revoked or expired */
+	SM_LABEL_UNKNOWN_SIGNER,       /* no key of the bundle signed it, dated after the bundle: update the bundle */
+	SM_LABEL_STATUS_UNKNOWN,       /* genuine; its status could not be checked (nothing to ask, no record, stale) */
+	SM_LABEL_UNREADABLE,           /* not a label text or token at all */
+};
+
+/** "genuine-in-force", "not-genuine", "claims-differ", "not-in-force", "unknown-signer", "status-unknown",
+ * "unreadable"; NULL for another value. */
+const char *sm_label_verdict_name(int verdict);
+
+/* What a status source knows now of one certificate (a lookup fills it). */
+typedef struct sm_label_record {
+	sm_cert *cert;       /* the record (ownership passes to the verdict), NULL: the source holds no such certificate */
+	int64_t next_update; /* until when it is good (a statement's or snapshot's); 0: the registry itself, always current */
+	int64_t expires;     /* a snapshot's expiry, past which it must not be used at all; 0: none */
+	char source[128];    /* where it came from, for the user: "the registry", "the server's signed statement" */
+} sm_label_record;
+
+/**
+ * Find the record of certificate `id` in a status source. Return 0 with out->cert set, or NULL when the
+ * source holds none; SM_EVERIFY or SM_EINVAL when what the source gave does not verify or cannot be
+ * read (the status is then unknown, err saying why); any other code is a failure of the machine (the
+ * network, the store, memory) that the verdict returns as it is.
+ */
+typedef int (*sm_label_lookup_fn)(void *ctx, const char *id, sm_label_record *out, sm_err *err);
+
+/** The local registry as a status source: `ctx` is an sm_registry *. */
+int sm_label_lookup_registry(void *ctx, const char *id, sm_label_record *out, sm_err *err);
+
+/* What a label is checked against. */
+typedef struct sm_label_source {
+	const sm_trust *trust;     /* a verified bundle that follows from the user's anchor */
+	bool newest;               /* it is the registry's newest (its own, or a server's chain followed to the end):
+				    * then an unknown signer is not genuine */
+	sm_label_lookup_fn lookup; /* NULL: nothing to ask for the status (offline, the anchor alone) */
+	void *ctx;
+} sm_label_source;
+
+typedef struct sm_label_result {
+	int verdict;             /* enum sm_label_verdict */
+	bool genuine;            /* signed by an issuer key of the bundle valid when it says it was made */
+	sm_label_claims claims;  /* what it claims (when genuine, and for SM_LABEL_CLAIMS_DIFFER) */
+	sm_cert *cert;           /* the record its status came from (owned), or NULL */
+	const char *status;      /* "active", "suspended", "revoked", "expired" (static), NULL when unknown */
+	bool in_force;           /* verdict SM_LABEL_GENUINE_IN_FORCE */
+	bool past_next_update;   /* in force from data past its next update, within the offline grace: warn */
+	int64_t next_update;     /* of the status data (0: the registry itself) */
+	char source[128];        /* where the status came from ("" when none was asked) */
+	char field[SM_ERR_FIELD_MAX]; /* SM_LABEL_CLAIMS_DIFFER: the claim; otherwise the input at fault, or "" */
+	char reason[SM_ERR_MSG_MAX];  /* why, for the user ("" for SM_LABEL_GENUINE_IN_FORCE) */
+} sm_label_result;
+
+/** Free what a result owns (its record); a second call is harmless. */
+void sm_label_result_cleanup(sm_label_result *r);
+
+/**
+ * The verdict on a label text (the scanned URL or bare token; sm_label_parse) at `now`:
+ *  1. unreadable text or token: SM_LABEL_UNREADABLE;
+ *  2. sm_label_verify against src->trust: not genuine -> SM_LABEL_NOT_GENUINE; an unknown signer ->
+ *     SM_LABEL_UNKNOWN_SIGNER, or SM_LABEL_NOT_GENUINE when src->newest (the registry's newest bundle
+ *     knows every key it ever had);
+ *  3. genuine: no lookup -> SM_LABEL_STATUS_UNKNOWN ("not checked"); the lookup finds no record, or
+ *     what it gives does not verify -> SM_LABEL_STATUS_UNKNOWN; a record whose claims differ
+ *     (sm_label_match) -> SM_LABEL_CLAIMS_DIFFER; a record past its `expires`, or past its
+ *     next_update by more than the default policy's offline grace (sm_policy_stale) ->
+ *     SM_LABEL_STATUS_UNKNOWN; suspended, revoked or expired at `now` -> SM_LABEL_NOT_IN_FORCE;
+ *     else SM_LABEL_GENUINE_IN_FORCE (past_next_update when within the grace).
+ * *res is overwritten whole (clean up what it held first). Returns 0 whatever the verdict; SM_ENOMEM,
+ * or the lookup's failure of the machine (SM_EIO, SM_ESTORE, ...) with err saying what failed.
+ */
+int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int64_t now, sm_label_result *res,
+		   sm_err *err);
+
 /**
  * The registry side: a fresh token URL for a certificate's model (NULL: its first), signed with the
  * current issuer key, host the registry's origin. *url and *cert (may be NULL) are the caller's.

@@ -74,6 +74,14 @@ int sm_sync_fetch_chain(sm_client *c, uint64_t from, sm_trust_chain *out, sm_err
  */
 int sm_sync_server_trust(sm_client *c, const sm_anchor *a, sm_trust *out, size_t *links, sm_err *err);
 
+/**
+ * A local registry's newest trust bundle, followed from the anchor as sm_sync_server_trust follows a
+ * server's: the bundles the registry published from the version the anchor needs, walked with
+ * sm_trust_follow, and the walk must reach the registry's current bundle (an anchor ahead of the
+ * registry, or of another registry, is refused). SM_EVERIFY saying why, SM_ESTORE, SM_ENOMEM.
+ */
+int sm_sync_registry_trust(sm_registry *r, const sm_anchor *a, sm_trust *out, sm_err *err);
+
 /* ---- sync ---- */
 
 typedef struct sm_sync_report {

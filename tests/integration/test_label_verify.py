@@ -227,7 +227,8 @@ def main():
     d = json.loads(r.out)
     want = {"id": cid, "serial": serial, "scheme": "CCDS", "level": 2, "vendor": "RINNAI", "model": "MC-301V",
             "registered": "2021-01-22", "issued_at": "2024-05-01T01:00:00Z", "kid": kid.hex()}
-    check(d["genuine"] is True and d["verdict"] == "genuine" and d["reason"] is None, "--json verdict", True, d)
+    check(d["genuine"] is True and d["verdict"] == "genuine-in-force" and d["in_force"] is True and d["reason"] is None
+          and d["source"] == "the registry", "--json verdict", True, d)
     check({k: d["claims"].get(k) for k in want} == want, "--json claims", want, d["claims"])
     check(d["status"] == "active" and d["certificate"]["id"] == cid and d["certificate"]["expires"] == "2027-01-21",
           "--json status and certificate", "active", d)
@@ -235,13 +236,27 @@ def main():
     for text in (url.lower(), "http://other.example:8443/l/" + b32(token), b32(token), b32(token).lower()):
         expect(sm(env, "label", "verify", text), 0, "genuine form %s" % text[:40])
 
-    # ---- --trust FILE, no registry: genuine offline, fingerprint shown
+    # ---- --trust FILE, no registry: genuine offline, fingerprint shown, but the status is unknown (3):
+    # a script that trusts exit 0 must not accept a label whose certificate nobody asked about
     r = sm(offline, "label", "verify", url, "--trust", trust_path)
-    expect(r, 0, "genuine (--trust)", out=["GENUINE", "not checked"], err=[fingerprint])
+    expect(r, 3, "genuine (--trust), status not checked", out=["GENUINE", "CURRENT STATUS: UNKNOWN", "not checked"],
+           err=[fingerprint])
     r = sm(offline, "--json", "label", "verify", url, "--trust", trust_path)
-    expect(r, 0, "genuine (--trust --json)")
-    check(json.loads(r.out)["status"] is None, "--trust: no status offline", None, r.out)
-    expect(sm(offline, "label", "verify", url), 2, "no registry and no --trust", err=["--trust FILE"])
+    expect(r, 3, "genuine (--trust --json)")
+    d = json.loads(r.out)
+    check(d["genuine"] is True and d["verdict"] == "status-unknown" and d["in_force"] is None and d["status"] is None
+          and d["claims"]["id"] == cid, "--trust: genuine, no status offline", "status-unknown", d)
+    # no anchor and no registry: nothing can be called genuine
+    expect(sm(offline, "label", "verify", url), 3, "no registry and no --trust", err=["--trust FILE", "no trust anchor"])
+    r = sm(offline, "--json", "label", "verify", url)
+    check(r.rc == 3 and json.loads(r.out)["error"]["code"] == "unknown", "no anchor --json", "error unknown", r)
+    # --trust with the registry here: verified against the anchor, the status from the registry
+    r = sm(env, "label", "verify", url, "--trust", trust_path)
+    expect(r, 0, "--trust and the registry", out=["CURRENT STATUS: ACTIVE", "from the registry"], err=[fingerprint])
+    r = sm(env, "label", "verify", url, "--trust", fingerprint)
+    expect(r, 0, "--trust FINGERPRINT and the registry", out=["CURRENT STATUS: ACTIVE"])
+    expect(sm(offline, "label", "verify", url, "--trust", fingerprint), 3, "a fingerprint alone",
+           err=["fingerprint alone"])
     bad_trust = bytearray(open(trust_path, "rb").read())
     bad_trust[-1] ^= 1
     with open(os.path.join(tmp, "bad-trust.cose"), "wb") as f:
@@ -264,6 +279,12 @@ def main():
     before_bundle[5] = init_time - 86400
     expect(sm(env, "label", "verify", url_of(make_token(other, before_bundle))), 1, "foreign key",
            out=["NOT GENUINE", "not an issuer key"])
+    # dated after it: against the registry's own (newest) bundle still not genuine; against the same
+    # bundle as a file (it may be old) an unknown signer
+    expect(sm(env, "label", "verify", url_of(make_token(other, claims))), 1, "foreign key, the registry",
+           out=["NOT GENUINE", "newest trust bundle"])
+    expect(sm(offline, "label", "verify", url_of(make_token(other, claims)), "--trust", trust_path), 3,
+           "foreign key, a bundle file", out=["UNKNOWN SIGNER", "update the trust bundle"])
     expect(sm(env, "label", "verify", url_of(make_token(key, claims, COSE_EVENT))), 1, "event content type",
            out=["NOT GENUINE", "not a label token"])
     early = list(claims)
@@ -290,7 +311,9 @@ def main():
         expect(sm(env, "label", "verify", text), 2, "unreadable %r" % text[:40], err=[needle])
     r = sm(env, "--json", "label", "verify", "HTTPS://X/L/0189")
     expect(r, 2, "unreadable --json")
-    check(json.loads(r.out)["verdict"] == "unreadable", "unreadable --json verdict", "unreadable", r.out)
+    d = json.loads(r.out)
+    check(d["verdict"] == "unreadable" and d["genuine"] is False and d["in_force"] is None and "not base32" in d["reason"],
+          "unreadable --json verdict", "unreadable", r.out)
     expect(sm(env, "label", "verify"), 2, "no text, no image", err=["one of them"])
     expect(sm(env, "label", "verify", url, "--image", "x.png"), 2, "text and image", err=["one of them"])
 
@@ -338,8 +361,8 @@ def main():
         if os.path.exists(os.path.join(out, "label-url.txt")):
             u = open(os.path.join(out, "label-url.txt")).read().strip()
             c_urls.append(("unit test", u, read_trust(open(os.path.join(out, "label-trust.cose"), "rb").read())))
-            expect(sm(offline, "label", "verify", u, "--trust", os.path.join(out, "label-trust.cose")), 0,
-                   "C-made token with its trust file")
+            expect(sm(offline, "label", "verify", u, "--trust", os.path.join(out, "label-trust.cose")), 3,
+                   "C-made token with its trust file", out=["GENUINE", "CURRENT STATUS: UNKNOWN"])
     if not c_urls:
         print("note: no C-made label token available (no renderer, no unit test binary); that part skipped")
     for source, u, t in c_urls:
@@ -382,14 +405,47 @@ def main():
     expect(sm(dict(offline, STARMARK_NOW="2024-06-01"), "label", "verify", url_of(with_kid), "--trust", trust_path),
            3, "a kid the old bundle does not hold", out=["UNKNOWN SIGNER", new_kid.hex(), "update the trust bundle"])
 
-    # ---- a revoked certificate: the label is still genuine, the status comes first
+    # ---- a revoked certificate: the label is still genuine, the status comes first, and the exit code
+    # says what a script must do with it: 1, never 0 (INTERFACE.md, label verify)
     expect(sm(rot, "revoke", cid, "--reason", "counterfeit units found"), 0, "revoke")
     r = sm(rot, "label", "verify", url)
-    expect(r, 0, "revoked certificate", out=["GENUINE"], err=["revoked"])
+    expect(r, 1, "revoked certificate", out=["GENUINE"], err=["revoked"])
     check(r.out.splitlines()[0].startswith("CURRENT STATUS: REVOKED"), "revoked status first",
           "CURRENT STATUS: REVOKED", r.out.splitlines()[:1])
     r = sm(rot, "--json", "label", "verify", url)
-    check(r.rc == 0 and json.loads(r.out)["status"] == "revoked", "revoked --json status", "revoked", r)
+    d = json.loads(r.out)
+    check(r.rc == 1 and d["status"] == "revoked" and d["genuine"] is True and d["verdict"] == "not-in-force"
+          and d["in_force"] is False, "revoked --json", "revoked, not-in-force, exit 1", r)
+    expect(sm(rot, "label", "verify", "--image", one), 1, "--image of a revoked certificate's label")
+
+    # ---- suspended, reinstated, expired
+    # (a second certificate, so that the revoked one stays as it is)
+    r = sm(rot, "--json", "issue", "--vendor", "NORITZ", "--vendor-name", "Noritz", "--product", "給湯器",
+           "--model", "GT-C2462", "--level", "1", "--firmware", "2.0", "--registered", "2022-03-01",
+           "--expires", "2025-02-28")
+    expect(r, 0, "issue a second certificate")
+    cid2 = json.loads(r.out)["id"]
+    r = sm(rot, "--json", "label", cid2, "--format", "zpl", "--out", os.path.join(tmp, "n.zpl"))
+    url2 = json.loads(r.out)["url"]
+    expect(sm(rot, "label", "verify", url2), 0, "second certificate, active", out=["CURRENT STATUS: ACTIVE"])
+    expect(sm(rot, "suspend", cid2, "--reason", "under review"), 0, "suspend")
+    expect(sm(rot, "label", "verify", url2), 1, "suspended", out=["CURRENT STATUS: SUSPENDED"], err=["suspended"])
+    expect(sm(rot, "reinstate", cid2, "--reason", "review passed"), 0, "reinstate")
+    expect(sm(rot, "label", "verify", url2), 0, "reinstated", out=["CURRENT STATUS: ACTIVE"])
+    expect(sm(dict(rot, STARMARK_NOW="2025-03-01"), "label", "verify", url2), 1, "expired",
+           out=["CURRENT STATUS: EXPIRED"])
+
+    # ---- a genuine signature over claims that are not the record (another registration date in the
+    # same year: the id is the same, the date is not): exit 1, the claim named
+    differ = list(claims)
+    differ[4] = day_of("2021-02-22")
+    differ[5] = epoch("2024-06-02")
+    r = sm(rot, "--json", "label", "verify", url_of(make_token(new_key, differ)))
+    d = json.loads(r.out)
+    check(r.rc == 1 and d["verdict"] == "claims-differ" and d["field"] == "registered" and d["in_force"] is None,
+          "claims differ from the record", "claims-differ, registered, exit 1", r)
+    expect(sm(rot, "label", "verify", url_of(make_token(new_key, differ))), 1, "claims differ (text)",
+           out=["CLAIMS DIFFER", "2021-02-22"])
 
     subprocess.run(["rm", "-rf", tmp])
     if FAILURES:
