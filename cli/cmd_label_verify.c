@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "starmark/client.h"
 #include "starmark/label.h"
 #include "starmark/sync.h"
 
@@ -28,15 +29,94 @@ static int verdict_exit(int verdict)
 /* What the label is checked against, and what holds it. */
 struct source {
 	sm_registry *r;
-	sm_trust *trust; /* followed from the user's anchor (owned); NULL: the registry's own */
+	sm_client *client;
+	sm_cache *cache;
+	sm_trust *trust; /* followed from the user's anchor (owned); NULL: the registry's or the cache's */
+	sm_label_server srv;
 	sm_label_source src;
 };
 
 static void source_cleanup(struct source *s)
 {
 	sm_registry_close(s->r);
+	sm_client_free(s->client);
+	sm_cache_close(s->cache);
 	free(s->trust);
 	memset(s, 0, sizeof(*s));
+}
+
+/* The user's anchor: none is exit 3 (nothing can be called genuine), a bad one exit 2. */
+static int user_anchor(const cli *c, sm_anchor **a)
+{
+	sm_err err = {0};
+	int rc = load_anchor(c, a, &err);
+	if (rc == SM_ENOTFOUND && !c->trust) {
+		sm_err_wrap(&err, SM_ENOTFOUND, "trust", "label verify");
+		return fail_unknown(c, &err);
+	}
+	if (rc) {
+		fprintf(stderr, "%s: label verify: %s\n", c->prog, err.msg);
+		return exit_code(rc);
+	}
+	return 0;
+}
+
+/*
+ * --cache DIR: a synced snapshot, opened with the user's anchor (never the cache's own). A cache that
+ * is missing or does not follow from the anchor leaves the answer unknown (3), as for check --offline.
+ */
+static int cache_source(const cli *c, const char *dir, const sm_anchor *a, struct source *s)
+{
+	sm_err err = {0};
+	int rc = sm_cache_open(dir, a, &s->cache, &err);
+	if (rc == SM_ENOTFOUND || rc == SM_EVERIFY || rc == SM_EINVAL) {
+		sm_err_wrap(&err, rc, "cache", "label verify: the cache %s is of no use", dir);
+		return fail_unknown(c, &err);
+	}
+	if (rc)
+		return fail(c, rc, &err);
+	/* the cache's bundle is as new as the last sync: a newer issuer key may exist */
+	s->src.trust = sm_cache_trust(s->cache);
+	s->src.newest = false;
+	s->src.lookup = sm_label_lookup_cache;
+	s->src.ctx = s->cache;
+	return 0;
+}
+
+/*
+ * --server URL: the server's trust followed from the user's anchor to its newest bundle, and the
+ * server's signed statements. *offline is set when the network failed and `cache` (may be NULL) is to
+ * answer instead.
+ */
+static int server_source(const cli *c, const sm_anchor *a, const char *cache, struct source *s, bool *offline)
+{
+	sm_err err = {0};
+	*offline = false;
+	int rc = sm_client_new(c->server, c->token, c->cacert, &s->client, &err);
+	if (rc)
+		return fail(c, rc, &err);
+	if (!(s->trust = malloc(sizeof(*s->trust))))
+		return fail(c, SM_ENOMEM, NULL);
+	rc = sm_sync_server_trust(s->client, a, s->trust, NULL, &err);
+	if (rc == SM_EIO && cache) {
+		fprintf(stderr, "%s: %s; answering from the cache %s\n", c->prog, err.msg, cache);
+		*offline = true;
+		return 0;
+	}
+	if (rc == SM_EVERIFY) {
+		fprintf(stderr, "%s: label verify: the server's trust bundles do not follow from your trust anchor: %s\n",
+			c->prog, err.msg);
+		return EXIT_DENY;
+	}
+	if (rc)
+		return fail(c, rc, &err);
+	s->srv.client = s->client;
+	s->srv.trust = s->trust;
+	s->src.trust = s->trust;
+	s->src.newest = true;
+	s->src.lookup = sm_label_lookup_server;
+	s->src.ctx = &s->srv;
+	return 0;
 }
 
 /* The registry of --db, when there is one: *r NULL (and 0) when the directory holds none. */
@@ -224,9 +304,34 @@ static void print_result_text(const cli *c, const sm_label_result *v)
 	}
 }
 
+/* Where the label is checked: --server (with --cache when the network fails), --cache, --trust, the registry. */
+static int pick_source(const cli *c, const char *cache, struct source *s)
+{
+	sm_anchor *a = NULL;
+	bool offline = false;
+	char what[200];
+	int rc;
+	if (!c->server && !cache)
+		return c->trust ? anchored_source(c, s) : registry_source(c, s);
+	if ((rc = user_anchor(c, &a)))
+		return rc;
+	if (c->server)
+		rc = server_source(c, a, cache, s, &offline);
+	if (!rc && (!c->server || offline)) {
+		source_cleanup(s);
+		rc = cache_source(c, cache, a, s);
+	}
+	if (!rc) {
+		sm_anchor_describe(a, what, sizeof(what));
+		fprintf(stderr, "verified against %s\n", what);
+	}
+	sm_anchor_free(a);
+	return rc;
+}
+
 int cmd_label_verify(cli *c, int argc, char **argv)
 {
-	opt o[] = {{"image", true}, {0}};
+	opt o[] = {{"image", true}, {"cache", true}, {0}};
 	const char *pos[1];
 	size_t np = 0;
 	struct source s = {0};
@@ -238,17 +343,31 @@ int cmd_label_verify(cli *c, int argc, char **argv)
 		return rc;
 	if ((np == 1) == o[0].seen)
 		return usage_error(c, "label verify: give the label text or --image FILE, one of them "
-				      "(starmark label verify 'HTTPS://HOST/L/...' | --image FILE [--trust FILE])");
+				      "(starmark label verify 'HTTPS://HOST/L/...' | --image FILE [--trust FILE|FINGERPRINT] "
+				      "[--server URL] [--cache DIR])");
 	const char *text = np == 1 ? pos[0] : NULL;
 	if (o[0].seen) {
 		if ((rc = sm_label_read_image(o[0].value, &scanned, &err)))
 			return fail(c, rc, &err);
 		text = scanned;
 	}
-	rc = c->trust ? anchored_source(c, &s) : registry_source(c, &s);
-	if (rc)
+	const char *cache = o[1].seen ? o[1].value : NULL;
+	if ((rc = pick_source(c, cache, &s)))
 		goto out;
-	if ((rc = sm_label_judge(text, strlen(text), &s.src, c->now, &v, &err))) {
+	rc = sm_label_judge(text, strlen(text), &s.src, c->now, &v, &err);
+	if (rc == SM_EIO && s.client && cache) {
+		/* the network failed after the trust came: the cache answers, as a whole */
+		fprintf(stderr, "%s: %s; answering from the cache %s\n", c->prog, err.msg, cache);
+		source_cleanup(&s);
+		sm_anchor *a = NULL;
+		if ((rc = user_anchor(c, &a)) || (rc = cache_source(c, cache, a, &s))) {
+			sm_anchor_free(a);
+			goto out;
+		}
+		sm_anchor_free(a);
+		rc = sm_label_judge(text, strlen(text), &s.src, c->now, &v, &err);
+	}
+	if (rc) {
 		rc = fail(c, rc, &err);
 		goto out;
 	}

@@ -39,7 +39,8 @@ static const struct verb {
 	{ "sync", cmd_sync, "sync --server URL --cache DIR --trust FILE|FINGERPRINT" },
 	{ "policy", cmd_policy, "policy check FILE [--trust FILE|FINGERPRINT]" },
 	{ "label", cmd_label, "label ID [--model M] [--format png|svg|pdf|zpl] [--out FILE] [--size-mm MM] [--ec L|M|Q|H] | label ID... --out-dir DIR | "
-			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE|FINGERPRINT]" },
+			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE|FINGERPRINT] "
+			      "[--server URL] [--cache DIR]" },
 };
 
 static void print_usage(FILE *f)

@@ -319,26 +319,27 @@ static const char *cose_type_name(uint64_t type)
 }
 
 /*
- * No issuer key of the bundle verifies the label (or its kid names none). If the label is dated after
- * the bundle was made, a key the registry made since may have signed it: this bundle cannot tell,
- * so the signer is unknown (SM_ENOTFOUND). If it is dated no later, every key that could have signed
- * it is in the bundle (bundles keep retired keys): forged or altered (SM_EVERIFY). label.h states it.
+ * No issuer key of the bundle verifies the label (or its kid names none). If the label is dated in or
+ * after the second the bundle was made, a key the registry made since (times are whole seconds, and
+ * validity includes its second) may have signed it: this bundle cannot tell, so the signer is unknown
+ * (SM_ENOTFOUND). If it is dated earlier, every key that could have signed it is in the bundle (bundles
+ * keep retired keys): forged or altered (SM_EVERIFY). label.h states the rule.
  */
 static int no_key_signed(const sm_trust *trust, const sm_label_claims *cl, const char *kidhex, sm_err *err)
 {
 	char at[11], made[11];
 	sm_date_format(sm_date_from_time(cl->issued_at), at);
 	sm_date_format(sm_date_from_time(trust->at), made);
-	if (cl->issued_at > trust->at && kidhex)
+	if (cl->issued_at >= trust->at && kidhex)
 		return sm_err_set(err, SM_ENOTFOUND, "token",
 				  "signed by key %s, which the %s trust bundle version %llu does not know: the label is "
-				  "dated %s, after that bundle was made (%s); update the trust bundle ('starmark trust "
+				  "dated %s, not before that bundle was made (%s); update the trust bundle ('starmark trust "
 				  "export', or sync) and verify again",
 				  kidhex, trust->scheme, (unsigned long long)trust->version, at, made);
-	if (cl->issued_at > trust->at)
+	if (cl->issued_at >= trust->at)
 		return sm_err_set(err, SM_ENOTFOUND, "token",
 				  "no issuer key of the %s trust bundle version %llu signed it, and the label is dated %s, "
-				  "after that bundle was made (%s): a newer issuer key may have; update the trust bundle "
+				  "not before that bundle was made (%s): a newer issuer key may have; update the trust bundle "
 				  "('starmark trust export', or sync) and verify again",
 				  trust->scheme, (unsigned long long)trust->version, at, made);
 	if (kidhex)

@@ -91,12 +91,13 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
  *  - a key that verifies but was not valid then (a retired key signing after its time, a key dated
  *    before its time): not genuine;
  *  - no key of the bundle verifies (for a token with a kid: the kid is not in the bundle at all):
- *    - the label is dated after the bundle was made (issued_at > trust->at): the registry may have
- *      made an issuer key since, which this bundle cannot know. The signer is UNKNOWN, not forged:
- *      "update the trust bundle" (SM_ENOTFOUND). A forgery dated after the bundle looks the same,
- *      so this is never genuine, only undecided until the verifier holds a newer bundle;
- *    - dated no later than the bundle: every issuer key that could have signed it is in the bundle
- *      (bundles keep retired keys with their validity): forged or altered (SM_EVERIFY).
+ *    - the label is dated in or after the second the bundle was made (issued_at >= trust->at): the
+ *      registry may have made an issuer key since (times are whole seconds, and a key's validity
+ *      includes its second), which this bundle cannot know. The signer is UNKNOWN, not forged:
+ *      "update the trust bundle" (SM_ENOTFOUND). A forgery dated so looks the same, so this is
+ *      never genuine, only undecided until the verifier holds a newer bundle;
+ *    - dated before the bundle was made: every issuer key that could have signed it is in the
+ *      bundle (bundles keep retired keys with their validity): forged or altered (SM_EVERIFY).
  * So an old label checked with a new bundle is genuine, a new label checked with an old bundle is an
  * unknown signer. Against the registry's newest bundle (its own, or the server's followed from the
  * anchor) an unknown signer is not genuine: sm_label_judge says so.
@@ -136,7 +137,7 @@ enum sm_label_verdict {
 	SM_LABEL_NOT_GENUINE,          /* forged, altered, another kind of object, a key not valid then */
 	SM_LABEL_CLAIMS_DIFFER,        /* signed by the registry's key, but not what its record says (sm_label_match) */
 	SM_LABEL_NOT_IN_FORCE,         /* genuine; the certificate is suspended, revoked or expired */
-	SM_LABEL_UNKNOWN_SIGNER,       /* no key of the bundle signed it, dated after the bundle: update the bundle */
+	SM_LABEL_UNKNOWN_SIGNER,       /* no key of the bundle signed it, dated not before the bundle: update it */
 	SM_LABEL_STATUS_UNKNOWN,       /* genuine; its status could not be checked (nothing to ask, no record, stale) */
 	SM_LABEL_UNREADABLE,           /* not a label text or token at all */
 };

@@ -7,11 +7,14 @@ import base64
 import datetime
 import hashlib
 import json
+import http.client
 import os
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 import cbor2
@@ -20,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_private_key
 
 BIN = os.environ.get("STARMARK_BIN", "starmark")
+SERVER = os.environ.get("STARMARKD_BIN", os.path.join(os.path.dirname(BIN), "..", "server", "starmarkd"))
 FAILURES = []
 CHECKS = [0]
 COSE_EVENT, COSE_TRUST, COSE_LABEL = 65000, 65001, 65004
@@ -181,6 +185,187 @@ def canvas(w, h, codes, scale=4):
                         for dx in range(scale):
                             r[x0 + x * scale + dx] = 0
     return rows
+
+
+# ---------------------------------------------------------------- a real starmarkd
+
+class Server:
+    def __init__(self, db, now, conf):
+        self.p = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--threads", "2", "--config", conf],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=dict(os.environ, STARMARK_NOW=now))
+        line = self.p.stdout.readline().decode()
+        if not line.startswith("listening on "):
+            self.p.kill()
+            raise SystemExit("starmarkd did not start: %r %r" % (line, self.p.stderr.read()))
+        self.port = int(line.rsplit(":", 1)[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def get(self, path, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+
+    def wait_snapshot(self):
+        for _ in range(200):
+            if self.get("/v1/snapshot")[0] == 200:
+                return
+            time.sleep(0.05)
+        raise SystemExit("starmarkd built no snapshot")
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+        self.p.stdout.close()
+        self.p.stderr.close()
+
+
+def through_a_server(tmp):
+    """label verify --server and --cache: the server's trust followed from the user's anchor, the status
+    from its signed statement or from a synced snapshot; and the certificate page on the same verdict."""
+    db = os.path.join(tmp, "srv-reg")
+    now = "2026-03-02"
+    env = {"STARMARK_DB": db, "STARMARK_NOW": now}
+    here = {"STARMARK_DB": os.path.join(tmp, "no-registry-here"), "STARMARK_NOW": now}
+    expect(sm(env, "init", "--scheme", "CCDS", "--levels", "3", "--origin", "registry.example.jp"), 0, "server: init")
+    ids = []
+    for model in ("MC-301V", "GT-C2462"):
+        r = sm(env, "issue", "--vendor", "RINNAI", "--vendor-name", "Rinnai", "--product", "給湯器", "--model", model,
+               "--level", "2", "--firmware", "1.0", "--registered", "2025-01-22", "--expires", "2030-01-21")
+        expect(r, 0, "server: issue %s" % model)
+        ids.append(r.out.strip())
+    a_id, b_id = ids
+    anchor = os.path.join(tmp, "srv-anchor.cose")
+    expect(sm(env, "trust", "export", anchor), 0, "server: trust export")
+    tok = sm(env, "token", "create", "--role", "issuer", "--name", "ci").out.strip()
+    urls = {}
+    for cid in ids:
+        r = sm(env, "--json", "label", cid, "--format", "svg", "--out", os.path.join(tmp, cid + ".svg"))
+        urls[cid] = json.loads(r.out)["url"]
+    conf = os.path.join(tmp, "smd.conf")
+    with open(conf, "w") as f:
+        f.write("snapshot_seconds = 1\nrefresh_seconds = 1\nadmin_rate_per_minute = 100000\nadmin_burst = 10000\n")
+    srv = Server(db, now, conf)
+    try:
+        srv.wait_snapshot()
+        # GET /v1/certs/{id}/statement: the pre-produced statement, signed by the status key
+        st, h, body = srv.get("/v1/certs/%s/statement" % a_id)
+        check(st == 200 and h.get("content-type") == "application/cose" and "max-age" in h.get("cache-control", "")
+              and h.get("etag"), "statement endpoint: 200 application/cose, cacheable", 200, (st, h))
+        trust = read_trust(open(anchor, "rb").read())
+        status_keys = {hashlib.sha256(k[1]).digest()[:8]: k[1] for k in trust[4] if k[0] == 2}
+        prot, _, payload, sig = cose_parts(body)
+        hdr = cbor2.loads(prot)
+        try:
+            Ed25519PublicKey.from_public_bytes(status_keys[hdr[4]]).verify(sig, sig_structure(prot, payload))
+            check(cbor2.loads(payload)[1][0] == a_id, "statement endpoint: about the certificate asked", a_id, None)
+        except Exception as e:  # noqa: BLE001 - any failure is the check's
+            check(False, "statement endpoint: verifies with the status key", "verified", repr(e))
+        st, h, body = srv.get("/v1/certs/SM-2025-999999/statement")
+        check(st == 404 and json.loads(body)["error"]["code"] == "not_found", "statement of an unknown id: 404",
+              404, (st, body[:200]))
+
+        # --server with the user's anchor: genuine, in force, from the server's signed statement
+        r = sm(here, "label", "verify", urls[a_id], "--server", srv.url, "--trust", anchor)
+        expect(r, 0, "--server: genuine, in force", out=["CURRENT STATUS: ACTIVE", "the server's signed statement",
+                                                         "good until"], err=["verified against"])
+        r = sm(here, "--json", "label", "verify", urls[a_id], "--server", srv.url, "--trust", anchor)
+        d = json.loads(r.out)
+        check(r.rc == 0 and d["verdict"] == "genuine-in-force" and d["in_force"] is True and d["next_update"]
+              and d["certificate"]["id"] == a_id, "--server --json", "genuine-in-force", d)
+        # the fingerprint alone is an anchor too: the chain is followed from bundle 1
+        # (the root fingerprint is what init printed; trust show --json carries the root key)
+        root = json.loads(sm(env, "--json", "trust", "show").out)["root"]["public_key"]
+        fp = hashlib.sha256(base64.b64decode(root)).hexdigest()
+        expect(sm(here, "label", "verify", urls[a_id], "--server", srv.url, "--trust", fp), 0,
+               "--server --trust FINGERPRINT")
+        # without an anchor nothing the server says is believed
+        expect(sm(here, "label", "verify", urls[a_id], "--server", srv.url), 3, "--server without an anchor",
+               err=["no trust anchor"])
+        # another registry's anchor: the server's bundles do not follow from it
+        other = os.path.join(tmp, "other-reg")
+        sm({"STARMARK_DB": other, "STARMARK_NOW": now}, "init", "--origin", "registry.example.jp")
+        other_anchor = os.path.join(tmp, "other-anchor.cose")
+        sm({"STARMARK_DB": other, "STARMARK_NOW": now}, "trust", "export", other_anchor)
+        expect(sm(here, "label", "verify", urls[a_id], "--server", srv.url, "--trust", other_anchor), 1,
+               "--server, another registry's anchor", err=["do not follow from your trust anchor"])
+
+        # revoked through the server: the label stays genuine, the exit code is 1
+        expect(sm(here, "--server", srv.url, "--token", tok, "revoke", a_id, "--reason", "counterfeits"), 0,
+               "server: revoke")
+        r = sm(here, "label", "verify", urls[a_id], "--server", srv.url, "--trust", anchor)
+        expect(r, 1, "--server: revoked", out=["CURRENT STATUS: REVOKED"], err=["revoked"])
+
+        # a key rotation at the server: labels of the new key verify through the chain from the old anchor,
+        # and with the old anchor alone their signer is unknown (3), not forged
+        expect(sm(env, "keys", "rotate", "issuer"), 0, "server: rotate issuer")
+        r = sm(env, "--json", "label", b_id, "--format", "svg", "--out", os.path.join(tmp, "b2.svg"))
+        new_url = json.loads(r.out)["url"]
+        expect(sm(here, "label", "verify", new_url, "--server", srv.url, "--trust", anchor), 0,
+               "--server: a new key's label, the chain followed from the old anchor")
+        expect(sm(here, "label", "verify", new_url, "--trust", anchor), 3, "old anchor alone: unknown signer",
+               out=["UNKNOWN SIGNER", "update the trust bundle"])
+        # a forgery dated after the anchor: against the server's newest bundle it is not genuine
+        forger = Ed25519PrivateKey.generate()
+        fake = url_of(make_token(forger, [int(b_id.rsplit("-", 1)[1]), 2, "GT-C2462", "RINNAI",
+                                          day_of("2025-01-22"), epoch(now) + 60]))
+        expect(sm(here, "label", "verify", fake, "--server", srv.url, "--trust", anchor), 1,
+               "--server: forged label", out=["NOT GENUINE"])
+
+        # a genuine signature over claims that are not the record (registered a month later, same year):
+        # label verify exits 1 and the certificate page does not call it a genuine label of the record
+        r = sm(env, "--json", "trust", "show")
+        cur = [k for k in json.loads(r.out)["keys"] if k["role"] == "issuer" and k["not_after"] is None][0]
+        key = load_pem_private_key(open(os.path.join(db, "keys", "issuer-%s.key" % cur["kid"]), "rb").read(),
+                                   password=None)
+        differ = make_token(key, [int(b_id.rsplit("-", 1)[1]), 2, "GT-C2462", "RINNAI", day_of("2025-02-22"),
+                                  epoch(now) + 120])
+        r = sm(here, "--json", "label", "verify", url_of(differ), "--server", srv.url, "--trust", anchor)
+        d = json.loads(r.out) if r.out.strip() else {}
+        check(r.rc == 1 and d.get("verdict") == "claims-differ" and d.get("field") == "registered",
+              "--server: claims differ from the record", "claims-differ registered", r)
+        st, h, body = srv.get("/L/" + b32(differ), {"Accept-Language": "en"})
+        page = body.decode()
+        check(st == 200 and "differ from the registry" in page and "Genuine label" not in page,
+              "certificate page: claims that differ are not a genuine label of the record", "differ", page[:600])
+        st, h, body = srv.get("/L/" + urls[b_id].split("/L/")[1], {"Accept-Language": "en"})
+        check(st == 200 and "Genuine label" in body.decode(), "certificate page: a genuine label", "Genuine",
+              body[:300])
+
+        # --cache: a synced snapshot, opened with the user's anchor
+        cache = os.path.join(tmp, "gw")
+        expect(sm(here, "sync", "--server", srv.url, "--cache", cache, "--trust", anchor), 0, "sync")
+        r = sm(here, "label", "verify", urls[b_id], "--cache", cache, "--trust", anchor)
+        expect(r, 0, "--cache: in force", out=["CURRENT STATUS: ACTIVE", "synced snapshot"])
+        expect(sm(here, "label", "verify", urls[a_id], "--cache", cache, "--trust", anchor), 1, "--cache: revoked")
+        expect(sm(here, "label", "verify", urls[b_id], "--cache", cache), 3, "--cache without an anchor",
+               err=["no trust anchor"])
+        expect(sm(here, "label", "verify", urls[b_id], "--cache", os.path.join(tmp, "nocache"), "--trust", anchor),
+               3, "--cache never synced", err=["of no use"])
+        # past the snapshot's next update by more than the default grace: status unknown
+        later = dict(here, STARMARK_NOW=str(epoch(now) + 4 * 86400))
+        r = sm(later, "label", "verify", urls[b_id], "--cache", cache, "--trust", anchor)
+        expect(r, 3, "--cache: stale snapshot", out=["CURRENT STATUS: UNKNOWN", "past its next update"])
+        soon = dict(here, STARMARK_NOW=str(epoch(now) + 2 * 3600))
+        expect(sm(soon, "label", "verify", urls[b_id], "--cache", cache, "--trust", anchor), 0,
+               "--cache: within the grace", err=["past its next update"])
+        # the cache's bundle may be old: a label by a key made since is of an unknown signer
+        # (the cache was synced after the rotation here, so it knows the new key)
+        expect(sm(here, "label", "verify", new_url, "--cache", cache, "--trust", anchor), 0, "--cache: new key known")
+        url_srv = srv.url
+    finally:
+        srv.stop()
+    # the server is gone: --server alone is a network failure (4); with --cache the cache answers
+    expect(sm(here, "label", "verify", urls[b_id], "--server", url_srv, "--trust", anchor), 4,
+           "--server down")
+    expect(sm(here, "label", "verify", urls[b_id], "--server", url_srv, "--cache", cache, "--trust", anchor), 0,
+           "--server down, --cache answers", err=["answering from the cache"])
 
 
 # ---------------------------------------------------------------- the test
@@ -446,6 +631,8 @@ def main():
           "claims differ from the record", "claims-differ, registered, exit 1", r)
     expect(sm(rot, "label", "verify", url_of(make_token(new_key, differ))), 1, "claims differ (text)",
            out=["CLAIMS DIFFER", "2021-02-22"])
+
+    through_a_server(tmp)
 
     subprocess.run(["rm", "-rf", tmp])
     if FAILURES:

@@ -371,6 +371,35 @@ static void test_label_verdict_names(void **state)
 	assert_null(sm_label_verdict_name(SM_LABEL_UNREADABLE + 1));
 }
 
+/* Every single-bit change of a genuine label, against the registry's own (newest) bundle: not genuine or
+ * unreadable, never in force, never an unknown signer, and nothing is looked up for it. */
+static void test_label_verdict_flipped_bits(void **state)
+{
+	struct fx *f = *state;
+	sm_label_result res;
+	sm_err err = {0};
+	uint8_t *tok = NULL;
+	size_t n = 0;
+	struct fake k = {f->cert, 0, 0, 0, 0};
+	assert_int_equal(sm_label_parse(f->url, strlen(f->url), &tok, &n, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			tok[i] ^= (uint8_t)(1u << bit);
+			char *b32 = sm_base32_encode(tok, n);
+			assert_int_equal(judge(f, b32, NULL, true, &k, NOW + HOUR, &res), 0);
+			if (res.verdict != SM_LABEL_NOT_GENUINE && res.verdict != SM_LABEL_UNREADABLE)
+				fail_msg("byte %zu bit %d: expected not-genuine or unreadable, got %s '%s'", i, bit,
+					 sm_label_verdict_name(res.verdict), res.reason);
+			assert_false(res.genuine);
+			sm_label_result_cleanup(&res);
+			free(b32);
+			tok[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	assert_int_equal(k.calls, 0);
+	free(tok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +408,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_label_verdict_in_force_and_not, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_verdict_status_unknown, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_verdict_not_genuine_unreadable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_label_verdict_flipped_bits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_verdict_unknown_signer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_verdict_registry, setup, teardown),
 	};
