@@ -338,6 +338,47 @@ def through_a_server(tmp):
         check(st == 200 and "Genuine label" in body.decode(), "certificate page: a genuine label", "Genuine",
               body[:300])
 
+        # label ID --server --token: the label printed by the server (GET /v1/admin/labels/{id}.{ext}), the
+        # same bytes and the same report as from the registry itself, on the same day with the same key
+        for fmt, extra in (("png", []), ("svg", ["--model", "GT-C2462"]), ("zpl", ["--dpi", "203"]), ("pdf", []),
+                           ("svg", []),
+                           ("png", ["--size-mm", "30", "--ec", "Q", "--dpi", "600"])):
+            loc = os.path.join(tmp, "loc." + fmt)
+            rem = os.path.join(tmp, "rem." + fmt)
+            r1 = sm(env, "--json", "label", b_id, "--format", fmt, "--out", loc, *extra)
+            r2 = sm(here, "--json", "--server", srv.url, "--token", tok, "label", b_id, "--format", fmt, "--out", rem,
+                    *extra)
+            what = "label --server %s %s" % (fmt, " ".join(extra))
+            expect(r2, 0, what)
+            if r1.rc == 0 and r2.rc == 0:
+                j1, j2 = json.loads(r1.out), json.loads(r2.out)
+                j1.pop("out"), j2.pop("out")
+                check(j1 == j2, what + ": the same report", j1, j2)
+                check(open(loc, "rb").read() == open(rem, "rb").read(), what + ": the same bytes", loc, rem)
+        # to standard output, and the format from the file name
+        r = sm(here, "--server", srv.url, "--token", tok, "label", b_id, "--format", "svg")
+        check(r.rc == 0 and r.out.startswith("<?xml") and open(os.path.join(tmp, "loc.svg")).read() == r.out,
+              "label --server to standard output", "the SVG", r)
+        expect(sm(here, "--server", srv.url, "--token", tok, "label", b_id, "--out", os.path.join(tmp, "x.zpl")), 0,
+               "label --server, format from --out")
+        check(os.path.exists(os.path.join(tmp, "x.zpl")) and open(os.path.join(tmp, "x.zpl"), "rb").read()
+              .startswith(b"^XA"), "label --server: ZPL from .zpl", "^XA", None)
+        # refusals as locally: no token (2), a revoked certificate (2, nothing written), unknown id (2)
+        expect(sm(here, "--server", srv.url, "label", b_id, "--out", os.path.join(tmp, "n.png")), 2,
+               "label --server without a token", err=["bearer token"])
+        expect(sm(here, "--server", srv.url, "--token", tok, "label", a_id, "--out", os.path.join(tmp, "a.png")), 2,
+               "label --server of a revoked certificate", err=["revoked"])
+        check(not os.path.exists(os.path.join(tmp, "a.png")), "label --server: nothing written when refused",
+              "no file", None)
+        expect(sm(here, "--server", srv.url, "--token", tok, "label", "SM-2025-999999", "--out",
+                  os.path.join(tmp, "u.png")), 2, "label --server of an unknown id")
+        expect(sm(here, "--server", srv.url, "--token", tok, "label", b_id, "--size-mm", "25.5", "--out",
+                  os.path.join(tmp, "f.png")), 2, "label --server --size-mm not whole", err=["whole"])
+        expect(sm(here, "--server", srv.url, "--token", tok, "label", "sheet", b_id, "--out",
+                  os.path.join(tmp, "s.pdf")), 2, "label sheet --server is refused", err=["--server"])
+        expect(sm(here, "--server", srv.url, "--token", tok, "label", b_id, "--out-dir", tmp), 2,
+               "label --out-dir --server is refused", err=["--server"])
+
         # --cache: a synced snapshot, opened with the user's anchor
         cache = os.path.join(tmp, "gw")
         expect(sm(here, "sync", "--server", srv.url, "--cache", cache, "--trust", anchor), 0, "sync")
