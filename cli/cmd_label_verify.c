@@ -54,10 +54,8 @@ static int user_anchor(const cli *c, sm_anchor **a)
 		sm_err_wrap(&err, SM_ENOTFOUND, "trust", "label verify");
 		return fail_unknown(c, &err);
 	}
-	if (rc) {
-		fprintf(stderr, "%s: label verify: %s\n", c->prog, err.msg);
-		return exit_code(rc);
-	}
+	if (rc)
+		return fail(c, sm_err_wrap(&err, rc, NULL, "label verify"), &err);
 	return 0;
 }
 
@@ -103,13 +101,10 @@ static int server_source(const cli *c, const sm_anchor *a, const char *cache, st
 		*offline = true;
 		return 0;
 	}
-	if (rc == SM_EVERIFY) {
-		fprintf(stderr, "%s: label verify: the server's trust bundles do not follow from your trust anchor: %s\n",
-			c->prog, err.msg);
-		return EXIT_DENY;
-	}
+	if (rc == SM_EVERIFY)
+		sm_err_wrap(&err, rc, NULL, "label verify: the server's trust bundles do not follow from your trust anchor");
 	if (rc)
-		return fail(c, rc, &err);
+		return fail(c, rc, &err); /* SM_EVERIFY: exit 1 */
 	s->srv.client = s->client;
 	s->srv.trust = s->trust;
 	s->src.trust = s->trust;
@@ -142,10 +137,8 @@ static int anchored_source(const cli *c, struct source *s)
 	sm_err err = {0};
 	char what[200];
 	int rc = load_anchor(c, &a, &err);
-	if (rc) {
-		fprintf(stderr, "%s: label verify: %s\n", c->prog, err.msg);
-		return exit_code(rc);
-	}
+	if (rc)
+		return fail(c, sm_err_wrap(&err, rc, NULL, "label verify"), &err);
 	if (!(s->trust = malloc(sizeof(*s->trust)))) {
 		rc = fail(c, SM_ENOMEM, NULL);
 		goto out;
@@ -153,9 +146,8 @@ static int anchored_source(const cli *c, struct source *s)
 	if ((rc = local_registry(c, &s->r)))
 		goto out;
 	if (s->r && (rc = sm_sync_registry_trust(s->r, a, s->trust, &err))) {
-		fprintf(stderr, "%s: label verify: the registry %s does not follow from your trust anchor: %s\n", c->prog,
-			c->db, err.msg);
-		rc = rc == SM_EVERIFY ? EXIT_DENY : exit_code(rc);
+		sm_err_wrap(&err, rc, NULL, "label verify: the registry %s does not follow from your trust anchor", c->db);
+		rc = fail(c, rc, &err); /* SM_EVERIFY: exit 1 */
 		goto out;
 	}
 	if (!s->r && sm_trust_follow(a, NULL, s->trust, NULL, NULL, &err) != 0) {

@@ -181,7 +181,7 @@ int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int
 	}
 	rc = src->lookup(src->ctx, res->claims.id, &rec, &e);
 	snprintf(res->source, sizeof(res->source), "%s", rec.source);
-	if (rc == SM_EVERIFY || rc == SM_EINVAL) {
+	if (rc == SM_EVERIFY || rc == SM_EINVAL || rc == SM_ETOOBIG) {
 		sm_cert_free(rec.cert);
 		say(res, SM_LABEL_STATUS_UNKNOWN, e.field, "the label is genuine, but its status is unknown: %s", e.msg);
 		return 0;

@@ -156,8 +156,8 @@ typedef struct sm_label_record {
 
 /**
  * Find the record of certificate `id` in a status source. Return 0 with out->cert set, or NULL when the
- * source holds none; SM_EVERIFY or SM_EINVAL when what the source gave does not verify or cannot be
- * read (the status is then unknown, err saying why); any other code is a failure of the machine (the
+ * source holds none; SM_EVERIFY, SM_EINVAL or SM_ETOOBIG when what the source gave does not verify or
+ * cannot be read (the status is then unknown, err saying why); any other code is a failure of the machine (the
  * network, the store, memory) that the verdict returns as it is.
  */
 typedef int (*sm_label_lookup_fn)(void *ctx, const char *id, sm_label_record *out, sm_err *err);

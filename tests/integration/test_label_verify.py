@@ -295,6 +295,9 @@ def through_a_server(tmp):
         sm({"STARMARK_DB": other, "STARMARK_NOW": now}, "trust", "export", other_anchor)
         expect(sm(here, "label", "verify", urls[a_id], "--server", srv.url, "--trust", other_anchor), 1,
                "--server, another registry's anchor", err=["do not follow from your trust anchor"])
+        r = sm(here, "--json", "label", "verify", urls[a_id], "--server", srv.url, "--trust", other_anchor)
+        check(r.rc == 1 and json.loads(r.out)["error"]["code"] == "verify", "--server, another anchor --json",
+              "one JSON error document", r)
 
         # revoked through the server: the label stays genuine, the exit code is 1
         expect(sm(here, "--server", srv.url, "--token", tok, "revoke", a_id, "--reason", "counterfeits"), 0,

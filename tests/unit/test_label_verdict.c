@@ -243,6 +243,10 @@ static void test_label_verdict_status_unknown(void **state)
 	assert_int_equal(judge(f, f->url, NULL, true, &k, NOW + HOUR, &res), 0);
 	expect_verdict(&res, SM_LABEL_STATUS_UNKNOWN, "the fake source fails");
 	sm_label_result_cleanup(&res);
+	k.rc = SM_ETOOBIG; /* over a cap: unreadable, as good as not verifying */
+	assert_int_equal(judge(f, f->url, NULL, true, &k, NOW + HOUR, &res), 0);
+	expect_verdict(&res, SM_LABEL_STATUS_UNKNOWN, "the fake source fails");
+	sm_label_result_cleanup(&res);
 	/* a failure of the machine is returned, not turned into a verdict */
 	k.rc = SM_EIO;
 	sm_label_source src = {sm_registry_trust(f->r), true, fake_lookup, &k};
