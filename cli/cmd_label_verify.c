@@ -102,7 +102,8 @@ static int server_source(const cli *c, const sm_anchor *a, const char *cache, st
 		return 0;
 	}
 	if (rc == SM_EVERIFY)
-		sm_err_wrap(&err, rc, NULL, "label verify: the server's trust bundles do not follow from your trust anchor");
+		sm_err_wrap(&err, rc, NULL,
+		            "label verify: the server's trust bundles do not follow from your trust anchor");
 	if (rc)
 		return fail(c, rc, &err); /* SM_EVERIFY: exit 1 */
 	s->srv.client = s->client;
@@ -146,14 +147,16 @@ static int anchored_source(const cli *c, struct source *s)
 	if ((rc = local_registry(c, &s->r)))
 		goto out;
 	if (s->r && (rc = sm_sync_registry_trust(s->r, a, s->trust, &err))) {
-		sm_err_wrap(&err, rc, NULL, "label verify: the registry %s does not follow from your trust anchor", c->db);
+		sm_err_wrap(&err, rc, NULL, "label verify: the registry %s does not follow from your trust anchor",
+		            c->db);
 		rc = fail(c, rc, &err); /* SM_EVERIFY: exit 1 */
 		goto out;
 	}
 	if (!s->r && sm_trust_follow(a, NULL, s->trust, NULL, NULL, &err) != 0) {
-		sm_err_set(&err, SM_EVERIFY, "trust",
-			   "label verify: a root key fingerprint alone cannot verify a label offline: give a trust bundle "
-			   "file ('starmark trust export'), --server URL, or --cache DIR");
+		sm_err_set(
+		    &err, SM_EVERIFY, "trust",
+		    "label verify: a root key fingerprint alone cannot verify a label offline: give a trust bundle "
+		    "file ('starmark trust export'), --server URL, or --cache DIR");
 		rc = fail_unknown(c, &err);
 		goto out;
 	}
@@ -178,11 +181,12 @@ static int registry_source(const cli *c, struct source *s)
 	if (rc)
 		return rc;
 	if (!s->r) {
-		sm_err_set(&err, SM_ENOTFOUND, "trust",
-			   "label verify: no trust anchor, so nothing can be called genuine: give --trust FILE|FINGERPRINT "
-			   "(a trust bundle 'starmark trust export' wrote, or the root key fingerprint 'starmark init' "
-			   "printed) or set $%s; or run where the registry is (--db; none in %s)",
-			   SM_ANCHOR_ENV, c->db);
+		sm_err_set(
+		    &err, SM_ENOTFOUND, "trust",
+		    "label verify: no trust anchor, so nothing can be called genuine: give --trust FILE|FINGERPRINT "
+		    "(a trust bundle 'starmark trust export' wrote, or the root key fingerprint 'starmark init' "
+		    "printed) or set $%s; or run where the registry is (--db; none in %s)",
+		    SM_ANCHOR_ENV, c->db);
 		return fail_unknown(c, &err);
 	}
 	s->src.trust = sm_registry_trust(s->r);
@@ -198,9 +202,10 @@ static json_t *claims_json(const sm_label_claims *cl)
 	char *kid = sm_hex_encode(cl->kid, SM_KID_LEN);
 	sm_date_format(cl->registered, reg);
 	sm_time_format(cl->issued_at, at);
-	json_t *j = json_pack("{s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?}", "id", cl->id, "serial",
-			      (json_int_t)cl->serial, "scheme", cl->scheme, "level", cl->level, "stars", stars(cl->level),
-			      "vendor", cl->vendor, "model", cl->model, "registered", reg, "issued_at", at, "kid", kid);
+	json_t *j =
+	    json_pack("{s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?}", "id", cl->id, "serial",
+	              (json_int_t)cl->serial, "scheme", cl->scheme, "level", cl->level, "stars", stars(cl->level),
+	              "vendor", cl->vendor, "model", cl->model, "registered", reg, "issued_at", at, "kid", kid);
 	free(kid);
 	return j;
 }
@@ -211,15 +216,15 @@ static int print_result_json(const sm_label_result *v, int64_t now)
 	if (v->next_update)
 		sm_time_format(v->next_update, nx);
 	json_t *in_force = v->verdict == SM_LABEL_GENUINE_IN_FORCE ? json_true()
-			   : v->verdict == SM_LABEL_NOT_IN_FORCE  ? json_false()
-								  : json_null();
-	json_t *j = json_pack("{s:b, s:s, s:o, s:s?, s:s?, s:o, s:s?, s:s?, s:s?, s:o}", "genuine", v->genuine, "verdict",
-			      sm_label_verdict_name(v->verdict), "in_force", in_force, "reason",
-			      v->reason[0] ? v->reason : NULL, "field",
-			      v->verdict == SM_LABEL_CLAIMS_DIFFER && v->field[0] ? v->field : NULL, "claims",
-			      v->genuine ? claims_json(&v->claims) : json_null(), "status", v->status, "source",
-			      v->source[0] ? v->source : NULL, "next_update", v->next_update ? nx : NULL, "certificate",
-			      v->cert ? sm_cert_to_json(v->cert, sm_date_from_time(now)) : json_null());
+	                   : v->verdict == SM_LABEL_NOT_IN_FORCE   ? json_false()
+	                                                           : json_null();
+	json_t *j = json_pack("{s:b, s:s, s:o, s:s?, s:s?, s:o, s:s?, s:s?, s:s?, s:o}", "genuine", v->genuine,
+	                      "verdict", sm_label_verdict_name(v->verdict), "in_force", in_force, "reason",
+	                      v->reason[0] ? v->reason : NULL, "field",
+	                      v->verdict == SM_LABEL_CLAIMS_DIFFER && v->field[0] ? v->field : NULL, "claims",
+	                      v->genuine ? claims_json(&v->claims) : json_null(), "status", v->status, "source",
+	                      v->source[0] ? v->source : NULL, "next_update", v->next_update ? nx : NULL, "certificate",
+	                      v->cert ? sm_cert_to_json(v->cert, sm_date_from_time(now)) : json_null());
 	return j ? print_json(j) : EXIT_IO;
 }
 
@@ -334,9 +339,10 @@ int cmd_label_verify(cli *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	if ((np == 1) == o[0].seen)
-		return usage_error(c, "label verify: give the label text or --image FILE, one of them "
-				      "(starmark label verify 'HTTPS://HOST/L/...' | --image FILE [--trust FILE|FINGERPRINT] "
-				      "[--server URL] [--cache DIR])");
+		return usage_error(
+		    c, "label verify: give the label text or --image FILE, one of them "
+		       "(starmark label verify 'HTTPS://HOST/L/...' | --image FILE [--trust FILE|FINGERPRINT] "
+		       "[--server URL] [--cache DIR])");
 	const char *text = np == 1 ? pos[0] : NULL;
 	if (o[0].seen) {
 		if ((rc = sm_label_read_image(o[0].value, &scanned, &err)))
@@ -372,13 +378,15 @@ int cmd_label_verify(cli *c, int argc, char **argv)
 		print_result_text(c, &v);
 	}
 	if (v.verdict == SM_LABEL_NOT_IN_FORCE)
-		fprintf(stderr, "warning: certificate %s is %s now; the label is genuine but does not say it is still good\n",
-			v.claims.id, v.status);
+		fprintf(stderr,
+		        "warning: certificate %s is %s now; the label is genuine but does not say it is still good\n",
+		        v.claims.id, v.status);
 	if (v.past_next_update) {
 		char nx[21];
 		sm_time_format(v.next_update, nx);
-		fprintf(stderr, "warning: the status data (%s) is past its next update (%s), within the offline grace\n",
-			v.source, nx);
+		fprintf(stderr,
+		        "warning: the status data (%s) is past its next update (%s), within the offline grace\n",
+		        v.source, nx);
 	}
 	rc = verdict_exit(v.verdict);
 out:

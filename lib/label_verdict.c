@@ -10,10 +10,13 @@
 #include "starmark/verdict.h"
 
 static const char *const verdict_names[] = {
-	[SM_LABEL_GENUINE_IN_FORCE] = "genuine-in-force", [SM_LABEL_NOT_GENUINE] = "not-genuine",
-	[SM_LABEL_CLAIMS_DIFFER] = "claims-differ",       [SM_LABEL_NOT_IN_FORCE] = "not-in-force",
-	[SM_LABEL_UNKNOWN_SIGNER] = "unknown-signer",     [SM_LABEL_STATUS_UNKNOWN] = "status-unknown",
-	[SM_LABEL_UNREADABLE] = "unreadable",
+    [SM_LABEL_GENUINE_IN_FORCE] = "genuine-in-force",
+    [SM_LABEL_NOT_GENUINE] = "not-genuine",
+    [SM_LABEL_CLAIMS_DIFFER] = "claims-differ",
+    [SM_LABEL_NOT_IN_FORCE] = "not-in-force",
+    [SM_LABEL_UNKNOWN_SIGNER] = "unknown-signer",
+    [SM_LABEL_STATUS_UNKNOWN] = "status-unknown",
+    [SM_LABEL_UNREADABLE] = "unreadable",
 };
 
 const char *sm_label_verdict_name(int verdict)
@@ -26,30 +29,29 @@ int sm_label_match(const sm_label_claims *cl, const sm_cert *c, sm_err *err)
 	char a[11], b[11], q[80];
 	if (strcmp(cl->id, c->id) != 0)
 		return sm_err_set(err, SM_EVERIFY, "id", "the label is of certificate %s, the record is %s", cl->id,
-				  c->id);
+		                  c->id);
 	if (strcmp(cl->scheme, c->scheme) != 0)
-		return sm_err_set(err, SM_EVERIFY, "scheme",
-				  "the label is of scheme '%s', certificate %s of scheme %s", cl->scheme, c->id,
-				  c->scheme);
+		return sm_err_set(err, SM_EVERIFY, "scheme", "the label is of scheme '%s', certificate %s of scheme %s",
+		                  cl->scheme, c->id, c->scheme);
 	if (strcmp(cl->vendor, c->vendor) != 0)
 		return sm_err_set(err, SM_EVERIFY, "vendor", "the label names vendor %s, certificate %s vendor %s",
-				  cl->vendor, c->id, c->vendor);
+		                  cl->vendor, c->id, c->vendor);
 	size_t i = 0;
 	while (i < c->nmodels && strcmp(c->models[i], cl->model) != 0)
 		i++;
 	if (i == c->nmodels) {
 		sm_err_quote(q, sizeof(q), cl->model, strlen(cl->model));
-		return sm_err_set(err, SM_EVERIFY, "model", "the label names model '%s', which is not a model of certificate %s",
-				  q, c->id);
+		return sm_err_set(err, SM_EVERIFY, "model",
+		                  "the label names model '%s', which is not a model of certificate %s", q, c->id);
 	}
 	if (cl->level != c->level)
 		return sm_err_set(err, SM_EVERIFY, "level", "the label says level %d, certificate %s is level %d",
-				  cl->level, c->id, c->level);
+		                  cl->level, c->id, c->level);
 	if (cl->registered != c->registered) {
 		sm_date_format(cl->registered, a);
 		sm_date_format(c->registered, b);
 		return sm_err_set(err, SM_EVERIFY, "registered",
-				  "the label says registered %s, certificate %s was registered %s", a, c->id, b);
+		                  "the label says registered %s, certificate %s was registered %s", a, c->id, b);
 	}
 	return 0;
 }
@@ -76,7 +78,7 @@ int sm_label_lookup_registry(void *ctx, const char *id, sm_label_record *out, sm
 }
 
 static void say(sm_label_result *res, int verdict, const char *field, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static void say(sm_label_result *res, int verdict, const char *field, const char *fmt, ...)
 {
 	va_list ap;
@@ -100,7 +102,8 @@ static int genuine(const uint8_t *tok, size_t n, const sm_label_source *src, sm_
 		/* the registry's newest bundle holds every issuer key it ever had, with its validity */
 		say(res, SM_LABEL_NOT_GENUINE, e.field,
 		    "no issuer key of the registry's newest trust bundle (%s version %llu) signed it: forged, altered, "
-		    "or another registry's", src->trust->scheme, (unsigned long long)src->trust->version);
+		    "or another registry's",
+		    src->trust->scheme, (unsigned long long)src->trust->version);
 	else if (rc == SM_ENOTFOUND)
 		say(res, SM_LABEL_UNKNOWN_SIGNER, e.field, "%s", e.msg);
 	else
@@ -137,7 +140,8 @@ static void judge_status(const sm_label_record *rec, int64_t now, sm_label_resul
 		sm_time_format(rec->next_update, t);
 		say(res, SM_LABEL_STATUS_UNKNOWN, "status",
 		    "the status data (%s) is past its next update (%s) by more than the offline grace of %lld hours: "
-		    "get fresh data (sync)", res->source, t, (long long)(pol.offline_grace / 3600));
+		    "get fresh data (sync)",
+		    res->source, t, (long long)(pol.offline_grace / 3600));
 		return;
 	}
 	res->past_next_update = rec->next_update != 0 && now > rec->next_update;
@@ -152,7 +156,7 @@ static void judge_status(const sm_label_record *rec, int64_t now, sm_label_resul
 }
 
 int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int64_t now, sm_label_result *res,
-		   sm_err *err)
+                   sm_err *err)
 {
 	uint8_t *tok = NULL;
 	size_t n = 0;
@@ -175,7 +179,8 @@ int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int
 	res->genuine = true;
 	if (!src->lookup) {
 		say(res, SM_LABEL_STATUS_UNKNOWN, "status",
-		    "the label is genuine; its certificate's status was not checked: nothing to ask (give --server URL, "
+		    "the label is genuine; its certificate's status was not checked: nothing to ask (give --server "
+		    "URL, "
 		    "--cache DIR, or a registry)");
 		return 0;
 	}
@@ -183,7 +188,8 @@ int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int
 	snprintf(res->source, sizeof(res->source), "%s", rec.source);
 	if (rc == SM_EVERIFY || rc == SM_EINVAL || rc == SM_ETOOBIG) {
 		sm_cert_free(rec.cert);
-		say(res, SM_LABEL_STATUS_UNKNOWN, e.field, "the label is genuine, but its status is unknown: %s", e.msg);
+		say(res, SM_LABEL_STATUS_UNKNOWN, e.field, "the label is genuine, but its status is unknown: %s",
+		    e.msg);
 		return 0;
 	}
 	if (rc) {

@@ -53,7 +53,7 @@ static void expect_differs(const sm_label_claims *cl, const sm_cert *c, const ch
 	int rc = sm_label_match(cl, c, &err);
 	if (rc != SM_EVERIFY || strcmp(err.field, field) != 0 || !strstr(err.msg, needle))
 		fail_msg("expected SM_EVERIFY naming field '%s' and saying '%s', got %d field '%s' '%s'", field, needle,
-			 rc, err.field, err.msg);
+		         rc, err.field, err.msg);
 }
 
 static void test_label_verdict_match(void **state)
@@ -158,7 +158,7 @@ static int fake_lookup(void *ctx, const char *id, sm_label_record *out, sm_err *
 }
 
 static int judge(struct fx *f, const char *text, const sm_trust *trust, bool newest, struct fake *k, int64_t now,
-		 sm_label_result *res)
+                 sm_label_result *res)
 {
 	sm_label_source src = {trust ? trust : sm_registry_trust(f->r), newest, k ? fake_lookup : NULL, k};
 	sm_err err = {0};
@@ -172,7 +172,7 @@ static void expect_verdict(const sm_label_result *res, int verdict, const char *
 {
 	if (res->verdict != verdict || (needle && !strstr(res->reason, needle)))
 		fail_msg("expected %s saying '%s', got %s '%s'", sm_label_verdict_name(verdict), needle ? needle : "",
-			 sm_label_verdict_name(res->verdict), res->reason);
+		         sm_label_verdict_name(res->verdict), res->reason);
 }
 
 static void test_label_verdict_in_force_and_not(void **state)
@@ -368,7 +368,7 @@ static void test_label_verdict_names(void **state)
 {
 	(void)state;
 	static const char *const want[] = {"genuine-in-force", "not-genuine",    "claims-differ", "not-in-force",
-					   "unknown-signer",   "status-unknown", "unreadable"};
+	                                   "unknown-signer",   "status-unknown", "unreadable"};
 	for (int v = SM_LABEL_GENUINE_IN_FORCE; v <= SM_LABEL_UNREADABLE; v++)
 		assert_string_equal(sm_label_verdict_name(v), want[v]);
 	assert_null(sm_label_verdict_name(-1));
@@ -393,7 +393,7 @@ static void test_label_verdict_flipped_bits(void **state)
 			assert_int_equal(judge(f, b32, NULL, true, &k, NOW + HOUR, &res), 0);
 			if (res.verdict != SM_LABEL_NOT_GENUINE && res.verdict != SM_LABEL_UNREADABLE)
 				fail_msg("byte %zu bit %d: expected not-genuine or unreadable, got %s '%s'", i, bit,
-					 sm_label_verdict_name(res.verdict), res.reason);
+				         sm_label_verdict_name(res.verdict), res.reason);
 			assert_false(res.genuine);
 			sm_label_result_cleanup(&res);
 			free(b32);
