@@ -565,3 +565,52 @@ int sm_cache_info(sm_cache *c, sm_snapshot_info *out, sm_err *err)
 		*out = c->info;
 	return rc;
 }
+
+struct one {
+	const char *id;
+	sm_cert *found;
+};
+
+static int find_one(void *ctx, sm_cert *c)
+{
+	struct one *o = ctx;
+	if (!o->found && strcmp(c->id, o->id) == 0)
+		o->found = c;
+	else
+		sm_cert_free(c);
+	return 0;
+}
+
+int sm_cache_get(sm_cache *c, const char *id, sm_cert **out, sm_snapshot_info *info, sm_err *err)
+{
+	sm_snapshot_info si;
+	struct one o = {id, NULL};
+	*out = NULL;
+	int rc = sm_snapshot_verify(c->snap.p, c->snap.n, &c->trust, &si, find_one, &o, err);
+	if (rc == SM_ENOMEM)
+		sm_err_set(err, rc, NULL, "out of memory");
+	if (!rc)
+		rc = sm_cache_floor_check(&si, c->floor, err);
+	if (rc) {
+		sm_cert_free(o.found);
+		return rc;
+	}
+	if (info)
+		*info = si;
+	*out = o.found;
+	return 0;
+}
+
+int sm_label_lookup_cache(void *ctx, const char *id, sm_label_record *out, sm_err *err)
+{
+	sm_snapshot_info si;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "the synced snapshot");
+	int rc = sm_cache_get(ctx, id, &out->cert, &si, err);
+	if (rc)
+		return rc;
+	snprintf(out->source, sizeof(out->source), "the synced snapshot version %llu", (unsigned long long)si.version);
+	out->next_update = si.next_update;
+	out->expires = si.expires;
+	return 0;
+}

@@ -201,6 +201,73 @@ int sm_sync_server_trust(sm_client *c, const sm_anchor *a, sm_trust *out, size_t
 	return rc;
 }
 
+int sm_sync_registry_trust(sm_registry *r, const sm_anchor *a, sm_trust *out, sm_err *err)
+{
+	sm_trust_chain chain = {0};
+	const sm_trust *own = sm_registry_trust(r);
+	uint64_t from = sm_anchor_fetch_from(a);
+	int rc = from > own->version ? 0 : sm_registry_trust_chain(r, from, &chain, err);
+	if (rc == SM_ENOTFOUND)
+		rc = sm_err_wrap(err, SM_EVERIFY, "trust", "the registry's trust bundles");
+	if (!rc)
+		rc = sm_trust_follow(a, &chain, out, NULL, NULL, err);
+	if (!rc && (out->version != own->version || memcmp(out->root, own->root, SM_PUBKEY_LEN) != 0))
+		rc = sm_err_set(err, SM_EVERIFY, "trust",
+				"the trust anchor reaches bundle version %llu, the registry's is version %llu: not this "
+				"registry's anchor", (unsigned long long)out->version, (unsigned long long)own->version);
+	sm_trust_chain_cleanup(&chain);
+	return rc;
+}
+
+int sm_sync_statement(sm_client *c, const sm_trust *trust, const char *id, sm_statement *out, sm_err *err)
+{
+	sm_response resp = {0};
+	char path[160];
+	char *eid = sm_client_escape(id);
+	memset(out, 0, sizeof(*out));
+	if (!eid)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	if (strlen(eid) > 120) {
+		free(eid);
+		return sm_err_set(err, SM_EINVAL, "id", "'%.40s' is not a certificate id", id);
+	}
+	snprintf(path, sizeof(path), "/v1/certs/%s/statement", eid);
+	free(eid);
+	int rc = sm_client_get(c, path, &resp, err);
+	if (!rc && resp.len > SM_STATEMENT_MAX)
+		rc = sm_err_set(err, SM_EVERIFY, "statement", "the server's statement of %s is larger than %u bytes", id,
+				SM_STATEMENT_MAX);
+	if (!rc && (rc = sm_statement_verify(resp.body, resp.len, trust, out, err)) && rc != SM_ENOMEM)
+		rc = sm_err_wrap(err, rc, "statement", "the server's status statement of %s", id);
+	if (!rc && strcmp(out->cert->id, id) != 0)
+		rc = sm_err_set(err, SM_EVERIFY, "statement", "the server's statement is about %s, not %s", out->cert->id,
+				id);
+	if (rc)
+		sm_statement_cleanup(out);
+	sm_response_cleanup(&resp);
+	return rc;
+}
+
+int sm_label_lookup_server(void *ctx, const char *id, sm_label_record *out, sm_err *err)
+{
+	const sm_label_server *s = ctx;
+	sm_statement st;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "the server's signed statement");
+	int rc = sm_sync_statement(s->client, s->trust, id, &st, err);
+	if (rc == SM_ENOTFOUND) {
+		snprintf(out->source, sizeof(out->source), "the server %.80s", sm_client_base(s->client));
+		return 0;
+	}
+	if (rc)
+		return rc;
+	out->cert = st.cert;
+	st.cert = NULL;
+	out->next_update = st.next_update;
+	sm_statement_cleanup(&st);
+	return 0;
+}
+
 /* ---- sync ---- */
 
 struct sync_state {

@@ -658,6 +658,111 @@ static void test_sync_cache_rollback_floor(void **state)
 	sm_anchor_free(a);
 }
 
+/* A label's status from the cache: the one certificate, verified again, with the snapshot's times. */
+static void test_sync_cache_label_lookup(void **state)
+{
+	struct fx *f = *state;
+	sm_cache *c = NULL;
+	sm_err err = {0};
+	sm_cert *cert = NULL;
+	sm_snapshot_info si;
+	sm_label_record rec;
+	sm_label_result res;
+	char id[32], path[200];
+	issue(f, "ACME", "L1", 2, ">=1.0", id);
+	issue(f, "ACME", "L2", 1, ">=1.0", NULL);
+	put_cache(f, NOW + 10);
+	sm_anchor *a = registry_anchor(f);
+	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), 0);
+	assert_int_equal(sm_cache_get(c, id, &cert, &si, &err), 0);
+	assert_non_null(cert);
+	assert_string_equal(cert->id, id);
+	assert_string_equal(cert->scheme, "CCDS");
+	assert_int_equal(si.count, 2);
+	sm_cert_free(cert);
+	assert_int_equal(sm_cache_get(c, "SM-2026-999999", &cert, NULL, &err), 0);
+	assert_null(cert);
+	assert_int_equal(sm_label_lookup_cache(c, id, &rec, &err), 0);
+	assert_non_null(rec.cert);
+	assert_int_equal(rec.next_update, si.next_update);
+	assert_int_equal(rec.expires, si.expires);
+	assert_non_null(strstr(rec.source, "synced snapshot version"));
+	sm_cert_free(rec.cert);
+	/* the whole verdict from the cache: a label of the first certificate, in force */
+	char *url = NULL;
+	assert_int_equal(sm_registry_label(f->r, id, NULL, NOW + 20, &url, NULL, &err), 0);
+	sm_label_source src = {sm_cache_trust(c), false, sm_label_lookup_cache, c};
+	assert_int_equal(sm_label_judge(url, strlen(url), &src, NOW + 30, &res, &err), 0);
+	assert_int_equal(res.verdict, SM_LABEL_GENUINE_IN_FORCE);
+	sm_label_result_cleanup(&res);
+	sm_cache_close(c);
+	/* a tampered snapshot: the status is unknown, never taken from it */
+	snprintf(path, sizeof(path), "%s/g-0-test/%s", f->cache, SM_CACHE_SNAPSHOT);
+	size_t n;
+	uint8_t *b = read_all(path, &n);
+	b[n - 2] ^= 1;
+	write_all(path, b, n);
+	free(b);
+	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), 0);
+	assert_int_equal(sm_cache_get(c, id, &cert, NULL, &err), SM_EVERIFY);
+	assert_null(cert);
+	src.trust = sm_cache_trust(c);
+	src.ctx = c;
+	assert_int_equal(sm_label_judge(url, strlen(url), &src, NOW + 30, &res, &err), 0);
+	assert_int_equal(res.verdict, SM_LABEL_STATUS_UNKNOWN);
+	assert_true(res.genuine);
+	sm_label_result_cleanup(&res);
+	free(url);
+	sm_cache_close(c);
+	sm_anchor_free(a);
+}
+
+/* A local registry's trust followed from an anchor: through its rotations; another registry's is refused. */
+static void test_sync_registry_trust(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	uint8_t *v1 = NULL;
+	size_t n1;
+	char fp[65], other[96];
+	assert_int_equal(sm_registry_trust_signed(f->r, &v1, &n1, &err), 0);
+	sm_anchor *a = anchor_of(v1, n1);
+	rotate(f, SM_ROLE_ISSUER, NOW + 100);
+	rotate(f, SM_ROLE_ROOT, NOW + 200);
+	assert_int_equal(sm_sync_registry_trust(f->r, a, f->t, &err), 0);
+	assert_int_equal(f->t->version, 3);
+	sm_anchor_free(a);
+	/* the first root's fingerprint: the chain is followed from bundle 1 */
+	sm_trust t1;
+	assert_int_equal(sm_trust_peek(v1, n1, &t1, NULL), 0);
+	sm_key_fingerprint(t1.root, fp);
+	assert_int_equal(sm_anchor_load(fp, &a, NULL), 0);
+	assert_int_equal(sm_sync_registry_trust(f->r, a, f->t, &err), 0);
+	assert_int_equal(f->t->version, 3);
+	sm_anchor_free(a);
+	/* another registry's anchor */
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
+	sm_registry *r2 = NULL;
+	uint8_t *b = NULL;
+	size_t n;
+	assert_int_equal(sm_registry_init(other, &o, fp, NULL), 0);
+	assert_int_equal(sm_registry_open(other, false, NULL, &r2, NULL), 0);
+	assert_int_equal(sm_registry_trust_signed(r2, &b, &n, NULL), 0);
+	a = anchor_of(b, n);
+	assert_int_equal(sm_sync_registry_trust(f->r, a, f->t, &err), SM_EVERIFY);
+	/* and the other way round: our anchor, now at version 3, is ahead of that registry */
+	sm_anchor_free(a);
+	free(b);
+	assert_int_equal(sm_registry_trust_signed(f->r, &b, &n, NULL), 0);
+	a = anchor_of(b, n);
+	assert_int_equal(sm_sync_registry_trust(r2, a, f->t, &err), SM_EVERIFY);
+	sm_anchor_free(a);
+	free(b);
+	sm_registry_close(r2);
+	free(v1);
+}
+
 /* ---- the client's pure parts ---- */
 
 static void test_sync_client_refuses_bad_urls(void **state)
@@ -768,6 +873,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sync_cache_missing_and_tampered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_cache_needs_the_users_anchor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_cache_rollback_floor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_cache_label_lookup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_registry_trust, setup, teardown),
 	    cmocka_unit_test(test_sync_client_refuses_bad_urls),
 	    cmocka_unit_test(test_sync_client_escape),
 	    cmocka_unit_test(test_sync_client_connection_refused),
