@@ -125,4 +125,43 @@ void sm_home_result_cleanup(sm_home_result *r);
 /** The `home check --json` / POST /v1/home/check document (schema `home_check`). */
 json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_date today);
 
+/* ---- what must be done before hand-over (or, after it, now) ---- */
+
+enum sm_home_action_code {
+	SM_HOME_ACT_INSTALL = 0,         /* "install": in the design, not found on site */
+	SM_HOME_ACT_APPROVE_OR_REMOVE,   /* "approve_or_remove": installed, not in the design */
+	SM_HOME_ACT_REPLACE_COUNTERFEIT, /* "replace_counterfeit": its label is not genuine or not its own */
+	SM_HOME_ACT_UPDATE_FIRMWARE,     /* "update_firmware": its firmware is not covered or is revoked */
+	SM_HOME_ACT_REPLACE,             /* "replace": denied for another reason */
+	SM_HOME_ACT_RECHECK,             /* "recheck": no usable data */
+	SM_HOME_ACT_PLAN_REPLACEMENT,    /* "plan_replacement": the vendor's support ends soon */
+};
+
+/* A device gives at most this many actions: out of the design, what to do with it, its support. */
+#define SM_HOME_ACTIONS_PER_DEVICE 3
+
+typedef struct sm_home_action {
+	const sm_home_device_result *d; /* borrowed from the result */
+	int code;                       /* enum sm_home_action_code */
+} sm_home_action;
+
+/**
+ * The actions a checked home asks for, in device order: the `actions` of sm_home_result_to_json and
+ * of the hand-over report. Fills out[0 .. min(n, cap)) (out may be NULL when cap is 0) and returns n,
+ * the number there are (at most SM_HOME_ACTIONS_PER_DEVICE * r->ndevices).
+ */
+size_t sm_home_actions(const sm_home_result *r, sm_home_action *out, size_t cap);
+
+/** The machine name of an action code ("install", ...; "" for a code that is not one). */
+const char *sm_home_action_name(int code);
+
+/* ---- the hand-over report (lib/home_report.c) ---- */
+
+/**
+ * An action in words, for a person (lib/home_report.c's message catalogue): `lang` "ja" (also when
+ * NULL) or "en" (the words of sm_home_result_to_json's `message`), into `out` (cap bytes, cut at a
+ * character boundary). SM_EINVAL for another language or code.
+ */
+int sm_home_action_text(const sm_home_action *a, const char *lang, char *out, size_t cap);
+
 #endif
