@@ -10,8 +10,11 @@
 #include "starmark/home.h"
 
 #define DASH "\xe2\x80\x94" /* U+2014 EM DASH: not certified, not given */
+#define KV_MAX 6            /* entries of a key-value block at most */
+#define STARS_MAX (3 * SM_LEVELS_MAX + 1)
 
 /* The message ids of the catalogues (lib/home_report.c: words_ja, words_en). */
+/* clang-format off */
 enum msg {
 	M_TITLE, M_HOME_ID, M_HOME_NAME, M_CHECKED_AT, M_VERDICT, M_LEVEL, M_LEVEL_VALUE, M_LEVEL_NONE,
 	M_SUPPORT_EARLIEST, M_DESIGN,
@@ -30,7 +33,54 @@ enum msg {
 	R_NO_STATEMENT, R_FAILS_CLOSED, R_UNKNOWN_ALLOWED, R_LABEL_NOT_GENUINE, R_LABEL_MISMATCH, R_OTHER,
 	M_COUNT
 };
+/* clang-format on */
 
+/* A report being made: its input and its language. */
+typedef struct sm_home_rep {
+	const sm_home *h;
+	const sm_policy *p;
+	const sm_home_result *r;
+	const char *const *w;
+	const char *lang;
+	int levels; /* stars: of this many */
+	int64_t now;
+	sm_date today;
+} sm_home_rep;
+
+/* A key and its value, as the summary, the policy and the evidence show them. */
+typedef struct sm_home_kv {
+	int key;
+	char value[4096]; /* the policy's levels: up to 64 categories */
+	char note[256];   /* words after the value (the home's level: what it means) */
+	int verdict;      /* >= 0: the value is a verdict in words */
+	bool big;         /* the home's level */
+} sm_home_kv;
+
+/* The device table's columns. */
+enum { C_DEVICE, C_ROOM, C_CATEGORY, C_VENDOR, C_PRODUCT, C_MODEL, C_FIRMWARE, C_LEVEL, C_VERDICT, C_SUPPORT, NCOL };
+extern const int sm_home_col_words[NCOL]; /* their headings (message ids) */
+
+/* A device's row: its cells as text ("\n" breaks a line), the reason under the verdict. */
+typedef struct sm_home_row {
+	char cell[NCOL][SM_NAME_MAX + 64];
+	char reason[SM_ERR_MSG_MAX + 300]; /* under the verdict */
+	int verdict;
+} sm_home_row;
+
+/** The report of (h, p, r) under o (see sm_home_report); `dflt` holds the default policy when it is the one. SM_EINVAL.
+ */
+int sm_home_rep_init(sm_home_rep *R, const sm_home *h, const sm_policy *p, const sm_home_result *r,
+                     const sm_home_report_opts *o, sm_policy *dflt, sm_err *err);
+/** The summary (home, date, verdict, level, support), the policy, the evidence (size, root; *rc SM_ENOMEM):
+ * into out[KV_MAX]; return how many. */
+size_t sm_home_rep_summary(const sm_home_rep *R, sm_home_kv *out);
+size_t sm_home_rep_policy(const sm_home_rep *R, sm_home_kv *out);
+size_t sm_home_rep_evidence(const sm_home_rep *R, sm_home_kv *out, int *rc);
+void sm_home_rep_row(const sm_home_rep *R, const sm_home_device_result *d, sm_home_row *out);
+/** "id — VENDOR MODEL / room": a missing or unplanned device in its list. */
+void sm_home_rep_line(const sm_home_device *dev, char *out, size_t cap);
+/** The actions of r in a new array (caller frees *out); SM_ENOMEM. */
+int sm_home_rep_actions(const sm_home_result *r, sm_home_action **out, size_t *n);
 /** The length of the valid UTF-8 sequence at s (n bytes left), or 0 when there is none. */
 size_t sm_home_u8len(const char *s, size_t n);
 /** A catalogue entry with {0}..{9} replaced by args (a NULL or missing one by "—"), cut to cap bytes. */

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "starmark/buf.h"
 #include "starmark/error.h"
 #include "starmark/merkle.h"
 #include "starmark/record.h"
@@ -163,5 +164,38 @@ const char *sm_home_action_name(int code);
  * character boundary). SM_EINVAL for another language or code.
  */
 int sm_home_action_text(const sm_home_action *a, const char *lang, char *out, size_t cap);
+
+typedef struct sm_home_report_opts {
+	const char *lang; /* "ja" (also when NULL) or "en" */
+	int levels;       /* the scheme's levels (its trust bundle's `levels`): stars are "★★☆" for 2 of 3;
+			     0 when not known: 3, or the highest level the policy or a certificate names */
+	int64_t now;      /* the time of the check, Unix seconds */
+} sm_home_report_opts;
+
+/**
+ * The hand-over report of home `h` checked under policy `p` (NULL: the home's own, else the default,
+ * as sm_home_check chose) with result `r` (its devices borrowed from `h`): the home, the policy, the
+ * date of the check, one row per device (room, category, vendor, product, model, firmware, level in
+ * stars, the verdict in words and its first reason, support end), the home's level, the actions, the
+ * missing and unplanned devices, and the log checkpoint the check was made against as evidence.
+ * Words in `o->lang` (o may be NULL: Japanese, levels inferred, now 0).
+ *
+ * sm_home_report_html appends a self-contained HTML document (no script, no outside resource, every
+ * value escaped, print CSS for A4) to `out`; sm_home_report_pdf appends an A4 PDF (Noto Sans CJK JP;
+ * the table's header on every page, pages numbered "n / N"). Both: SM_EINVAL for a language other
+ * than ja or en or levels outside 0..SM_LEVELS_MAX (field "lang", "levels"), SM_ENOMEM, SM_ETOOBIG
+ * past out's cap, SM_EIO when cairo fails; on failure out may hold part of a document.
+ *
+ * sm_home_report writes the one its `path` ends in (".html" or ".pdf", any case) as that file, all or
+ * nothing (sm_file_write_atomic, mode 0644): SM_EINVAL naming the path when it ends in neither
+ * (field "report"), SM_EIO naming it when it cannot be written (no file, nor temporary file, is left),
+ * and the errors above.
+ */
+int sm_home_report_html(const sm_home *h, const sm_policy *p, const sm_home_result *r, const sm_home_report_opts *o,
+			sm_buf *out, sm_err *err);
+int sm_home_report_pdf(const sm_home *h, const sm_policy *p, const sm_home_result *r, const sm_home_report_opts *o,
+		       sm_buf *out, sm_err *err);
+int sm_home_report(const sm_home *h, const sm_policy *p, const sm_home_result *r, const sm_home_report_opts *o,
+		   const char *path, sm_err *err);
 
 #endif

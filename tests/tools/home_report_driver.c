@@ -12,7 +12,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: home_report_driver HOME.json [--now UNIX] [--json]\n");
+	fprintf(stderr, "usage: home_report_driver HOME.json [--now UNIX] [--json] [--report FILE.html|FILE.pdf] "
+	                "[--lang ja|en] [--levels N]\n");
 	return 2;
 }
 
@@ -21,11 +22,19 @@ int main(int argc, char **argv)
 	const char *home_path = NULL;
 	int64_t now = 1719792000; /* 2024-07-01T00:00:00Z */
 	int json = 0;
+	sm_home_report_opts o = {NULL, 0, 0};
+	const char *report = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--now") == 0 && i + 1 < argc)
 			now = strtoll(argv[++i], NULL, 10);
 		else if (strcmp(argv[i], "--json") == 0)
 			json = 1;
+		else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
+			report = argv[++i];
+		else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+			o.lang = argv[++i];
+		else if (strcmp(argv[i], "--levels") == 0 && i + 1 < argc)
+			o.levels = (int)strtol(argv[++i], NULL, 10);
 		else if (argv[i][0] != '-' && !home_path)
 			home_path = argv[i];
 		else
@@ -37,7 +46,7 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	sm_home *h = NULL;
 	sm_home_result r;
-	sm_err err = { 0 };
+	sm_err err = {0};
 	int rc = sm_file_read(home_path, SM_HOME_MAX_SIZE, &text, &n, &err);
 	if (!rc)
 		rc = sm_home_parse((const char *)text, n, &h, &err);
@@ -57,6 +66,9 @@ int main(int argc, char **argv)
 		json_decref(j);
 		printf("\n");
 	}
+	o.now = now;
+	if (!rc && report && (rc = sm_home_report(h, NULL, &r, &o, report, &err)))
+		fprintf(stderr, "home_report_driver: %s\n", err.msg);
 	sm_home_result_cleanup(&r);
 	sm_home_free(h);
 	return rc ? 1 : 0;

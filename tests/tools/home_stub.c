@@ -39,7 +39,7 @@ static int cert_for(const sm_check_req *q, int64_t now, sm_cert **out)
 }
 
 int sm_stub_check(void *ctx, const sm_check_req *q, const sm_policy *p, sm_check_result *res, char **statement,
-		  sm_err *err)
+                  sm_err *err)
 {
 	const int64_t now = *(const int64_t *)ctx;
 	sm_cert *c = NULL;
@@ -56,9 +56,10 @@ int sm_stub_check(void *ctx, const sm_check_req *q, const sm_policy *p, sm_check
 
 int sm_stub_checkpoint(sm_home_result *r)
 {
-	static const char note[] = "registry.example.jp/log\n4242\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n"
-				   "\xe2\x80\x94 registry.example.jp/log Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/"
-				   "Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n";
+	static const char note[] =
+	    "registry.example.jp/log\n4242\nAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n\n"
+	    "\xe2\x80\x94 registry.example.jp/log Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/"
+	    "Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n";
 	r->have_checkpoint = true;
 	r->checkpoint_size = 4242;
 	for (int i = 0; i < SM_HASH_LEN; i++)

@@ -20,7 +20,7 @@
  * years after the check unless "EOL". Never a statement.
  */
 int sm_stub_check(void *ctx, const sm_check_req *q, const sm_policy *p, sm_check_result *res, char **statement,
-		  sm_err *err);
+                  sm_err *err);
 
 /* A fixed checkpoint as evidence on `r`: size 4242, a root of bytes 0..31, a signed note. */
 int sm_stub_checkpoint(sm_home_result *r);
