@@ -508,7 +508,7 @@ json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_dat
 		const sm_home_device_result *d = &r->devices[i];
 		const sm_home_device *dev = d->dev;
 		json_t *check = sm_check_to_json(&d->res, today, 0, 0);
-		json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:b, s:b, s:O, s:O, s:O, s:O, s:s?, s:s, s:b}",
+		json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:b, s:b, s:O, s:O, s:O, s:o, s:s?, s:s, s:b}",
 				      "id", dev->id, "verdict", sm_verdict_name(d->res.verdict), "room",
 				      dev->room[0] ? dev->room : NULL, "category", dev->category[0] ? dev->category : NULL,
 				      "vendor", dev->vendor, "model", dev->model, "firmware", dev->firmware, "planned", dev->planned,
