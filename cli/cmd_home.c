@@ -260,7 +260,14 @@ static int check_one(cli *c, source *s, sm_home *h, size_t added, const sm_polic
 		json_object_set_new(doc, "retrofit", json_pack("{s:o, s:b, s:i, s:i}", "devices", ids, "may_join", may,
 								 "level_before", before, "level_after", r.level));
 	}
-	(void)lang;
+	if (report) {
+		sm_home_report_opts ro = { lang, s->trust->levels, c->now };
+		if ((rc = sm_home_report(h, pol, &r, &ro, report, &err))) {
+			json_decref(doc);
+			sm_home_result_cleanup(&r);
+			return fail(c, rc, &err);
+		}
+	}
 	if (c->json) {
 		print_json(json_incref(doc));
 	} else {
@@ -463,10 +470,6 @@ int cmd_home(cli *c, int argc, char **argv)
 			rc = fail(c, rc, &err);
 			goto out;
 		}
-	}
-	if (o[4].seen) { /* the report module is being built on its own branch: refused, never silently skipped */
-		rc = usage_error(c, "home check: --report is not available in this build");
-		goto out;
 	}
 	bool estate = stat(pos[1], &st) == 0 && S_ISDIR(st.st_mode);
 	if (estate && (o[3].seen || o[4].seen)) {

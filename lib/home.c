@@ -434,52 +434,80 @@ static json_t *date_or_null(sm_date d)
 
 static const char *const label_names[] = { "none", "genuine", "not_genuine", "mismatch", "unchecked" };
 
+/* ---- what must be done ---- */
+
+static const char *const action_names[] = {
+	[SM_HOME_ACT_INSTALL] = "install",
+	[SM_HOME_ACT_APPROVE_OR_REMOVE] = "approve_or_remove",
+	[SM_HOME_ACT_REPLACE_COUNTERFEIT] = "replace_counterfeit",
+	[SM_HOME_ACT_UPDATE_FIRMWARE] = "update_firmware",
+	[SM_HOME_ACT_REPLACE] = "replace",
+	[SM_HOME_ACT_RECHECK] = "recheck",
+	[SM_HOME_ACT_PLAN_REPLACEMENT] = "plan_replacement",
+};
+
+const char *sm_home_action_name(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(action_names) / sizeof(action_names[0]))
+		return "";
+	return action_names[code];
+}
+
+/* One device's actions (at most SM_HOME_ACTIONS_PER_DEVICE) into codes; returns how many. */
+static size_t device_actions(const sm_home_result *r, const sm_home_device_result *d,
+			     int codes[SM_HOME_ACTIONS_PER_DEVICE])
+{
+	const sm_home_device *dev = d->dev;
+	size_t n = 0;
+	if (dev->planned && !dev->installed)
+		codes[n++] = SM_HOME_ACT_INSTALL;
+	else if (dev->installed && !dev->planned)
+		codes[n++] = SM_HOME_ACT_APPROVE_OR_REMOVE;
+	/* only what is in the home (or, for a design, will be) is judged: a missing device is to be
+	 * installed, not replaced; one taken out needs nothing */
+	if (!(r->counted_planned ? dev->planned : dev->installed))
+		return n;
+	if (d->label == SM_HOME_LABEL_NOT_GENUINE || d->label == SM_HOME_LABEL_MISMATCH)
+		codes[n++] = SM_HOME_ACT_REPLACE_COUNTERFEIT;
+	else if (d->update_firmware)
+		codes[n++] = SM_HOME_ACT_UPDATE_FIRMWARE;
+	else if (d->res.verdict == SM_DENY)
+		codes[n++] = SM_HOME_ACT_REPLACE;
+	else if (d->res.verdict == SM_UNKNOWN)
+		codes[n++] = SM_HOME_ACT_RECHECK;
+	if (d->support_soon && d->res.cert)
+		codes[n++] = SM_HOME_ACT_PLAN_REPLACEMENT;
+	return n;
+}
+
+size_t sm_home_actions(const sm_home_result *r, sm_home_action *out, size_t cap)
+{
+	size_t n = 0;
+	int codes[SM_HOME_ACTIONS_PER_DEVICE];
+	for (size_t i = 0; i < r->ndevices; i++) {
+		size_t k = device_actions(r, &r->devices[i], codes);
+		for (size_t j = 0; j < k; j++, n++)
+			if (n < cap)
+				out[n] = (sm_home_action){ &r->devices[i], codes[j] };
+	}
+	return n;
+}
+
 /* What must be done before hand-over (or, after it, now): one line each, for the report and for scripts. */
 static json_t *actions_json(const sm_home_result *r)
 {
 	json_t *a = json_array();
 	char msg[700];
+	int codes[SM_HOME_ACTIONS_PER_DEVICE];
 	for (size_t i = 0; a && i < r->ndevices; i++) {
 		const sm_home_device_result *d = &r->devices[i];
-		const sm_home_device *dev = d->dev;
-		const char *code = NULL;
-		if (dev->planned && !dev->installed) {
-			code = "install";
-			snprintf(msg, sizeof(msg), "%s (%s %s) is in the design but was not found on site", dev->id, dev->vendor,
-				 dev->model);
-		} else if (dev->installed && !dev->planned) {
-			code = "approve_or_remove";
-			snprintf(msg, sizeof(msg), "%s (%s %s) is installed but not in the design: approve it as a retrofit or remove it",
-				 dev->id, dev->vendor, dev->model);
-		}
-		if (code)
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", code, "message", msg));
-		if (!(r->counted_planned ? dev->planned : dev->installed))
-			continue; /* only what is (or, for a design, will be) in the home is judged */
-		code = NULL;
-		if (d->label == SM_HOME_LABEL_NOT_GENUINE || d->label == SM_HOME_LABEL_MISMATCH) {
-			code = "replace_counterfeit";
-			snprintf(msg, sizeof(msg), "%s: %s: suspected counterfeit, replace it", dev->id, d->label_why);
-		} else if (d->update_firmware) {
-			code = "update_firmware";
-			snprintf(msg, sizeof(msg), "%s: update the firmware (%s) to a covered version before hand-over%s%s", dev->id,
-				 dev->firmware, d->res.cert ? ": covered " : "", d->res.cert ? d->res.cert->firmware : "");
-		} else if (d->res.verdict == SM_DENY) {
-			code = "replace";
-			snprintf(msg, sizeof(msg), "%s (%s %s) does not meet the policy: %s", dev->id, dev->vendor, dev->model,
-				 d->res.nreasons ? d->res.reasons[0].message : "denied");
-		} else if (d->res.verdict == SM_UNKNOWN) {
-			code = "recheck";
-			snprintf(msg, sizeof(msg), "%s: no usable data: check again when the registry can be reached", dev->id);
-		}
-		if (code)
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", code, "message", msg));
-		if (d->support_soon && d->res.cert) {
-			char end[11];
-			sm_date_format(d->res.cert->support_end, end);
-			snprintf(msg, sizeof(msg), "%s: the vendor's support ends on %s: plan its replacement", dev->id, end);
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", "plan_replacement",
-							   "message", msg));
+		size_t k = device_actions(r, d, codes);
+		for (size_t j = 0; j < k; j++) {
+			sm_home_action act = { d, codes[j] };
+			if (sm_home_action_text(&act, "en", msg, sizeof(msg)) != 0)
+				msg[0] = '\0';
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", d->dev->id, "action",
+							   sm_home_action_name(codes[j]), "message", msg));
 		}
 	}
 	return a;
@@ -494,7 +522,7 @@ json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_dat
 		const sm_home_device_result *d = &r->devices[i];
 		const sm_home_device *dev = d->dev;
 		json_t *check = sm_check_to_json(&d->res, today, 0, 0);
-		json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:b, s:b, s:O, s:O, s:O, s:O, s:s?, s:s, s:b}",
+		json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:b, s:b, s:O, s:O, s:O, s:o, s:s?, s:s, s:b}",
 				      "id", dev->id, "verdict", sm_verdict_name(d->res.verdict), "room",
 				      dev->room[0] ? dev->room : NULL, "category", dev->category[0] ? dev->category : NULL,
 				      "vendor", dev->vendor, "model", dev->model, "firmware", dev->firmware, "planned", dev->planned,

@@ -56,6 +56,24 @@ expect_json "on site: the verdict, level, unplanned device, support outlook and 
 	 all(x["statement"] for x in d["devices"])'
 LOCAL_JSON=$(cat "$OUT")
 
+# the hand-over report: A4, both languages, every device's model and the home's level, the evidence
+sm home check "$T/site.json" --policy "$T/policy.json" --report "$T/handover.pdf"
+expect_rc 1 "the on-site check with a report (the verdict is still the exit code)"
+pdftotext -layout "$T/handover.pdf" "$T/handover.txt" 2>/dev/null || fail "pdftotext could not read the report"
+for m in SL-100 CZ-T100 C1 tower-1203; do
+	CHECKS=$((CHECKS + 1))
+	grep -q -- "$m" "$T/handover.txt" || fail "the Japanese report names $m"
+done
+sm home check "$T/design.json" --policy "$T/policy.json" --report "$T/design.html" --lang en
+expect_rc 0 "a design report in English, HTML"
+CHECKS=$((CHECKS + 1))
+grep -q "★★" "$T/design.html" && grep -q "CZ-T100" "$T/design.html" || fail "the HTML report has the level in stars and the models"
+sm home check "$T/site.json" --report "$T/no/such/dir/r.pdf"
+expect_rc 4 "a report path that cannot be written"
+[ -e "$T/no/such/dir/r.pdf" ] && fail "a partial report was left"
+sm home check "$T/site.json" --report "$T/r.docx"
+expect_rc 2 "a report of another format"
+
 # retrofits: may a device join this home, and what does its level become
 sm home check "$T/design.json" --policy "$T/policy.json" --add "SECOM:SL-100@3.5/lock#door2=勝手口"
 expect_rc 0 "a certified lock may join"
