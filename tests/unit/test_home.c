@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "starmark/home.h"
 #include "starmark/label.h"
 #include "starmark/starmark.h"
@@ -23,43 +24,13 @@ struct fx {
 	char lock[32], cam[32];
 };
 
-static void issue(sm_registry *r, const char *vendor, const char *model, int level, const char *fw, const char *cat,
-		  sm_date support_end, char id[32])
-{
-	sm_cert *c = sm_cert_new(), *out = NULL;
-	snprintf(c->vendor, sizeof(c->vendor), "%s", vendor);
-	c->vendor_name = strdup("Vendor");
-	c->product = strdup("製品");
-	c->models = calloc(1, sizeof(char *));
-	c->models[0] = strdup(model);
-	c->nmodels = 1;
-	c->level = level;
-	c->firmware = strdup(fw);
-	c->category = strdup(cat);
-	c->registered = 20000;
-	c->support_end = support_end;
-	sm_err err = {0};
-	if (sm_registry_issue(r, c, NOW, &out, &err) != 0)
-		fail_msg("issue: %s", err.msg);
-	if (id)
-		snprintf(id, 32, "%s", out->id);
-	sm_cert_free(c);
-	sm_cert_free(out);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sm-test-home-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	char reg[96], fp[65];
-	snprintf(reg, sizeof(reg), "%s/reg", f->dir);
-	sm_init_opts o = {"CCDS", 3, "home.test", NULL, NOW};
-	assert_int_equal(sm_registry_init(reg, &o, fp, NULL), 0);
-	assert_int_equal(sm_registry_open(reg, true, NULL, &f->r, NULL), 0);
-	issue(f->r, "SECOM", "SL-100", 3, ">=3.0 <4.0", "lock", sm_date_from_time(NOW) + 30, f->lock);
-	issue(f->r, "PANA", "CZ-T100", 2, ">=2.1", "air-conditioner", SM_DATE_NONE, NULL);
-	issue(f->r, "CHEAP", "C1", 1, "1.0", "camera", SM_DATE_NONE, f->cam);
+	f->r = fx_registry_new(f->dir, "home.test", NOW);
+	fx_issue(f->r, "SECOM", "SL-100", 3, ">=3.0 <4.0", "lock", sm_date_from_time(NOW) + 30, NOW, f->lock);
+	fx_issue(f->r, "PANA", "CZ-T100", 2, ">=2.1", "air-conditioner", SM_DATE_NONE, NOW, NULL);
+	fx_issue(f->r, "CHEAP", "C1", 1, "1.0", "camera", SM_DATE_NONE, NOW, f->cam);
 	*state = f;
 	return 0;
 }
@@ -67,10 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
-	sm_registry_close(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fx_registry_free(f->r, f->dir);
 	free(f);
 	return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "registry_int.h"
 #include "starmark/client.h"
 #include "starmark/cose.h"
@@ -29,45 +30,17 @@ struct fx {
 	sm_trust *t;
 };
 
-static sm_cert *draft(const char *vendor, const char *model, int level, const char *fw)
-{
-	sm_cert *c = sm_cert_new();
-	snprintf(c->vendor, sizeof(c->vendor), "%s", vendor);
-	c->vendor_name = strdup("Vendor");
-	c->product = strdup("製品");
-	c->models = calloc(1, sizeof(char *));
-	c->models[0] = strdup(model);
-	c->nmodels = 1;
-	c->level = level;
-	c->firmware = strdup(fw);
-	c->registered = 20700;
-	return c;
-}
-
 static void issue(struct fx *f, const char *vendor, const char *model, int level, const char *fw, char id[32])
 {
-	sm_err err = {0};
-	sm_cert *d = draft(vendor, model, level, fw), *c = NULL;
-	assert_int_equal(sm_registry_issue(f->r, d, NOW + 1, &c, &err), 0);
-	if (id)
-		snprintf(id, 32, "%s", c->id);
-	sm_cert_free(d);
-	sm_cert_free(c);
+	fx_issue(f->r, vendor, model, level, fw, NULL, SM_DATE_NONE, NOW + 1, id);
 }
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sm-test-sync-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	f->r = fx_registry_new(f->dir, "registry.test", NOW);
 	snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
 	assert_int_equal(mkdir(f->cache, 0755), 0);
-	char reg[96];
-	snprintf(reg, sizeof(reg), "%s/reg", f->dir);
-	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
-	char fp[65];
-	assert_int_equal(sm_registry_init(reg, &o, fp, NULL), 0);
-	assert_int_equal(sm_registry_open(reg, true, NULL, &f->r, NULL), 0);
 	f->t = malloc(sizeof(*f->t));
 	*state = f;
 	return 0;
@@ -76,10 +49,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
-	sm_registry_close(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fx_registry_free(f->r, f->dir);
 	free(f->t);
 	free(f);
 	return 0;
@@ -808,7 +778,7 @@ static void test_sync_client_connection_refused(void **state)
 static void test_sync_cert_view_roundtrip(void **state)
 {
 	(void)state;
-	sm_cert *d = draft("ACME", "L1", 3, ">=1.0 <2.0"), *back = NULL;
+	sm_cert *d = fx_draft("ACME", "L1", 3, ">=1.0 <2.0", NULL), *back = NULL;
 	sm_err err = {0};
 	snprintf(d->id, sizeof(d->id), "SM-2026-000007");
 	snprintf(d->scheme, sizeof(d->scheme), "CCDS");
