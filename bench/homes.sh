@@ -105,4 +105,9 @@ PY
 ratio=$(echo "$best_ref / $best_est" | bc -l)
 printf 'estate %d homes x %d devices (%d checks): %.3f s; reference %.3f s; rate ratio %.2f (target >= 0.5), under 10 s: %s\n' \
 	"$homes" "$devices" "$ndev" "$best_est" "$best_ref" "$ratio" "$( (($(echo "$best_est < 10" | bc -l))) && echo yes || echo NO)"
-(($(echo "$ratio >= 0.5 && $best_est < 10" | bc -l)))
+if (($(echo "$ratio >= 0.5 && $best_est < 10" | bc -l))); then
+	printf 'RESULT homes %.2f PASS\n' "$ratio"
+else
+	printf 'RESULT homes %.2f FAIL\n' "$ratio"
+	exit 1
+fi
