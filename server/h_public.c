@@ -259,11 +259,20 @@ void sm_h_certs(sm_req *q)
 	sm_cert_list_cleanup(&l);
 }
 
+/* The trust bundle as the store has it now: a rotation by another process is served at once, not only
+ * after the maintenance thread's next look (a client that rotated, then asks, must see its rotation). */
+static void trust_now(void)
+{
+	bool rotated = false;
+	sm_registry_trust_reload(sm_srv->reg, &rotated, NULL);
+}
+
 void sm_h_trust(sm_req *q)
 {
 	static const char *const none[] = { NULL };
 	uint8_t *b = NULL;
 	size_t n = 0;
+	trust_now();
 	if (sm_req_query(q, none))
 		return;
 	int rc = sm_registry_trust_signed(sm_srv->reg, &b, &n, NULL);
@@ -281,11 +290,12 @@ void sm_h_trust(sm_req *q)
 void sm_h_trust_chain(sm_req *q)
 {
 	static const char *const allowed[] = { "from", NULL };
-	const sm_trust *t = sm_registry_trust(sm_srv->reg);
 	sm_trust_chain chain = { 0 };
 	sm_buf b = SM_BUF_INIT;
 	sm_err err = { 0 };
 	uint64_t from = 1;
+	trust_now();
+	const sm_trust *t = sm_registry_trust(sm_srv->reg);
 	if (sm_req_query(q, allowed) || sm_req_u64(q, "from", 1, UINT64_MAX, &from))
 		return;
 	if (from < 1) {
@@ -310,6 +320,7 @@ void sm_h_trust_version(sm_req *q, const char *version)
 	sm_trust_chain chain = { 0 };
 	sm_err err = { 0 };
 	char *end = NULL;
+	trust_now();
 	if (sm_req_query(q, none))
 		return;
 	unsigned long long v = strtoull(version, &end, 10);
@@ -330,6 +341,7 @@ void sm_h_trust_json(sm_req *q)
 {
 	static const char *const none[] = { NULL };
 	char *vkey = NULL;
+	trust_now();
 	if (sm_req_query(q, none))
 		return;
 	int rc = sm_registry_log_vkey(sm_srv->reg, &vkey, NULL);
