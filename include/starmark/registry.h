@@ -154,6 +154,7 @@ typedef struct sm_verify_report {
 	uint64_t entries;
 	uint64_t certificates;
 	uint64_t bundles;
+	uint64_t policies; /* published policies in force */
 	uint8_t root[SM_HASH_LEN];
 } sm_verify_report;
 
@@ -187,6 +188,44 @@ int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, s
  * a million certificates does not hold it in anonymous memory.
  */
 int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t *version, sm_err *err);
+
+/* ---- published policies (lib/registry_policy.c) ---- */
+
+/*
+ * The policies the scheme owner publishes for housing companies, one per name. Every publish and
+ * withdrawal is a log entry (content type 65005, schema/payloads.cddl `policy-event`) signed by the
+ * issuer key, appended in the same write transaction as the stored policy changes: the log proves
+ * which policy (its exact JSON) was published when, and `log verify` folds the entries and compares
+ * them with what is stored (schema/store.md, "Published policies").
+ */
+#define SM_POLICY_PUBLISHED_MAX 10000
+
+/**
+ * Publish `p` under its name at `now`; a policy published under that name before is replaced. The
+ * policy must fit the scheme (sm_policy_fits: SM_EINVAL naming the field) and its name, which also names
+ * a URL path segment, holds no '/' (SM_EINVAL, field "name"). SM_ETOOBIG past SM_POLICY_PUBLISHED_MAX
+ * names; SM_ESTORE (read-only, or the store failed), SM_EKEY (the issuer key), SM_EFULL, SM_ENOMEM.
+ */
+int sm_registry_policy_publish(sm_registry *r, const sm_policy *p, int64_t now, sm_err *err);
+
+/**
+ * Withdraw the published policy `name` at `now` (a signed withdrawal entry; the policy is no longer
+ * served). SM_ENOTFOUND naming it when none is published under that name; as publish otherwise.
+ */
+int sm_registry_policy_withdraw(sm_registry *r, const char *name, int64_t now, sm_err *err);
+
+/**
+ * The published policy `name` into *out; *published_at (Unix seconds) and *log_index (the entry that
+ * published it: `log proof`, GET /v1/log/proof/inclusion) when not NULL. SM_ENOTFOUND naming it;
+ * SM_ESTORE when the stored policy is damaged.
+ */
+int sm_registry_policy_get(sm_registry *r, const char *name, sm_policy *out, int64_t *published_at,
+			   uint64_t *log_index, sm_err *err);
+
+/* Called for each published policy (borrowed for the call); non-zero stops the walk and is returned. */
+typedef int (*sm_policy_fn)(void *ctx, const sm_policy *p, int64_t published_at, uint64_t log_index);
+/** Every published policy, in name order (bytes). SM_ESTORE, SM_ENOMEM, or what `fn` returned. */
+int sm_registry_policy_list(sm_registry *r, sm_policy_fn fn, void *ctx, sm_err *err);
 
 /* ---- keys and tokens ---- */
 

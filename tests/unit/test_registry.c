@@ -388,6 +388,143 @@ static void test_registry_verify_detects_tree_tampering(void **state)
 	expect_verify_fails(f, "Merkle");
 }
 
+/* ---- published policies ---- */
+
+static sm_policy policy_of(const char *json)
+{
+	sm_policy p;
+	sm_err err = { 0 };
+	if (sm_policy_parse(json, strlen(json), &p, &err) != 0)
+		fail_msg("policy %s: %s", json, err.msg);
+	return p;
+}
+
+struct pol_list {
+	int n;
+	char names[4][65];
+	int levels[4];
+	int64_t at[4];
+	uint64_t index[4];
+};
+
+static int pol_collect(void *ctx, const sm_policy *p, int64_t at, uint64_t index)
+{
+	struct pol_list *l = ctx;
+	assert_true(l->n < 4);
+	snprintf(l->names[l->n], sizeof(l->names[0]), "%s", p->name);
+	l->levels[l->n] = sm_policy_level(p, "lock");
+	l->at[l->n] = at;
+	l->index[l->n++] = index;
+	return 0;
+}
+
+static void test_registry_policy_publish_list_get_withdraw(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_policy p = policy_of("{\"name\":\"homes 2026\",\"default_level\":1,\"levels\":{\"lock\":3}}"), got;
+	int64_t at = 0;
+	uint64_t index = 0;
+	uint64_t before = log_size(f->r);
+
+	/* published: a signed entry of the log, and the policy by its name */
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), 0);
+	assert_int_equal(log_size(f->r), before + 1);
+	assert_int_equal(sm_registry_policy_get(f->r, "homes 2026", &got, &at, &index, &err), 0);
+	assert_memory_equal(&got, &p, sizeof(p));
+	assert_int_equal(at, NOW);
+	assert_int_equal(index, before);
+
+	/* another, and the first again with a stricter level: replaced, not added */
+	sm_policy q = policy_of("{\"name\":\"積水 estates\",\"levels\":{\"lock\":2}}");
+	assert_int_equal(sm_registry_policy_publish(f->r, &q, NOW + 5, &err), 0);
+	p.default_level = 2;
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW + 10, &err), 0);
+	struct pol_list l = { 0 };
+	assert_int_equal(sm_registry_policy_list(f->r, pol_collect, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.names[0], "homes 2026");
+	assert_int_equal(l.at[0], NOW + 10);
+	assert_int_equal(l.index[0], before + 2);
+	assert_int_equal(l.levels[0], 3);
+	assert_string_equal(l.names[1], "積水 estates");
+	assert_int_equal(sm_registry_policy_get(f->r, "homes 2026", &got, NULL, NULL, &err), 0);
+	assert_int_equal(got.default_level, 2);
+
+	/* every entry verifies, and the fold is what the store holds */
+	sm_verify_report rep;
+	assert_int_equal(sm_registry_verify(f->r, NULL, NULL, &rep, &err), 0);
+	assert_int_equal(rep.policies, 2);
+	assert_int_equal(rep.entries, before + 3);
+
+	/* withdrawn: a signed entry too; then it is gone, and a second withdrawal names it */
+	assert_int_equal(sm_registry_policy_withdraw(f->r, "homes 2026", NOW + 20, &err), 0);
+	assert_int_equal(log_size(f->r), before + 4);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sm_registry_policy_get(f->r, "homes 2026", &got, NULL, NULL, &err), SM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "homes 2026"));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sm_registry_policy_withdraw(f->r, "homes 2026", NOW + 30, &err), SM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "homes 2026"));
+	assert_string_equal(err.field, "name");
+	assert_int_equal(log_size(f->r), before + 4);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(sm_registry_policy_list(f->r, pol_collect, &l, &err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(sm_registry_verify(f->r, NULL, NULL, &rep, &err), 0);
+	assert_int_equal(rep.policies, 1);
+}
+
+static void test_registry_policy_refused(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	uint64_t before = log_size(f->r);
+	/* a level the scheme (3 levels) does not have: nothing is appended */
+	sm_policy p = policy_of("{\"name\":\"too strict\",\"levels\":{\"lock\":4}}");
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), SM_EINVAL);
+	assert_string_equal(err.field, "levels.lock");
+	p = policy_of("{\"name\":\"a/b\"}");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), SM_EINVAL);
+	assert_string_equal(err.field, "name");
+	assert_int_equal(log_size(f->r), before);
+	/* a read-only registry changes nothing */
+	sm_registry *ro = NULL;
+	assert_int_equal(sm_registry_open(f->dir, false, NULL, &ro, &err), 0);
+	p = policy_of("{\"name\":\"homes\"}");
+	assert_int_equal(sm_registry_policy_publish(ro, &p, NOW, &err), SM_ESTORE);
+	assert_int_equal(sm_registry_policy_withdraw(ro, "homes", NOW, &err), SM_ESTORE);
+	sm_registry_close(ro);
+	assert_int_equal(log_size(f->r), before);
+}
+
+static void test_registry_verify_detects_policy_tampering(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_policy p = policy_of("{\"name\":\"homes\",\"levels\":{\"lock\":3}}");
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), 0);
+	sm_registry_close(f->r);
+	f->r = NULL;
+	/* the stored policy changed behind the log's back (a byte of its JSON): log verify names it */
+	tamper(f->dir, "policies", "homes", 5, 40);
+	expect_verify_fails(f, "policy homes");
+}
+
+static void test_registry_verify_detects_policy_entry_tampering(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_policy p = policy_of("{\"name\":\"homes\",\"levels\":{\"lock\":3}}");
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), 0);
+	sm_registry_close(f->r);
+	f->r = NULL;
+	uint8_t key[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	tamper(f->dir, "entries", key, 8, 150);
+	expect_verify_fails(f, "entry 1");
+}
+
 static void test_registry_tokens(void **state)
 {
 	struct fx *f = *state;
@@ -480,6 +617,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_tree_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_tile_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_policy_publish_list_get_withdraw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_policy_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_verify_detects_policy_tampering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_verify_detects_policy_entry_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_open_errors, setup, teardown),
 		cmocka_unit_test(test_registry_passphrase),
 	};
