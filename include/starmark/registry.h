@@ -9,6 +9,7 @@
 
 #include "starmark/anchor.h"
 #include "starmark/error.h"
+#include "starmark/home.h"
 #include "starmark/merkle.h"
 #include "starmark/record.h"
 #include "starmark/trust.h"
@@ -120,6 +121,40 @@ void sm_cert_list_cleanup(sm_cert_list *l);
  */
 int sm_registry_check(sm_registry *r, const sm_check_req *q, const sm_policy *p, int64_t now, sm_check_result *res,
 		      sm_err *err);
+
+/* ---- homes against the registry (lib/registry_home.c): what `home check` and POST /v1/home/check answer ---- */
+
+/* The context of sm_registry_home_device: the registry and the time of the answers. */
+typedef struct sm_registry_home {
+	sm_registry *reg;
+	int64_t now;
+} sm_registry_home;
+
+/**
+ * A home's device from the registry, an sm_home_check_fn (ctx: an sm_registry_home): the verdict
+ * sm_registry_check gives under `p`, and the certificate's signed status statement (*statement,
+ * base64url, caller frees) when it has one; none (NULL) when there is no certificate or its statement
+ * is still being produced. Errors of sm_registry_check; SM_ENOMEM.
+ */
+int sm_registry_home_device(void *ctx, const sm_check_req *q, const sm_policy *p, sm_check_result *res,
+			    char **statement, sm_err *err);
+
+/**
+ * The evidence of a home's check: the log's size and root read together (res->have_checkpoint,
+ * checkpoint_size, checkpoint_root) and the signed checkpoint note of exactly that state
+ * (checkpoint_text) when the log key can be loaded, else none. SM_ESTORE when the log cannot be read.
+ */
+int sm_registry_home_evidence(sm_registry *r, sm_home_result *res, sm_err *err);
+
+/**
+ * Check a home against the registry at `now` (sm_home_check under `p` or, when NULL, the home's own
+ * policy or the default; labels verified with the registry's trust), with its evidence. The answers
+ * reflect exactly the checkpoint given: when the log grew while the devices were read, the check is
+ * made again (three times at most, then the result has no checkpoint rather than one it may not
+ * reflect). *out is the caller's to clean up. Errors of sm_home_check and sm_registry_home_evidence.
+ */
+int sm_registry_home_check(sm_registry *r, const sm_home *h, const sm_policy *p, int64_t now, sm_home_result *out,
+			   sm_err *err);
 
 /* Bulk issue, all in one write transaction (all or nothing). */
 typedef void (*sm_progress_fn)(void *ctx, uint64_t done, uint64_t total);

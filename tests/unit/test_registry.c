@@ -525,6 +525,82 @@ static void test_registry_verify_detects_policy_entry_tampering(void **state)
 	expect_verify_fails(f, "entry 1");
 }
 
+/* ---- homes against the registry ---- */
+
+static void test_registry_home_check(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_cert *d = draft("MC-301V", 2);
+	assert_int_equal(sm_registry_issue(f->r, d, NOW, NULL, &err), 0);
+	sm_cert_free(d);
+	static const char doc[] =
+		"{\"home\":\"h-1\",\"devices\":["
+		"{\"id\":\"heater\",\"vendor\":\"RINNAI\",\"model\":\"MC-301V\",\"firmware\":\"1.5\",\"category\":\"water-heater\","
+		"\"planned\":true,\"installed\":true},"
+		"{\"id\":\"lock\",\"vendor\":\"ACME\",\"model\":\"L-1\",\"firmware\":\"1.0\",\"planned\":true,\"installed\":true}]}";
+	sm_home *h = NULL;
+	assert_int_equal(sm_home_parse(doc, strlen(doc), &h, &err), 0);
+
+	/* one device, as `check` answers it, with its statement */
+	sm_registry_home ctx = { f->r, NOW };
+	sm_check_result res;
+	char *st = NULL;
+	sm_check_req q = { "RINNAI", "MC-301V", "1.5", "water-heater", 0 };
+	sm_policy dflt;
+	sm_policy_default(&dflt);
+	assert_int_equal(sm_registry_home_device(&ctx, &q, &dflt, &res, &st, &err), 0);
+	assert_int_equal(res.verdict, SM_ALLOW);
+	assert_non_null(st);
+	assert_true(strspn(st, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(st));
+	sm_check_result_cleanup(&res);
+	free(st);
+	st = NULL;
+	q.model = "NOPE";
+	assert_int_equal(sm_registry_home_device(&ctx, &q, &dflt, &res, &st, &err), 0);
+	assert_int_equal(res.verdict, SM_DENY);
+	assert_null(st);
+	sm_check_result_cleanup(&res);
+
+	/* the home: the weakest device decides; the evidence is the log as it is, signed */
+	sm_home_result r;
+	assert_int_equal(sm_registry_home_check(f->r, h, NULL, NOW, &r, &err), 0);
+	assert_int_equal(r.verdict, SM_DENY);
+	assert_int_equal(r.level, 0);
+	assert_int_equal(r.devices[0].res.verdict, SM_ALLOW);
+	assert_non_null(r.devices[0].statement);
+	assert_int_equal(r.devices[1].res.verdict, SM_DENY);
+	assert_true(r.have_checkpoint);
+	assert_int_equal(r.checkpoint_size, log_size(f->r));
+	uint8_t root[SM_HASH_LEN];
+	assert_int_equal(sm_registry_log_root(f->r, r.checkpoint_size, root, &err), 0);
+	assert_memory_equal(root, r.checkpoint_root, SM_HASH_LEN);
+	char *vkey = NULL;
+	sm_checkpoint cp;
+	assert_non_null(r.checkpoint_text);
+	assert_int_equal(sm_registry_log_vkey(f->r, &vkey, &err), 0);
+	assert_int_equal(sm_checkpoint_verify(r.checkpoint_text, strlen(r.checkpoint_text), vkey, &cp, &err), 0);
+	assert_int_equal(cp.size, r.checkpoint_size);
+	free(vkey);
+	sm_home_result_cleanup(&r);
+
+	/* only the allowed device: allow at its level; nothing was appended by checking */
+	uint64_t before = log_size(f->r);
+	h->ndevices = 1;
+	assert_int_equal(sm_registry_home_check(f->r, h, NULL, NOW, &r, &err), 0);
+	assert_int_equal(r.verdict, SM_ALLOW);
+	assert_int_equal(r.level, 2);
+	sm_home_result_cleanup(&r);
+	/* under a policy that asks more */
+	sm_policy strict = policy_of("{\"name\":\"strict\",\"levels\":{\"water-heater\":3}}");
+	assert_int_equal(sm_registry_home_check(f->r, h, &strict, NOW, &r, &err), 0);
+	assert_int_equal(r.verdict, SM_DENY);
+	sm_home_result_cleanup(&r);
+	assert_int_equal(log_size(f->r), before);
+	h->ndevices = 2;
+	sm_home_free(h);
+}
+
 static void test_registry_tokens(void **state)
 {
 	struct fx *f = *state;
@@ -619,6 +695,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registry_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_policy_publish_list_get_withdraw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_policy_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_home_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_policy_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_policy_entry_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_open_errors, setup, teardown),
