@@ -494,9 +494,10 @@ int cmd_home(cli *c, int argc, char **argv)
 		goto out;
 	/* the policy must fit the scheme: the home's own, or the one given */
 	const sm_policy *use = o[0].seen ? &pol : NULL;
-	const sm_policy *fit = use ? use : h && h->has_policy ? &h->policy : NULL;
+	sm_policy chosen;
 	sm_err ferr = { 0 };
-	if (fit && (rc = sm_policy_fits(fit, s.trust->levels, &ferr))) {
+	if (h ? (rc = sm_home_policy(h, use, s.trust->levels, &chosen, &ferr)) != 0
+	      : use && (rc = sm_policy_fits(use, s.trust->levels, &ferr)) != 0) {
 		rc = fail(c, rc, &ferr);
 		goto out;
 	}

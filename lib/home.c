@@ -133,8 +133,29 @@ static int policy_of(json_t *v, sm_policy *p, sm_err *err)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	int rc = sm_policy_parse(text, strlen(text), p, err);
 	free(text);
-	if (rc && rc != SM_ENOMEM)
-		sm_err_wrap(err, rc, err && err->field[0] ? err->field : "policy", "policy");
+	if (rc && rc != SM_ENOMEM && err) {
+		char field[sizeof(err->field)];
+		snprintf(field, sizeof(field), "policy%s%.50s", err->field[0] && strcmp(err->field, "policy") ? "." : "",
+			 strcmp(err->field, "policy") ? err->field : "");
+		sm_err_wrap(err, rc, field, "policy");
+	}
+	return rc;
+}
+
+int sm_home_policy(const sm_home *h, const sm_policy *given, int levels, sm_policy *out, sm_err *err)
+{
+	if (given)
+		*out = *given;
+	else if (h->has_policy)
+		*out = h->policy;
+	else
+		sm_policy_default(out);
+	int rc = sm_policy_fits(out, levels, err);
+	if (rc && !given && h->has_policy && err) {
+		char field[sizeof(err->field)];
+		snprintf(field, sizeof(field), "policy.%.50s", err->field);
+		snprintf(err->field, sizeof(err->field), "%s", field);
+	}
 	return rc;
 }
 

@@ -192,7 +192,7 @@ static int not_published(sm_err *err, const char *name)
 {
 	char q[80];
 	sm_err_quote(q, sizeof(q), name, strlen(name));
-	return sm_err_set(err, SM_ENOTFOUND, "name", "no published policy named %s", q);
+	return sm_err_set(err, SM_ENOTFOUND, "name", "no published policy named '%s'", q);
 }
 
 int sm_registry_policy_withdraw(sm_registry *r, const char *name, int64_t now, sm_err *err)
