@@ -455,13 +455,25 @@ with tempfile.TemporaryDirectory() as tmp:
     check(out.get("ok") is True and out.get("policies") == 0 and out.get("entries") == size0 + 1 + 7,
           "log verify: revoke, 4 publishes, 3 withdrawals... all folded", size0 + 8, out)
     entries = json.loads(cli(db, "--json", "log", "entries", "--from", str(size0 + 1), "--count", "100"))["entries"]
-    kinds = []
+    issuer_keys = {k["kid"]: base64.b64decode(k["public_key"]) for k in trust["keys"] if k["role"] == "issuer"}
+    kinds, signed = [], []
     for e in entries:
         obj = cbor2.loads(base64.b64decode(e["data"]))
         obj = obj.value if isinstance(obj, cbor2.CBORTag) else obj
-        if cbor2.loads(obj[0])[3] == 65005:
+        hdr = cbor2.loads(obj[0])
+        if hdr[3] == 65005:
             pl = cbor2.loads(obj[2])
             kinds.append((pl[1], pl[2]))
+            try:  # independently: the issuer key signed it, over the COSE Sig_structure
+                Ed25519PublicKey.from_public_bytes(issuer_keys[hdr[4].hex()]).verify(
+                    obj[3], cbor2.dumps(["Signature1", obj[0], b"", obj[2]]))
+                signed.append(pl[3] == 1795219200 and (pl[1] == 2) == (4 not in pl))
+            except Exception as x:  # noqa: BLE001 - any failure is the finding
+                signed.append(repr(x))
+            if pl[2] == "積水 homes" and pl[1] == 1:
+                check(json.loads(pl[4]) == {k: v for k, v in pub.items() if k not in ("published_at", "log_index")},
+                      "the entry signs the policy as published", pub, pl[4])
+    check(signed == [True] * 7, "every policy entry is signed by the issuer key, at its time", [True] * 7, signed)
     check(kinds == [(1, "積水 homes"), (1, "estates"), (1, "estates"), (1, "rentals"), (2, "rentals"), (2, "estates"),
                     (2, "積水 homes")], "the policy entries, in order: publish (1) and withdraw (2) by name", None, kinds)
 
