@@ -58,6 +58,8 @@ opt *opt_get(opt *opts, const char *name);
 int exit_code(int rc);
 /** Print "starmark: <message>" for a lib failure and return its exit code. */
 int fail(const cli *c, int rc, const sm_err *err);
+/** Print why the answer is unknown (no trust anchor, nothing usable) and return EXIT_UNKNOWN. */
+int fail_unknown(const cli *c, const sm_err *err);
 /** Print a usage error and return EXIT_USAGE. */
 int usage_error(const cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** Print a JSON document on stdout (and a newline); consumes the reference. */

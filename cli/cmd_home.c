@@ -260,7 +260,14 @@ static int check_one(cli *c, source *s, sm_home *h, size_t added, const sm_polic
 		json_object_set_new(doc, "retrofit", json_pack("{s:o, s:b, s:i, s:i}", "devices", ids, "may_join", may,
 								 "level_before", before, "level_after", r.level));
 	}
-	(void)lang;
+	if (report) {
+		sm_home_report_opts ro = { lang, s->trust->levels, c->now };
+		if ((rc = sm_home_report(h, pol, &r, &ro, report, &err))) {
+			json_decref(doc);
+			sm_home_result_cleanup(&r);
+			return fail(c, rc, &err);
+		}
+	}
 	if (c->json) {
 		print_json(json_incref(doc));
 	} else {
@@ -306,7 +313,6 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 {
 	char **names = NULL;
 	size_t n = 0, cap = 0;
-	sm_home **homes = NULL;
 	int rc = EXIT_OK, worst = SM_ALLOW;
 	size_t counts[4] = { 0 };
 	DIR *d = opendir(dir);
@@ -341,46 +347,51 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), by_name);
-	/* every document first: a bad one is refused before anything is checked or written */
-	if (rc == EXIT_OK && !(homes = calloc(n ? n : 1, sizeof(*homes))))
-		rc = EXIT_IO;
-	for (size_t i = 0; i < n && rc == EXIT_OK; i++)
-		rc = load_home(c, names[i], &homes[i]);
+	/* one home at a time (an estate need not fit in memory); a bad document stops the run before any
+	 * state is written, and nothing of it is printed: the lines wait until every home was checked */
 	json_t *state = rc == EXIT_OK && since ? read_state(since) : NULL, *next = json_object(), *list = json_array();
 	json_t *changed = json_array();
+	sm_buf lines = SM_BUF_INIT;
 	for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
 		sm_home_result r;
 		sm_err err = { 0 };
+		sm_home *h = NULL;
+		if ((rc = load_home(c, names[i], &h)))
+			break;
 		void *ctx = NULL;
 		sm_home_check_fn fn = source_fn(s, &ctx);
-		int hrc = sm_home_check(homes[i], pol, fn, ctx, s->trust, c->now, &r, &err);
+		int hrc = sm_home_check(h, pol, fn, ctx, s->trust, c->now, &r, &err);
 		if (hrc) {
+			sm_home_free(h);
 			sm_err_wrap(&err, hrc, err.field, "%s", names[i]);
 			rc = fail(c, hrc, &err);
 			break;
 		}
 		const char *v = sm_verdict_name(r.verdict);
-		const char *was = state ? json_string_value(json_object_get(state, homes[i]->id)) : NULL;
+		const char *was = state ? json_string_value(json_object_get(state, h->id)) : NULL;
 		bool differs = state && (!was || strcmp(was, v) != 0);
 		counts[r.verdict]++;
 		worst = r.verdict == SM_DENY || (r.verdict == SM_UNKNOWN && worst != SM_DENY) ||
 				(r.verdict == SM_WARN && worst == SM_ALLOW)
 			    ? r.verdict
 			    : worst;
-		json_object_set_new(next, homes[i]->id, json_string(v));
+		json_object_set_new(next, h->id, json_string(v));
 		if (differs)
-			json_array_append_new(changed, json_pack("{s:s, s:s?, s:s}", "home", homes[i]->id, "was", was, "now", v));
-		if (c->json) {
-			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "home", homes[i]->id, "file",
-							      names[i], "verdict", v, "level", r.level, "missing",
-							      (json_int_t)r.nmissing, "unplanned", (json_int_t)r.nunplanned));
-		} else {
-			printf("%-24s %-8s level %d %-4s missing %zu unplanned %zu%s%s%s\n", homes[i]->id, v, r.level,
-			       r.level ? stars(r.level) : "-", r.nmissing, r.nunplanned, differs ? "  (was " : "",
-			       differs ? (was ? was : "new") : "", differs ? ")" : "");
-		}
+			json_array_append_new(changed, json_pack("{s:s, s:s?, s:s}", "home", h->id, "was", was, "now", v));
+		if (c->json)
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "home", h->id, "file", names[i],
+							      "verdict", v, "level", r.level, "missing", (json_int_t)r.nmissing,
+							      "unplanned", (json_int_t)r.nunplanned));
+		else if (sm_buf_printf(&lines, "%-24s %-8s level %d %-4s missing %zu unplanned %zu%s%s%s\n", h->id, v, r.level,
+				       r.level ? stars(r.level) : "-", r.nmissing, r.nunplanned, differs ? "  (was " : "",
+				       differs ? (was ? was : "new") : "", differs ? ")" : ""))
+			rc = EXIT_IO;
 		sm_home_result_cleanup(&r);
+		sm_home_free(h);
 	}
+	if (rc == EXIT_OK && lines.len)
+		fwrite(lines.data, 1, lines.len, stdout);
+	sm_buf_cleanup(&lines);
 	if (rc == EXIT_OK) {
 		if (c->json)
 			print_json(json_pack("{s:O, s:{s:I, s:I, s:I, s:I, s:I}, s:O?}", "homes", list, "summary", "homes",
@@ -407,13 +418,9 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 	json_decref(next);
 	json_decref(list);
 	json_decref(changed);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		free(names[i]);
-		if (homes)
-			sm_home_free(homes[i]);
-	}
 	free(names);
-	free(homes);
 	return rc;
 }
 
@@ -464,10 +471,6 @@ int cmd_home(cli *c, int argc, char **argv)
 			rc = fail(c, rc, &err);
 			goto out;
 		}
-	}
-	if (o[4].seen) { /* the report module is being built on its own branch: refused, never silently skipped */
-		rc = usage_error(c, "home check: --report is not available in this build");
-		goto out;
 	}
 	bool estate = stat(pos[1], &st) == 0 && S_ISDIR(st.st_mode);
 	if (estate && (o[3].seen || o[4].seen)) {

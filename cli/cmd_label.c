@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "starmark/client.h"
 #include "starmark/label.h"
 
 #define SHEET_IDS_MAX 1000
@@ -337,6 +338,91 @@ out:
 	return rc;
 }
 
+/* The model a label of `id` shows when none is asked: the first of the server's record (public). */
+static int remote_first_model(const cli *c, sm_client *cl, const char *eid, char *model, size_t cap)
+{
+	sm_response resp = {0};
+	sm_err err = {0};
+	sm_cert *cert = NULL;
+	json_t *j = NULL;
+	char path[160];
+	snprintf(path, sizeof(path), "/v1/certs/%s", eid);
+	int rc = sm_client_get(cl, path, &resp, &err);
+	if (!rc && !(j = json_loadb((const char *)resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL)))
+		rc = sm_err_set(&err, SM_EIO, NULL, "the server's certificate answer is not JSON");
+	if (!rc && (rc = sm_cert_from_view(j, &cert, &err)) == 0 && cert->nmodels == 0)
+		rc = sm_err_set(&err, SM_EIO, NULL, "the server's certificate has no model");
+	if (!rc)
+		snprintf(model, cap, "%s", cert->models[0]);
+	sm_cert_free(cert);
+	json_decref(j);
+	sm_response_cleanup(&resp);
+	return rc ? fail(c, rc == SM_EINVAL ? SM_EIO : rc, &err) : EXIT_OK;
+}
+
+/*
+ * `label ID --server URL --token T`: the label the server prints (GET /v1/admin/labels/{id}.{ext}, an
+ * issuer or auditor token), written as the local one would be: the same bytes on the same day with the
+ * same key, the same report. The server takes --size-mm in whole millimetres.
+ */
+static int remote_label(cli *c, const char *id, const char *model, const char *path, opt *o,
+			const sm_label_opts *lo)
+{
+	sm_client *cl = NULL;
+	sm_response resp = {0};
+	sm_buf q = SM_BUF_INIT;
+	sm_err err = {0};
+	char first[SM_MODEL_MAX + 1];
+	char *eid = sm_client_escape(id), *emodel = model ? sm_client_escape(model) : NULL;
+	const opt *size = opt_get(o, "size-mm"), *ec = opt_get(o, "ec"), *dpi = opt_get(o, "dpi");
+	int rc = 0;
+	if (!eid || (model && !emodel)) {
+		rc = fail(c, SM_ENOMEM, NULL);
+		goto out;
+	}
+	if (strlen(eid) > 120) {
+		rc = usage_error(c, "label: '%.40s' is not a certificate id", id);
+		goto out;
+	}
+	if (size->seen && lo->code_mm != (double)(long)lo->code_mm) {
+		rc = usage_error(c, "label: with --server, --size-mm is a whole number of millimetres, not '%s'", size->value);
+		goto out;
+	}
+	if (sm_buf_printf(&q, "/v1/admin/labels/%s.%s?", eid, format_names[lo->format]) ||
+	    (emodel && sm_buf_printf(&q, "model=%s&", emodel)) ||
+	    (size->seen && sm_buf_printf(&q, "size_mm=%ld&", (long)lo->code_mm)) ||
+	    (ec->seen && sm_buf_printf(&q, "ec=%d&", lo->ec)) || (dpi->seen && sm_buf_printf(&q, "dpi=%d&", lo->dpi))) {
+		rc = fail(c, SM_ENOMEM, NULL);
+		goto out;
+	}
+	q.data[--q.len] = '\0'; /* the last '&' or '?' */
+	if ((rc = sm_client_new(c->server, c->token, c->cacert, &cl, &err))) {
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	if ((rc = sm_client_get(cl, (const char *)q.data, &resp, &err))) {
+		rc = fail(c, rc, &err);
+		goto out;
+	}
+	if (!model && (rc = remote_first_model(c, cl, eid, first, sizeof(first))))
+		goto out;
+	if ((rc = save(c, path, resp.body, resp.len)))
+		goto out;
+	const char *m = model ? model : first;
+	char what[SM_ID_MAX + SM_MODEL_MAX + 32];
+	snprintf(what, sizeof(what), "the label of %s model %s", id, m);
+	rc = report(c, what, path, lo->format, resp.len,
+		    json_pack("{s:s, s:s, s:s?}", "id", id, "model", m, "url",
+			      resp.content_location[0] ? resp.content_location : NULL));
+out:
+	sm_response_cleanup(&resp);
+	sm_client_free(cl);
+	sm_buf_cleanup(&q);
+	free(eid);
+	free(emodel);
+	return rc;
+}
+
 static int label_one(cli *c, int argc, char **argv)
 {
 	opt o[] = {{"model", true},   {"format", true}, {"out", true}, {"size-mm", true},
@@ -362,6 +448,11 @@ static int label_one(cli *c, int argc, char **argv)
 		                    "not both");
 		goto out;
 	}
+	if (o[6].seen && np >= 1 && c->server) {
+		rc = usage_error(c, "label: --out-dir works on a local registry (--db), not with --server: fetch each "
+				    "label with 'starmark --server URL label ID --out FILE'");
+		goto out;
+	}
 	if (o[6].seen && np >= 1) {
 		rc = label_many(c, o, pos, np);
 		goto out;
@@ -375,7 +466,13 @@ static int label_one(cli *c, int argc, char **argv)
 	}
 	const char *model = o[0].seen ? o[0].value : NULL, *path = o[2].seen ? o[2].value : NULL;
 	if ((rc = pick_format(c, &o[1], path, &lo.format)) || (rc = parse_common(c, o, &lo)) ||
-	    (rc = check_tty(c, path, lo.format)) || (rc = open_registry(c, false, &r)))
+	    (rc = check_tty(c, path, lo.format)))
+		goto out;
+	if (c->server) {
+		rc = remote_label(c, pos[0], model, path, o, &lo);
+		goto out;
+	}
+	if ((rc = open_registry(c, false, &r)))
 		goto out;
 	if ((rc = sm_registry_label(r, pos[0], model, c->now, &url, &cert, &err)) ||
 	    (rc = sm_label_render(cert, model, url, &lo, buf_write, &b, &err))) {
@@ -418,6 +515,10 @@ static int label_sheet(cli *c, int argc, char **argv)
 	int rc = opt_parse(c, "label sheet", argc, argv, o, pos, SHEET_IDS_MAX, &np);
 	if (rc)
 		goto out;
+	if (c->server) {
+		rc = usage_error(c, "label sheet works on a local registry (--db), not with --server");
+		goto out;
+	}
 	if (np == 0 || !o[0].seen) {
 		rc = usage_error(c,
 		                 "label sheet: usage: starmark label sheet ID... --out FILE.pdf [--per-id N] "

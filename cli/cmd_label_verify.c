@@ -1,41 +1,198 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* label verify: is a label genuine, and what does it claim — offline, against the trust bundle. */
+/* label verify: is a label genuine, and is its certificate in force — the verdict of lib, printed. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "starmark/client.h"
 #include "starmark/label.h"
+#include "starmark/sync.h"
 
-/* What was found, for the human and the JSON output alike. */
-struct verdict {
-	int rc; /* 0 genuine, SM_EVERIFY not genuine, other: unreadable */
-	sm_err err;
-	sm_label_claims cl;
-	sm_cert *cert;      /* from the local registry, when there is one and it knows the id */
-	const char *status; /* the certificate's current status, or NULL when not checked */
-	bool checked;       /* a local registry was asked */
+/* The one map from a label's verdict to the exit code (INTERFACE.md, label verify). */
+static int verdict_exit(int verdict)
+{
+	switch (verdict) {
+	case SM_LABEL_GENUINE_IN_FORCE:
+		return EXIT_OK;
+	case SM_LABEL_NOT_GENUINE:
+	case SM_LABEL_CLAIMS_DIFFER:
+	case SM_LABEL_NOT_IN_FORCE:
+		return EXIT_DENY;
+	case SM_LABEL_UNKNOWN_SIGNER:
+	case SM_LABEL_STATUS_UNKNOWN:
+		return EXIT_UNKNOWN;
+	default:
+		return EXIT_USAGE;
+	}
+}
+
+/* What the label is checked against, and what holds it. */
+struct source {
+	sm_registry *r;
+	sm_client *client;
+	sm_cache *cache;
+	sm_trust *trust; /* followed from the user's anchor (owned); NULL: the registry's or the cache's */
+	sm_label_server srv;
+	sm_label_source src;
 };
 
-/* The user's anchor followed as far as it reaches by itself (a bundle file, or a chain file). */
-static int anchor_trust(const cli *c, sm_trust *t)
+static void source_cleanup(struct source *s)
+{
+	sm_registry_close(s->r);
+	sm_client_free(s->client);
+	sm_cache_close(s->cache);
+	free(s->trust);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The user's anchor: none is exit 3 (nothing can be called genuine), a bad one exit 2. */
+static int user_anchor(const cli *c, sm_anchor **a)
+{
+	sm_err err = {0};
+	int rc = load_anchor(c, a, &err);
+	if (rc == SM_ENOTFOUND && !c->trust) {
+		sm_err_wrap(&err, SM_ENOTFOUND, "trust", "label verify");
+		return fail_unknown(c, &err);
+	}
+	if (rc)
+		return fail(c, sm_err_wrap(&err, rc, NULL, "label verify"), &err);
+	return 0;
+}
+
+/*
+ * --cache DIR: a synced snapshot, opened with the user's anchor (never the cache's own). A cache that
+ * is missing or does not follow from the anchor leaves the answer unknown (3), as for check --offline.
+ */
+static int cache_source(const cli *c, const char *dir, const sm_anchor *a, struct source *s)
+{
+	sm_err err = {0};
+	int rc = sm_cache_open(dir, a, &s->cache, &err);
+	if (rc == SM_ENOTFOUND || rc == SM_EVERIFY || rc == SM_EINVAL) {
+		sm_err_wrap(&err, rc, "cache", "label verify: the cache %s is of no use", dir);
+		return fail_unknown(c, &err);
+	}
+	if (rc)
+		return fail(c, rc, &err);
+	/* the cache's bundle is as new as the last sync: a newer issuer key may exist */
+	s->src.trust = sm_cache_trust(s->cache);
+	s->src.newest = false;
+	s->src.lookup = sm_label_lookup_cache;
+	s->src.ctx = s->cache;
+	return 0;
+}
+
+/*
+ * --server URL: the server's trust followed from the user's anchor to its newest bundle, and the
+ * server's signed statements. *offline is set when the network failed and `cache` (may be NULL) is to
+ * answer instead.
+ */
+static int server_source(const cli *c, const sm_anchor *a, const char *cache, struct source *s, bool *offline)
+{
+	sm_err err = {0};
+	*offline = false;
+	int rc = sm_client_new(c->server, c->token, c->cacert, &s->client, &err);
+	if (rc)
+		return fail(c, rc, &err);
+	if (!(s->trust = malloc(sizeof(*s->trust))))
+		return fail(c, SM_ENOMEM, NULL);
+	rc = sm_sync_server_trust(s->client, a, s->trust, NULL, &err);
+	if (rc == SM_EIO && cache) {
+		fprintf(stderr, "%s: %s; answering from the cache %s\n", c->prog, err.msg, cache);
+		*offline = true;
+		return 0;
+	}
+	if (rc == SM_EVERIFY)
+		sm_err_wrap(&err, rc, NULL,
+		            "label verify: the server's trust bundles do not follow from your trust anchor");
+	if (rc)
+		return fail(c, rc, &err); /* SM_EVERIFY: exit 1 */
+	s->srv.client = s->client;
+	s->srv.trust = s->trust;
+	s->src.trust = s->trust;
+	s->src.newest = true;
+	s->src.lookup = sm_label_lookup_server;
+	s->src.ctx = &s->srv;
+	return 0;
+}
+
+/* The registry of --db, when there is one: *r NULL (and 0) when the directory holds none. */
+static int local_registry(const cli *c, sm_registry **r)
+{
+	sm_err err = {0};
+	*r = NULL;
+	int rc = sm_registry_open(c->db, false, NULL, r, &err);
+	if (rc == SM_ENOTFOUND) {
+		*r = NULL;
+		return 0;
+	}
+	return rc ? fail(c, rc, &err) : EXIT_OK;
+}
+
+/*
+ * The user's anchor (--trust), followed through the local registry's bundles when there is a registry
+ * (its status is then asked), else as far as the anchor reaches by itself (no status: unknown).
+ */
+static int anchored_source(const cli *c, struct source *s)
 {
 	sm_anchor *a = NULL;
 	sm_err err = {0};
 	char what[200];
 	int rc = load_anchor(c, &a, &err);
-	if (rc) {
-		fprintf(stderr, "%s: label verify: %s\n", c->prog, err.msg);
-		return rc == SM_ENOTFOUND && !c->trust ? EXIT_UNKNOWN : exit_code(rc);
+	if (rc)
+		return fail(c, sm_err_wrap(&err, rc, NULL, "label verify"), &err);
+	if (!(s->trust = malloc(sizeof(*s->trust)))) {
+		rc = fail(c, SM_ENOMEM, NULL);
+		goto out;
 	}
-	if (sm_trust_follow(a, NULL, t, NULL, NULL, &err) != 0) {
-		fprintf(stderr, "%s: label verify: a root key fingerprint alone cannot verify a label offline: give a "
-		                "trust bundle file ('starmark trust export'), or --server URL\n", c->prog);
-		sm_anchor_free(a);
-		return EXIT_UNKNOWN;
+	if ((rc = local_registry(c, &s->r)))
+		goto out;
+	if (s->r && (rc = sm_sync_registry_trust(s->r, a, s->trust, &err))) {
+		sm_err_wrap(&err, rc, NULL, "label verify: the registry %s does not follow from your trust anchor",
+		            c->db);
+		rc = fail(c, rc, &err); /* SM_EVERIFY: exit 1 */
+		goto out;
+	}
+	if (!s->r && sm_trust_follow(a, NULL, s->trust, NULL, NULL, &err) != 0) {
+		sm_err_set(
+		    &err, SM_EVERIFY, "trust",
+		    "label verify: a root key fingerprint alone cannot verify a label offline: give a trust bundle "
+		    "file ('starmark trust export'), --server URL, or --cache DIR");
+		rc = fail_unknown(c, &err);
+		goto out;
 	}
 	sm_anchor_describe(a, what, sizeof(what));
 	fprintf(stderr, "verified against %s\n", what);
+	s->src.trust = s->trust;
+	s->src.newest = s->r != NULL;
+	if (s->r) {
+		s->src.lookup = sm_label_lookup_registry;
+		s->src.ctx = s->r;
+	}
+out:
 	sm_anchor_free(a);
+	return rc;
+}
+
+/* No anchor given: the local registry, with its own (newest) bundle and its records. */
+static int registry_source(const cli *c, struct source *s)
+{
+	sm_err err = {0};
+	int rc = local_registry(c, &s->r);
+	if (rc)
+		return rc;
+	if (!s->r) {
+		sm_err_set(
+		    &err, SM_ENOTFOUND, "trust",
+		    "label verify: no trust anchor, so nothing can be called genuine: give --trust FILE|FINGERPRINT "
+		    "(a trust bundle 'starmark trust export' wrote, or the root key fingerprint 'starmark init' "
+		    "printed) or set $%s; or run where the registry is (--db; none in %s)",
+		    SM_ANCHOR_ENV, c->db);
+		return fail_unknown(c, &err);
+	}
+	s->src.trust = sm_registry_trust(s->r);
+	s->src.newest = true;
+	s->src.lookup = sm_label_lookup_registry;
+	s->src.ctx = s->r;
 	return 0;
 }
 
@@ -45,21 +202,29 @@ static json_t *claims_json(const sm_label_claims *cl)
 	char *kid = sm_hex_encode(cl->kid, SM_KID_LEN);
 	sm_date_format(cl->registered, reg);
 	sm_time_format(cl->issued_at, at);
-	json_t *j = json_pack("{s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?}", "id", cl->id, "serial",
-	                      (json_int_t)cl->serial, "scheme", cl->scheme, "level", cl->level, "stars",
-	                      stars(cl->level), "vendor", cl->vendor, "model", cl->model, "registered", reg,
-	                      "issued_at", at, "kid", kid);
+	json_t *j =
+	    json_pack("{s:s, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s?}", "id", cl->id, "serial",
+	              (json_int_t)cl->serial, "scheme", cl->scheme, "level", cl->level, "stars", stars(cl->level),
+	              "vendor", cl->vendor, "model", cl->model, "registered", reg, "issued_at", at, "kid", kid);
 	free(kid);
 	return j;
 }
 
-static int print_verdict_json(const struct verdict *v, sm_date today)
+static int print_result_json(const sm_label_result *v, int64_t now)
 {
-	const char *word = v->rc == 0 ? "genuine" : v->rc == SM_EVERIFY ? "not-genuine" : "unreadable";
-	json_t *j = json_pack("{s:b, s:s, s:s?, s:o, s:s?, s:o}", "genuine", v->rc == 0, "verdict", word,
-	                      "reason", v->rc ? v->err.msg : NULL, "claims",
-	                      v->rc == 0 ? claims_json(&v->cl) : json_null(), "status", v->status,
-	                      "certificate", v->cert ? sm_cert_to_json(v->cert, today) : json_null());
+	char nx[21];
+	if (v->next_update)
+		sm_time_format(v->next_update, nx);
+	json_t *in_force = v->verdict == SM_LABEL_GENUINE_IN_FORCE ? json_true()
+	                   : v->verdict == SM_LABEL_NOT_IN_FORCE   ? json_false()
+	                                                           : json_null();
+	json_t *j = json_pack("{s:b, s:s, s:o, s:s?, s:s?, s:o, s:s?, s:s?, s:s?, s:o}", "genuine", v->genuine,
+	                      "verdict", sm_label_verdict_name(v->verdict), "in_force", in_force, "reason",
+	                      v->reason[0] ? v->reason : NULL, "field",
+	                      v->verdict == SM_LABEL_CLAIMS_DIFFER && v->field[0] ? v->field : NULL, "claims",
+	                      v->genuine ? claims_json(&v->claims) : json_null(), "status", v->status, "source",
+	                      v->source[0] ? v->source : NULL, "next_update", v->next_update ? nx : NULL, "certificate",
+	                      v->cert ? sm_cert_to_json(v->cert, sm_date_from_time(now)) : json_null());
 	return j ? print_json(j) : EXIT_IO;
 }
 
@@ -71,29 +236,18 @@ static void upper(const char *s, char *out, size_t cap)
 	out[i] = '\0';
 }
 
-static void print_verdict_text(const cli *c, const struct verdict *v)
+/* A genuine label: the current status first, then what it claims. */
+static void print_genuine(const sm_label_result *v)
 {
-	if (v->rc == SM_EVERIFY) {
-		const char *why = v->err.msg;
-		if (strncmp(why, "not genuine: ", 13) == 0)
-			why += 13;
-		printf("NOT GENUINE: %s\n", why);
-		return;
-	}
-	if (v->rc != 0) {
-		fprintf(stderr, "%s: label verify: %s\n", c->prog, v->err.msg);
-		return;
-	}
-	const sm_label_claims *cl = &v->cl;
+	const sm_label_claims *cl = &v->claims;
 	char s[16], reg[11], at[21];
-	if (v->status) {
+	if (v->verdict == SM_LABEL_GENUINE_IN_FORCE) {
+		printf("CURRENT STATUS: ACTIVE\n");
+	} else if (v->verdict == SM_LABEL_NOT_IN_FORCE) {
 		upper(v->status, s, sizeof(s));
-		printf("CURRENT STATUS: %s%s\n", s,
-		       strcmp(v->status, "active") == 0
-		           ? ""
-		           : "  (the label is genuine, but the certificate no longer holds)");
-	} else if (v->checked) {
-		printf("CURRENT STATUS: UNKNOWN  (certificate %s is not in this registry)\n", cl->id);
+		printf("CURRENT STATUS: %s  (the label is genuine, but the certificate no longer holds)\n", s);
+	} else {
+		printf("CURRENT STATUS: UNKNOWN  (%s)\n", v->reason);
 	}
 	sm_date_format(cl->registered, reg);
 	sm_time_format(cl->issued_at, at);
@@ -102,108 +256,142 @@ static void print_verdict_text(const cli *c, const struct verdict *v)
 	printf("  level        %s  (%s level %d)\n", stars(cl->level), cl->scheme, cl->level);
 	printf("  scheme       %s\n", cl->scheme);
 	printf("  certificate  %s\n", cl->id);
-	printf("  vendor       %s%s%s\n", cl->vendor, v->cert ? "  " : "",
-	       v->cert ? v->cert->vendor_name : "");
+	printf("  vendor       %s%s%s\n", cl->vendor, v->cert ? "  " : "", v->cert ? v->cert->vendor_name : "");
 	printf("  model        %s\n", cl->model);
 	printf("  registered   %s\n", reg);
 	if (v->cert && v->cert->expires != SM_DATE_NONE) {
 		char exp[11];
 		sm_date_format(v->cert->expires, exp);
-		printf("  expires      %s  (from the registry)\n", exp);
+		printf("  expires      %s  (from %s)\n", exp, v->source);
 	} else if (v->cert) {
-		printf("  expires      never  (from the registry)\n");
+		printf("  expires      never  (from %s)\n", v->source);
 	} else {
-		printf("  expires      not on the label: ask the registry (--db) for the current expiry and "
-		       "status\n");
+		printf("  expires      not on the label: ask the registry (--db, --server URL or --cache DIR)\n");
 	}
 	printf("  labelled     %s  by issuer key %s\n", at, kid ? kid : "");
-	if (!v->checked)
-		printf("  status       not checked: no registry here (offline check of the label only)\n");
+	if (v->source[0] && v->next_update) {
+		char nx[21];
+		sm_time_format(v->next_update, nx);
+		printf("  status       from %s, good until %s\n", v->source, nx);
+	} else if (v->source[0]) {
+		printf("  status       from %s\n", v->source);
+	} else {
+		printf("  status       not checked: nothing to ask (offline check of the label only)\n");
+	}
 	free(kid);
+}
+
+static void print_result_text(const cli *c, const sm_label_result *v)
+{
+	switch (v->verdict) {
+	case SM_LABEL_UNREADABLE:
+		fprintf(stderr, "%s: label verify: unreadable: %s\n", c->prog, v->reason);
+		return;
+	case SM_LABEL_NOT_GENUINE:
+		printf("NOT GENUINE: %s\n", v->reason);
+		return;
+	case SM_LABEL_UNKNOWN_SIGNER:
+		printf("UNKNOWN SIGNER: %s\n", v->reason);
+		return;
+	case SM_LABEL_CLAIMS_DIFFER:
+		printf("CLAIMS DIFFER: %s\n", v->reason);
+		return;
+	default:
+		print_genuine(v);
+	}
+}
+
+/* Where the label is checked: --server (with --cache when the network fails), --cache, --trust, the registry. */
+static int pick_source(const cli *c, const char *cache, struct source *s)
+{
+	sm_anchor *a = NULL;
+	bool offline = false;
+	char what[200];
+	int rc;
+	if (!c->server && !cache)
+		return c->trust ? anchored_source(c, s) : registry_source(c, s);
+	if ((rc = user_anchor(c, &a)))
+		return rc;
+	if (c->server)
+		rc = server_source(c, a, cache, s, &offline);
+	if (!rc && (!c->server || offline)) {
+		source_cleanup(s);
+		rc = cache_source(c, cache, a, s);
+	}
+	if (!rc) {
+		sm_anchor_describe(a, what, sizeof(what));
+		fprintf(stderr, "verified against %s\n", what);
+	}
+	sm_anchor_free(a);
+	return rc;
 }
 
 int cmd_label_verify(cli *c, int argc, char **argv)
 {
-	opt o[] = {{"image", true}, {0}};
+	opt o[] = {{"image", true}, {"cache", true}, {0}};
 	const char *pos[1];
 	size_t np = 0;
-	sm_registry *r = NULL;
-	sm_trust *own = NULL;
-	const sm_trust *trust = NULL;
+	struct source s = {0};
+	sm_label_result v = {0};
 	char *scanned = NULL;
-	uint8_t *tok = NULL;
-	size_t n = 0;
-	struct verdict v = {0};
+	sm_err err = {0};
 	int rc = opt_parse(c, "label verify", argc, argv, o, pos, 1, &np);
 	if (rc)
 		return rc;
 	if ((np == 1) == o[0].seen)
 		return usage_error(
 		    c, "label verify: give the label text or --image FILE, one of them "
-		       "(starmark label verify 'HTTPS://HOST/L/...' | --image FILE [--trust FILE])");
+		       "(starmark label verify 'HTTPS://HOST/L/...' | --image FILE [--trust FILE|FINGERPRINT] "
+		       "[--server URL] [--cache DIR])");
 	const char *text = np == 1 ? pos[0] : NULL;
 	if (o[0].seen) {
-		sm_err err = {0};
 		if ((rc = sm_label_read_image(o[0].value, &scanned, &err)))
 			return fail(c, rc, &err);
 		text = scanned;
 	}
-	if (c->trust) {
-		if (!(own = calloc(1, sizeof(*own)))) {
-			rc = EXIT_IO;
+	const char *cache = o[1].seen ? o[1].value : NULL;
+	if ((rc = pick_source(c, cache, &s)))
+		goto out;
+	rc = sm_label_judge(text, strlen(text), &s.src, c->now, &v, &err);
+	if (rc == SM_EIO && s.client && cache) {
+		/* the network failed after the trust came: the cache answers, as a whole */
+		fprintf(stderr, "%s: %s; answering from the cache %s\n", c->prog, err.msg, cache);
+		source_cleanup(&s);
+		sm_anchor *a = NULL;
+		if ((rc = user_anchor(c, &a)) || (rc = cache_source(c, cache, a, &s))) {
+			sm_anchor_free(a);
 			goto out;
 		}
-		if ((rc = anchor_trust(c, own)))
-			goto out;
-		trust = own;
-	} else {
-		if ((rc = open_registry(c, false, &r))) {
-			fprintf(stderr,
-			        "%s: label verify: without a registry here, give --trust FILE|FINGERPRINT "
-			        "(a bundle written by 'starmark trust export FILE')\n",
-			        c->prog);
-			goto out;
-		}
-		trust = sm_registry_trust(r);
+		sm_anchor_free(a);
+		rc = sm_label_judge(text, strlen(text), &s.src, c->now, &v, &err);
 	}
-	v.rc = sm_label_parse(text, strlen(text), &tok, &n, &v.err);
-	if (!v.rc)
-		v.rc = sm_label_verify(tok, n, trust, &v.cl, &v.err);
-	if (v.rc == SM_ENOMEM) {
-		rc = fail(c, v.rc, &v.err);
+	if (rc) {
+		rc = fail(c, rc, &err);
 		goto out;
 	}
-	sm_date today = sm_date_from_time(c->now);
-	if (v.rc == 0 && r) {
-		sm_err err = {0};
-		v.checked = true;
-		int g = sm_registry_get(r, v.cl.id, &v.cert, &err);
-		if (g == 0)
-			v.status = sm_cert_status_name(v.cert, today);
-		else if (g != SM_ENOTFOUND) {
-			rc = fail(c, g, &err);
-			goto out;
-		}
-	}
 	if (c->json) {
-		if (v.rc && v.rc != SM_EVERIFY)
-			fprintf(stderr, "%s: label verify: %s\n", c->prog, v.err.msg);
-		if ((rc = print_verdict_json(&v, today)))
+		if (v.verdict == SM_LABEL_UNREADABLE)
+			fprintf(stderr, "%s: label verify: unreadable: %s\n", c->prog, v.reason);
+		if ((rc = print_result_json(&v, c->now)))
 			goto out;
 	} else {
-		print_verdict_text(c, &v);
+		print_result_text(c, &v);
 	}
-	if (v.status && strcmp(v.status, "active") != 0)
+	if (v.verdict == SM_LABEL_NOT_IN_FORCE)
 		fprintf(stderr,
-		        "warning: certificate %s is %s now; the label is genuine but does not say it is "
-		        "still good\n",
-		        v.cl.id, v.status);
-	rc = v.rc == 0 ? EXIT_OK : v.rc == SM_EVERIFY ? EXIT_DENY : EXIT_USAGE;
+		        "warning: certificate %s is %s now; the label is genuine but does not say it is still good\n",
+		        v.claims.id, v.status);
+	if (v.past_next_update) {
+		char nx[21];
+		sm_time_format(v.next_update, nx);
+		fprintf(stderr,
+		        "warning: the status data (%s) is past its next update (%s), within the offline grace\n",
+		        v.source, nx);
+	}
+	rc = verdict_exit(v.verdict);
 out:
-	sm_cert_free(v.cert);
-	free(tok);
+	sm_label_result_cleanup(&v);
+	source_cleanup(&s);
 	free(scanned);
-	free(own);
-	sm_registry_close(r);
 	return rc;
 }

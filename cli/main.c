@@ -42,7 +42,8 @@ static const struct verb {
 	{ "policy", cmd_policy, "policy check FILE [--trust FILE|FINGERPRINT] | policy publish FILE | policy list | "
 				"policy withdraw NAME" },
 	{ "label", cmd_label, "label ID [--model M] [--format png|svg|pdf|zpl] [--out FILE] [--size-mm MM] [--ec L|M|Q|H] | label ID... --out-dir DIR | "
-			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE|FINGERPRINT]" },
+			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE|FINGERPRINT] "
+			      "[--server URL] [--cache DIR]" },
 };
 
 static void print_usage(FILE *f)
@@ -99,6 +100,14 @@ int fail(const cli *c, int rc, const sm_err *err)
 	json_error(c, exit_code(rc) == EXIT_USAGE ? "invalid" : exit_code(rc) == EXIT_DENY ? "verify" : "failure", msg,
 		   err ? err->field : NULL);
 	return exit_code(rc);
+}
+
+int fail_unknown(const cli *c, const sm_err *err)
+{
+	const char *msg = err && err->msg[0] ? err->msg : "unknown";
+	fprintf(stderr, "%s: %s\n", c->prog, msg);
+	json_error(c, "unknown", msg, err ? err->field : NULL);
+	return EXIT_UNKNOWN;
 }
 
 int usage_error(const cli *c, const char *fmt, ...)

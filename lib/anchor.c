@@ -207,8 +207,10 @@ int sm_anchor_load(const char *spec, sm_anchor **out, sm_err *err)
 		*out = a;
 		return 0;
 	}
+	/* an anchor was given and cannot be had: bad input, never "no anchor" (which answers unknown, or passes
+	 * under a fail-open policy) */
 	if (rc == SM_ENOTFOUND)
-		return sm_err_set(err, rc, "trust",
+		return sm_err_set(err, SM_EINVAL, "trust",
 				  "the trust anchor %.200s is neither a file nor a root key fingerprint (64 hex digits)", spec);
 	if (rc)
 		return rc;

@@ -65,6 +65,13 @@ static int judge_statement(json_t *doc, const char *b64, const sm_check_req *q, 
 	if (!rc && (!id || strcmp(id, out->st.cert->id) != 0))
 		rc = sm_err_set(err, SM_EVERIFY, "statement", "the statement is about %s, not the certificate of the answer (%.40s)",
 				out->st.cert->id, id ? id : "none");
+	/* and about the device asked: a genuine statement of another product proves nothing of this one */
+	bool names = false;
+	for (size_t i = 0; !rc && !names && strcmp(out->st.cert->vendor, q->vendor) == 0 && i < out->st.cert->nmodels; i++)
+		names = strcmp(out->st.cert->models[i], q->model) == 0;
+	if (!rc && !names)
+		rc = sm_err_set(err, SM_EVERIFY, "statement", "the statement is about %s of %s, which does not name %.16s %.64s",
+				out->st.cert->id, out->st.cert->vendor, q->vendor, q->model);
 	if (!rc && (rc = sm_verdict_eval(q, p, &out->st.cert, 1, out->st.next_update, now, local)))
 		sm_err_set(err, rc, NULL, "cannot judge the statement: %s", sm_strerror(rc));
 	if (!rc && !(out->statement = strdup(b64)))
@@ -118,6 +125,10 @@ int sm_check_answer_judge(const char *json, size_t n, const sm_check_req *q, con
 		} else if (local.verdict != out->server_verdict && !(local.verdict == SM_WARN && out->server_verdict == SM_ALLOW)) {
 			rc = sm_err_set(err, SM_EVERIFY, "verdict", "the server's verdict (%s) does not follow from its signed statement (%s)",
 					sm_verdict_name(out->server_verdict), sm_verdict_name(local.verdict));
+		} else if (local.verdict == SM_WARN && out->server_verdict == SM_ALLOW) {
+			/* the data aged past its next update since the server answered: the warning is the news */
+			out->res = local;
+			memset(&local, 0, sizeof(local));
 		} else {
 			/* the server's verdict and reasons, as it sent them: they follow from what it signed */
 			out->res.verdict = out->server_verdict;

@@ -267,9 +267,18 @@ void cache_build_abort(cache_build *b)
 	b->tmp[0] = '\0';
 }
 
+static int sync_dir_path(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r = dfd >= 0 ? sync_fd(dfd) : -1;
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
 int cache_build_commit(cache_build *b, uint64_t version, sm_err *err)
 {
-	char from[4300], to[4300], name[80], cur[4200], tmp[4200];
+	char from[4300], to[4300], name[80], cur[4200], tmp[4200], prev[80] = "";
 	int rc = 0;
 	if (sync_fd(b->dirfd) != 0)
 		rc = sm_err_set(err, SM_EIO, "cache", "cannot sync %s/%s: %s", b->dir, b->tmp, strerror(errno));
@@ -286,38 +295,57 @@ int cache_build_commit(cache_build *b, uint64_t version, sm_err *err)
 	close(b->dirfd);
 	b->dirfd = -1;
 	snprintf(b->tmp, sizeof(b->tmp), "%s", name); /* an abort from here on removes it */
+	/* the generation's name is durable before CURRENT can name it */
+	if (sync_dir_path(b->dir) != 0) {
+		rc = sm_err_set(err, SM_EIO, "cache", "cannot sync the directory %s: %s", b->dir, strerror(errno));
+		cache_build_abort(b);
+		return rc;
+	}
+	/* the generation in force until now is kept one round more: a reader that opened it just before
+	 * the switch reads it whole */
+	cache_gen old;
+	if (cache_gen_open(b->dir, &old, NULL) == 0) {
+		snprintf(prev, sizeof(prev), "%s", old.name);
+		cache_gen_close(&old);
+	}
+	/* CURRENT is written to a new temporary file (never through a link someone left there) and renamed */
 	snprintf(cur, sizeof(cur), "%s/%s", b->dir, CACHE_CURRENT);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", b->dir, CACHE_CURRENT);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", b->dir, CACHE_CURRENT);
+	int fd = mkstemp(tmp);
 	size_t len = strlen(name);
 	name[len] = '\n';
-	if (fd < 0 || write_all(fd, (const uint8_t *)name, len + 1) != 0 || sync_fd(fd) != 0)
+	if (fd < 0 || fchmod(fd, 0644) != 0 || write_all(fd, (const uint8_t *)name, len + 1) != 0 || sync_fd(fd) != 0)
 		rc = sm_err_set(err, SM_EIO, "cache", "cannot write %s: %s", tmp, strerror(errno));
 	name[len] = '\0';
 	if (fd >= 0 && close(fd) != 0 && !rc)
 		rc = sm_err_set(err, SM_EIO, "cache", "cannot write %s: %s", tmp, strerror(errno));
 	if (!rc && rename(tmp, cur) != 0)
 		rc = sm_err_set(err, SM_EIO, "cache", "cannot rename %s: %s", tmp, strerror(errno));
-	int dfd = open(b->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!rc && (dfd < 0 || sync_fd(dfd) != 0))
-		rc = sm_err_set(err, SM_EIO, "cache", "cannot sync the directory %s: %s", b->dir, strerror(errno));
-	if (dfd >= 0)
-		close(dfd);
 	if (rc) {
-		unlink(tmp);
+		if (fd >= 0)
+			unlink(tmp);
 		cache_build_abort(b);
 		return rc;
 	}
-	/* the others are unused now (a reader that opened one keeps its open files) */
+	/* CURRENT names the new generation now: whatever fails from here on, it must stay */
+	b->tmp[0] = '\0';
+	if (sync_dir_path(b->dir) != 0)
+		rc = sm_err_set(err, SM_EIO, "cache", "cannot sync the directory %s: %s", b->dir, strerror(errno));
+	/* the others are unused now; leftovers of killed syncs too */
 	DIR *d = opendir(b->dir);
 	struct dirent *e;
 	while (d && (e = readdir(d)))
-		if ((strncmp(e->d_name, "g-", 2) == 0 || strncmp(e->d_name, ".g-", 3) == 0) && strcmp(e->d_name, name) != 0)
-			remove_gen(b->dir, e->d_name);
+		if ((strncmp(e->d_name, "g-", 2) == 0 || strncmp(e->d_name, ".g-", 3) == 0 ||
+		     strncmp(e->d_name, ".CURRENT.", 9) == 0) &&
+		    strcmp(e->d_name, name) != 0 && strcmp(e->d_name, prev) != 0) {
+			if (e->d_name[1] == 'C')
+				unlinkat(dirfd(d), e->d_name, 0);
+			else
+				remove_gen(b->dir, e->d_name);
+		}
 	if (d)
 		closedir(d);
-	b->tmp[0] = '\0';
-	return 0;
+	return rc;
 }
 
 /* ---- answering from the cache ---- */
@@ -536,4 +564,53 @@ int sm_cache_info(sm_cache *c, sm_snapshot_info *out, sm_err *err)
 	if (!rc)
 		*out = c->info;
 	return rc;
+}
+
+struct one {
+	const char *id;
+	sm_cert *found;
+};
+
+static int find_one(void *ctx, sm_cert *c)
+{
+	struct one *o = ctx;
+	if (!o->found && strcmp(c->id, o->id) == 0)
+		o->found = c;
+	else
+		sm_cert_free(c);
+	return 0;
+}
+
+int sm_cache_get(sm_cache *c, const char *id, sm_cert **out, sm_snapshot_info *info, sm_err *err)
+{
+	sm_snapshot_info si;
+	struct one o = {id, NULL};
+	*out = NULL;
+	int rc = sm_snapshot_verify(c->snap.p, c->snap.n, &c->trust, &si, find_one, &o, err);
+	if (rc == SM_ENOMEM)
+		sm_err_set(err, rc, NULL, "out of memory");
+	if (!rc)
+		rc = sm_cache_floor_check(&si, c->floor, err);
+	if (rc) {
+		sm_cert_free(o.found);
+		return rc;
+	}
+	if (info)
+		*info = si;
+	*out = o.found;
+	return 0;
+}
+
+int sm_label_lookup_cache(void *ctx, const char *id, sm_label_record *out, sm_err *err)
+{
+	sm_snapshot_info si;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "the synced snapshot");
+	int rc = sm_cache_get(ctx, id, &out->cert, &si, err);
+	if (rc)
+		return rc;
+	snprintf(out->source, sizeof(out->source), "the synced snapshot version %llu", (unsigned long long)si.version);
+	out->next_update = si.next_update;
+	out->expires = si.expires;
+	return 0;
 }

@@ -15,8 +15,10 @@
  * A cache directory (sync.h says what is in it) holds its data in generations: directories
  * "g-<snapshot version>-<random>", each complete, and a file CURRENT naming the one in force. A sync
  * builds a new generation beside the old one and switches CURRENT by rename, so a reader — which
- * opens the generation once and reads every file relative to it — sees one generation whole, and a
- * kill -9 at any moment leaves the old one in force. The version in a generation's name is never
+ * opens the generation once and reads every file relative to it — sees one generation whole (the one
+ * in force before a switch is kept one round more, so a reader that opened it just before still reads
+ * it), and a kill -9 at any moment leaves the old one in force. CURRENT is written through a fresh
+ * temporary file, never through a name someone may have linked elsewhere. The version in a generation's name is never
  * believed: it can only make a reader stricter (a snapshot older than it is refused as a rollback).
  */
 #define CACHE_CURRENT "CURRENT"

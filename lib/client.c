@@ -200,6 +200,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ctx)
 	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) { /* a new response (after a 1xx): forget the last one's */
 		s->resp->etag[0] = '\0';
 		s->resp->content_type[0] = '\0';
+		s->resp->content_location[0] = '\0';
+	} else if (n > 17 && strncasecmp(p, "Content-Location:", 17) == 0) {
+		/* a URL cut short would be another URL: one too long for the room is dropped whole */
+		copy_header_value(s->resp->content_location, sizeof(s->resp->content_location), p + 17, n - 17);
+		if (strlen(s->resp->content_location) + 1 >= sizeof(s->resp->content_location))
+			s->resp->content_location[0] = '\0';
 	} else if (n > 5 && strncasecmp(p, "ETag:", 5) == 0) {
 		copy_header_value(s->resp->etag, sizeof(s->resp->etag), p + 5, n - 5);
 	} else if (n > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {

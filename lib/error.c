@@ -54,7 +54,7 @@ int sm_err_wrap(sm_err *err, int code, const char *field, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	err->code = code;
-	if (field)
+	if (field && field != err->field) /* the field it has may be passed to keep it */
 		snprintf(err->field, sizeof(err->field), "%s", field);
 	/* both parts fit in the message's room; a long pair is cut at the end */
 	size_t pl = strlen(prefix);

@@ -36,91 +36,99 @@ static bool id_ok(const char *s)
 	return true;
 }
 
-/* A string member into a fixed buffer: required or not; checked as text of at most cap-1 bytes. */
-static int text_of(json_t *v, const char *field, const char *where, char *dst, size_t cap, sm_err *err)
+/* A string member into a fixed buffer, checked as text of at most cap-1 bytes (the caller names the device). */
+static int text_of(json_t *v, const char *field, char *dst, size_t cap, sm_err *err)
 {
 	if (!json_is_string(v))
-		return sm_err_set(err, SM_EINVAL, field, "%s%s must be a string", where, field);
+		return sm_err_set(err, SM_EINVAL, field, "%s must be a string", field);
 	const char *s = json_string_value(v);
-	if (strlen(s) >= cap)
-		return sm_err_set(err, SM_EINVAL, field, "%s%s is longer than %zu bytes", where, field, cap - 1);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return sm_err_set(err, SM_EINVAL, field, "%s%s holds a control character", where, field);
-	snprintf(dst, cap, "%s", s);
+	size_t n = json_string_length(v);
+	if (n >= cap)
+		return sm_err_set(err, SM_EINVAL, field, "%s is longer than %zu bytes", field, cap - 1);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return sm_err_set(err, SM_EINVAL, field, "%s holds a control character", field);
+	memcpy(dst, s, n + 1);
 	return 0;
+}
+
+static const char *const device_keys[] = { "id", "room", "category", "vendor", "model", "firmware", "label", "planned",
+					    "installed" };
+
+/* One member of a device; `k` its index in device_keys. The message says what is wrong with it. */
+static int member_of(size_t k, json_t *v, sm_home_device *dev, sm_err *err)
+{
+	switch (k) {
+	case 0: return 0;
+	case 1: return text_of(v, "room", dev->room, sizeof(dev->room), err);
+	case 2: return text_of(v, "category", dev->category, sizeof(dev->category), err);
+	case 3: return text_of(v, "vendor", dev->vendor, sizeof(dev->vendor), err);
+	case 4: return text_of(v, "model", dev->model, sizeof(dev->model), err);
+	case 5: return text_of(v, "firmware", dev->firmware, sizeof(dev->firmware), err);
+	case 6:
+		if (json_is_null(v))
+			return 0;
+		if (!json_is_string(v) || json_string_length(v) > SM_HOME_LABEL_MAX)
+			return sm_err_set(err, SM_EINVAL, "label", "label must be the scanned text, at most %d bytes",
+					  SM_HOME_LABEL_MAX);
+		return (dev->label = strdup(json_string_value(v))) ? 0 : sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	default:
+		if (!json_is_boolean(v))
+			return sm_err_set(err, SM_EINVAL, device_keys[k], "%s must be true or false", device_keys[k]);
+		if (k == 7)
+			dev->planned = json_is_true(v);
+		else
+			dev->installed = json_is_true(v);
+		return 0;
+	}
+}
+
+/* What is wrong with devices[i], prefixed with the device and with the field named in full. */
+static int device_err(sm_err *err, int rc, size_t i, const sm_home_device *dev, const char *key)
+{
+	char field[SM_ERR_FIELD_MAX];
+	snprintf(field, sizeof(field), "devices[%zu].%.30s", i, key);
+	return sm_err_wrap(err, rc, field, "devices[%zu] (%s)", i, dev->id);
 }
 
 static int device_of(json_t *d, size_t i, sm_home_device *dev, sm_err *err)
 {
-	char where[128], field[96];
 	const char *key;
 	json_t *v;
 	bool seen[9] = { false };
-	static const char *const keys[] = { "id", "room", "category", "vendor", "model", "firmware", "label", "planned",
-					    "installed" };
 	int rc = 0;
-	snprintf(where, sizeof(where), "devices[%zu]: ", i);
 	if (!json_is_object(d))
 		return sm_err_set(err, SM_EINVAL, "devices", "devices[%zu] must be an object", i);
 	/* the id first, so that every later message names the device */
 	json_t *idv = json_object_get(d, "id");
 	if (!json_is_string(idv) || !id_ok(json_string_value(idv))) {
+		char field[SM_ERR_FIELD_MAX];
 		snprintf(field, sizeof(field), "devices[%zu].id", i);
 		return sm_err_set(err, SM_EINVAL, field, "devices[%zu]: id must be 1-64 letters, digits, '.', '_' or '-'", i);
 	}
-	snprintf(dev->id, sizeof(dev->id), "%s", json_string_value(idv));
-	snprintf(where, sizeof(where), "devices[%zu] (%s): ", i, dev->id);
+	memcpy(dev->id, json_string_value(idv), json_string_length(idv) + 1);
 	json_object_foreach(d, key, v) {
 		size_t k = 0;
-		while (k < 9 && strcmp(keys[k], key) != 0)
+		while (k < 9 && strcmp(device_keys[k], key) != 0)
 			k++;
-		snprintf(field, sizeof(field), "devices[%zu].%.20s", i, key);
-		if (k == 9)
-			return sm_err_set(err, SM_EINVAL, field, "%sunknown key '%.40s'", where, key);
+		if (k == 9) {
+			sm_err_set(err, SM_EINVAL, NULL, "unknown key '%.40s'", key);
+			return device_err(err, SM_EINVAL, i, dev, key);
+		}
 		seen[k] = true;
-		switch (k) {
-		case 0: break;
-		case 1: rc = text_of(v, "room", where, dev->room, sizeof(dev->room), err); break;
-		case 2: rc = text_of(v, "category", where, dev->category, sizeof(dev->category), err); break;
-		case 3: rc = text_of(v, "vendor", where, dev->vendor, sizeof(dev->vendor), err); break;
-		case 4: rc = text_of(v, "model", where, dev->model, sizeof(dev->model), err); break;
-		case 5: rc = text_of(v, "firmware", where, dev->firmware, sizeof(dev->firmware), err); break;
-		case 6:
-			if (json_is_null(v))
-				break;
-			if (!json_is_string(v) || json_string_length(v) > SM_HOME_LABEL_MAX)
-				rc = sm_err_set(err, SM_EINVAL, "label", "%slabel must be the scanned text, at most %d bytes", where,
-						SM_HOME_LABEL_MAX);
-			else if (!(dev->label = strdup(json_string_value(v))))
-				rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-			break;
-		default:
-			if (!json_is_boolean(v))
-				rc = sm_err_set(err, SM_EINVAL, key, "%s%s must be true or false", where, key);
-			else if (k == 7)
-				dev->planned = json_is_true(v);
-			else
-				dev->installed = json_is_true(v);
-		}
-		if (rc) {
-			if (err)
-				snprintf(err->field, sizeof(err->field), "%.63s", field);
-			return rc;
-		}
+		if ((rc = member_of(k, v, dev, err)))
+			return rc == SM_ENOMEM ? rc : device_err(err, rc, i, dev, key);
 	}
 	static const int required[] = { 3, 4, 5, 7, 8 };
 	for (size_t r = 0; r < sizeof(required) / sizeof(required[0]); r++)
 		if (!seen[required[r]]) {
-			snprintf(field, sizeof(field), "devices[%zu].%s", i, keys[required[r]]);
-			return sm_err_set(err, SM_EINVAL, field, "%s%s is required", where, keys[required[r]]);
+			sm_err_set(err, SM_EINVAL, NULL, "%s is required", device_keys[required[r]]);
+			return device_err(err, SM_EINVAL, i, dev, device_keys[required[r]]);
 		}
 	/* the fields a check takes, by the check's own rules */
 	sm_check_req q = { dev->vendor, dev->model, dev->firmware, dev->category[0] ? dev->category : NULL, 0 };
-	if ((rc = sm_check_req_validate(&q, err))) {
-		snprintf(field, sizeof(field), "devices[%zu].%.20s", i, err && err->field[0] ? err->field : "device");
-		sm_err_wrap(err, rc, field, "devices[%zu] (%s)", i, dev->id);
-	}
+	if ((rc = sm_check_req_validate(&q, err)))
+		device_err(err, rc, i, dev, err && err->field[0] ? err->field : "device");
 	return rc;
 }
 
@@ -133,11 +141,10 @@ static int policy_of(json_t *v, sm_policy *p, sm_err *err)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	int rc = sm_policy_parse(text, strlen(text), p, err);
 	free(text);
-	if (rc && rc != SM_ENOMEM && err) {
-		char field[sizeof(err->field)];
-		snprintf(field, sizeof(field), "policy%s%.50s", err->field[0] && strcmp(err->field, "policy") ? "." : "",
-			 strcmp(err->field, "policy") ? err->field : "");
-		sm_err_wrap(err, rc, field, "policy");
+	if (rc && rc != SM_ENOMEM && err) { /* its message names the policy already; the field says where it is */
+		char field[SM_ERR_FIELD_MAX];
+		snprintf(field, sizeof(field), "policy.%.50s", err->field[0] ? err->field : "policy");
+		snprintf(err->field, sizeof(err->field), "%s", field);
 	}
 	return rc;
 }
@@ -152,7 +159,7 @@ int sm_home_policy(const sm_home *h, const sm_policy *given, int levels, sm_poli
 		sm_policy_default(out);
 	int rc = sm_policy_fits(out, levels, err);
 	if (rc && !given && h->has_policy && err) {
-		char field[sizeof(err->field)];
+		char field[SM_ERR_FIELD_MAX];
 		snprintf(field, sizeof(field), "policy.%.50s", err->field);
 		snprintf(err->field, sizeof(err->field), "%s", field);
 	}
@@ -190,7 +197,7 @@ int sm_home_parse(const char *text, size_t n, sm_home **out, sm_err *err)
 			else
 				snprintf(h->id, sizeof(h->id), "%s", json_string_value(v));
 		} else if (strcmp(key, "name") == 0) {
-			rc = text_of(v, "name", "", h->name, sizeof(h->name), err);
+			rc = text_of(v, "name", h->name, sizeof(h->name), err);
 		} else if (strcmp(key, "policy") == 0) {
 			if (!(rc = policy_of(v, &h->policy, err)))
 				h->has_policy = true;
@@ -444,52 +451,80 @@ static json_t *date_or_null(sm_date d)
 
 static const char *const label_names[] = { "none", "genuine", "not_genuine", "mismatch", "unchecked" };
 
+/* ---- what must be done ---- */
+
+static const char *const action_names[] = {
+	[SM_HOME_ACT_INSTALL] = "install",
+	[SM_HOME_ACT_APPROVE_OR_REMOVE] = "approve_or_remove",
+	[SM_HOME_ACT_REPLACE_COUNTERFEIT] = "replace_counterfeit",
+	[SM_HOME_ACT_UPDATE_FIRMWARE] = "update_firmware",
+	[SM_HOME_ACT_REPLACE] = "replace",
+	[SM_HOME_ACT_RECHECK] = "recheck",
+	[SM_HOME_ACT_PLAN_REPLACEMENT] = "plan_replacement",
+};
+
+const char *sm_home_action_name(int code)
+{
+	if (code < 0 || (size_t)code >= sizeof(action_names) / sizeof(action_names[0]))
+		return "";
+	return action_names[code];
+}
+
+/* One device's actions (at most SM_HOME_ACTIONS_PER_DEVICE) into codes; returns how many. */
+static size_t device_actions(const sm_home_result *r, const sm_home_device_result *d,
+			     int codes[SM_HOME_ACTIONS_PER_DEVICE])
+{
+	const sm_home_device *dev = d->dev;
+	size_t n = 0;
+	if (dev->planned && !dev->installed)
+		codes[n++] = SM_HOME_ACT_INSTALL;
+	else if (dev->installed && !dev->planned)
+		codes[n++] = SM_HOME_ACT_APPROVE_OR_REMOVE;
+	/* only what is in the home (or, for a design, will be) is judged: a missing device is to be
+	 * installed, not replaced; one taken out needs nothing */
+	if (!(r->counted_planned ? dev->planned : dev->installed))
+		return n;
+	if (d->label == SM_HOME_LABEL_NOT_GENUINE || d->label == SM_HOME_LABEL_MISMATCH)
+		codes[n++] = SM_HOME_ACT_REPLACE_COUNTERFEIT;
+	else if (d->update_firmware)
+		codes[n++] = SM_HOME_ACT_UPDATE_FIRMWARE;
+	else if (d->res.verdict == SM_DENY)
+		codes[n++] = SM_HOME_ACT_REPLACE;
+	else if (d->res.verdict == SM_UNKNOWN)
+		codes[n++] = SM_HOME_ACT_RECHECK;
+	if (d->support_soon && d->res.cert)
+		codes[n++] = SM_HOME_ACT_PLAN_REPLACEMENT;
+	return n;
+}
+
+size_t sm_home_actions(const sm_home_result *r, sm_home_action *out, size_t cap)
+{
+	size_t n = 0;
+	int codes[SM_HOME_ACTIONS_PER_DEVICE];
+	for (size_t i = 0; i < r->ndevices; i++) {
+		size_t k = device_actions(r, &r->devices[i], codes);
+		for (size_t j = 0; j < k; j++, n++)
+			if (n < cap)
+				out[n] = (sm_home_action){ &r->devices[i], codes[j] };
+	}
+	return n;
+}
+
 /* What must be done before hand-over (or, after it, now): one line each, for the report and for scripts. */
 static json_t *actions_json(const sm_home_result *r)
 {
 	json_t *a = json_array();
 	char msg[700];
+	int codes[SM_HOME_ACTIONS_PER_DEVICE];
 	for (size_t i = 0; a && i < r->ndevices; i++) {
 		const sm_home_device_result *d = &r->devices[i];
-		const sm_home_device *dev = d->dev;
-		const char *code = NULL;
-		if (dev->planned && !dev->installed) {
-			code = "install";
-			snprintf(msg, sizeof(msg), "%s (%s %s) is in the design but was not found on site", dev->id, dev->vendor,
-				 dev->model);
-		} else if (dev->installed && !dev->planned) {
-			code = "approve_or_remove";
-			snprintf(msg, sizeof(msg), "%s (%s %s) is installed but not in the design: approve it as a retrofit or remove it",
-				 dev->id, dev->vendor, dev->model);
-		}
-		if (code)
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", code, "message", msg));
-		if (!(r->counted_planned ? dev->planned : dev->installed))
-			continue; /* only what is (or, for a design, will be) in the home is judged */
-		code = NULL;
-		if (d->label == SM_HOME_LABEL_NOT_GENUINE || d->label == SM_HOME_LABEL_MISMATCH) {
-			code = "replace_counterfeit";
-			snprintf(msg, sizeof(msg), "%s: %s: suspected counterfeit, replace it", dev->id, d->label_why);
-		} else if (d->update_firmware) {
-			code = "update_firmware";
-			snprintf(msg, sizeof(msg), "%s: update the firmware (%s) to a covered version before hand-over%s%s", dev->id,
-				 dev->firmware, d->res.cert ? ": covered " : "", d->res.cert ? d->res.cert->firmware : "");
-		} else if (d->res.verdict == SM_DENY) {
-			code = "replace";
-			snprintf(msg, sizeof(msg), "%s (%s %s) does not meet the policy: %s", dev->id, dev->vendor, dev->model,
-				 d->res.nreasons ? d->res.reasons[0].message : "denied");
-		} else if (d->res.verdict == SM_UNKNOWN) {
-			code = "recheck";
-			snprintf(msg, sizeof(msg), "%s: no usable data: check again when the registry can be reached", dev->id);
-		}
-		if (code)
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", code, "message", msg));
-		if (d->support_soon && d->res.cert) {
-			char end[11];
-			sm_date_format(d->res.cert->support_end, end);
-			snprintf(msg, sizeof(msg), "%s: the vendor's support ends on %s: plan its replacement", dev->id, end);
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", dev->id, "action", "plan_replacement",
-							   "message", msg));
+		size_t k = device_actions(r, d, codes);
+		for (size_t j = 0; j < k; j++) {
+			sm_home_action act = { d, codes[j] };
+			if (sm_home_action_text(&act, "en", msg, sizeof(msg)) != 0)
+				msg[0] = '\0';
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "device", d->dev->id, "action",
+							   sm_home_action_name(codes[j]), "message", msg));
 		}
 	}
 	return a;

@@ -239,10 +239,10 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 		len = 0;
 	if (len > SM_LABEL_URL_MAX)
 		return sm_err_set(err, SM_EINVAL, "label",
-		                  "unreadable: the label text is %zu characters, more than %d", len,
+		                  "the label text is %zu characters, more than %d", len,
 		                  SM_LABEL_URL_MAX);
 	if (len > 0 && memchr(text, '\0', len))
-		return sm_err_set(err, SM_EINVAL, "label", "unreadable: the label text contains a NUL byte");
+		return sm_err_set(err, SM_EINVAL, "label", "the label text contains a NUL byte");
 	/* Scanners and copy-paste add line ends and spaces around the code's text. */
 	while (len > 0 && is_space(text[0])) {
 		text++;
@@ -251,7 +251,7 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 	while (len > 0 && is_space(text[len - 1]))
 		len--;
 	if (len == 0)
-		return sm_err_set(err, SM_EINVAL, "label", "unreadable: the label text is empty");
+		return sm_err_set(err, SM_EINVAL, "label", "the label text is empty");
 	const char *b32 = text;
 	size_t blen = len;
 	size_t skip = has_prefix(text, len, "https://") ? 8 : has_prefix(text, len, "http://") ? 7 : 0;
@@ -260,7 +260,7 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 		const char *slash = memchr(host, '/', len - skip);
 		if (!slash || slash == host) {
 			sm_err_quote(q, sizeof(q), text, len);
-			return sm_err_set(err, SM_EINVAL, "label", "unreadable: '%s' has no host and path",
+			return sm_err_set(err, SM_EINVAL, "label", "'%s' has no host and path",
 			                  q);
 		}
 		size_t rest = len - (size_t)(slash - text);
@@ -268,7 +268,7 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 			sm_err_quote(q, sizeof(q), slash, rest);
 			return sm_err_set(
 			    err, SM_EINVAL, "label",
-			    "unreadable: not a label URL: the path is '%s', where /L/<token> belongs", q);
+			    "not a label URL: the path is '%s', where /L/<token> belongs", q);
 		}
 		b32 = slash + 3;
 		blen = rest - 3;
@@ -276,20 +276,20 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 		sm_err_quote(q, sizeof(q), text, len);
 		return sm_err_set(
 		    err, SM_EINVAL, "label",
-		    "unreadable: '%s' is neither a label URL (HTTPS://HOST/L/<token>) nor a bare token", q);
+		    "'%s' is neither a label URL (HTTPS://HOST/L/<token>) nor a bare token", q);
 	}
 	if (blen == 0)
 		return sm_err_set(err, SM_EINVAL, "label",
-		                  "unreadable: the label URL holds no token after /L/");
+		                  "the label URL holds no token after /L/");
 	if (blen > B32_MAX)
 		return sm_err_set(err, SM_EINVAL, "label",
-		                  "unreadable: the token is %zu characters, more than %d", blen, B32_MAX);
+		                  "the token is %zu characters, more than %d", blen, B32_MAX);
 	sm_err e = {0};
 	int rc = sm_base32_decode(b32, blen, tok, n, &e);
 	if (rc == SM_ENOMEM)
 		return rc;
 	if (rc)
-		return sm_err_set(err, SM_EINVAL, "label", "unreadable: the token is not base32: %s", e.msg);
+		return sm_err_set(err, SM_EINVAL, "label", "the token is not base32: %s", e.msg);
 	return 0;
 }
 
@@ -318,33 +318,74 @@ static const char *cose_type_name(uint64_t type)
 	}
 }
 
-/* A token without a kid: the issuer keys valid at its issued_at, one by one; the kid of the one that verifies. */
+/*
+ * No issuer key of the bundle verifies the label (or its kid names none). If the label is dated in or
+ * after the second the bundle was made, a key the registry made since (times are whole seconds, and
+ * validity includes its second) may have signed it: this bundle cannot tell, so the signer is unknown
+ * (SM_ENOTFOUND). If it is dated earlier, every key that could have signed it is in the bundle (bundles
+ * keep retired keys): forged or altered (SM_EVERIFY). label.h states the rule.
+ */
+static int no_key_signed(const sm_trust *trust, const sm_label_claims *cl, const char *kidhex, sm_err *err)
+{
+	char at[11], made[11];
+	sm_date_format(sm_date_from_time(cl->issued_at), at);
+	sm_date_format(sm_date_from_time(trust->at), made);
+	if (cl->issued_at >= trust->at && kidhex)
+		return sm_err_set(err, SM_ENOTFOUND, "token",
+				  "signed by key %s, which the %s trust bundle version %llu does not know: the label is "
+				  "dated %s, not before that bundle was made (%s); update the trust bundle ('starmark trust "
+				  "export', or sync) and verify again",
+				  kidhex, trust->scheme, (unsigned long long)trust->version, at, made);
+	if (cl->issued_at >= trust->at)
+		return sm_err_set(err, SM_ENOTFOUND, "token",
+				  "no issuer key of the %s trust bundle version %llu signed it, and the label is dated %s, "
+				  "not before that bundle was made (%s): a newer issuer key may have; update the trust bundle "
+				  "('starmark trust export', or sync) and verify again",
+				  trust->scheme, (unsigned long long)trust->version, at, made);
+	if (kidhex)
+		return sm_err_set(err, SM_EVERIFY, "token", "signed by key %s, which is not an issuer key of the %s trust bundle",
+				  kidhex, trust->scheme);
+	return sm_err_set(err, SM_EVERIFY, "token",
+			  "the signature verifies with no issuer key of the %s trust bundle valid on %s (forged or altered)",
+			  trust->scheme, at);
+}
+
+static int not_then_valid(const sm_trust_key *k, const sm_label_claims *cl, sm_err *err)
+{
+	char at[11];
+	char *kidhex = sm_hex_encode(k->kid, SM_KID_LEN);
+	sm_date_format(sm_date_from_time(cl->issued_at), at);
+	int rc = kidhex ? sm_err_set(err, SM_EVERIFY, "token",
+				     "issuer key %s was not valid on %s, when the label says it was made", kidhex, at)
+			: SM_ENOMEM;
+	free(kidhex);
+	return rc;
+}
+
+/*
+ * A token without a kid (label.h: a kid would push the QR code past version 8): every issuer key of the
+ * bundle is tried, a handful at most. One that verifies and was valid at issued_at makes it genuine; one
+ * that verifies but was not valid then (a retired key signing after its time, or a key before its time)
+ * makes it not genuine, naming the key; none: no_key_signed.
+ */
 static int verify_without_kid(const sm_trust *trust, const sm_cose *c, const sm_label_claims *cl,
 			      uint8_t kid[SM_KID_LEN], sm_err *err)
 {
-	size_t tried = 0;
 	for (size_t i = 0; i < trust->nkeys; i++) {
 		const sm_trust_key *k = &trust->keys[i];
-		if (k->role != SM_ROLE_ISSUER || !sm_trust_find(trust, SM_ROLE_ISSUER, k->kid, cl->issued_at))
+		if (k->role != SM_ROLE_ISSUER)
 			continue;
 		sm_key *key = NULL;
-		tried++;
 		int ok = sm_key_from_public(k->pub, &key) == 0 && sm_cose_verify(c, key) == 0;
 		sm_key_free(key);
-		if (ok) {
-			memcpy(kid, k->kid, SM_KID_LEN);
-			return 0;
-		}
+		if (!ok)
+			continue;
+		if (!sm_trust_find(trust, SM_ROLE_ISSUER, k->kid, cl->issued_at))
+			return not_then_valid(k, cl, err);
+		memcpy(kid, k->kid, SM_KID_LEN);
+		return 0;
 	}
-	char at[11];
-	sm_date_format(sm_date_from_time(cl->issued_at), at);
-	if (!tried)
-		return sm_err_set(err, SM_EVERIFY, "token",
-				  "not genuine: no issuer key of the %s trust bundle was valid on %s, when the label says "
-				  "it was made", trust->scheme, at);
-	return sm_err_set(err, SM_EVERIFY, "token",
-			  "not genuine: the signature verifies with no issuer key of the %s trust bundle valid on %s "
-			  "(forged or altered)", trust->scheme, at);
+	return no_key_signed(trust, cl, NULL, err);
 }
 
 int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_label_claims *out, sm_err *err)
@@ -360,18 +401,18 @@ int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_labe
 	memset(out, 0, sizeof(*out));
 	out->expires = SM_DATE_NONE;
 	if (n > SM_LABEL_TOKEN_MAX)
-		return sm_err_set(err, SM_EINVAL, "token", "unreadable: the token is %zu bytes, more than %d",
+		return sm_err_set(err, SM_EINVAL, "token", "the token is %zu bytes, more than %d",
 		                  n, SM_LABEL_TOKEN_MAX);
 	if ((rc = sm_cose_decode(tok, n, &c, &e))) {
 		if (rc != SM_ENOMEM)
 			rc = sm_err_set(err, SM_EINVAL, "token",
-			                "unreadable: the token is not a signed object: %s", e.msg);
+			                "the token is not a signed object: %s", e.msg);
 		goto out;
 	}
 	uint64_t type = sm_cose_type(c);
 	if (type != SM_COSE_LABEL) {
 		rc = sm_err_set(err, SM_EVERIFY, "token",
-		                "not genuine: this is not a label token but %s (content type %llu)",
+		                "this is not a label token but %s (content type %llu)",
 		                cose_type_name(type), (unsigned long long)type);
 		goto out;
 	}
@@ -379,12 +420,11 @@ int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_labe
 	const uint8_t *payload = sm_cose_payload(c, &pn);
 	if ((rc = sm_label_claims_decode(payload, pn, &cl, &e))) {
 		if (rc != SM_ENOMEM)
-			rc = sm_err_set(err, SM_EINVAL, "token", "unreadable: %s", e.msg);
+			rc = sm_err_set(err, SM_EINVAL, "token", "%s", e.msg);
 		goto out;
 	}
 	if (!sm_cose_kid(c, kid)) {
-		/* tokens carry no kid (label.h: it would push the QR code past version 8): try the
-		 * issuer keys of the bundle that were valid when the label was made, a handful at most */
+		/* tokens carry no kid (label.h: it would push the QR code past version 8) */
 		rc = verify_without_kid(trust, c, &cl, kid, err);
 		if (rc)
 			goto out;
@@ -397,29 +437,19 @@ int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_labe
 	}
 	const sm_trust_key *tk = sm_trust_find(trust, SM_ROLE_ISSUER, kid, cl.issued_at);
 	if (!tk) {
-		char at[11];
-		sm_date_format(sm_date_from_time(cl.issued_at), at);
-		if (any_issuer_key(trust, kid))
-			rc = sm_err_set(
-			    err, SM_EVERIFY, "token",
-			    "not genuine: issuer key %s was not valid on %s, when the label says it was made",
-			    kidhex, at);
-		else
-			rc = sm_err_set(err, SM_EVERIFY, "token",
-			                "not genuine: signed by key %s, which is not an issuer key of the %s "
-			                "trust bundle",
-			                kidhex, trust->scheme);
+		const sm_trust_key *any = any_issuer_key(trust, kid);
+		rc = any ? not_then_valid(any, &cl, err) : no_key_signed(trust, &cl, kidhex, err);
 		goto out;
 	}
 	if ((rc = sm_key_from_public(tk->pub, &key))) {
 		rc = sm_err_set(err, SM_EVERIFY, "token",
-		                "not genuine: issuer key %s in the trust bundle is malformed", kidhex);
+		                "issuer key %s in the trust bundle is malformed", kidhex);
 		goto out;
 	}
 	if (sm_cose_verify(c, key) != 0) {
 		rc = sm_err_set(
 		    err, SM_EVERIFY, "token",
-		    "not genuine: the signature does not verify with issuer key %s (forged or altered)",
+		    "the signature does not verify with issuer key %s (forged or altered)",
 		    kidhex);
 		goto out;
 	}
@@ -462,7 +492,8 @@ int sm_registry_label(sm_registry *r, const char *id, const char *model, int64_t
 		rc = sm_err_set(err, SM_ESTATE, "id", "certificate %s is %s: no label is printed for it", c->id, status);
 		goto out;
 	}
-	if ((rc = sm_registry_key(r, SM_ROLE_ISSUER, &key, err)))
+	bool rotated = false; /* a label is signed by the issuer key current now, never one rotated out meanwhile */
+	if ((rc = sm_registry_trust_reload(r, &rotated, err)) || (rc = sm_registry_key(r, SM_ROLE_ISSUER, &key, err)))
 		goto out;
 	if ((rc = sm_label_token_sign(&cl, key, &tok, &n))) {
 		rc = sm_err_set(err, rc, NULL, "cannot sign the label token: %s", sm_strerror(rc));

@@ -13,6 +13,8 @@
 #include <qrencode.h>
 
 #include "starmark/buf.h"
+#include "starmark/cose.h"
+#include "starmark/json.h"
 #include "starmark/label.h"
 #include "label_int.h"
 #include "png_int.h"
@@ -713,13 +715,84 @@ static int render_png(sm_label_renderer *rr, const layout *l, const QRcode *q, i
 	return rc;
 }
 
-static int render_vector(typeset *t, const layout *l, const QRcode *q, const char *id, bool svg, sink *k,
-                         sm_err *err)
+/* When a label was signed (its token's issued_at), or -1 when the URL holds no readable token. */
+static int64_t label_time(const char *url)
+{
+	uint8_t *tok = NULL;
+	size_t n = 0, pn = 0;
+	sm_cose *c = NULL;
+	sm_label_claims cl;
+	int64_t t = -1;
+	if (sm_label_parse(url, strlen(url), &tok, &n, NULL) == 0 && sm_cose_decode(tok, n, &c, NULL) == 0) {
+		const uint8_t *p = sm_cose_payload(c, &pn);
+		if (sm_label_claims_decode(p, pn, &cl, NULL) == 0)
+			t = cl.issued_at;
+	}
+	sm_cose_free(c);
+	free(tok);
+	return t;
+}
+
+/*
+ * A PDF is dated (cairo writes the wall clock otherwise) with the newest signing time of its labels, so
+ * that the same labels make the same bytes whoever renders them and when: `label ID --server` and
+ * `label ID` on the same day with the same key give one file. Labels without a token keep cairo's date.
+ */
+static void pdf_date(cairo_surface_t *s, const char *const *urls, size_t n)
+{
+	int64_t t = -1;
+	char iso[21];
+	for (size_t i = 0; i < n; i++) {
+		int64_t u = label_time(urls[i]);
+		if (u > t)
+			t = u;
+	}
+	if (t < 0)
+		return;
+	sm_time_format(t, iso);
+	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, iso);
+}
+
+/*
+ * cairo names an SVG's top group "surface<N>", N counted across the whole process, so a long-running
+ * server would write another N than a fresh command for the same label. Nothing refers to the group:
+ * when it is the only such id, it is named "surface1" (what a fresh process writes).
+ */
+static void svg_normalise(sm_buf *b)
+{
+	static const char pre[] = "<g id=\"surface";
+	const size_t pl = sizeof(pre) - 1;
+	size_t at = 0, count = 0;
+	for (size_t i = 0; i + pl <= b->len; i++)
+		if (memcmp(b->data + i, pre, pl) == 0 && count++ == 0)
+			at = i + pl;
+	if (count != 1)
+		return;
+	size_t end = at;
+	while (end < b->len && b->data[end] >= '0' && b->data[end] <= '9')
+		end++;
+	if (end == at || end >= b->len || b->data[end] != '"')
+		return;
+	b->data[at] = '1';
+	memmove(b->data + at + 1, b->data + end, b->len - end);
+	b->len -= end - at - 1;
+}
+
+static int buf_sink(void *ctx, const void *p, size_t n)
+{
+	return sm_buf_append(ctx, p, n);
+}
+
+static int render_vector(typeset *t, const layout *l, const QRcode *q, const char *id, const char *url, bool svg,
+                         sink *k, sm_err *err)
 {
 	cairo_surface_t *s = NULL;
+	sm_buf svgbuf = SM_BUF_INIT;
+	sink ks = {buf_sink, &svgbuf, 0};
 	if (svg) {
-		/* With the document unit mm, cairo writes width="<w>mm" and a viewBox in the same numbers. */
-		s = cairo_svg_surface_create_for_stream(sink_write, k, l->w, l->h);
+		/* With the document unit mm, cairo writes width="<w>mm" and a viewBox in the same numbers.
+		 * Written to memory first, to be normalised (svg_normalise). */
+		s = cairo_svg_surface_create_for_stream(sink_write, &ks, l->w, l->h);
 		cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_MM);
 	} else {
 		s = cairo_pdf_surface_create_for_stream(sink_write, k, l->w * PT_PER_MM, l->h * PT_PER_MM);
@@ -727,6 +800,7 @@ static int render_vector(typeset *t, const layout *l, const QRcode *q, const cha
 		snprintf(title, sizeof(title), "Certification label %s", id);
 		cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title);
 		cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "starmark");
+		pdf_date(s, &url, 1);
 	}
 	cairo_t *cr = cairo_create(s);
 	if (!svg)
@@ -741,7 +815,14 @@ static int render_vector(typeset *t, const layout *l, const QRcode *q, const cha
 	cairo_show_page(cr);
 	if (stencil)
 		cairo_pattern_destroy(stencil);
-	return finish(cr, s, k, err);
+	int rc = finish(cr, s, svg ? &ks : k, err);
+	if (!rc && svg) {
+		svg_normalise(&svgbuf);
+		if ((rc = k->write(k->ctx, svgbuf.data, svgbuf.len)))
+			sm_err_set(err, rc, NULL, "writing the label failed: %s", sm_strerror(rc));
+	}
+	sm_buf_cleanup(&svgbuf);
+	return rc;
 }
 
 /* ---- ZPL ---- */
@@ -933,7 +1014,7 @@ int sm_label_renderer_render(sm_label_renderer *r, const sm_cert *c, const char 
 		rc = render_zpl(&r->t, &l, q, c->id, url, o, &out, err);
 		break;
 	default:
-		rc = render_vector(&r->t, &l, q, c->id, o->format == SM_LABEL_SVG, &k, err);
+		rc = render_vector(&r->t, &l, q, c->id, url, o->format == SM_LABEL_SVG, &k, err);
 		break;
 	}
 	if (!rc && out.len && (rc = write(wctx, out.data, out.len)))
@@ -970,7 +1051,7 @@ int sm_label_item_failed(int rc, size_t i, const char *id, sm_err *err)
 
 /* The checked labels on A4 pages, each with a light cut line on its edge. */
 static int sheet_draw(typeset *t, const layout *l, QRcode *const *q, cairo_pattern_t *const *stencils,
-                      size_t n, int per_id, sink *k, sm_err *err)
+                      const char *const *urls, size_t n, int per_id, sink *k, sm_err *err)
 {
 	const double w = l[0].w, h = l[0].h;
 	const long cols = (long)((A4_W - 2 * SHEET_MARGIN + SHEET_GUTTER) / (w + SHEET_GUTTER));
@@ -984,6 +1065,7 @@ static int sheet_draw(typeset *t, const layout *l, QRcode *const *q, cairo_patte
 	    cairo_pdf_surface_create_for_stream(sink_write, k, A4_W * PT_PER_MM, A4_H * PT_PER_MM);
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, "Certification labels");
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "starmark");
+	pdf_date(s, urls, n);
 	cairo_t *cr = cairo_create(s);
 	cairo_scale(cr, PT_PER_MM, PT_PER_MM);
 	use_fonts(cr, CAIRO_ANTIALIAS_DEFAULT);
@@ -1055,7 +1137,7 @@ int sm_label_sheet(sm_cert *const *certs, const char *const *models, const char 
 	}
 	for (size_t i = 0; i < n; i++)
 		stencils[i] = qr_stencil(q[i]);
-	rc = sheet_draw(&t, l, q, stencils, n, per_id, &k, err);
+	rc = sheet_draw(&t, l, q, stencils, urls, n, per_id, &k, err);
 out:
 	for (size_t i = 0; stencils && i < n; i++)
 		cairo_pattern_destroy(stencils[i]);

@@ -233,9 +233,7 @@ int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t
 	sm_status_timing_default(&tm);
 	snprintf(work, sizeof(work), "%s.payload", path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int rc = sm_registry_key(r, SM_ROLE_STATUS, &key, err);
-	if (rc)
-		return rc;
+	int rc = 0;
 	/* the version is taken (committed) before the file is written: a crash in between leaves a gap,
 	 * never one version number (and ETag) for two different snapshots */
 	if (r->write) {
@@ -254,7 +252,8 @@ int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t
 	}
 	if ((rc = sm_store_begin(r->store, false, &t, err)))
 		return rc;
-	if ((rc = sm_registry_trust_fresh(r, t, err))) {
+	/* the bundle current in this transaction first, then its key: never a key rotated out meanwhile */
+	if ((rc = sm_registry_trust_fresh(r, t, err)) || (rc = sm_registry_key(r, SM_ROLE_STATUS, &key, err))) {
 		sm_store_abort(t);
 		return rc;
 	}

@@ -220,7 +220,13 @@ int sm_statement_decode(const uint8_t *p, size_t n, sm_statement *s, sm_err *err
 }
 
 /* The status key of the bundle that signed `c` and was valid at `at`. */
-static int check_status_sig(const sm_cose *c, const sm_trust *trust, int64_t at, const char *what, sm_err *err)
+/*
+ * The status key of the bundle that signed `c` and was valid at `at`. *retired (may be NULL) receives
+ * that key's not_after (0 while it is current): what a retired key signed holds at most until it was
+ * retired, so that a leaked key rotated out cannot sign backdated answers that stay good for long.
+ */
+static int check_status_sig(const sm_cose *c, const sm_trust *trust, int64_t at, const char *what, int64_t *retired,
+			    sm_err *err)
 {
 	uint8_t kid[SM_KID_LEN];
 	const sm_trust_key *k = sm_cose_kid(c, kid) ? sm_trust_find(trust, SM_ROLE_STATUS, kid, at) : NULL;
@@ -231,7 +237,16 @@ static int check_status_sig(const sm_cose *c, const sm_trust *trust, int64_t at,
 	if (!rc)
 		rc = sm_cose_verify(c, pub);
 	sm_key_free(pub);
+	if (!rc && retired)
+		*retired = k->not_after;
 	return rc ? sm_err_set(err, SM_EVERIFY, what, "the signature of the %s does not verify", what) : 0;
+}
+
+/* What a retired key signed is good until the key was retired, at the latest. */
+static void cap_at(int64_t *t, int64_t retired)
+{
+	if (retired && *t > retired)
+		*t = retired;
 }
 
 int sm_statement_verify(const uint8_t *cose, size_t n, const sm_trust *trust, sm_statement *out, sm_err *err)
@@ -246,9 +261,13 @@ int sm_statement_verify(const uint8_t *cose, size_t n, const sm_trust *trust, sm
 	const uint8_t *p = sm_cose_payload(c, &pn);
 	if (sm_cose_type(c) != SM_COSE_STATUS)
 		rc = sm_err_set(err, SM_EVERIFY, "statement", "this is not a status statement");
-	else if (!(rc = sm_statement_decode(p, pn, out, err)) &&
-		 (rc = check_status_sig(c, trust, out->produced_at, "statement", err)))
-		sm_statement_cleanup(out);
+	int64_t retired = 0;
+	if (sm_cose_type(c) == SM_COSE_STATUS && !(rc = sm_statement_decode(p, pn, out, err))) {
+		if ((rc = check_status_sig(c, trust, out->produced_at, "statement", &retired, err)))
+			sm_statement_cleanup(out);
+		else
+			cap_at(&out->next_update, retired);
+	}
 	if (!rc && strcmp(out->cert->scheme, trust->scheme) != 0) {
 		rc = sm_err_set(err, SM_EVERIFY, "statement", "the statement is of scheme %s, the trust bundle of %s",
 				out->cert->scheme, trust->scheme);
@@ -262,6 +281,7 @@ int sm_snapshot_verify(const uint8_t *cose, size_t n, const sm_trust *trust, sm_
 		       sm_snapshot_cert_fn fn, void *ctx, sm_err *err)
 {
 	sm_cose *c = NULL;
+	int64_t retired = 0;
 	int rc;
 	memset(info, 0, sizeof(*info));
 	if (n > SM_SNAPSHOT_MAX)
@@ -317,7 +337,11 @@ int sm_snapshot_verify(const uint8_t *cose, size_t n, const sm_trust *trust, sm_
 		rc = sm_cbor_read_array(&r, SIZE_MAX, &ncerts, "certificates", err);
 	/* the signature first: nothing of an unverified snapshot reaches the caller */
 	if (!rc)
-		rc = check_status_sig(c, trust, info->produced_at, "snapshot", err);
+		rc = check_status_sig(c, trust, info->produced_at, "snapshot", &retired, err);
+	if (!rc) {
+		cap_at(&info->next_update, retired);
+		cap_at(&info->expires, retired);
+	}
 	if (!rc && strcmp(info->scheme, trust->scheme) != 0)
 		rc = sm_err_set(err, SM_EVERIFY, "snapshot", "the snapshot is of scheme %s, the trust bundle of %s",
 				info->scheme, trust->scheme);

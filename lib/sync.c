@@ -201,6 +201,73 @@ int sm_sync_server_trust(sm_client *c, const sm_anchor *a, sm_trust *out, size_t
 	return rc;
 }
 
+int sm_sync_registry_trust(sm_registry *r, const sm_anchor *a, sm_trust *out, sm_err *err)
+{
+	sm_trust_chain chain = {0};
+	const sm_trust *own = sm_registry_trust(r);
+	uint64_t from = sm_anchor_fetch_from(a);
+	int rc = from > own->version ? 0 : sm_registry_trust_chain(r, from, &chain, err);
+	if (rc == SM_ENOTFOUND)
+		rc = sm_err_wrap(err, SM_EVERIFY, "trust", "the registry's trust bundles");
+	if (!rc)
+		rc = sm_trust_follow(a, &chain, out, NULL, NULL, err);
+	if (!rc && (out->version != own->version || memcmp(out->root, own->root, SM_PUBKEY_LEN) != 0))
+		rc = sm_err_set(err, SM_EVERIFY, "trust",
+				"the trust anchor reaches bundle version %llu, the registry's is version %llu: not this "
+				"registry's anchor", (unsigned long long)out->version, (unsigned long long)own->version);
+	sm_trust_chain_cleanup(&chain);
+	return rc;
+}
+
+int sm_sync_statement(sm_client *c, const sm_trust *trust, const char *id, sm_statement *out, sm_err *err)
+{
+	sm_response resp = {0};
+	char path[160];
+	char *eid = sm_client_escape(id);
+	memset(out, 0, sizeof(*out));
+	if (!eid)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	if (strlen(eid) > 120) {
+		free(eid);
+		return sm_err_set(err, SM_EINVAL, "id", "'%.40s' is not a certificate id", id);
+	}
+	snprintf(path, sizeof(path), "/v1/certs/%s/statement", eid);
+	free(eid);
+	int rc = sm_client_get(c, path, &resp, err);
+	if (!rc && resp.len > SM_STATEMENT_MAX)
+		rc = sm_err_set(err, SM_EVERIFY, "statement", "the server's statement of %s is larger than %u bytes", id,
+				SM_STATEMENT_MAX);
+	if (!rc && (rc = sm_statement_verify(resp.body, resp.len, trust, out, err)) && rc != SM_ENOMEM)
+		rc = sm_err_wrap(err, rc, "statement", "the server's status statement of %s", id);
+	if (!rc && strcmp(out->cert->id, id) != 0)
+		rc = sm_err_set(err, SM_EVERIFY, "statement", "the server's statement is about %s, not %s", out->cert->id,
+				id);
+	if (rc)
+		sm_statement_cleanup(out);
+	sm_response_cleanup(&resp);
+	return rc;
+}
+
+int sm_label_lookup_server(void *ctx, const char *id, sm_label_record *out, sm_err *err)
+{
+	const sm_label_server *s = ctx;
+	sm_statement st;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->source, sizeof(out->source), "the server's signed statement");
+	int rc = sm_sync_statement(s->client, s->trust, id, &st, err);
+	if (rc == SM_ENOTFOUND) {
+		snprintf(out->source, sizeof(out->source), "the server %.80s", sm_client_base(s->client));
+		return 0;
+	}
+	if (rc)
+		return rc;
+	out->cert = st.cert;
+	st.cert = NULL;
+	out->next_update = st.next_update;
+	sm_statement_cleanup(&st);
+	return 0;
+}
+
 /* ---- sync ---- */
 
 struct sync_state {
@@ -234,8 +301,11 @@ static int read_cache(const char *dir, const sm_anchor *a, struct sync_state *s,
 	if (rc)
 		return rc;
 	s->have_old = true;
-	s->floor = s->old.floor; /* kept even when the rest of the generation is not used */
 	rc = sm_cache_read_trust(&s->old, a, s->trust, &s->chain, &why);
+	/* of this registry (it follows from the anchor): never below the version it was written for, even
+	 * when its snapshot is refused; another registry's cache says nothing of this one's versions */
+	if (!rc)
+		s->floor = s->old.floor;
 	if (!rc && !(rc = cache_gen_map(&s->old, SM_CACHE_SNAPSHOT, SM_SNAPSHOT_MAX, &s->cached, &why)) &&
 	    !(rc = sm_snapshot_verify(s->cached.p, s->cached.n, s->trust, &s->cached_info, NULL, NULL, &why)))
 		rc = sm_cache_floor_check(&s->cached_info, s->old.floor, &why);
@@ -265,15 +335,25 @@ static int sync_trust(sm_client *c, const sm_anchor *a, struct sync_state *s, sm
 {
 	sm_trust_chain more;
 	uint64_t held = sm_trust_chain_newest(&s->chain);
-	int rc = sm_sync_fetch_chain(c, held + 1, &more, err);
-	for (size_t i = 0; !rc && i < more.n; i++)
-		if (more.v[i].version > held)
-			rc = sm_trust_chain_add(&s->chain, more.v[i].p, more.v[i].n, err);
+	/* from the newest version held: the server's copy of it must be the same bundle (equivocation) */
+	int rc = sm_sync_fetch_chain(c, held ? held : 1, &more, err);
+	for (size_t i = 0; !rc && i < more.n; i++) {
+		const sm_trust_link *l = &more.v[i];
+		if (l->version > held) {
+			rc = sm_trust_chain_add(&s->chain, l->p, l->n, err);
+			continue;
+		}
+		for (size_t k = 0; k < s->chain.n; k++)
+			if (s->chain.v[k].version == l->version && (s->chain.v[k].n != l->n || memcmp(s->chain.v[k].p, l->p, l->n) != 0))
+				rc = sm_err_set(err, SM_EVERIFY, "trust",
+				                "the server's trust bundle version %llu is not the one kept: refused (equivocation)",
+				                (unsigned long long)l->version);
+	}
 	if (!rc)
 		rc = sm_trust_follow(a, &s->chain, s->trust, NULL, NULL, err);
 	if (rc && rc != SM_ENOMEM && rc != SM_EIO)
 		rc = sm_err_wrap(err, SM_EVERIFY, "trust", "the server's trust bundles are refused");
-	rep->trust_changed = !rc && more.n > 0;
+	rep->trust_changed = !rc && sm_trust_chain_newest(&more) > held;
 	rep->trust_version = s->trust->version;
 	sm_trust_chain_cleanup(&more);
 	return rc;
@@ -363,7 +443,7 @@ static int lock_dir(const char *dir, int *fd, sm_err *err)
 	snprintf(path, sizeof(path), "%s/.lock", dir);
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return sm_err_set(err, SM_EIO, "cache", "cannot create the cache directory %s: %s", dir, strerror(errno));
-	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (*fd < 0)
 		return sm_err_set(err, SM_EIO, "cache", "cannot open %s: %s", path, strerror(errno));
 	if (flock(*fd, LOCK_EX | LOCK_NB) != 0)

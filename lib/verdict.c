@@ -318,7 +318,7 @@ int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *c
 	memset(res, 0, sizeof(*res));
 	res->required_level = required_level(q, p, NULL, why, sizeof(why));
 	/* data past next_update: within the grace it still answers (warn); past it, unknown */
-	if (next_update && now > next_update + p->offline_grace)
+	if (sm_policy_stale(p, next_update, now))
 		return sm_verdict_unknown(q, p, "stale_data",
 					  "the registry data is past its next update by more than the policy's offline grace",
 					  res);
@@ -348,6 +348,11 @@ int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *c
 	}
 	res->cert = sm_cert_dup(certs[best]);
 	return res->cert ? 0 : SM_ENOMEM;
+}
+
+bool sm_policy_stale(const sm_policy *p, int64_t next_update, int64_t now)
+{
+	return next_update != 0 && now - next_update > p->offline_grace;
 }
 
 void sm_check_result_cleanup(sm_check_result *res)

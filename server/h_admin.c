@@ -141,7 +141,7 @@ static int collect(void *ctx, const void *p, size_t n)
 
 void sm_h_admin_label(sm_req *q, const char *id, const char *ext)
 {
-	static const char *const allowed[] = { "model", "size_mm", "ec", NULL };
+	static const char *const allowed[] = { "model", "size_mm", "ec", "dpi", NULL };
 	static const struct {
 		const char *ext;
 		enum sm_label_format fmt;
@@ -166,15 +166,21 @@ void sm_h_admin_label(sm_req *q, const char *id, const char *ext)
 	}
 	sm_label_opts_default(&o);
 	o.format = formats[f].fmt;
-	uint64_t mm = 0, ec = 1;
-	if (sm_req_u64(q, "size_mm", 20, 200, &mm) || sm_req_u64(q, "ec", 1, 3, &ec))
+	uint64_t mm = 0, ec = 1, dpi = 0;
+	if (sm_req_u64(q, "size_mm", 20, 200, &mm) || sm_req_u64(q, "ec", 1, 3, &ec) ||
+	    sm_req_u64(q, "dpi", (uint64_t)o.dpi, SM_LABEL_DPI_MAX, &dpi))
 		return;
 	if (mm < 10) {
 		sm_reply_error(q, 400, "bad_parameter", "size_mm", "size_mm must be 10..200");
 		return;
 	}
+	if (dpi < SM_LABEL_DPI_MIN) {
+		sm_reply_error(q, 400, "bad_parameter", "dpi", "dpi must be %d..%d", SM_LABEL_DPI_MIN, SM_LABEL_DPI_MAX);
+		return;
+	}
 	o.code_mm = (double)mm;
 	o.ec = (int)ec;
+	o.dpi = (int)dpi;
 	char *url = NULL;
 	sm_cert *c = NULL;
 	struct collect out = { SM_BUF_INIT };
@@ -184,10 +190,13 @@ void sm_h_admin_label(sm_req *q, const char *id, const char *ext)
 	pthread_mutex_unlock(&sm_srv->write_lock);
 	if (!rc)
 		rc = sm_label_render(c, sm_req_param(q, "model"), url, &o, collect, &out, &err);
-	if (rc)
+	if (rc) {
 		sm_reply_sm_err(q, rc, &err);
-	else
+	} else {
+		/* the URL the label's code holds: the resource this image represents (RFC 9110, 8.7) */
+		evhtp_headers_add_header(q->r->headers_out, evhtp_header_new("Content-Location", url, 1, 1));
 		sm_reply(q, 200, formats[f].ctype, out.b.data, out.b.len, NULL, false);
+	}
 	sm_buf_cleanup(&out.b);
 	free(url);
 	sm_cert_free(c);

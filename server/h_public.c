@@ -48,17 +48,13 @@ void sm_h_metrics(sm_req *q)
 	free(text);
 }
 
-/* The signed statement of a certificate, base64url, and its times (0 when there is none yet). */
-static json_t *statement_of(const char *id, int64_t *produced, int64_t *next)
+/* The times of a signed statement the registry made (0 when it cannot be read). */
+static void statement_times(const uint8_t *st, size_t n, int64_t *produced, int64_t *next)
 {
-	uint8_t *st = NULL;
-	size_t n = 0;
 	sm_statement s;
-	*produced = *next = 0;
-	if (sm_registry_statement(sm_srv->reg, id, &st, &n, NULL) != 0)
-		return json_null();
 	sm_cose *c = NULL;
 	size_t pn;
+	*produced = *next = 0;
 	if (sm_cose_decode(st, n, &c, NULL) == 0) {
 		const uint8_t *p = sm_cose_payload(c, &pn);
 		if (sm_statement_decode(p, pn, &s, NULL) == 0) {
@@ -68,6 +64,17 @@ static json_t *statement_of(const char *id, int64_t *produced, int64_t *next)
 		}
 		sm_cose_free(c);
 	}
+}
+
+/* The signed statement of a certificate, base64url, and its times (0 when there is none yet). */
+static json_t *statement_of(const char *id, int64_t *produced, int64_t *next)
+{
+	uint8_t *st = NULL;
+	size_t n = 0;
+	*produced = *next = 0;
+	if (sm_registry_statement(sm_srv->reg, id, &st, &n, NULL) != 0)
+		return json_null();
+	statement_times(st, n, produced, next);
 	char *b = sm_base64url_encode(st, n);
 	free(st);
 	json_t *j = b ? json_string(b) : json_null();
@@ -166,6 +173,37 @@ void sm_h_cert(sm_req *q, const char *id)
 	cache_for(cc, sizeof(cc), sm_srv->cfg.cache_seconds);
 	sm_reply_json(q, 200, sm_cert_to_json(c, sm_date_from_time(sm_server_now())), cc, true);
 	sm_cert_free(c);
+}
+
+/*
+ * The signed status statement of one certificate, as the registry pre-produced it (never signed per
+ * request): what a label scanner or a gateway verifies with the trust it followed from its anchor, for
+ * the certificate a label names. Cacheable up to the statement's next_update, like /v1/check.
+ */
+void sm_h_cert_statement(sm_req *q, const char *id)
+{
+	static const char *const none[] = { NULL };
+	uint8_t *st = NULL;
+	size_t n = 0;
+	sm_err err = { 0 };
+	int64_t produced = 0, next = 0;
+	char cc[64];
+	if (sm_req_query(q, none))
+		return;
+	int rc = sm_registry_statement(sm_srv->reg, id, &st, &n, &err);
+	if (rc == SM_ENOTFOUND) {
+		sm_reply_error(q, 404, "not_found", "id",
+			       "no status statement of %.40s: no such certificate, or its statement is still being produced", id);
+		return;
+	}
+	if (rc) {
+		sm_reply_sm_err(q, rc, &err);
+		return;
+	}
+	statement_times(st, n, &produced, &next);
+	check_cache_control(cc, sizeof(cc), next, sm_server_now());
+	sm_reply(q, 200, "application/cose", st, n, cc, true);
+	free(st);
 }
 
 #define PAGE_SIZE 50

@@ -227,7 +227,7 @@ void sm_reply_sm_err(sm_req *q, int rc, const sm_err *err)
 /* ---- dispatch ---- */
 
 const char *const sm_route_names[R_COUNT] = {
-	"healthz", "metrics", "check", "cert", "certs", "trust", "trust_chain", "trust_version", "trust_json", "snapshot", "checkpoint",
+	"healthz", "metrics", "check", "cert", "cert_statement", "certs", "trust", "trust_chain", "trust_version", "trust_json", "snapshot", "checkpoint",
 	"entries", "inclusion", "consistency", "label_page", "cert_page", "admin_issue", "admin_event",
 	"admin_label", "static", "not_found", "home_check", "policies", "policy", "admin_policy",
 };
@@ -309,6 +309,11 @@ static void route(sm_req *q)
 		q->route = R_CERTS;
 		if (method_ok(q, M_GET))
 			sm_h_certs(q);
+	} else if ((rest = after(p, "/v1/certs/")) && sscanf(rest, "%63[^/]", id) == 1 &&
+		   strcmp(rest + strlen(id), "/statement") == 0) {
+		q->route = R_CERT_STATEMENT;
+		if (method_ok(q, M_GET))
+			sm_h_cert_statement(q, id);
 	} else if ((rest = after(p, "/v1/certs/")) && !strchr(rest, '/')) {
 		q->route = R_CERT;
 		if (method_ok(q, M_GET))

@@ -165,12 +165,10 @@ static const char *const STARS[] = { "", "★", "★★", "★★★", "★★�
 
 /*
  * The verdict on a label that did not verify and why: in the page's language whether the code could not
- * be read or the signature did not match (lib/label.c begins its reasons "unreadable" or "not genuine"),
- * then the library's own words, in English, as technical details.
+ * be read or the signature did not match, then the library's own words, in English, as technical details.
  */
-static int not_genuine(sm_buf *b, const struct words *w, const char *why)
+static int not_genuine(sm_buf *b, const struct words *w, const char *why, bool unreadable)
 {
-	const bool unreadable = why && strncmp(why, "unreadable", 10) == 0;
 	int rc = sm_buf_printf(b,
 			       "<p class=\"verdict bad\" id=\"genuine\">%s</p>\n<p class=\"lead\">%s</p>\n"
 			       "<p id=\"reason\">%s</p>\n",
@@ -201,8 +199,9 @@ static int cert_body(sm_buf *b, const struct words *w, const sm_cert *c, const c
 	if (!rc && genuine == 1)
 		rc = sm_buf_printf(b, "<p class=\"genuine ok%s\" id=\"genuine\">%s</p>\n", si == 0 ? "" : " muted",
 				   w->genuine);
+	/* signed by the registry's key, but not what its record says: never shown as a genuine label of it */
 	if (!rc && differs)
-		rc = sm_buf_printf(b, "<p class=\"genuine bad\">%s</p>\n", w->claims_differ);
+		rc = sm_buf_printf(b, "<p class=\"genuine bad\" id=\"genuine\">%s</p>\n", w->claims_differ);
 	if (!rc)
 		rc = sm_buf_printf(b, "<p class=\"stars\" aria-label=\"%s %d\">%s</p>\n<table>\n", w->level, c->level,
 				   STARS[lv]);
@@ -233,24 +232,33 @@ static int cert_body(sm_buf *b, const struct words *w, const sm_cert *c, const c
 	return rc ? rc : sm_buf_puts(b, "</table>\n");
 }
 
-/* genuine: 1 genuine label, 0 not genuine, 2 genuine but no record here, -1 no label (the /c/ page). */
-static void page(sm_req *q, const sm_cert *c, int genuine, const char *why, bool differs)
+/*
+ * The page: `verdict` is the label's (sm_label_judge), or -1 for the /c/ page, which has no label. Not
+ * genuine, unknown signer (the registry's own bundle knows every key it had, so it does not happen here)
+ * and unreadable get the page that says so; a genuine label of no record here says that; otherwise the
+ * record, its status first, with the genuine banner, or the banner that the claims differ.
+ */
+static void page(sm_req *q, const sm_cert *c, int verdict, const char *why)
 {
 	enum lang l = pick_lang(q);
 	const struct words *w = &W[l];
 	sm_date today = sm_date_from_time(sm_server_now());
 	sm_buf b = SM_BUF_INIT;
+	const bool refused = verdict == SM_LABEL_NOT_GENUINE || verdict == SM_LABEL_UNKNOWN_SIGNER ||
+			     verdict == SM_LABEL_UNREADABLE;
+	const int genuine = verdict == SM_LABEL_GENUINE_IN_FORCE || verdict == SM_LABEL_NOT_IN_FORCE ||
+			    verdict == SM_LABEL_STATUS_UNKNOWN;
 	int rc = sm_buf_printf(&b,
 			       "<!doctype html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">"
 			       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 			       "<title>%s</title><style>%s</style></head><body>\n",
 			       l == JA ? "ja" : "en", w->title, CSS);
-	if (!rc && genuine == 0)
-		rc = not_genuine(&b, w, why);
-	else if (!rc && genuine == 2)
+	if (!rc && refused)
+		rc = not_genuine(&b, w, why, verdict == SM_LABEL_UNREADABLE);
+	else if (!rc && genuine && !c)
 		rc = sm_buf_printf(&b, "<p class=\"genuine bad norec\" id=\"genuine\">%s</p>\n", w->no_record);
-	if (!rc && c)
-		rc = cert_body(&b, w, c, sm_cert_status_name(c, today), genuine, differs);
+	if (!rc && c && !refused)
+		rc = cert_body(&b, w, c, sm_cert_status_name(c, today), genuine, verdict == SM_LABEL_CLAIMS_DIFFER);
 	if (!rc)
 		rc = sm_buf_puts(&b, "</body></html>\n");
 	if (rc) {
@@ -279,47 +287,26 @@ void sm_h_cert_page(sm_req *q, const char *id)
 		sm_reply_sm_err(q, rc, &err);
 		return;
 	}
-	page(q, c, -1, NULL, false);
+	page(q, c, -1, NULL);
 	sm_cert_free(c);
 }
 
 void sm_h_label_page(sm_req *q, const char *token)
 {
 	static const char *const none[] = { NULL };
-	uint8_t *tok = NULL;
-	size_t n = 0;
-	sm_label_claims cl;
+	sm_label_result res;
 	sm_err err = { 0 };
-	sm_cert *c = NULL;
 	if (sm_req_query(q, none))
 		return;
-	int rc = sm_label_parse(token, strlen(token), &tok, &n, &err);
-	if (!rc)
-		rc = sm_label_verify(tok, n, sm_registry_trust(sm_srv->reg), &cl, &err);
-	free(tok);
-	/* a phone opened it: a forged, altered or unreadable label gets the page that says so in words */
-	if (rc == SM_EVERIFY || rc == SM_EINVAL || rc == SM_ETOOBIG) {
-		page(q, NULL, 0, err.msg, false);
-		return;
-	}
+	/* the verdict is lib's (lib/label_verdict.c), the same `label verify` gives: here against the
+	 * registry's own bundle, which is the newest, and its own records */
+	sm_label_source src = { sm_registry_trust(sm_srv->reg), true, sm_label_lookup_registry, sm_srv->reg };
+	int rc = sm_label_judge(token, strlen(token), &src, sm_server_now(), &res, &err);
 	if (rc) {
+		/* a store failure is not the label's fault */
 		sm_reply_sm_err(q, rc, &err);
 		return;
 	}
-	sm_err gerr = { 0 };
-	if ((rc = sm_registry_get(sm_srv->reg, cl.id, &c, &gerr))) {
-		/* a genuine label of a record this registry does not hold: say exactly that; a store
-		 * failure is not the label's fault */
-		if (rc == SM_ENOTFOUND)
-			page(q, NULL, 2, NULL, false);
-		else
-			sm_reply_sm_err(q, rc, &gerr);
-		return;
-	}
-	bool has_model = false;
-	for (size_t i = 0; i < c->nmodels; i++)
-		has_model |= strcmp(c->models[i], cl.model) == 0;
-	bool differs = !has_model || c->level != cl.level || strcmp(c->vendor, cl.vendor) != 0;
-	page(q, c, 1, NULL, differs);
-	sm_cert_free(c);
+	page(q, res.cert, res.verdict, res.reason);
+	sm_label_result_cleanup(&res);
 }

@@ -74,7 +74,7 @@ typedef struct sm_anchor sm_anchor;
  * signed bundle of any version or a chain (`trust export [--chain]`). A bundle file's first bundle
  * must stand alone (sm_trust_verify without a previous bundle) and the rest follow from it.
  * SM_EINVAL naming what is wrong with the text or the file (also when its bundles do not verify: a
- * broken anchor is broken input), SM_ENOTFOUND / SM_EIO for the file, SM_ENOMEM.
+ * broken anchor is broken input; also a path that is no file and no fingerprint), SM_EIO, SM_ENOMEM.
  */
 int sm_anchor_load(const char *spec, sm_anchor **out, sm_err *err);
 void sm_anchor_free(sm_anchor *a);

@@ -31,14 +31,18 @@ typedef struct sm_client sm_client;
 /*
  * An answer. `body` is NUL-terminated (the NUL is not counted in `len`) and owned by the response;
  * it is NULL for a body written to a file. `etag` is the ETag header as sent (quotes included), or
- * empty. `status` is the HTTP status even when the call returned an error for it.
+ * empty; `content_location` the Content-Location header (a label's URL, for a label image), or empty
+ * (also when it is longer than SM_CLIENT_LOCATION_MAX: it is never cut). `status` is the HTTP status
+ * even when the call returned an error for it.
  */
+#define SM_CLIENT_LOCATION_MAX 1280
 typedef struct sm_response {
 	long status;
 	uint8_t *body;
 	size_t len;
 	char etag[128];
 	char content_type[128];
+	char content_location[SM_CLIENT_LOCATION_MAX + 1];
 } sm_response;
 
 /** Release the body; the response can be reused. */

@@ -54,7 +54,8 @@ int sm_err_set(sm_err *err, int code, const char *field, const char *fmt, ...)
 
 /**
  * Put a prefix before the message already in `err` ("entry 5: " + what was wrong), with a new code
- * and field; safe where sm_err_set(err, ..., "%s", err->msg) would format a buffer into itself.
+ * and field; safe where sm_err_set(err, ..., "%s", err->msg) would format a buffer into itself. Passing
+ * err->field as `field` keeps the field it has.
  */
 int sm_err_wrap(sm_err *err, int code, const char *field, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "starmark/buf.h"
 #include "starmark/error.h"
 #include "starmark/merkle.h"
 #include "starmark/record.h"
@@ -137,5 +138,77 @@ bool sm_home_may_join(const sm_home_result *r, size_t first);
 
 /** The `home check --json` / POST /v1/home/check document (schema `home_check`). */
 json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_date today);
+
+/* ---- what must be done before hand-over (or, after it, now) ---- */
+
+enum sm_home_action_code {
+	SM_HOME_ACT_INSTALL = 0,         /* "install": in the design, not found on site */
+	SM_HOME_ACT_APPROVE_OR_REMOVE,   /* "approve_or_remove": installed, not in the design */
+	SM_HOME_ACT_REPLACE_COUNTERFEIT, /* "replace_counterfeit": its label is not genuine or not its own */
+	SM_HOME_ACT_UPDATE_FIRMWARE,     /* "update_firmware": its firmware is not covered or is revoked */
+	SM_HOME_ACT_REPLACE,             /* "replace": denied for another reason */
+	SM_HOME_ACT_RECHECK,             /* "recheck": no usable data */
+	SM_HOME_ACT_PLAN_REPLACEMENT,    /* "plan_replacement": the vendor's support ends soon */
+};
+
+/* A device gives at most this many actions: out of the design, what to do with it, its support. */
+#define SM_HOME_ACTIONS_PER_DEVICE 3
+
+typedef struct sm_home_action {
+	const sm_home_device_result *d; /* borrowed from the result */
+	int code;                       /* enum sm_home_action_code */
+} sm_home_action;
+
+/**
+ * The actions a checked home asks for, in device order: the `actions` of sm_home_result_to_json and
+ * of the hand-over report. Fills out[0 .. min(n, cap)) (out may be NULL when cap is 0) and returns n,
+ * the number there are (at most SM_HOME_ACTIONS_PER_DEVICE * r->ndevices).
+ */
+size_t sm_home_actions(const sm_home_result *r, sm_home_action *out, size_t cap);
+
+/** The machine name of an action code ("install", ...; "" for a code that is not one). */
+const char *sm_home_action_name(int code);
+
+/* ---- the hand-over report (lib/home_report.c) ---- */
+
+/**
+ * An action in words, for a person (lib/home_report.c's message catalogue): `lang` "ja" (also when
+ * NULL) or "en" (the words of sm_home_result_to_json's `message`), into `out` (cap bytes, cut at a
+ * character boundary). SM_EINVAL for another language or code.
+ */
+int sm_home_action_text(const sm_home_action *a, const char *lang, char *out, size_t cap);
+
+typedef struct sm_home_report_opts {
+	const char *lang; /* "ja" (also when NULL) or "en" */
+	int levels;       /* the scheme's levels (its trust bundle's `levels`): stars are "★★☆" for 2 of 3;
+			     0 when not known: 3, or the highest level the policy or a certificate names */
+	int64_t now;      /* the time of the check, Unix seconds */
+} sm_home_report_opts;
+
+/**
+ * The hand-over report of home `h` checked under policy `p` (NULL: the home's own, else the default,
+ * as sm_home_check chose) with result `r` (its devices borrowed from `h`): the home, the policy, the
+ * date of the check, one row per device (room, category, vendor, product, model, firmware, level in
+ * stars, the verdict in words and its first reason, support end), the home's level, the actions, the
+ * missing and unplanned devices, and the log checkpoint the check was made against as evidence.
+ * Words in `o->lang` (o may be NULL: Japanese, levels inferred, now 0).
+ *
+ * sm_home_report_html appends a self-contained HTML document (no script, no outside resource, every
+ * value escaped, print CSS for A4) to `out`; sm_home_report_pdf appends an A4 PDF (Noto Sans CJK JP;
+ * the table's header on every page, pages numbered "n / N"). Both: SM_EINVAL for a language other
+ * than ja or en or levels outside 0..SM_LEVELS_MAX (field "lang", "levels"), SM_ENOMEM, SM_ETOOBIG
+ * past out's cap, SM_EIO when cairo fails; on failure out may hold part of a document.
+ *
+ * sm_home_report writes the one its `path` ends in (".html" or ".pdf", any case) as that file, all or
+ * nothing (sm_file_write_atomic, mode 0644): SM_EINVAL naming the path when it ends in neither
+ * (field "report"), SM_EIO naming it when it cannot be written (no file, nor temporary file, is left),
+ * and the errors above.
+ */
+int sm_home_report_html(const sm_home *h, const sm_policy *p, const sm_home_result *r, const sm_home_report_opts *o,
+			sm_buf *out, sm_err *err);
+int sm_home_report_pdf(const sm_home *h, const sm_policy *p, const sm_home_result *r, const sm_home_report_opts *o,
+		       sm_buf *out, sm_err *err);
+int sm_home_report(const sm_home *h, const sm_policy *p, const sm_home_result *r, const sm_home_report_opts *o,
+		   const char *path, sm_err *err);
 
 #endif

@@ -79,20 +79,135 @@ int sm_label_token_sign(const sm_label_claims *cl, const sm_key *issuer, uint8_t
 char *sm_label_url(const char *host, const uint8_t *tok, size_t n);
 /**
  * Extract the token from a label text: a full URL (any case, http or https, any host, path /L/) or
- * the bare base32 text; surrounding white space is ignored. SM_EINVAL with a message beginning
- * "unreadable: " for anything else: empty, over SM_LABEL_URL_MAX, no /L/ path, not base32, a
- * token over SM_LABEL_TOKEN_MAX. Caller frees *tok.
+ * the bare base32 text; surrounding white space is ignored. SM_EINVAL (the text is unreadable as a
+ * label) saying why: empty, over SM_LABEL_URL_MAX, no /L/ path, not base32, a token over
+ * SM_LABEL_TOKEN_MAX. Caller frees *tok.
  */
 int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_err *err);
+
+/*
+ * Who signed a label. Tokens carry no kid, so a verifier tries every issuer key of its bundle:
+ *  - a key that verifies and was valid at the label's `issued at`: genuine;
+ *  - a key that verifies but was not valid then (a retired key signing after its time, a key dated
+ *    before its time): not genuine;
+ *  - no key of the bundle verifies (for a token with a kid: the kid is not in the bundle at all):
+ *    - the label is dated in or after the second the bundle was made (issued_at >= trust->at): the
+ *      registry may have made an issuer key since (times are whole seconds, and a key's validity
+ *      includes its second), which this bundle cannot know. The signer is UNKNOWN, not forged:
+ *      "update the trust bundle" (SM_ENOTFOUND). A forgery dated so looks the same, so this is
+ *      never genuine, only undecided until the verifier holds a newer bundle;
+ *    - dated before the bundle was made: every issuer key that could have signed it is in the
+ *      bundle (bundles keep retired keys with their validity): forged or altered (SM_EVERIFY).
+ * So an old label checked with a new bundle is genuine, a new label checked with an old bundle is an
+ * unknown signer. Against the registry's newest bundle (its own, or the server's followed from the
+ * anchor) an unknown signer is not genuine: sm_label_judge says so.
+ */
 
 /**
  * Verify a token offline against a trust bundle: 0 and the claims when it is genuine (decodes
  * strictly, content type label, signed by an issuer key of the bundle that was valid at its
- * `issued at`); `out->scheme` is the bundle's and `out->kid` the signer's. SM_EVERIFY with a
- * message beginning "not genuine: " (bad signature, unknown or not-then-valid key, another kind
- * of signed object) or SM_EINVAL beginning "unreadable: " (not a COSE_Sign1, claims malformed).
+ * `issued at`); `out->scheme` is the bundle's and `out->kid` the signer's. Otherwise the code is
+ * the class and the message says why (for the user, never to be parsed): SM_EVERIFY not genuine
+ * (bad signature, a key not valid then, another kind of signed object), SM_ENOTFOUND an unknown
+ * signer (the rule above; the message says to update the trust bundle), SM_EINVAL unreadable (not a
+ * COSE_Sign1, claims malformed), SM_ENOMEM.
  */
 int sm_label_verify(const uint8_t *tok, size_t n, const sm_trust *trust, sm_label_claims *out, sm_err *err);
+
+/**
+ * Whether a genuine label's claims are the registry's record `c`: the same id, scheme, vendor code,
+ * level and registration date, and a model that is one of the record's models (models are only ever
+ * added to a certificate, so a label of any model it had stays a label of it). `cl` is what
+ * sm_label_verify filled (its scheme the bundle's). Returns 0, or SM_EVERIFY with `field` the claim
+ * that differs ("id", "scheme", "vendor", "model", "level", "registered") and both values in the
+ * message. A genuine label whose claims differ from the record was signed by the registry's key
+ * for something the registry does not hold: no front end may call it a label of that certificate.
+ */
+int sm_label_match(const sm_label_claims *cl, const sm_cert *c, sm_err *err);
+
+/* ---- the verdict on a label ---- */
+
+/*
+ * A genuine label says the record was issued; it cannot say the record is still good (DESIGN.md,
+ * Labels). The verdict combines the two, in one place, for every front end: `label verify` maps it to
+ * its exit code, the certificate page to what it shows. Nothing parses the messages.
+ */
+enum sm_label_verdict {
+	SM_LABEL_GENUINE_IN_FORCE = 0, /* genuine, and its certificate is in force: active, not expired, data fresh */
+	SM_LABEL_NOT_GENUINE,          /* forged, altered, another kind of object, a key not valid then */
+	SM_LABEL_CLAIMS_DIFFER,        /* signed by the registry's key, but not what its record says (sm_label_match) */
+	SM_LABEL_NOT_IN_FORCE,         /* genuine; the certificate is suspended, revoked or expired */
+	SM_LABEL_UNKNOWN_SIGNER,       /* no key of the bundle signed it, dated not before the bundle: update it */
+	SM_LABEL_STATUS_UNKNOWN,       /* genuine; its status could not be checked (nothing to ask, no record, stale) */
+	SM_LABEL_UNREADABLE,           /* not a label text or token at all */
+};
+
+/** "genuine-in-force", "not-genuine", "claims-differ", "not-in-force", "unknown-signer", "status-unknown",
+ * "unreadable"; NULL for another value. */
+const char *sm_label_verdict_name(int verdict);
+
+/* What a status source knows now of one certificate (a lookup fills it). */
+typedef struct sm_label_record {
+	sm_cert *cert;       /* the record (ownership passes to the verdict), NULL: the source holds no such certificate */
+	int64_t next_update; /* until when it is good (a statement's or snapshot's); 0: the registry itself, always current */
+	int64_t expires;     /* a snapshot's expiry, past which it must not be used at all; 0: none */
+	char source[128];    /* where it came from, for the user: "the registry", "the server's signed statement" */
+} sm_label_record;
+
+/**
+ * Find the record of certificate `id` in a status source. Return 0 with out->cert set, or NULL when the
+ * source holds none; SM_EVERIFY, SM_EINVAL or SM_ETOOBIG when what the source gave does not verify or
+ * cannot be read (the status is then unknown, err saying why); any other code is a failure of the machine (the
+ * network, the store, memory) that the verdict returns as it is.
+ */
+typedef int (*sm_label_lookup_fn)(void *ctx, const char *id, sm_label_record *out, sm_err *err);
+
+/** The local registry as a status source: `ctx` is an sm_registry *. */
+int sm_label_lookup_registry(void *ctx, const char *id, sm_label_record *out, sm_err *err);
+
+/* What a label is checked against. */
+typedef struct sm_label_source {
+	const sm_trust *trust;     /* a verified bundle that follows from the user's anchor */
+	bool newest;               /* it is the registry's newest (its own, or a server's chain followed to the end):
+				    * then an unknown signer is not genuine */
+	sm_label_lookup_fn lookup; /* NULL: nothing to ask for the status (offline, the anchor alone) */
+	void *ctx;
+} sm_label_source;
+
+typedef struct sm_label_result {
+	int verdict;             /* enum sm_label_verdict */
+	bool genuine;            /* signed by an issuer key of the bundle valid when it says it was made */
+	sm_label_claims claims;  /* what it claims (when genuine, and for SM_LABEL_CLAIMS_DIFFER) */
+	sm_cert *cert;           /* the record its status came from (owned), or NULL */
+	const char *status;      /* "active", "suspended", "revoked", "expired" (static), NULL when unknown */
+	bool in_force;           /* verdict SM_LABEL_GENUINE_IN_FORCE */
+	bool past_next_update;   /* in force from data past its next update, within the offline grace: warn */
+	int64_t next_update;     /* of the status data (0: the registry itself) */
+	char source[128];        /* where the status came from ("" when none was asked) */
+	char field[SM_ERR_FIELD_MAX]; /* SM_LABEL_CLAIMS_DIFFER: the claim; otherwise the input at fault, or "" */
+	char reason[SM_ERR_MSG_MAX];  /* why, for the user ("" for SM_LABEL_GENUINE_IN_FORCE) */
+} sm_label_result;
+
+/** Free what a result owns (its record); a second call is harmless. */
+void sm_label_result_cleanup(sm_label_result *r);
+
+/**
+ * The verdict on a label text (the scanned URL or bare token; sm_label_parse) at `now`:
+ *  1. unreadable text or token: SM_LABEL_UNREADABLE;
+ *  2. sm_label_verify against src->trust: not genuine -> SM_LABEL_NOT_GENUINE; an unknown signer ->
+ *     SM_LABEL_UNKNOWN_SIGNER, or SM_LABEL_NOT_GENUINE when src->newest (the registry's newest bundle
+ *     knows every key it ever had);
+ *  3. genuine: no lookup -> SM_LABEL_STATUS_UNKNOWN ("not checked"); the lookup finds no record, or
+ *     what it gives does not verify -> SM_LABEL_STATUS_UNKNOWN; a record whose claims differ
+ *     (sm_label_match) -> SM_LABEL_CLAIMS_DIFFER; a record past its `expires`, or past its
+ *     next_update by more than the default policy's offline grace (sm_policy_stale) ->
+ *     SM_LABEL_STATUS_UNKNOWN; suspended, revoked or expired at `now` -> SM_LABEL_NOT_IN_FORCE;
+ *     else SM_LABEL_GENUINE_IN_FORCE (past_next_update when within the grace).
+ * *res is overwritten whole (clean up what it held first). Returns 0 whatever the verdict; SM_ENOMEM,
+ * or the lookup's failure of the machine (SM_EIO, SM_ESTORE, ...) with err saying what failed.
+ */
+int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int64_t now, sm_label_result *res,
+		   sm_err *err);
 
 /**
  * The registry side: a fresh token URL for a certificate's model (NULL: its first), signed with the

@@ -11,6 +11,7 @@
 #include "starmark/checkpoint.h"
 #include "starmark/client.h"
 #include "starmark/error.h"
+#include "starmark/label.h"
 #include "starmark/status.h"
 #include "starmark/trust.h"
 #include "starmark/verdict.h"
@@ -75,6 +76,35 @@ int sm_sync_fetch_chain(sm_client *c, uint64_t from, sm_trust_chain *out, sm_err
  */
 int sm_sync_server_trust(sm_client *c, const sm_anchor *a, sm_trust *out, size_t *links, sm_err *err);
 
+/**
+ * A local registry's newest trust bundle, followed from the anchor as sm_sync_server_trust follows a
+ * server's: the bundles the registry published from the version the anchor needs, walked with
+ * sm_trust_follow, and the walk must reach the registry's current bundle (an anchor ahead of the
+ * registry, or of another registry, is refused). SM_EVERIFY saying why, SM_ESTORE, SM_ENOMEM.
+ */
+int sm_sync_registry_trust(sm_registry *r, const sm_anchor *a, sm_trust *out, sm_err *err);
+
+/**
+ * GET /v1/certs/{id}/statement: the server's signed status statement of certificate `id`, verified with
+ * `trust` (sm_statement_verify: content type, a status key valid when it was produced, the scheme) and
+ * about `id`. Freshness is the caller's (next_update). *out is the caller's to clean up. SM_ENOTFOUND
+ * when the server has none (no such certificate, or not produced yet), SM_EVERIFY when it does not
+ * verify or is about another certificate, SM_EINVAL when it is no statement; the client's errors.
+ */
+int sm_sync_statement(sm_client *c, const sm_trust *trust, const char *id, sm_statement *out, sm_err *err);
+
+/* A server as a label's status source (sm_label_lookup_server): its client and the trust followed to it. */
+typedef struct sm_label_server {
+	sm_client *client;
+	const sm_trust *trust;
+} sm_label_server;
+
+/**
+ * sm_label_lookup_fn over a server: `ctx` is an sm_label_server. The record is the statement's facts
+ * (sm_sync_statement) with its next_update; none when the server has no statement of the id.
+ */
+int sm_label_lookup_server(void *ctx, const char *id, sm_label_record *out, sm_err *err);
+
 /* ---- sync ---- */
 
 typedef struct sm_sync_report {
@@ -138,5 +168,18 @@ const sm_trust *sm_cache_trust(const sm_cache *c);
  */
 int sm_cache_check(sm_cache *c, const sm_check_req *q, const sm_policy *p, int64_t now, sm_check_result *res,
                    sm_snapshot_info *info, sm_err *err);
+
+/**
+ * The certificate `id` in the cached snapshot, which is verified again (and checked against the
+ * rollback floor) first: *out (caller frees), NULL when the snapshot does not hold it; *info (may be
+ * NULL) its header. SM_EVERIFY / SM_EINVAL when the snapshot does not verify, SM_ENOMEM.
+ */
+int sm_cache_get(sm_cache *c, const char *id, sm_cert **out, sm_snapshot_info *info, sm_err *err);
+
+/**
+ * sm_label_lookup_fn over an open cache: `ctx` is an sm_cache. The record is the snapshot's, with its
+ * next_update and expires (the verdict judges them); none when the snapshot does not hold the id.
+ */
+int sm_label_lookup_cache(void *ctx, const char *id, sm_label_record *out, sm_err *err);
 
 #endif

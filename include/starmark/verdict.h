@@ -121,6 +121,14 @@ int sm_verdict_eval(const sm_check_req *q, const sm_policy *p, sm_cert *const *c
 int sm_verdict_unknown(const sm_check_req *q, const sm_policy *p, const char *code, const char *msg,
 		       sm_check_result *res);
 
+/**
+ * Whether data good until `next_update` (a statement's or a snapshot's; 0: the registry itself, always
+ * current) is no longer usable at `now` under `p`: past next_update by more than the policy's offline
+ * grace. Within the grace it is usable, with a warning (sm_verdict_eval's warn, a label's
+ * past_next_update). The one rule of freshness that verdicts and label verdicts share.
+ */
+bool sm_policy_stale(const sm_policy *p, int64_t next_update, int64_t now);
+
 /** Free the certificate a result owns (res->cert becomes NULL; a second call is harmless). */
 void sm_check_result_cleanup(sm_check_result *res);
 

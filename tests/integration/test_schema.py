@@ -56,6 +56,14 @@ with tempfile.TemporaryDirectory() as tmp:
     check("verify", run(db, "log", "verify"), "log verify")
     check("log_proof", run(db, "log", "proof", cert["id"]), "log proof")
     check("label_written", run(db, "label", cert["id"], "--out", os.path.join(tmp, "l.png")), "label --out")
+    url = run(db, "label", cert["id"], "--out", os.path.join(tmp, "l.svg"))["url"]
+    check("label_verify", run(db, "label", "verify", url), "label verify: genuine, in force")
+    forged = url[:-20] + ("A" if url[-20] != "A" else "B") + url[-19:]
+    check("label_verify", run(db, "label", "verify", forged, expect=1), "label verify: not genuine")
+    check("label_verify", run(db, "label", "verify", "HTTPS://X/L/0189", expect=2), "label verify: unreadable")
+    run(db, "trust", "export", os.path.join(tmp, "label-trust.cose"))
+    check("label_verify", run(os.path.join(tmp, "none"), "label", "verify", url, "--trust",
+                              os.path.join(tmp, "label-trust.cose"), expect=3), "label verify: status unknown")
     check("label_written", run(db, "label", "sheet", cert["id"], "--out", os.path.join(tmp, "s.pdf")), "label sheet")
     os.mkdir(os.path.join(tmp, "labels"))
     check("label_written", run(db, "label", cert["id"], "--out-dir", os.path.join(tmp, "labels"), "--format", "zpl"),
@@ -99,6 +107,10 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(design_file, "w", encoding="utf-8") as f:
         json.dump(design, f)
     check("home_check", run(db, "home", "check", design_file, expect=1), "home check of a design")
+
+    # last: a revoked certificate's label is genuine and not in force
+    run(db, "revoke", cert["id"], "--reason", "schema test")
+    check("label_verify", run(db, "label", "verify", url, expect=1), "label verify: revoked")
 
 print(f"{checked - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "starmark/answer.h"
 #include "starmark/codec.h"
 #include "starmark/json.h"
@@ -24,37 +25,12 @@ struct fx {
 	char id[32], other[32];
 };
 
-static char *issue(sm_registry *r, const char *model, char id[32])
-{
-	sm_cert *c = sm_cert_new(), *out = NULL;
-	snprintf(c->vendor, sizeof(c->vendor), "ACME");
-	c->vendor_name = strdup("Acme");
-	c->product = strdup("Lock");
-	c->models = calloc(1, sizeof(char *));
-	c->models[0] = strdup(model);
-	c->nmodels = 1;
-	c->level = 2;
-	c->firmware = strdup(">=1.0 <2.0");
-	c->registered = 20700;
-	assert_int_equal(sm_registry_issue(r, c, NOW, &out, NULL), 0);
-	snprintf(id, 32, "%s", out->id);
-	sm_cert_free(c);
-	sm_cert_free(out);
-	return id;
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sm-test-answer-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	char reg[96], fp[65];
-	snprintf(reg, sizeof(reg), "%s/reg", f->dir);
-	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
-	assert_int_equal(sm_registry_init(reg, &o, fp, NULL), 0);
-	assert_int_equal(sm_registry_open(reg, true, NULL, &f->r, NULL), 0);
-	issue(f->r, "L-1", f->id);
-	issue(f->r, "L-2", f->other);
+	f->r = fx_registry_new(f->dir, "registry.test", NOW);
+	fx_issue(f->r, "ACME", "L-1", 2, ">=1.0 <2.0", NULL, SM_DATE_NONE, NOW, f->id);
+	fx_issue(f->r, "ACME", "L-2", 2, ">=1.0 <2.0", NULL, SM_DATE_NONE, NOW, f->other);
 	*state = f;
 	return 0;
 }
@@ -62,10 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
-	sm_registry_close(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fx_registry_free(f->r, f->dir);
 	free(f);
 	return 0;
 }
@@ -159,6 +132,15 @@ static void test_answer_refuses_what_does_not_follow(void **state)
 	t = answer(f, "L-1", "1.5", f->other, NULL);
 	assert_int_equal(judge(f, t, "L-1", "1.5", &p, false, NOW + 10, &a, &err), SM_EVERIFY);
 	assert_non_null(strstr(err.msg, "not the certificate of the answer"));
+	free(t);
+	/* a genuine answer about another product, offered for the device asked (a man in the middle) */
+	t = answer(f, "L-1", "1.5", f->id, NULL);
+	assert_int_equal(judge(f, t, "BACKDOORED-CAM", "1.5", &p, false, NOW + 10, &a, &err), SM_EVERIFY);
+	assert_non_null(strstr(err.msg, "does not name ACME BACKDOORED-CAM"));
+	assert_int_equal(judge(f, t, "BACKDOORED-CAM", "1.5", &p, true, NOW + 10, &a, &err), SM_EVERIFY);
+	sm_check_req other = {"EVILCORP", "L-1", "1.5", NULL, 0};
+	assert_int_equal(sm_check_answer_judge(t, strlen(t), &other, &p, true, sm_registry_trust(f->r), NOW + 10, &a, &err),
+			 SM_EVERIFY);
 	free(t);
 	/* a statement altered in one character */
 	t = answer(f, "L-1", "1.5", f->id, NULL);

@@ -53,12 +53,26 @@ static void test_error_quote(void **state)
 	assert_string_equal(b, "");
 }
 
+static void test_error_wrap_keeps_or_replaces_the_field(void **state)
+{
+	(void)state;
+	sm_err err = {0};
+	sm_err_set(&err, SM_EINVAL, "devices[0].installed", "installed must be true or false");
+	assert_int_equal(sm_err_wrap(&err, SM_EINVAL, err.field, "%s", "home.json"), SM_EINVAL);
+	assert_string_equal(err.field, "devices[0].installed");
+	assert_string_equal(err.msg, "home.json: installed must be true or false");
+	sm_err_wrap(&err, SM_EIO, "file", "again");
+	assert_string_equal(err.field, "file");
+	assert_int_equal(err.code, SM_EIO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_set_fills_and_returns),
 		cmocka_unit_test(test_error_strerror_names_every_code),
 		cmocka_unit_test(test_error_quote),
+		cmocka_unit_test(test_error_wrap_keeps_or_replaces_the_field),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,10 @@
 
 #include <cmocka.h>
 
+#include "fixture.h"
+#include "registry_int.h"
 #include "starmark/client.h"
+#include "starmark/cose.h"
 #include "starmark/starmark.h"
 #include "starmark/status.h"
 #include "starmark/sync.h"
@@ -27,45 +30,17 @@ struct fx {
 	sm_trust *t;
 };
 
-static sm_cert *draft(const char *vendor, const char *model, int level, const char *fw)
-{
-	sm_cert *c = sm_cert_new();
-	snprintf(c->vendor, sizeof(c->vendor), "%s", vendor);
-	c->vendor_name = strdup("Vendor");
-	c->product = strdup("製品");
-	c->models = calloc(1, sizeof(char *));
-	c->models[0] = strdup(model);
-	c->nmodels = 1;
-	c->level = level;
-	c->firmware = strdup(fw);
-	c->registered = 20700;
-	return c;
-}
-
 static void issue(struct fx *f, const char *vendor, const char *model, int level, const char *fw, char id[32])
 {
-	sm_err err = {0};
-	sm_cert *d = draft(vendor, model, level, fw), *c = NULL;
-	assert_int_equal(sm_registry_issue(f->r, d, NOW + 1, &c, &err), 0);
-	if (id)
-		snprintf(id, 32, "%s", c->id);
-	sm_cert_free(d);
-	sm_cert_free(c);
+	fx_issue(f->r, vendor, model, level, fw, NULL, SM_DATE_NONE, NOW + 1, id);
 }
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sm-test-sync-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	f->r = fx_registry_new(f->dir, "registry.test", NOW);
 	snprintf(f->cache, sizeof(f->cache), "%s/cache", f->dir);
 	assert_int_equal(mkdir(f->cache, 0755), 0);
-	char reg[96];
-	snprintf(reg, sizeof(reg), "%s/reg", f->dir);
-	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
-	char fp[65];
-	assert_int_equal(sm_registry_init(reg, &o, fp, NULL), 0);
-	assert_int_equal(sm_registry_open(reg, true, NULL, &f->r, NULL), 0);
 	f->t = malloc(sizeof(*f->t));
 	*state = f;
 	return 0;
@@ -74,10 +49,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
-	sm_registry_close(f->r);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	fx_registry_free(f->r, f->dir);
 	free(f->t);
 	free(f);
 	return 0;
@@ -304,16 +276,50 @@ static void test_sync_anchor_specs(void **state)
 	write_all(path, (const uint8_t *)"garbage", 7);
 	assert_int_equal(sm_anchor_load(path, &a, &err), SM_EINVAL);
 	assert_null(a);
-	assert_int_equal(sm_anchor_load("/nonexistent/trust.cose", &a, &err), SM_ENOTFOUND);
+	assert_int_equal(sm_anchor_load("/nonexistent/trust.cose", &a, &err), SM_EINVAL);
 	assert_non_null(strstr(err.msg, "neither a file nor a root key fingerprint"));
 	fp[10] = '\0';
-	assert_int_equal(sm_anchor_load(fp, &a, &err), SM_ENOTFOUND);
+	assert_int_equal(sm_anchor_load(fp, &a, &err), SM_EINVAL);
 	assert_int_equal(sm_anchor_load("", &a, &err), SM_EINVAL);
 	/* an empty chain is no anchor */
 	snprintf(path, sizeof(path), "%s/empty", f->dir);
 	write_all(path, (const uint8_t *)"\x80", 1);
 	assert_int_equal(sm_anchor_load(path, &a, &err), SM_EINVAL);
 	free(b);
+}
+
+/* A status key rotated out (leaked, say) signs nothing that lasts past its retirement, backdated or not. */
+static void test_sync_retired_status_key_signs_nothing_lasting(void **state)
+{
+	struct fx *f = *state;
+	const sm_key *old = NULL;
+	sm_err err = {0};
+	char id[32];
+	issue(f, "ACME", "L1", 2, ">=1.0", id);
+	assert_int_equal(sm_registry_key(f->r, SM_ROLE_STATUS, &old, &err), 0); /* kept alive until close */
+	rotate(f, SM_ROLE_STATUS, NOW + 100);
+	sm_statement s = {0}, out = {0};
+	sm_buf b = SM_BUF_INIT;
+	uint8_t *cose = NULL;
+	size_t n = 0;
+	assert_int_equal(sm_registry_get(f->r, id, &s.cert, &err), 0);
+	s.produced_at = NOW + 50; /* while the old key was valid */
+	s.next_update = NOW + 10 * 365 * 86400;
+	assert_int_equal(sm_statement_encode(&s, &b), 0);
+	assert_int_equal(sm_cose_sign1(old, SM_COSE_STATUS, b.data, b.len, true, &cose, &n), 0);
+	assert_int_equal(sm_statement_verify(cose, n, sm_registry_trust(f->r), &out, &err), 0);
+	assert_int_equal(out.next_update, NOW + 100); /* good until the key was retired, not ten years */
+	sm_check_req q = {"ACME", "L1", "1.5", NULL, 0};
+	sm_policy p;
+	sm_check_result res = {0};
+	sm_policy_default(&p);
+	assert_int_equal(sm_verdict_eval(&q, &p, &out.cert, 1, out.next_update, NOW + 100 + 80 * 3600, &res), 0);
+	assert_int_equal(res.verdict, SM_UNKNOWN); /* past the grace after the retirement */
+	sm_check_result_cleanup(&res);
+	sm_statement_cleanup(&out);
+	sm_statement_cleanup(&s);
+	sm_buf_cleanup(&b);
+	free(cose);
 }
 
 /* ---- snapshots ---- */
@@ -622,6 +628,111 @@ static void test_sync_cache_rollback_floor(void **state)
 	sm_anchor_free(a);
 }
 
+/* A label's status from the cache: the one certificate, verified again, with the snapshot's times. */
+static void test_sync_cache_label_lookup(void **state)
+{
+	struct fx *f = *state;
+	sm_cache *c = NULL;
+	sm_err err = {0};
+	sm_cert *cert = NULL;
+	sm_snapshot_info si;
+	sm_label_record rec;
+	sm_label_result res;
+	char id[32], path[200];
+	issue(f, "ACME", "L1", 2, ">=1.0", id);
+	issue(f, "ACME", "L2", 1, ">=1.0", NULL);
+	put_cache(f, NOW + 10);
+	sm_anchor *a = registry_anchor(f);
+	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), 0);
+	assert_int_equal(sm_cache_get(c, id, &cert, &si, &err), 0);
+	assert_non_null(cert);
+	assert_string_equal(cert->id, id);
+	assert_string_equal(cert->scheme, "CCDS");
+	assert_int_equal(si.count, 2);
+	sm_cert_free(cert);
+	assert_int_equal(sm_cache_get(c, "SM-2026-999999", &cert, NULL, &err), 0);
+	assert_null(cert);
+	assert_int_equal(sm_label_lookup_cache(c, id, &rec, &err), 0);
+	assert_non_null(rec.cert);
+	assert_int_equal(rec.next_update, si.next_update);
+	assert_int_equal(rec.expires, si.expires);
+	assert_non_null(strstr(rec.source, "synced snapshot version"));
+	sm_cert_free(rec.cert);
+	/* the whole verdict from the cache: a label of the first certificate, in force */
+	char *url = NULL;
+	assert_int_equal(sm_registry_label(f->r, id, NULL, NOW + 20, &url, NULL, &err), 0);
+	sm_label_source src = {sm_cache_trust(c), false, sm_label_lookup_cache, c};
+	assert_int_equal(sm_label_judge(url, strlen(url), &src, NOW + 30, &res, &err), 0);
+	assert_int_equal(res.verdict, SM_LABEL_GENUINE_IN_FORCE);
+	sm_label_result_cleanup(&res);
+	sm_cache_close(c);
+	/* a tampered snapshot: the status is unknown, never taken from it */
+	snprintf(path, sizeof(path), "%s/g-0-test/%s", f->cache, SM_CACHE_SNAPSHOT);
+	size_t n;
+	uint8_t *b = read_all(path, &n);
+	b[n - 2] ^= 1;
+	write_all(path, b, n);
+	free(b);
+	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), 0);
+	assert_int_equal(sm_cache_get(c, id, &cert, NULL, &err), SM_EVERIFY);
+	assert_null(cert);
+	src.trust = sm_cache_trust(c);
+	src.ctx = c;
+	assert_int_equal(sm_label_judge(url, strlen(url), &src, NOW + 30, &res, &err), 0);
+	assert_int_equal(res.verdict, SM_LABEL_STATUS_UNKNOWN);
+	assert_true(res.genuine);
+	sm_label_result_cleanup(&res);
+	free(url);
+	sm_cache_close(c);
+	sm_anchor_free(a);
+}
+
+/* A local registry's trust followed from an anchor: through its rotations; another registry's is refused. */
+static void test_sync_registry_trust(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = {0};
+	uint8_t *v1 = NULL;
+	size_t n1;
+	char fp[65], other[96];
+	assert_int_equal(sm_registry_trust_signed(f->r, &v1, &n1, &err), 0);
+	sm_anchor *a = anchor_of(v1, n1);
+	rotate(f, SM_ROLE_ISSUER, NOW + 100);
+	rotate(f, SM_ROLE_ROOT, NOW + 200);
+	assert_int_equal(sm_sync_registry_trust(f->r, a, f->t, &err), 0);
+	assert_int_equal(f->t->version, 3);
+	sm_anchor_free(a);
+	/* the first root's fingerprint: the chain is followed from bundle 1 */
+	sm_trust t1;
+	assert_int_equal(sm_trust_peek(v1, n1, &t1, NULL), 0);
+	sm_key_fingerprint(t1.root, fp);
+	assert_int_equal(sm_anchor_load(fp, &a, NULL), 0);
+	assert_int_equal(sm_sync_registry_trust(f->r, a, f->t, &err), 0);
+	assert_int_equal(f->t->version, 3);
+	sm_anchor_free(a);
+	/* another registry's anchor */
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	sm_init_opts o = {"CCDS", 3, "registry.test", NULL, NOW};
+	sm_registry *r2 = NULL;
+	uint8_t *b = NULL;
+	size_t n;
+	assert_int_equal(sm_registry_init(other, &o, fp, NULL), 0);
+	assert_int_equal(sm_registry_open(other, false, NULL, &r2, NULL), 0);
+	assert_int_equal(sm_registry_trust_signed(r2, &b, &n, NULL), 0);
+	a = anchor_of(b, n);
+	assert_int_equal(sm_sync_registry_trust(f->r, a, f->t, &err), SM_EVERIFY);
+	/* and the other way round: our anchor, now at version 3, is ahead of that registry */
+	sm_anchor_free(a);
+	free(b);
+	assert_int_equal(sm_registry_trust_signed(f->r, &b, &n, NULL), 0);
+	a = anchor_of(b, n);
+	assert_int_equal(sm_sync_registry_trust(r2, a, f->t, &err), SM_EVERIFY);
+	sm_anchor_free(a);
+	free(b);
+	sm_registry_close(r2);
+	free(v1);
+}
+
 /* ---- the client's pure parts ---- */
 
 static void test_sync_client_refuses_bad_urls(void **state)
@@ -667,7 +778,7 @@ static void test_sync_client_connection_refused(void **state)
 static void test_sync_cert_view_roundtrip(void **state)
 {
 	(void)state;
-	sm_cert *d = draft("ACME", "L1", 3, ">=1.0 <2.0"), *back = NULL;
+	sm_cert *d = fx_draft("ACME", "L1", 3, ">=1.0 <2.0", NULL), *back = NULL;
 	sm_err err = {0};
 	snprintf(d->id, sizeof(d->id), "SM-2026-000007");
 	snprintf(d->scheme, sizeof(d->scheme), "CCDS");
@@ -723,6 +834,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sync_trust_follows_root_rotations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_trust_chain_refusals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_anchor_specs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_retired_status_key_signs_nothing_lasting, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_snapshot_newer_same_rollback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_snapshot_freeze_and_tamper, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_consistency, setup, teardown),
@@ -731,6 +843,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sync_cache_missing_and_tampered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_cache_needs_the_users_anchor, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_cache_rollback_floor, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_cache_label_lookup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_registry_trust, setup, teardown),
 	    cmocka_unit_test(test_sync_client_refuses_bad_urls),
 	    cmocka_unit_test(test_sync_client_escape),
 	    cmocka_unit_test(test_sync_client_connection_refused),

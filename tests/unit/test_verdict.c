@@ -870,6 +870,21 @@ static void test_verdict_level_per_certificate_order_independent(void **state)
 	sm_cert_free(plain);
 }
 
+/* The one rule of freshness (verdicts and label verdicts): past next_update by more than the grace. */
+static void test_verdict_policy_stale(void **state)
+{
+	(void)state;
+	sm_policy p;
+	sm_policy_default(&p);
+	assert_false(sm_policy_stale(&p, 0, 4000000000LL)); /* the registry itself */
+	assert_false(sm_policy_stale(&p, 1000, 999));
+	assert_false(sm_policy_stale(&p, 1000, 1000 + 72 * 3600));
+	assert_true(sm_policy_stale(&p, 1000, 1000 + 72 * 3600 + 1));
+	p.offline_grace = 0;
+	assert_false(sm_policy_stale(&p, 1000, 1000));
+	assert_true(sm_policy_stale(&p, 1000, 1001));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -881,6 +896,7 @@ int main(void)
 	    cmocka_unit_test(test_verdict_warn_support_ending),
 	    cmocka_unit_test(test_verdict_deny_each_reason),
 	    cmocka_unit_test(test_verdict_freshness),
+	    cmocka_unit_test(test_verdict_policy_stale),
 	    cmocka_unit_test(test_verdict_best_of_several),
 	    cmocka_unit_test(test_verdict_category_and_level),
 	    cmocka_unit_test(test_verdict_level_per_certificate_order_independent),
