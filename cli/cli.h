@@ -100,7 +100,7 @@ int cmd_token(cli *c, int argc, char **argv);
 int cmd_check(cli *c, int argc, char **argv);
 int cmd_sync(cli *c, int argc, char **argv);
 int cmd_home(cli *c, int argc, char **argv);
-/* policy check FILE [--trust FILE] (cmd_policy.c) */
+/* policy check FILE [--trust FILE] | publish FILE | list | withdraw NAME (cmd_policy.c) */
 int cmd_policy(cli *c, int argc, char **argv);
 
 /* The same verbs through a starmarkd (--server), remote.c: same output and exit codes as with --db. */
@@ -114,6 +114,11 @@ int remote_trust(cli *c, const char *sub, const char *file, bool chain);
 /* check --server (the server's verdict, its statement verified) or --offline (from a sync cache). */
 int remote_check(cli *c, const sm_check_req *q, const sm_policy *p, bool policy_given, bool offline,
 		 const char *cache);
+/*
+ * policy publish (`p`) | list | withdraw (`name`) through the server (PUT/DELETE /v1/admin/policies/{name},
+ * GET /v1/policies): the answer's JSON in *out (the caller's), or the exit code with the failure printed.
+ */
+int remote_policy(cli *c, const char *sub, const sm_policy *p, const char *name, json_t **out);
 /* label ID | label sheet ID... (cmd_label.c); label verify (cmd_label_verify.c) */
 int cmd_label(cli *c, int argc, char **argv);
 int cmd_label_verify(cli *c, int argc, char **argv);

@@ -19,26 +19,13 @@
 typedef struct source {
 	const cli *c;
 	sm_registry *reg;  /* the local registry */
+	sm_registry_home home; /* its device callback's context (sm_registry_home_device) */
 	sm_cache *cache;   /* --offline --cache DIR */
 	sm_client *client; /* --server */
 	sm_trust *trust;   /* what labels and statements are verified with (borrowed or owned) */
 	bool own_trust;
 	int64_t now;
 } source;
-
-static int from_registry(void *ctx, const sm_check_req *q, const sm_policy *p, sm_check_result *res, char **statement,
-			 sm_err *err)
-{
-	source *s = ctx;
-	int rc = sm_registry_check(s->reg, q, p, s->now, res, err);
-	uint8_t *st = NULL;
-	size_t n = 0;
-	if (!rc && res->cert && sm_registry_statement(s->reg, res->cert->id, &st, &n, NULL) == 0) {
-		*statement = sm_base64url_encode(st, n);
-		free(st);
-	}
-	return rc;
-}
 
 static int from_cache(void *ctx, const sm_check_req *q, const sm_policy *p, sm_check_result *res, char **statement,
 		      sm_err *err)
@@ -79,7 +66,17 @@ static int from_server(void *ctx, const sm_check_req *q, const sm_policy *p, sm_
 	return rc;
 }
 
-/* The log state the answers reflect, put into the result as the check's evidence. */
+/* The device callback of the source, and its context. */
+static sm_home_check_fn source_fn(source *s, void **ctx)
+{
+	*ctx = s->reg ? (void *)&s->home : (void *)s;
+	return s->reg ? sm_registry_home_device : s->cache ? from_cache : from_server;
+}
+
+/*
+ * The log state the answers of a cache or a server reflect, put into the result as the check's
+ * evidence (a local registry's check has its own: sm_registry_home_check).
+ */
 static void evidence(source *s, sm_home_result *r)
 {
 	sm_checkpoint cp;
@@ -92,12 +89,9 @@ static void evidence(source *s, sm_home_result *r)
 		memcpy(r->checkpoint_root, si.log_root, SM_HASH_LEN);
 		return;
 	}
-	if (s->reg && sm_registry_checkpoint(s->reg, &text, NULL) == 0 && sm_registry_log_vkey(s->reg, &vkey, NULL) == 0 &&
-	    sm_checkpoint_verify(text, strlen(text), vkey, &cp, NULL) == 0) {
-		r->have_checkpoint = true;
-	} else if (s->client && sm_trust_log_vkey(s->trust, &vkey, NULL) == 0 &&
-		   sm_client_get(s->client, "/v1/log/checkpoint", &resp, NULL) == 0 &&
-		   sm_checkpoint_verify((const char *)resp.body, resp.len, vkey, &cp, NULL) == 0) {
+	if (s->client && sm_trust_log_vkey(s->trust, &vkey, NULL) == 0 &&
+	    sm_client_get(s->client, "/v1/log/checkpoint", &resp, NULL) == 0 &&
+	    sm_checkpoint_verify((const char *)resp.body, resp.len, vkey, &cp, NULL) == 0) {
 		r->have_checkpoint = true;
 		text = strdup((const char *)resp.body);
 	}
@@ -123,6 +117,8 @@ static int open_source(cli *c, bool offline, const char *cache, source *s)
 	if (!offline && !c->server) {
 		if ((rc = open_registry(c, false, &s->reg)))
 			return rc;
+		s->home.reg = s->reg;
+		s->home.now = s->now;
 		s->trust = (sm_trust *)(uintptr_t)sm_registry_trust(s->reg);
 		return EXIT_OK;
 	}
@@ -232,21 +228,25 @@ static int check_one(cli *c, source *s, sm_home *h, size_t added, const sm_polic
 	sm_home_result r;
 	sm_err err = { 0 };
 	int before = -1;
-	sm_home_check_fn fn = s->reg ? from_registry : s->cache ? from_cache : from_server;
+	void *ctx = NULL;
+	sm_home_check_fn fn = source_fn(s, &ctx);
 	int rc = 0;
 	if (added) {
 		h->ndevices -= added;
-		rc = sm_home_check(h, pol, fn, s, s->trust, c->now, &r, &err);
+		rc = sm_home_check(h, pol, fn, ctx, s->trust, c->now, &r, &err);
 		h->ndevices += added;
 		before = rc ? -1 : r.level;
 		if (!rc)
 			sm_home_result_cleanup(&r);
 	}
+	/* a local registry's answers come with the checkpoint they reflect exactly (lib, as the server's) */
 	if (!rc)
-		rc = sm_home_check(h, pol, fn, s, s->trust, c->now, &r, &err);
+		rc = s->reg ? sm_registry_home_check(s->reg, h, pol, c->now, &r, &err)
+			    : sm_home_check(h, pol, fn, ctx, s->trust, c->now, &r, &err);
 	if (rc)
 		return fail(c, rc, &err);
-	evidence(s, &r);
+	if (!s->reg)
+		evidence(s, &r);
 	json_t *doc = sm_home_result_to_json(h, &r, sm_date_from_time(c->now));
 	if (!doc) {
 		sm_home_result_cleanup(&r);
@@ -358,8 +358,9 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 		sm_home *h = NULL;
 		if ((rc = load_home(c, names[i], &h)))
 			break;
-		sm_home_check_fn fn = s->reg ? from_registry : s->cache ? from_cache : from_server;
-		int hrc = sm_home_check(h, pol, fn, s, s->trust, c->now, &r, &err);
+		void *ctx = NULL;
+		sm_home_check_fn fn = source_fn(s, &ctx);
+		int hrc = sm_home_check(h, pol, fn, ctx, s->trust, c->now, &r, &err);
 		if (hrc) {
 			sm_home_free(h);
 			sm_err_wrap(&err, hrc, err.field, "%s", names[i]);
@@ -496,9 +497,10 @@ int cmd_home(cli *c, int argc, char **argv)
 		goto out;
 	/* the policy must fit the scheme: the home's own, or the one given */
 	const sm_policy *use = o[0].seen ? &pol : NULL;
-	const sm_policy *fit = use ? use : h && h->has_policy ? &h->policy : NULL;
+	sm_policy chosen;
 	sm_err ferr = { 0 };
-	if (fit && (rc = sm_policy_fits(fit, s.trust->levels, &ferr))) {
+	if (h ? (rc = sm_home_policy(h, use, s.trust->levels, &chosen, &ferr)) != 0
+	      : use && (rc = sm_policy_fits(use, s.trust->levels, &ferr)) != 0) {
 		rc = fail(c, rc, &ferr);
 		goto out;
 	}

@@ -164,13 +164,14 @@ int cmd_log(cli *c, int argc, char **argv)
 		} else {
 			char *root = sm_base64_encode(rep.root, SM_HASH_LEN);
 			if (c->json)
-				rc = print_json(json_pack("{s:b, s:I, s:I, s:I, s:s}", "ok", 1, "entries", (json_int_t)rep.entries,
-							  "certificates", (json_int_t)rep.certificates, "trust_bundles",
-							  (json_int_t)rep.bundles, "root", root ? root : ""));
+				rc = print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:s}", "ok", 1, "entries",
+							  (json_int_t)rep.entries, "certificates", (json_int_t)rep.certificates,
+							  "trust_bundles", (json_int_t)rep.bundles, "policies",
+							  (json_int_t)rep.policies, "root", root ? root : ""));
 			else
-				printf("ok: %llu entries, %llu certificates, %llu trust bundles; root %s\n",
+				printf("ok: %llu entries, %llu certificates, %llu trust bundles, %llu published policies; root %s\n",
 				       (unsigned long long)rep.entries, (unsigned long long)rep.certificates,
-				       (unsigned long long)rep.bundles, root ? root : "");
+				       (unsigned long long)rep.bundles, (unsigned long long)rep.policies, root ? root : "");
 			free(root);
 		}
 	}

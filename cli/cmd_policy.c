@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* policy check: lint a policy document, and check its levels against the scheme it will be used with. */
+/* policy check: lint a policy against its scheme; policy publish | list | withdraw: the policies a registry serves. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,6 +74,96 @@ static json_t *summary_json(const sm_policy *p, const scheme *s)
 	return json_pack("{s:o, s:o}", "policy", sm_policy_to_json(p), "scheme", sch);
 }
 
+/* ---- publish, list, withdraw: the policies the registry serves for housing companies ---- */
+
+/* One published policy, as `policy list` prints it, from its JSON (sm_policy_published_to_json; local or a server's). */
+static void print_published(json_t *j)
+{
+	const char *at = json_string_value(json_object_get(j, "published_at"));
+	int level = (int)json_integer_value(json_object_get(j, "default_level"));
+	printf("%-32s default level %d %-6s published %.10s  (log entry %lld)\n",
+	       json_string_value(json_object_get(j, "name")), level, stars(level), at ? at : "?",
+	       (long long)json_integer_value(json_object_get(j, "log_index")));
+}
+
+static int add_published(void *ctx, const sm_policy *p, int64_t published_at, uint64_t log_index)
+{
+	json_t *j = sm_policy_published_to_json(p, published_at, log_index);
+	return j && json_array_append_new(ctx, j) == 0 ? 0 : SM_ENOMEM;
+}
+
+/* The answer of a change or a list, local or the server's: one document with --json, lines otherwise. */
+static int print_policy_answer(cli *c, const char *sub, json_t *doc)
+{
+	if (c->json)
+		return print_json(json_incref(doc));
+	if (strcmp(sub, "list") == 0) {
+		json_t *a = json_object_get(doc, "policies"), *x;
+		size_t i;
+		if (json_array_size(a) == 0)
+			printf("no published policies\n");
+		json_array_foreach(a, i, x)
+			print_published(x);
+	} else if (strcmp(sub, "publish") == 0) {
+		printf("published ");
+		print_published(doc);
+	} else {
+		printf("withdrew policy '%s' (%s)\n", json_string_value(json_object_get(doc, "name")),
+		       json_string_value(json_object_get(doc, "withdrawn_at")));
+	}
+	return EXIT_OK;
+}
+
+/* policy publish FILE | list | withdraw NAME on the local registry (--db) or through --server. */
+static int published(cli *c, const char *sub, const char *arg)
+{
+	sm_err err = { 0 };
+	sm_policy pol;
+	sm_registry *r = NULL;
+	uint8_t *text = NULL;
+	size_t n = 0;
+	json_t *doc = NULL;
+	int rc = 0;
+	bool publish = strcmp(sub, "publish") == 0, list = strcmp(sub, "list") == 0;
+	if (publish) {
+		if (!(rc = sm_file_read(arg, SM_POLICY_MAX_SIZE, &text, &n, &err)) &&
+		    (rc = sm_policy_parse((const char *)text, n, &pol, &err)))
+			sm_err_wrap(&err, rc, NULL, "%s", arg);
+		free(text);
+		if (rc)
+			return fail(c, rc, &err);
+	}
+	if (c->server) {
+		rc = remote_policy(c, sub, publish ? &pol : NULL, arg, &doc);
+	} else if (!(rc = open_registry(c, !list, &r))) {
+		int64_t at = 0;
+		uint64_t index = 0;
+		char when[21];
+		if (list) {
+			json_t *a = json_array();
+			if (!(rc = a ? sm_registry_policy_list(r, add_published, a, &err) : SM_ENOMEM))
+				doc = json_pack("{s:o}", "policies", a);
+			else
+				json_decref(a);
+		} else if (publish) {
+			if (!(rc = sm_registry_policy_publish(r, &pol, c->now, &err)) &&
+			    !(rc = sm_registry_policy_get(r, pol.name, &pol, &at, &index, &err)))
+				doc = sm_policy_published_to_json(&pol, at, index);
+		} else if (!(rc = sm_registry_policy_withdraw(r, arg, c->now, &err))) {
+			sm_time_format(c->now, when);
+			doc = json_pack("{s:s, s:s}", "name", arg, "withdrawn_at", when);
+		}
+		if (!rc && !doc)
+			rc = SM_ENOMEM;
+		rc = rc ? fail(c, rc, &err) : EXIT_OK;
+	}
+	if (!rc)
+		rc = print_policy_answer(c, sub, doc);
+	json_decref(doc);
+	sm_registry_close(r);
+	return rc;
+}
+
 int cmd_policy(cli *c, int argc, char **argv)
 {
 	opt o[] = { { 0 } };
@@ -87,8 +177,15 @@ int cmd_policy(cli *c, int argc, char **argv)
 	int rc = opt_parse(c, "policy", argc, argv, o, pos, 2, &np);
 	if (rc)
 		goto out;
-	if (np != 2 || strcmp(pos[0], "check") != 0) {
-		rc = usage_error(c, "policy: usage: starmark policy check FILE [--trust FILE]");
+	bool known = np >= 1 && (strcmp(pos[0], "check") == 0 || strcmp(pos[0], "publish") == 0 ||
+				 strcmp(pos[0], "withdraw") == 0 || strcmp(pos[0], "list") == 0);
+	if (!known || np != (strcmp(pos[0], "list") == 0 ? 1u : 2u)) {
+		rc = usage_error(c, "policy: usage: starmark policy check FILE [--trust FILE] | policy publish FILE | "
+				    "policy list | policy withdraw NAME");
+		goto out;
+	}
+	if (strcmp(pos[0], "check") != 0) {
+		rc = published(c, pos[0], np == 2 ? pos[1] : NULL);
 		goto out;
 	}
 	const char *file = pos[1];

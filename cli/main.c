@@ -39,7 +39,8 @@ static const struct verb {
 	{ "sync", cmd_sync, "sync --server URL --cache DIR --trust FILE|FINGERPRINT" },
 	{ "home", cmd_home, "home check HOME.json|DIR [--policy FILE] [--server URL | --offline --cache DIR] [--trust F] "
 			    "[--add VENDOR:MODEL@FW[/CATEGORY][#ID][=ROOM]]... [--report FILE.html|FILE.pdf] [--lang ja|en] [--since STATEFILE]" },
-	{ "policy", cmd_policy, "policy check FILE [--trust FILE|FINGERPRINT]" },
+	{ "policy", cmd_policy, "policy check FILE [--trust FILE|FINGERPRINT] | policy publish FILE | policy list | "
+				"policy withdraw NAME" },
 	{ "label", cmd_label, "label ID [--model M] [--format png|svg|pdf|zpl] [--out FILE] [--size-mm MM] [--ec L|M|Q|H] | label ID... --out-dir DIR | "
 			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE|FINGERPRINT] "
 			      "[--server URL] [--cache DIR]" },

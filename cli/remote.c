@@ -621,3 +621,42 @@ int remote_check(cli *c, const sm_check_req *q, const sm_policy *p, bool policy_
 		return offline_check(c, q, p, cache);
 	return online_check(c, q, p, policy_given, cache);
 }
+
+/* policy publish | list | withdraw through the server: the admin API for changes, GET /v1/policies to list. */
+int remote_policy(cli *c, const char *sub, const sm_policy *p, const char *name, json_t **out)
+{
+	sm_client *cl = NULL;
+	sm_response resp = {0};
+	sm_err err = {0};
+	json_error_t je;
+	char path[256];
+	*out = NULL;
+	int rc = open_client(c, &cl);
+	if (rc)
+		return rc;
+	if (strcmp(sub, "list") == 0) {
+		rc = get_json(c, cl, "/v1/policies", out);
+		sm_client_free(cl);
+		return rc;
+	}
+	char *esc = sm_client_escape(strcmp(sub, "publish") == 0 ? p->name : name);
+	if (!esc || strlen(esc) > 200) {
+		free(esc);
+		sm_client_free(cl);
+		return usage_error(c, "policy %s: the policy name is too long", sub);
+	}
+	snprintf(path, sizeof(path), "/v1/admin/policies/%s", esc);
+	free(esc);
+	if (strcmp(sub, "publish") == 0) {
+		json_t *body = sm_policy_to_json(p);
+		rc = body ? sm_client_put_json(cl, path, body, &resp, &err) : sm_err_set(&err, SM_ENOMEM, NULL, "out of memory");
+		json_decref(body);
+	} else {
+		rc = sm_client_delete(cl, path, &resp, &err);
+	}
+	if (!rc && !(*out = json_loadb((const char *)resp.body, resp.len, JSON_REJECT_DUPLICATES, &je)))
+		rc = sm_err_set(&err, SM_EIO, NULL, "the answer of %s%s is not JSON: %s", sm_client_base(cl), path, je.text);
+	sm_response_cleanup(&resp);
+	sm_client_free(cl);
+	return rc ? fail(c, rc, &err) : EXIT_OK;
+}

@@ -257,7 +257,7 @@ static int answer_error(const sm_buf *body, long status, const char *url, sm_err
 	return rc;
 }
 
-enum method { M_GET, M_POST };
+enum method { M_GET, M_POST, M_PUT, M_DELETE };
 
 static int exchange(sm_client *c, enum method m, const char *path, const char *post, const char *inm, int fd,
                     uint64_t max, sm_response *resp, sm_err *err)
@@ -314,7 +314,9 @@ static int exchange(sm_client *c, enum method m, const char *path, const char *p
 		else
 			ok = false;
 	}
-	if (m == M_POST) {
+	if (m == M_PUT || m == M_DELETE)
+		ok = ok && curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m == M_PUT ? "PUT" : "DELETE") == CURLE_OK;
+	if (m == M_POST || m == M_PUT) {
 		static const char *const extra[] = {"Content-Type: application/json", "Expect:"};
 		for (size_t i = 0; i < 2 && ok; i++) {
 			if ((h2 = curl_slist_append(hdrs, extra[i])))
@@ -384,6 +386,23 @@ int sm_client_post_json(sm_client *c, const char *path, const json_t *body, sm_r
 	int rc = exchange(c, M_POST, path, s, NULL, -1, 0, resp, err);
 	free(s);
 	return rc;
+}
+
+int sm_client_put_json(sm_client *c, const char *path, const json_t *body, sm_response *resp, sm_err *err)
+{
+	char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!s) {
+		memset(resp, 0, sizeof(*resp));
+		return sm_err_set(err, SM_ENOMEM, NULL, "cannot encode the request body");
+	}
+	int rc = exchange(c, M_PUT, path, s, NULL, -1, 0, resp, err);
+	free(s);
+	return rc;
+}
+
+int sm_client_delete(sm_client *c, const char *path, sm_response *resp, sm_err *err)
+{
+	return exchange(c, M_DELETE, path, NULL, NULL, -1, 0, resp, err);
 }
 
 int sm_client_get_file(sm_client *c, const char *path, const char *if_none_match, int fd, uint64_t max,

@@ -149,6 +149,23 @@ static int policy_of(json_t *v, sm_policy *p, sm_err *err)
 	return rc;
 }
 
+int sm_home_policy(const sm_home *h, const sm_policy *given, int levels, sm_policy *out, sm_err *err)
+{
+	if (given)
+		*out = *given;
+	else if (h->has_policy)
+		*out = h->policy;
+	else
+		sm_policy_default(out);
+	int rc = sm_policy_fits(out, levels, err);
+	if (rc && !given && h->has_policy && err) {
+		char field[SM_ERR_FIELD_MAX];
+		snprintf(field, sizeof(field), "policy.%.50s", err->field);
+		snprintf(err->field, sizeof(err->field), "%s", field);
+	}
+	return rc;
+}
+
 int sm_home_parse(const char *text, size_t n, sm_home **out, sm_err *err)
 {
 	json_error_t je;
@@ -202,7 +219,7 @@ int sm_home_parse(const char *text, size_t n, sm_home **out, sm_err *err)
 								i, h->devices[i].id, j);
 			}
 		} else {
-			rc = sm_err_set(err, SM_EINVAL, key, "unknown key '%.40s' in the home document", key);
+			rc = sm_err_set(err, SM_EINVAL, key[0] ? key : "home", "unknown key '%.40s' in the home document", key);
 		}
 		if (rc)
 			goto out;
@@ -522,6 +539,7 @@ json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_dat
 		const sm_home_device_result *d = &r->devices[i];
 		const sm_home_device *dev = d->dev;
 		json_t *check = sm_check_to_json(&d->res, today, 0, 0);
+		/* support_end is a new reference (o, stolen); the others are borrowed from `check` (O) */
 		json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s, s:s, s:b, s:b, s:O, s:O, s:O, s:o, s:s?, s:s, s:b}",
 				      "id", dev->id, "verdict", sm_verdict_name(d->res.verdict), "room",
 				      dev->room[0] ? dev->room : NULL, "category", dev->category[0] ? dev->category : NULL,

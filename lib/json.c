@@ -450,6 +450,19 @@ json_t *sm_policy_to_json(const sm_policy *p)
 	return j;
 }
 
+json_t *sm_policy_published_to_json(const sm_policy *p, int64_t published_at, uint64_t log_index)
+{
+	char at[21];
+	json_t *j = sm_policy_to_json(p);
+	sm_time_format(published_at, at);
+	if (j && (json_object_set_new(j, "published_at", json_string(at)) ||
+		  json_object_set_new(j, "log_index", json_integer((json_int_t)log_index)))) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
+}
+
 json_t *sm_trust_to_json(const sm_trust *t, const char *log_vkey)
 {
 	uint8_t kid[32];

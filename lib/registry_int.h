@@ -66,4 +66,25 @@ int sm_registry_validate_draft(sm_registry *r, sm_cert *draft, int64_t now, sm_e
 /** SM_EEXIST (naming the certificate) when a certificate has the draft's vendor, one of its models and its registration date. */
 int sm_registry_find_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err);
 
+/*
+ * A policy event, the payload of a log entry of content type 65005 (schema/payloads.cddl, policy-event):
+ * a policy published (its JSON as sm_policy_text writes it) or withdrawn, by name, at a time.
+ */
+enum { SM_POLICY_PUBLISH = 1, SM_POLICY_WITHDRAW = 2 };
+typedef struct sm_policy_event {
+	int action;
+	char name[65];
+	int64_t at;
+	char *json;      /* publish: the policy (owned, NUL-terminated); NULL for a withdrawal */
+	size_t json_len;
+} sm_policy_event;
+
+/** The deterministic CBOR of a policy event into b. SM_ENOMEM. */
+int sm_policy_event_encode(const sm_policy_event *e, sm_buf *b);
+/** Decode strictly (known keys in order, nothing after); *e is the caller's to clean up. SM_EINVAL naming the part. */
+int sm_policy_event_decode(const uint8_t *p, size_t n, sm_policy_event *e, sm_err *err);
+void sm_policy_event_cleanup(sm_policy_event *e);
+/** The policy as it is published and signed: sm_policy_to_json, compact (caller frees). SM_ENOMEM. */
+int sm_policy_text(const sm_policy *p, char **out, size_t *n);
+
 #endif

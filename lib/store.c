@@ -19,9 +19,15 @@
 #define GRAMS_MAX 8192
 
 
+/*
+ * `since_format_1`: a database added after stores of format 1 were first written. A write open creates
+ * it (in the same transaction that opens the others); a read-only open of an older store cannot, and
+ * goes on without it: reads of it find nothing (schema/store.md).
+ */
 static const struct {
 	const char *name;
 	unsigned flags;
+	bool since_format_1;
 } dbs[DB_COUNT] = {
 	[DB_META] = { "meta", 0 },
 	[DB_ENTRIES] = { "entries", 0 },
@@ -35,6 +41,7 @@ static const struct {
 	[DB_STMTS] = { "stmts", 0 },
 	[DB_DUE] = { "due", 0 },
 	[DB_TILES] = { "tiles", 0 },
+	[DB_POLICIES] = { "policies", 0, true },
 };
 
 
@@ -108,8 +115,13 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 		rc = store_err(err, rc, "cannot read the store");
 		goto fail;
 	}
-	for (int i = 0; i < DB_COUNT && !rc; i++)
+	for (int i = 0; i < DB_COUNT && !rc; i++) {
 		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | (readonly ? 0 : MDB_CREATE), &s->dbi[i]);
+		if (rc == MDB_NOTFOUND && readonly && dbs[i].since_format_1) {
+			s->absent[i] = true; /* never used as a handle: every reader of it checks absent first */
+			rc = 0;
+		}
+	}
 	if (rc) {
 		mdb_txn_abort(txn);
 		rc = rc == MDB_NOTFOUND ? sm_err_set(err, SM_ESTORE, "db", "%s is not a starmark store", path)
@@ -844,4 +856,86 @@ int sm_store_due_foreach(sm_txn *t, int64_t upto, size_t max, sm_store_due_fn fn
 	}
 	mdb_cursor_close(cur);
 	return rc ? rc : (mrc == 0 || mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
+}
+
+/* ---- published policies ---- */
+
+#define POLICY_NAME_MAX 64
+
+static int policy_key_ok(const char *name)
+{
+	size_t n = strlen(name);
+	return n >= 1 && n <= POLICY_NAME_MAX;
+}
+
+int sm_store_policy_put(sm_txn *t, const char *name, int64_t at, uint64_t index, const char *json, size_t n)
+{
+	if (!policy_key_ok(name))
+		return SM_EINVAL;
+	if (t->s->absent[DB_POLICIES])
+		return SM_ESTORE; /* only a read-only open lacks it, and that writes nothing */
+	uint8_t *v = malloc(16 + n);
+	if (!v)
+		return SM_ENOMEM;
+	be64(v, (uint64_t)at);
+	be64(v + 8, index);
+	memcpy(v + 16, json, n);
+	int rc = put(t, DB_POLICIES, name, strlen(name), v, 16 + n, 0);
+	free(v);
+	return rc;
+}
+
+int sm_store_policy_get(sm_txn *t, const char *name, int64_t *at, uint64_t *index, const char **json, size_t *n)
+{
+	MDB_val v;
+	if (!policy_key_ok(name) || t->s->absent[DB_POLICIES])
+		return SM_ENOTFOUND;
+	int rc = get(t, DB_POLICIES, name, strlen(name), &v);
+	if (rc)
+		return rc;
+	if (v.mv_size < 16)
+		return SM_ESTORE;
+	if (at)
+		*at = (int64_t)rd64(v.mv_data);
+	if (index)
+		*index = rd64((const uint8_t *)v.mv_data + 8);
+	if (json) {
+		*json = (const char *)v.mv_data + 16;
+		*n = v.mv_size - 16;
+	}
+	return 0;
+}
+
+int sm_store_policy_del(sm_txn *t, const char *name)
+{
+	MDB_val v;
+	if (!policy_key_ok(name) || t->s->absent[DB_POLICIES])
+		return SM_ENOTFOUND;
+	int rc = get(t, DB_POLICIES, name, strlen(name), &v);
+	return rc ? rc : del(t, DB_POLICIES, name, strlen(name), NULL, 0);
+}
+
+int sm_store_policy_foreach(sm_txn *t, sm_store_policy_fn fn, void *ctx)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	char name[POLICY_NAME_MAX + 1];
+	if (t->s->absent[DB_POLICIES])
+		return 0;
+	int rc = 0, mrc = mdb_cursor_open(t->txn, t->s->dbi[DB_POLICIES], &cur);
+	if (mrc)
+		return map_rc(mrc);
+	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
+		if (k.mv_size < 1 || k.mv_size > POLICY_NAME_MAX || v.mv_size < 16) {
+			rc = SM_ESTORE;
+			break;
+		}
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		const uint8_t *p = v.mv_data;
+		if ((rc = fn(ctx, name, (int64_t)rd64(p), rd64(p + 8), (const char *)p + 16, v.mv_size - 16)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc ? rc : (mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
 }

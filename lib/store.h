@@ -24,6 +24,7 @@
  *   tokens    name -> role(1) || SHA-256(token)(32) || created(8 BE)
  *   tokhash   SHA-256(token) -> name
  *   tiles     u8 tile level || u64 BE tile index -> the 510 hashes of a complete 8-level subtree
+ *   policies  policy name -> published_at (u64 BE) || log index (u64 BE) || the policy's JSON text
  * Everything a change touches is written in one write transaction, so no crash leaves the log
  * and the state disagreeing.
  */
@@ -123,6 +124,23 @@ int sm_store_due_set(sm_txn *t, const char *id, int64_t old_due, int64_t due);
 typedef int (*sm_store_due_fn)(void *ctx, int64_t due, const char *id);
 /** Queue entries due at or before `upto`, oldest first, at most `max` (0: all). */
 int sm_store_due_foreach(sm_txn *t, int64_t upto, size_t max, sm_store_due_fn fn, void *ctx);
+
+/*
+ * Published policies (DB policies: name -> published_at (u64 BE) || log index of its publish entry
+ * (u64 BE) || the policy as sm_policy_to_json writes it, compact). Added after format 1: a read-only
+ * open of a store made before it has none, and its reads find nothing (put: SM_ESTORE).
+ * Names are 1..64 bytes (SM_EINVAL otherwise; get and del: SM_ENOTFOUND).
+ */
+int sm_store_policy_put(sm_txn *t, const char *name, int64_t at, uint64_t index, const char *json, size_t n);
+/** SM_ENOTFOUND when none; *json (not NUL-terminated, *n bytes) is borrowed until the transaction ends. Any
+ * of at, index and json may be NULL. */
+int sm_store_policy_get(sm_txn *t, const char *name, int64_t *at, uint64_t *index, const char **json, size_t *n);
+/** SM_ENOTFOUND when there is none of that name. */
+int sm_store_policy_del(sm_txn *t, const char *name);
+/* Called for each policy in name order, the JSON borrowed; return non-zero to stop (that value is returned). */
+typedef int (*sm_store_policy_fn)(void *ctx, const char *name, int64_t at, uint64_t index, const char *json,
+				  size_t n);
+int sm_store_policy_foreach(sm_txn *t, sm_store_policy_fn fn, void *ctx);
 
 /** The serial number of an id ("SM-2021-000042" -> 42); 0 when the id is not of that form. */
 uint32_t sm_store_id_serial(const char *id);

@@ -14,12 +14,13 @@
 
 enum {
 	DB_META, DB_ENTRIES, DB_NODES, DB_CERTS, DB_MODELS, DB_SERIALS, DB_GRAMS, DB_TOKENS, DB_TOKHASH, DB_STMTS,
-	DB_DUE, DB_TILES, DB_COUNT
+	DB_DUE, DB_TILES, DB_POLICIES, DB_COUNT
 };
 
 struct sm_store {
 	MDB_env *env;
 	MDB_dbi dbi[DB_COUNT];
+	bool absent[DB_COUNT]; /* a database added after the store was made, not there in a read-only open */
 	bool readonly;
 	struct node_cache *cache; /* the upper tree levels; NULL when there was no memory for it */
 	pthread_key_t reader; /* each thread's reset read transaction */

@@ -95,6 +95,121 @@ static int check_event(const sm_trust *tr, const sm_cose *c, const sm_event *e, 
 		  : 0;
 }
 
+/* ---- published policies: the fold of the 65005 entries, compared with the policies database ---- */
+
+typedef struct policy_fold {
+	sm_policy_event *v; /* the policies in force: the last publish of each name not withdrawn since */
+	uint64_t *index;    /* the log index of each one's publish */
+	size_t n, cap;
+} policy_fold;
+
+static void policy_fold_free(policy_fold *pf)
+{
+	for (size_t i = 0; i < pf->n; i++)
+		sm_policy_event_cleanup(&pf->v[i]);
+	free(pf->v);
+	free(pf->index);
+}
+
+static sm_policy_event *policy_find(policy_fold *pf, const char *name, size_t *at)
+{
+	for (size_t i = 0; i < pf->n; i++)
+		if (strcmp(pf->v[i].name, name) == 0) {
+			*at = i;
+			return &pf->v[i];
+		}
+	return NULL;
+}
+
+/* One policy entry: signed by an issuer key valid at its time, a policy as publish writes it, folded. */
+static int fold_policy(policy_fold *pf, const sm_trust *tr, const sm_cose *c, const uint8_t *payload, size_t pn,
+		       uint64_t i, sm_err *err)
+{
+	sm_policy_event e;
+	sm_policy p;
+	uint8_t kid[SM_KID_LEN];
+	sm_key *pub = NULL;
+	char *again = NULL;
+	size_t again_len = 0, at = 0;
+	int rc = sm_policy_event_decode(payload, pn, &e, err);
+	if (rc)
+		return sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu (a policy event)", (unsigned long long)i);
+	const sm_trust_key *k = sm_cose_kid(c, kid) ? sm_trust_find(tr, SM_ROLE_ISSUER, kid, e.at) : NULL;
+	if (!k)
+		rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu (policy %s) is signed by no issuer key valid at its time",
+				(unsigned long long)i, e.name);
+	if (!rc && ((rc = sm_key_from_public(k->pub, &pub)) || (rc = sm_cose_verify(c, pub))))
+		rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu (policy %s): the signature does not verify",
+				(unsigned long long)i, e.name);
+	sm_key_free(pub);
+	sm_policy_event *cur = rc ? NULL : policy_find(pf, e.name, &at);
+	if (!rc && e.action == SM_POLICY_WITHDRAW) {
+		if (!cur) {
+			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu withdraws policy %s, which is not published",
+					(unsigned long long)i, e.name);
+		} else {
+			sm_policy_event_cleanup(cur);
+			pf->v[at] = pf->v[pf->n - 1];
+			pf->index[at] = pf->index[pf->n - 1];
+			pf->n--;
+		}
+		sm_policy_event_cleanup(&e);
+		return rc;
+	}
+	/* a publish: the policy parses, is the one its name says, fits the scheme, and is written as publish writes it */
+	if (!rc && (sm_policy_parse(e.json, e.json_len, &p, NULL) || strcmp(p.name, e.name) != 0 ||
+		    sm_policy_fits(&p, tr->levels, NULL) || sm_policy_text(&p, &again, &again_len) ||
+		    again_len != e.json_len || memcmp(again, e.json, again_len) != 0))
+		rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu publishes policy %s in a form publish never writes",
+				(unsigned long long)i, e.name);
+	free(again);
+	if (!rc && !cur && pf->n == pf->cap) {
+		size_t nc = pf->cap ? pf->cap * 2 : 8;
+		sm_policy_event *v = realloc(pf->v, nc * sizeof(*v));
+		uint64_t *ix = v ? realloc(pf->index, nc * sizeof(*ix)) : NULL;
+		if (v)
+			pf->v = v;
+		if (ix)
+			pf->index = ix;
+		if (!v || !ix)
+			rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+		else
+			pf->cap = nc;
+	}
+	if (rc) {
+		sm_policy_event_cleanup(&e);
+		return rc;
+	}
+	if (cur) {
+		sm_policy_event_cleanup(cur);
+	} else {
+		at = pf->n++;
+	}
+	pf->v[at] = e;
+	pf->index[at] = i;
+	return 0;
+}
+
+struct policy_cmp {
+	policy_fold *pf;
+	size_t seen;
+	sm_err *err;
+};
+
+static int compare_policy(void *vctx, const char *name, int64_t at, uint64_t index, const char *json, size_t n)
+{
+	struct policy_cmp *c = vctx;
+	size_t i = 0;
+	const sm_policy_event *e = policy_find(c->pf, name, &i);
+	c->seen++;
+	if (!e)
+		return sm_err_set(c->err, SM_EVERIFY, "store", "the store publishes policy %s, which the log does not", name);
+	if (e->at != at || c->pf->index[i] != index || e->json_len != n || memcmp(e->json, json, n) != 0)
+		return sm_err_set(c->err, SM_EVERIFY, "store", "the stored policy %s differs from the one its log entry %llu "
+				  "published", name, (unsigned long long)c->pf->index[i]);
+	return 0;
+}
+
 struct cmp_ctx {
 	fold_map *m;
 	uint64_t seen;
@@ -139,6 +254,7 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 	struct tree_ctx tc = { NULL, 0 };
 	uint64_t size = 0, trust_index = 0, indexed = 0;
 	bool have_trust = false;
+	policy_fold pf = { NULL, NULL, 0, 0 };
 	int rc = (!tr || !prev) ? sm_err_set(err, SM_ENOMEM, NULL, "out of memory") : map_grow(&m);
 	memset(rep, 0, sizeof(*rep));
 	sm_merkle_frontier_init(&f);
@@ -198,8 +314,10 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 			} else {
 				rc = sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu", (unsigned long long)i);
 			}
+		} else if (sm_cose_type(c) == SM_COSE_POLICY && have_trust) {
+			rc = fold_policy(&pf, prev, c, payload, pn, i, err);
 		} else if (sm_cose_type(c) != SM_COSE_EVENT || !have_trust) {
-			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu is neither an event nor a trust bundle%s",
+			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu is neither an event, a policy nor a trust bundle%s",
 					(unsigned long long)i, have_trust ? "" : " (the log must begin with a trust bundle)");
 		} else if ((rc = sm_event_decode(payload, pn, &e, err))) {
 			rc = sm_err_wrap(err, SM_EVERIFY, "log", "entry %llu", (unsigned long long)i);
@@ -264,6 +382,14 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 					(unsigned long long)cc.seen);
 		rep->certificates = cc.seen;
 	}
+	if (!rc) {
+		struct policy_cmp pc = { &pf, 0, err };
+		rc = sm_store_policy_foreach(t, compare_policy, &pc);
+		if (!rc && pc.seen != pf.n)
+			rc = sm_err_set(err, SM_EVERIFY, "store", "the log publishes %zu policies, the store holds %zu", pf.n,
+					pc.seen);
+		rep->policies = pf.n;
+	}
 	for (size_t i = 0; i < m.cap && !rc; i++) {
 		const sm_cert *c = m.slots[i];
 		for (size_t j = 0; c && j < c->nmodels && !rc; j++) {
@@ -278,6 +404,7 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 	rep->entries = size;
 	sm_store_abort(t);
 	map_free(&m);
+	policy_fold_free(&pf);
 	free(tr);
 	free(prev);
 	return rc;

@@ -27,6 +27,8 @@ void sm_config_default(sm_server_config *c)
 	c->max_connections = 4096;
 	c->admin_rate = 120;
 	c->admin_burst = 30;
+	c->home_rate = 600;
+	c->home_burst = 60;
 	c->refresh_seconds = 30;
 	c->snapshot_seconds = 60;
 	c->cache_seconds = 60;
@@ -153,6 +155,10 @@ int sm_config_load(sm_server_config *c, const char *path, sm_err *err)
 			rc = set_int(&c->admin_rate, v, 1, 1000000, k, line, err);
 		else if (strcmp(k, "admin_burst") == 0)
 			rc = set_int(&c->admin_burst, v, 1, 100000, k, line, err);
+		else if (strcmp(k, "home_rate_per_minute") == 0)
+			rc = set_int(&c->home_rate, v, 1, 1000000, k, line, err);
+		else if (strcmp(k, "home_burst") == 0)
+			rc = set_int(&c->home_burst, v, 1, 100000, k, line, err);
 		else if (strcmp(k, "refresh_seconds") == 0)
 			rc = set_int(&c->refresh_seconds, v, 1, 86400, k, line, err);
 		else if (strcmp(k, "snapshot_seconds") == 0)

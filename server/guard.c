@@ -346,11 +346,18 @@ static int check_head(const sm_guard_limits *lim, sm_guard_head *out, const head
 {
 	if (out->minor == 1 && st->hosts == 0)
 		return refuse(out, 400, "Host", "an HTTP/1.1 request needs a Host header");
-	if (out->method_len == 4 && memcmp(out->method, "POST", 4) == 0 && !out->has_length)
-		return refuse(out, 411, "Content-Length", "a POST needs a Content-Length header");
+	int post = out->method_len == 4 && memcmp(out->method, "POST", 4) == 0;
+	int put = out->method_len == 3 && memcmp(out->method, "PUT", 3) == 0;
+	if ((post || put) && !out->has_length)
+		return refuse(out, 411, "Content-Length", "a %s needs a Content-Length header", post ? "POST" : "PUT");
 	size_t plen = strlen(lim->admin_prefix);
 	out->is_admin = out->target_len >= plen && memcmp(out->target, lim->admin_prefix, plen) == 0;
 	uint64_t cap = out->is_admin ? lim->max_body_admin : lim->max_body_public;
+	const char *q = memchr(out->target, '?', out->target_len);
+	size_t path_len = q ? (size_t)(q - out->target) : out->target_len;
+	for (size_t i = 0; !out->is_admin && lim->big_body_paths && lim->big_body_paths[i]; i++)
+		if (strlen(lim->big_body_paths[i]) == path_len && memcmp(lim->big_body_paths[i], out->target, path_len) == 0)
+			cap = lim->max_body_big;
 	if (out->content_length > cap)
 		return refuse(out, 413, "Content-Length", "the body may be at most %llu bytes here",
 			      (unsigned long long)cap);
@@ -432,6 +439,8 @@ struct sm_guard {
 	char method_names[SM_GUARD_MAX_METHODS][MAX_METHOD + 1];
 	const char *methods[SM_GUARD_MAX_METHODS + 1];
 	char allow[SM_GUARD_MAX_METHODS * (MAX_METHOD + 2) + 1]; /* "GET, HEAD, POST" for 405 */
+	char big_names[SM_GUARD_MAX_BIG_PATHS][SM_GUARD_MAX_PATH + 1];
+	const char *big[SM_GUARD_MAX_BIG_PATHS + 1];
 	atomic_uint conns;
 	sm_guard_reject_cb reject_cb;
 	void *reject_arg;
@@ -450,6 +459,8 @@ void sm_guard_limits_default(sm_guard_limits *lim)
 		.body_timeout_s = 30,
 		.max_connections = 1024,
 		.methods = methods,
+		.big_body_paths = NULL,
+		.max_body_big = 1024 * 1024,
 	};
 }
 
@@ -480,6 +491,28 @@ static int check_methods(sm_guard *g, const char *const *methods, sm_err *err)
 	g->methods[i] = NULL;
 	if (i == 0)
 		return sm_err_set(err, SM_EINVAL, "methods", "at least one method must be served");
+	return 0;
+}
+
+static int copy_big_paths(sm_guard *g, const sm_guard_limits *lim, sm_err *err)
+{
+	size_t i = 0;
+	for (; lim->big_body_paths && lim->big_body_paths[i]; i++) {
+		const char *p = lim->big_body_paths[i];
+		size_t len = strlen(p);
+		if (i == SM_GUARD_MAX_BIG_PATHS)
+			return sm_err_set(err, SM_EINVAL, "big_body_paths", "at most %d big-body paths", SM_GUARD_MAX_BIG_PATHS);
+		if (p[0] != '/' || len > SM_GUARD_MAX_PATH || memchr(p, '?', len))
+			return sm_err_set(err, SM_EINVAL, "big_body_paths",
+					  "big-body path %zu must be a path of at most %d bytes starting with '/', without a query",
+					  i, SM_GUARD_MAX_PATH);
+		if (!lim->max_body_big)
+			return sm_err_set(err, SM_EINVAL, "limits", "every guard limit must be greater than 0");
+		memcpy(g->big_names[i], p, len + 1);
+		g->big[i] = g->big_names[i];
+	}
+	g->big[i] = NULL;
+	g->lim.big_body_paths = g->big;
 	return 0;
 }
 
@@ -516,6 +549,9 @@ int sm_guard_new(sm_guard **out, const sm_guard_limits *lim, sm_err *err)
 	if (rc != 0)
 		goto out;
 	g->lim.methods = g->methods;
+	rc = copy_big_paths(g, lim, err);
+	if (rc != 0)
+		goto out;
 	atomic_init(&g->conns, 0);
 	*out = g;
 	g = NULL;

@@ -54,6 +54,9 @@
 #define SM_GUARD_MAX_LINE 8000
 /* Most methods a guard serves. */
 #define SM_GUARD_MAX_METHODS 16
+/* Most paths with a body cap of their own (sm_guard_limits.big_body_paths), and their longest. */
+#define SM_GUARD_MAX_BIG_PATHS 8
+#define SM_GUARD_MAX_PATH 127
 
 /*
  * The limits a guard enforces. sm_guard_limits_default() fills the values below; a caller may
@@ -70,6 +73,10 @@ typedef struct sm_guard_limits {
 	unsigned body_timeout_s;   /* 30: the body must be complete this long after the head */
 	unsigned max_connections;  /* 1024: open connections over all attached evhtp_t; 503 above */
 	const char *const *methods; /* NULL-terminated, served methods: GET, HEAD, POST */
+	/* NULL-terminated paths outside admin_prefix whose body may reach max_body_big (the query is not part
+	 * of the match): a public route that takes a larger document than max_body_public. NULL: none. */
+	const char *const *big_body_paths;
+	size_t max_body_big;       /* Content-Length cap on big_body_paths: 1 MiB; 413 above */
 } sm_guard_limits;
 
 /** Fill `lim` with the defaults listed in sm_guard_limits. */
@@ -107,9 +114,9 @@ typedef struct sm_guard_head {
  * Checks: request-target characters per RFC 3986 (unreserved, pct-encoded, sub-delims, ":@/?"),
  * no fragment; Host present once for HTTP/1.1 and at most once otherwise; Content-Length at most
  * once, read exactly as libevhtp reads it (leading spaces, digits, trailing spaces or tabs);
- * no Transfer-Encoding at all; POST needs Content-Length (411); no form content types
+ * no Transfer-Encoding at all; POST and PUT need Content-Length (411); no form content types
  * (application/x-www-form-urlencoded, multipart/form-data: 415); Content-Length over the cap of
- * the target (admin or public: 413); methods: served (`lim->methods`), otherwise 405 for a
+ * the target (admin, one of the big-body paths, or public: 413); methods: served (`lim->methods`), otherwise 405 for a
  * method HTTP defines, 501 for another token, 400 for a non-token; version 505 for HTTP/x.y
  * other than 1.0/1.1.
  *
@@ -136,7 +143,9 @@ typedef void (*sm_guard_reject_cb)(evhtp_connection_t *c, unsigned status, const
  * Create a guard with a copy of `lim` (NULL: the defaults). On success *out owns the guard: free
  * it with sm_guard_free() after every evhtp_t it is attached to has been freed.
  * Returns 0, SM_EINVAL (a zero limit, no methods, more than SM_GUARD_MAX_METHODS, a method that
- * is not a token, an admin prefix not starting with '/'; err names the field) or SM_ENOMEM.
+ * is not a token, an admin prefix or a big-body path not starting with '/', more than
+ * SM_GUARD_MAX_BIG_PATHS big-body paths or one longer than SM_GUARD_MAX_PATH; err names the field)
+ * or SM_ENOMEM.
  */
 int sm_guard_new(sm_guard **out, const sm_guard_limits *lim, sm_err *err);
 

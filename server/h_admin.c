@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Admin handlers: bearer tokens with roles, per-client rate limits, issue, events, labels. */
+/* Admin handlers: bearer tokens with roles, the admin rate limit, issue, events, labels. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,42 +9,6 @@
 #include "server.h"
 #include "starmark/label.h"
 
-/* Token bucket per client address (hashed into a fixed table): admin_rate per minute, admin_burst deep. */
-static bool rate_ok(sm_req *q)
-{
-	char client[64];
-	sm_req_client(q, client, sizeof(client));
-	uint32_t h = 2166136261u;
-	for (const char *c = client; *c; c++)
-		h = (h ^ (uint8_t)*c) * 16777619u;
-	int64_t now = sm_now_us();
-	double per_us = sm_srv->cfg.admin_rate / 60e6;
-	pthread_mutex_lock(&sm_srv->rate_lock);
-	sm_rate_bucket *b = &sm_srv->rate[h % 1024];
-	if (b->addr_hash != h || b->last_us == 0) {
-		b->addr_hash = h;
-		b->tokens = sm_srv->cfg.admin_burst;
-		b->last_us = now;
-	}
-	b->tokens += (double)(now - b->last_us) * per_us;
-	if (b->tokens > sm_srv->cfg.admin_burst)
-		b->tokens = sm_srv->cfg.admin_burst;
-	b->last_us = now;
-	bool ok = b->tokens >= 1.0;
-	if (ok)
-		b->tokens -= 1.0;
-	double wait_s = ok ? 0 : (1.0 - b->tokens) / (per_us * 1e6);
-	pthread_mutex_unlock(&sm_srv->rate_lock);
-	if (!ok) {
-		char ra[16];
-		snprintf(ra, sizeof(ra), "%d", (int)wait_s + 1);
-		evhtp_headers_add_header(q->r->headers_out, evhtp_header_new("Retry-After", ra, 1, 1));
-		atomic_fetch_add(&sm_srv->metrics.rate_limited, 1);
-		sm_reply_error(q, 429, "rate_limited", NULL, "too many admin requests from %s; retry in %s s", client, ra);
-	}
-	return ok;
-}
-
 /*
  * The prelude of every admin route: only the `allowed` query parameters, the rate limit, then the
  * role matrix: an issuer token may change the registry (`change`, POST) and print labels; an
@@ -53,9 +17,11 @@ static bool rate_ok(sm_req *q)
  * what it must slow down (guessing), and checking a token costs a hash and a store read.
  * False when the request was answered.
  */
-static bool admitted(sm_req *q, const char *const *allowed, bool change)
+bool sm_admin_admitted(sm_req *q, const char *const *allowed, bool change)
 {
-	if (sm_req_query(q, allowed) || !rate_ok(q))
+	if (sm_req_query(q, allowed) ||
+	    !sm_rate_ok(q, &sm_srv->admin_rate, sm_srv->cfg.admin_rate, sm_srv->cfg.admin_burst,
+			&sm_srv->metrics.rate_limited, "admin"))
 		return false;
 	const char *h = sm_req_header(q, "Authorization");
 	int role = 0;
@@ -73,8 +39,7 @@ static bool admitted(sm_req *q, const char *const *allowed, bool change)
 	return true;
 }
 
-/* The JSON body's bytes (valid until the request ends); false when answered (415). */
-static bool body_text(sm_req *q, const char **p, size_t *n)
+bool sm_req_body_json(sm_req *q, const char **p, size_t *n)
 {
 	const char *ct = sm_req_header(q, "Content-Type");
 	if (!ct || strncmp(ct, "application/json", 16) != 0) {
@@ -90,7 +55,7 @@ static json_t *body_json(sm_req *q)
 {
 	const char *p = NULL;
 	size_t n = 0;
-	if (!body_text(q, &p, &n))
+	if (!sm_req_body_json(q, &p, &n))
 		return NULL;
 	json_t *j = NULL;
 	sm_err err = { 0 };
@@ -107,7 +72,7 @@ static const char *const no_params[] = { NULL };
 /* The prelude of a change (POST): no query, an issuer token, a JSON object body; NULL when answered. */
 static json_t *change_body(sm_req *q)
 {
-	return admitted(q, no_params, true) ? body_json(q) : NULL;
+	return sm_admin_admitted(q, no_params, true) ? body_json(q) : NULL;
 }
 
 void sm_h_admin_issue(sm_req *q)
@@ -147,7 +112,7 @@ void sm_h_admin_event(sm_req *q, const char *id)
 	sm_cert *out = NULL;
 	const char *p = NULL;
 	size_t n = 0;
-	if (!admitted(q, no_params, true) || !body_text(q, &p, &n))
+	if (!sm_admin_admitted(q, no_params, true) || !sm_req_body_json(q, &p, &n))
 		return;
 	int64_t now = sm_server_now();
 	int rc = sm_event_from_json(p, n, id, &e, &err);
@@ -190,7 +155,7 @@ void sm_h_admin_label(sm_req *q, const char *id, const char *ext)
 	sm_err err = { 0 };
 	sm_label_opts o;
 	int f = -1;
-	if (!admitted(q, allowed, false))
+	if (!sm_admin_admitted(q, allowed, false))
 		return;
 	for (int i = 0; i < 4; i++)
 		if (strcmp(ext, formats[i].ext) == 0)

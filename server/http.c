@@ -229,7 +229,7 @@ void sm_reply_sm_err(sm_req *q, int rc, const sm_err *err)
 const char *const sm_route_names[R_COUNT] = {
 	"healthz", "metrics", "check", "cert", "cert_statement", "certs", "trust", "trust_chain", "trust_version", "trust_json", "snapshot", "checkpoint",
 	"entries", "inclusion", "consistency", "label_page", "cert_page", "admin_issue", "admin_event",
-	"admin_label", "static", "not_found",
+	"admin_label", "static", "not_found", "home_check", "policies", "policy", "admin_policy",
 };
 
 /* Decode the path strictly (no '+' rule: that is for queries). */
@@ -255,15 +255,32 @@ static int decode_path(const char *raw, char *out, size_t cap)
 	return sm_utf8_printable(out, o) ? 0 : -1;
 }
 
-static bool method_ok(sm_req *q, bool post)
+/* The methods a route answers (GET includes HEAD). */
+enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
+
+/* Whether the request's method is one the route answers; otherwise 405 with the Allow header. */
+static bool method_ok(sm_req *q, unsigned allowed)
 {
+	static const struct {
+		unsigned bit;
+		const char *allow;
+	} names[] = { { M_GET, "GET, HEAD" }, { M_POST, "POST" }, { M_PUT, "PUT" }, { M_DELETE, "DELETE" } };
 	htp_method m = evhtp_request_get_method(q->r);
-	bool ok = post ? m == htp_method_POST : (m == htp_method_GET || m == htp_method_HEAD);
-	if (!ok) {
-		add_header(q, "Allow", post ? "POST" : "GET, HEAD");
-		sm_reply_error(q, 405, "method_not_allowed", NULL, "this resource answers %s", post ? "POST" : "GET and HEAD");
-	}
-	return ok;
+	unsigned bit = m == htp_method_GET || m == htp_method_HEAD ? M_GET
+		       : m == htp_method_POST			    ? M_POST
+		       : m == htp_method_PUT			    ? M_PUT
+		       : m == htp_method_DELETE			    ? M_DELETE
+									    : 0;
+	if (bit & allowed)
+		return true;
+	char allow[48] = "";
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (allowed & names[i].bit)
+			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s", allow[0] ? ", " : "",
+				 names[i].allow);
+	add_header(q, "Allow", allow);
+	sm_reply_error(q, 405, "method_not_allowed", NULL, "this resource answers %s", allow);
+	return false;
 }
 
 static const char *after(const char *path, const char *prefix)
@@ -278,87 +295,107 @@ static void route(sm_req *q)
 	char id[64], ext[8];
 	if (strcmp(p, "/healthz") == 0) {
 		q->route = R_HEALTHZ;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_healthz(q);
 	} else if (strcmp(p, "/metrics") == 0) {
 		q->route = R_METRICS;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_metrics(q);
 	} else if (strcmp(p, "/v1/check") == 0) {
 		q->route = R_CHECK;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_check(q);
 	} else if (strcmp(p, "/v1/certs") == 0) {
 		q->route = R_CERTS;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_certs(q);
 	} else if ((rest = after(p, "/v1/certs/")) && sscanf(rest, "%63[^/]", id) == 1 &&
 		   strcmp(rest + strlen(id), "/statement") == 0) {
 		q->route = R_CERT_STATEMENT;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_cert_statement(q, id);
 	} else if ((rest = after(p, "/v1/certs/")) && !strchr(rest, '/')) {
 		q->route = R_CERT;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_cert(q, rest);
 	} else if (strcmp(p, "/v1/trust") == 0) {
 		q->route = R_TRUST;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_trust(q);
 	} else if (strcmp(p, "/v1/trust/chain") == 0) {
 		q->route = R_TRUST_CHAIN;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_trust_chain(q);
 	} else if ((rest = after(p, "/v1/trust/")) && !strchr(rest, '/')) {
 		q->route = R_TRUST_VERSION;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_trust_version(q, rest);
 	} else if (strcmp(p, "/v1/trust.json") == 0) {
 		q->route = R_TRUST_JSON;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_trust_json(q);
 	} else if (strcmp(p, "/v1/snapshot") == 0) {
 		q->route = R_SNAPSHOT;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_snapshot(q);
 	} else if (strcmp(p, "/v1/log/checkpoint") == 0) {
 		q->route = R_CHECKPOINT;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_checkpoint(q);
 	} else if (strcmp(p, "/v1/log/entries") == 0) {
 		q->route = R_ENTRIES;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_entries(q);
 	} else if (strcmp(p, "/v1/log/proof/inclusion") == 0) {
 		q->route = R_INCLUSION;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_inclusion(q);
 	} else if (strcmp(p, "/v1/log/proof/consistency") == 0) {
 		q->route = R_CONSISTENCY;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_consistency(q);
 	} else if ((rest = after(p, "/L/")) && !strchr(rest, '/')) {
 		q->route = R_LABEL_PAGE;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_label_page(q, rest);
 	} else if ((rest = after(p, "/c/")) && !strchr(rest, '/')) {
 		q->route = R_CERT_PAGE;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_cert_page(q, rest);
 	} else if (strcmp(p, "/v1/admin/certs") == 0) {
 		q->route = R_ADMIN_ISSUE;
-		if (method_ok(q, true))
+		if (method_ok(q, M_POST))
 			sm_h_admin_issue(q);
 	} else if ((rest = after(p, "/v1/admin/certs/")) && sscanf(rest, "%63[^/]", id) == 1 &&
 		   strcmp(rest + strlen(id), "/events") == 0) {
 		q->route = R_ADMIN_EVENT;
-		if (method_ok(q, true))
+		if (method_ok(q, M_POST))
 			sm_h_admin_event(q, id);
 	} else if ((rest = after(p, "/v1/admin/labels/")) && sscanf(rest, "%63[^./].%7[a-z]", id, ext) == 2 &&
 		   strlen(rest) == strlen(id) + 1 + strlen(ext)) {
 		q->route = R_ADMIN_LABEL;
-		if (method_ok(q, false))
+		if (method_ok(q, M_GET))
 			sm_h_admin_label(q, id, ext);
+	} else if (strcmp(p, "/v1/home/check") == 0) {
+		q->route = R_HOME_CHECK;
+		if (method_ok(q, M_POST))
+			sm_h_home_check(q);
+	} else if (strcmp(p, "/v1/policies") == 0) {
+		q->route = R_POLICIES;
+		if (method_ok(q, M_GET))
+			sm_h_policies(q);
+	} else if ((rest = after(p, "/v1/policies/")) && !strchr(rest, '/')) {
+		q->route = R_POLICY;
+		if (method_ok(q, M_GET))
+			sm_h_policy(q, rest);
+	} else if ((rest = after(p, "/v1/admin/policies/")) && !strchr(rest, '/')) {
+		q->route = R_ADMIN_POLICY;
+		if (method_ok(q, M_PUT | M_DELETE)) {
+			if (evhtp_request_get_method(q->r) == htp_method_PUT)
+				sm_h_admin_policy_put(q, rest);
+			else
+				sm_h_admin_policy_delete(q, rest);
+		}
 	} else {
 		q->route = R_NOT_FOUND;
 		sm_reply_error(q, 404, "not_found", NULL, "no such resource");

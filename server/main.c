@@ -160,13 +160,20 @@ int main(int argc, char **argv)
 	snprintf(srv.snapshot_path, sizeof(srv.snapshot_path), "%s/snapshot.cose", srv.cfg.db);
 	pthread_mutex_init(&srv.write_lock, NULL);
 	pthread_mutex_init(&srv.snap_lock, NULL);
-	pthread_mutex_init(&srv.rate_lock, NULL);
+	sm_rate_table_init(&srv.admin_rate);
+	sm_rate_table_init(&srv.home_rate);
 	json_object_seed(0);
 	evthread_use_pthreads();
 
+	/* PUT and DELETE for the admin policy routes; a home document (up to 1 MiB) is a public body of its own */
+	static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE", NULL };
+	static const char *const big_paths[] = { "/v1/home/check", NULL };
 	sm_guard_limits lim;
 	sm_guard_limits_default(&lim);
 	lim.max_connections = (unsigned)srv.cfg.max_connections;
+	lim.methods = methods;
+	lim.big_body_paths = big_paths;
+	lim.max_body_big = SM_HOME_MAX_SIZE;
 	if ((rc = sm_guard_new(&guard, &lim, &err))) {
 		fprintf(stderr, "starmarkd: %s\n", err.msg);
 		return 2;

@@ -77,6 +77,8 @@ char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot
 				   "# TYPE starmark_snapshot_version gauge\nstarmark_snapshot_version %llu\n"
 				   "# HELP starmark_admin_rate_limited_total Admin requests refused with 429.\n"
 				   "# TYPE starmark_admin_rate_limited_total counter\nstarmark_admin_rate_limited_total %llu\n"
+				   "# HELP starmark_home_rate_limited_total Home checks (POST /v1/home/check) refused with 429.\n"
+				   "# TYPE starmark_home_rate_limited_total counter\nstarmark_home_rate_limited_total %llu\n"
 				   "# HELP starmark_statements_produced_total Status statements signed ahead of queries.\n"
 				   "# TYPE starmark_statements_produced_total counter\nstarmark_statements_produced_total %llu\n"
 				   "# HELP starmark_statements_backlog 1 until the refresher has signed all that were due "
@@ -85,6 +87,7 @@ char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot
 				   (double)atomic_load(&m->latency_sum_us) / 1e6, (unsigned long long)atomic_load(&m->latency_count),
 				   (unsigned long long)log_size, (long long)snapshot_age, (unsigned long long)snapshot_version,
 				   (unsigned long long)atomic_load(&m->rate_limited),
+				   (unsigned long long)atomic_load(&m->home_rate_limited),
 				   (unsigned long long)atomic_load(&m->statements), atomic_load(&m->statements_backlog) ? 1 : 0);
 	if (rc) {
 		sm_buf_cleanup(&b);

@@ -29,6 +29,8 @@ typedef struct sm_server_config {
 	int max_connections;        /* per server; over it new connections get 503 */
 	int admin_rate;             /* admin requests per minute per client address */
 	int admin_burst;
+	int home_rate;              /* home checks (POST /v1/home/check) per minute per client address */
+	int home_burst;
 	int refresh_seconds;        /* how often statements due are refreshed */
 	int snapshot_seconds;       /* how often the snapshot is rebuilt when the log grew */
 	int cache_seconds;          /* Cache-Control max-age of public answers that can change */
@@ -61,7 +63,7 @@ int sm_listen_bind(evhtp_t *const *htps, int n, const sm_server_config *c, int *
 enum sm_route_id {
 	R_HEALTHZ, R_METRICS, R_CHECK, R_CERT, R_CERT_STATEMENT, R_CERTS, R_TRUST, R_TRUST_CHAIN, R_TRUST_VERSION, R_TRUST_JSON, R_SNAPSHOT, R_CHECKPOINT,
 	R_ENTRIES, R_INCLUSION, R_CONSISTENCY, R_LABEL_PAGE, R_CERT_PAGE, R_ADMIN_ISSUE, R_ADMIN_EVENT,
-	R_ADMIN_LABEL, R_STATIC, R_NOT_FOUND, R_COUNT
+	R_ADMIN_LABEL, R_STATIC, R_NOT_FOUND, R_HOME_CHECK, R_POLICIES, R_POLICY, R_ADMIN_POLICY, R_COUNT
 };
 
 #define SM_METRIC_BUCKETS 14
@@ -72,7 +74,8 @@ typedef struct sm_metrics {
 	_Atomic uint64_t latency_sum_us;
 	_Atomic uint64_t latency_count;
 	_Atomic uint64_t connections;
-	_Atomic uint64_t rate_limited;
+	_Atomic uint64_t rate_limited;      /* admin requests refused with 429 */
+	_Atomic uint64_t home_rate_limited; /* home checks refused with 429 */
 	_Atomic uint64_t statements;      /* status statements produced by the refresher (maint.c) */
 	_Atomic bool statements_backlog; /* its last round found more due than one round takes */
 } sm_metrics;
@@ -90,6 +93,13 @@ typedef struct sm_rate_bucket {
 	int64_t last_us;
 } sm_rate_bucket;
 
+/* Token buckets per client address, hashed into a fixed table (rate.c). */
+#define SM_RATE_BUCKETS 1024
+typedef struct sm_rate_table {
+	pthread_mutex_t lock;
+	sm_rate_bucket b[SM_RATE_BUCKETS];
+} sm_rate_table;
+
 typedef struct sm_server {
 	sm_server_config cfg;
 	sm_registry *reg;
@@ -101,8 +111,8 @@ typedef struct sm_server {
 	char snapshot_path[1100];
 	pthread_mutex_t snap_lock;          /* guards snapshot_etag */
 	char snapshot_etag[40];
-	pthread_mutex_t rate_lock;
-	sm_rate_bucket rate[1024];
+	sm_rate_table admin_rate;           /* admin requests (h_admin.c) */
+	sm_rate_table home_rate;            /* home checks (h_home.c) */
 	volatile int stopping;
 	_Atomic uint64_t generation;        /* bumped by every change the answers depend on (cache.c) */
 } sm_server;
@@ -179,6 +189,27 @@ const char *sm_req_header(const sm_req *q, const char *name);
 /** The client's address as text into buf. */
 void sm_req_client(const sm_req *q, char *buf, size_t cap);
 
+/* ---- rate limits (rate.c) ---- */
+
+void sm_rate_table_init(sm_rate_table *t);
+/**
+ * Take a token from the client's bucket of `t` (`per_minute` refilled, `burst` deep). False when there is
+ * none: then the request has been answered 429 with Retry-After, naming `what` ("admin"), and *limited
+ * counted.
+ */
+bool sm_rate_ok(sm_req *q, sm_rate_table *t, int per_minute, int burst, _Atomic uint64_t *limited, const char *what);
+
+/* ---- admin preludes (h_admin.c), for every admin route ---- */
+
+/**
+ * Only the `allowed` query parameters, the admin rate limit, then the role matrix: an issuer token
+ * may change the registry (`change`), an auditor token may only read. False when answered (400, 429,
+ * 401, 403).
+ */
+bool sm_admin_admitted(sm_req *q, const char *const *allowed, bool change);
+/** The JSON body's bytes (valid until the request ends); false when answered (415). */
+bool sm_req_body_json(sm_req *q, const char **p, size_t *n);
+
 /* ---- handlers ---- */
 
 void sm_h_healthz(sm_req *q);
@@ -202,6 +233,11 @@ void sm_h_admin_event(sm_req *q, const char *id);
 void sm_h_admin_label(sm_req *q, const char *id, const char *ext);
 void sm_h_label_page(sm_req *q, const char *token);
 void sm_h_cert_page(sm_req *q, const char *id);
+void sm_h_home_check(sm_req *q);
+void sm_h_policies(sm_req *q);
+void sm_h_policy(sm_req *q, const char *name);
+void sm_h_admin_policy_put(sm_req *q, const char *name);
+void sm_h_admin_policy_delete(sm_req *q, const char *name);
 
 /** The route table: dispatch one request (http.c). */
 void sm_dispatch(evhtp_request_t *r, void *arg);

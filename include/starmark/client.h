@@ -81,6 +81,10 @@ const char *sm_client_base(const sm_client *c);
 int sm_client_get(sm_client *c, const char *path, sm_response *resp, sm_err *err);
 /** POST `body` (serialised compactly, Content-Type application/json) to `path`; results as sm_client_get. */
 int sm_client_post_json(sm_client *c, const char *path, const json_t *body, sm_response *resp, sm_err *err);
+/** PUT `body` (compact JSON, Content-Type application/json) to `path`; results as sm_client_get. */
+int sm_client_put_json(sm_client *c, const char *path, const json_t *body, sm_response *resp, sm_err *err);
+/** DELETE `path`; results as sm_client_get. */
+int sm_client_delete(sm_client *c, const char *path, sm_response *resp, sm_err *err);
 /**
  * GET `path` streaming the body into the open file `fd` (written from its current offset), at
  * most `max` bytes (SM_ETOOBIG beyond, the file then holds a prefix), with "If-None-Match:

@@ -25,6 +25,7 @@ enum sm_cose_type {
 	SM_COSE_STATUS = 65002,    /* a status statement for one certificate */
 	SM_COSE_SNAPSHOT = 65003,  /* the snapshot of every certificate */
 	SM_COSE_LABEL = 65004,     /* a label token */
+	SM_COSE_POLICY = 65005,    /* a policy published or withdrawn (the log's entries, signed by the issuer) */
 };
 
 /**

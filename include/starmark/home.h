@@ -56,10 +56,17 @@ typedef struct sm_home {
  * Parse a home document: strict (unknown keys, wrong types, a repeated device id, caps of
  * SM_HOME_MAX_SIZE bytes, SM_HOME_MAX_DEVICES devices, nesting) — SM_EINVAL / SM_ETOOBIG with a message
  * naming the device and field (`devices[3] (lock-1): firmware: ...`), field set to e.g.
- * "devices[3].firmware". Caller frees *out with sm_home_free.
+ * "devices[3].firmware" (the home's policy: "policy.levels.lock"). Caller frees *out with sm_home_free.
  */
 int sm_home_parse(const char *json, size_t n, sm_home **out, sm_err *err);
 void sm_home_free(sm_home *h);
+
+/**
+ * The policy a home is checked under, into *out: `given` (e.g. --policy FILE) when not NULL, else the
+ * home's own, else the default (sm_policy_default). It must fit a scheme of `levels` levels
+ * (sm_policy_fits): SM_EINVAL naming the field, "policy.levels.lock" when it is the home's own.
+ */
+int sm_home_policy(const sm_home *h, const sm_policy *given, int levels, sm_policy *out, sm_err *err);
 
 /**
  * Add a retrofit to a home: SPEC is `VENDOR:MODEL@FIRMWARE[/CATEGORY][#ID][=ROOM]`, e.g.

@@ -54,6 +54,13 @@ json_t *sm_check_to_json(const sm_check_result *r, sm_date today, int64_t produc
  */
 json_t *sm_policy_to_json(const sm_policy *p);
 
+/**
+ * A published policy as `policy list --json` and GET /v1/policies list it: the policy's fields
+ * (sm_policy_to_json), then "published_at" (RFC 3339) and "log_index" (the log entry that published it).
+ * New reference; NULL on out of memory.
+ */
+json_t *sm_policy_published_to_json(const sm_policy *p, int64_t published_at, uint64_t log_index);
+
 /** `trust show --json` shape. */
 json_t *sm_trust_to_json(const sm_trust *t, const char *log_vkey);
 

@@ -9,6 +9,7 @@
 
 #include "starmark/anchor.h"
 #include "starmark/error.h"
+#include "starmark/home.h"
 #include "starmark/merkle.h"
 #include "starmark/record.h"
 #include "starmark/trust.h"
@@ -121,6 +122,40 @@ void sm_cert_list_cleanup(sm_cert_list *l);
 int sm_registry_check(sm_registry *r, const sm_check_req *q, const sm_policy *p, int64_t now, sm_check_result *res,
 		      sm_err *err);
 
+/* ---- homes against the registry (lib/registry_home.c): what `home check` and POST /v1/home/check answer ---- */
+
+/* The context of sm_registry_home_device: the registry and the time of the answers. */
+typedef struct sm_registry_home {
+	sm_registry *reg;
+	int64_t now;
+} sm_registry_home;
+
+/**
+ * A home's device from the registry, an sm_home_check_fn (ctx: an sm_registry_home): the verdict
+ * sm_registry_check gives under `p`, and the certificate's signed status statement (*statement,
+ * base64url, caller frees) when it has one; none (NULL) when there is no certificate or its statement
+ * is still being produced. Errors of sm_registry_check; SM_ENOMEM.
+ */
+int sm_registry_home_device(void *ctx, const sm_check_req *q, const sm_policy *p, sm_check_result *res,
+			    char **statement, sm_err *err);
+
+/**
+ * The evidence of a home's check: the log's size and root read together (res->have_checkpoint,
+ * checkpoint_size, checkpoint_root) and the signed checkpoint note of exactly that state
+ * (checkpoint_text) when the log key can be loaded, else none. SM_ESTORE when the log cannot be read.
+ */
+int sm_registry_home_evidence(sm_registry *r, sm_home_result *res, sm_err *err);
+
+/**
+ * Check a home against the registry at `now` (sm_home_check under `p` or, when NULL, the home's own
+ * policy or the default; labels verified with the registry's trust), with its evidence. The answers
+ * reflect exactly the checkpoint given: when the log grew while the devices were read, the check is
+ * made again (three times at most, then the result has no checkpoint rather than one it may not
+ * reflect). *out is the caller's to clean up. Errors of sm_home_check and sm_registry_home_evidence.
+ */
+int sm_registry_home_check(sm_registry *r, const sm_home *h, const sm_policy *p, int64_t now, sm_home_result *out,
+			   sm_err *err);
+
 /* Bulk issue, all in one write transaction (all or nothing). */
 typedef void (*sm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 /**
@@ -154,6 +189,7 @@ typedef struct sm_verify_report {
 	uint64_t entries;
 	uint64_t certificates;
 	uint64_t bundles;
+	uint64_t policies; /* published policies in force */
 	uint8_t root[SM_HASH_LEN];
 } sm_verify_report;
 
@@ -187,6 +223,44 @@ int sm_registry_refresh(sm_registry *r, int64_t now, size_t max, size_t *done, s
  * a million certificates does not hold it in anonymous memory.
  */
 int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t *version, sm_err *err);
+
+/* ---- published policies (lib/registry_policy.c) ---- */
+
+/*
+ * The policies the scheme owner publishes for housing companies, one per name. Every publish and
+ * withdrawal is a log entry (content type 65005, schema/payloads.cddl `policy-event`) signed by the
+ * issuer key, appended in the same write transaction as the stored policy changes: the log proves
+ * which policy (its exact JSON) was published when, and `log verify` folds the entries and compares
+ * them with what is stored (schema/store.md, "Published policies").
+ */
+#define SM_POLICY_PUBLISHED_MAX 10000
+
+/**
+ * Publish `p` under its name at `now`; a policy published under that name before is replaced. The
+ * policy must fit the scheme (sm_policy_fits: SM_EINVAL naming the field) and its name, which also names
+ * a URL path segment, holds no '/' (SM_EINVAL, field "name"). SM_ETOOBIG past SM_POLICY_PUBLISHED_MAX
+ * names; SM_ESTORE (read-only, or the store failed), SM_EKEY (the issuer key), SM_EFULL, SM_ENOMEM.
+ */
+int sm_registry_policy_publish(sm_registry *r, const sm_policy *p, int64_t now, sm_err *err);
+
+/**
+ * Withdraw the published policy `name` at `now` (a signed withdrawal entry; the policy is no longer
+ * served). SM_ENOTFOUND naming it when none is published under that name; as publish otherwise.
+ */
+int sm_registry_policy_withdraw(sm_registry *r, const char *name, int64_t now, sm_err *err);
+
+/**
+ * The published policy `name` into *out; *published_at (Unix seconds) and *log_index (the entry that
+ * published it: `log proof`, GET /v1/log/proof/inclusion) when not NULL. SM_ENOTFOUND naming it;
+ * SM_ESTORE when the stored policy is damaged.
+ */
+int sm_registry_policy_get(sm_registry *r, const char *name, sm_policy *out, int64_t *published_at,
+			   uint64_t *log_index, sm_err *err);
+
+/* Called for each published policy (borrowed for the call); non-zero stops the walk and is returned. */
+typedef int (*sm_policy_fn)(void *ctx, const sm_policy *p, int64_t published_at, uint64_t log_index);
+/** Every published policy, in name order (bytes). SM_ESTORE, SM_ENOMEM, or what `fn` returned. */
+int sm_registry_policy_list(sm_registry *r, sm_policy_fn fn, void *ctx, sm_err *err);
 
 /* ---- keys and tokens ---- */
 

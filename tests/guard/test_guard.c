@@ -78,6 +78,46 @@ static void test_guard_accepts_post_admin_body_at_cap(void **state)
 		"payload_too_large", "Content-Length", "at most");
 }
 
+/* A public path with a body cap of its own (POST /v1/home/check takes a 1 MiB home document). */
+static void test_guard_big_body_path(void **state)
+{
+	(void)state;
+	static const char *const big[] = { "/v1/home/check", NULL };
+	sm_guard_head h;
+	lim.big_body_paths = big;
+	lim.max_body_big = 1048576;
+	assert_int_equal(0, parse("POST /v1/home/check HTTP/1.1\r\nHost: h\r\nContent-Length: 1048576\r\n\r\n", &h));
+	assert_false(h.is_admin);
+	assert_int_equal(1048576, h.content_length);
+	assert_int_equal(0, parse("POST /v1/home/check?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 1048576\r\n\r\n", &h));
+	refused("POST /v1/home/check HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n", 413,
+		"payload_too_large", "Content-Length", "1048576");
+	/* only that path: a longer one, or another public one, keeps the public cap */
+	refused("POST /v1/home/checks HTTP/1.1\r\nHost: h\r\nContent-Length: 65537\r\n\r\n", 413,
+		"payload_too_large", "Content-Length", "65536");
+	refused("POST /v1/check HTTP/1.1\r\nHost: h\r\nContent-Length: 65537\r\n\r\n", 413,
+		"payload_too_large", "Content-Length", "65536");
+	/* a PUT, where it is served, needs a length as a POST does */
+	static const char *const with_put[] = { "GET", "HEAD", "POST", "PUT", "DELETE", NULL };
+	lim.methods = with_put;
+	refused("PUT /v1/admin/policies/x HTTP/1.1\r\nHost: h\r\n\r\n", 411, "length_required", "Content-Length", "PUT");
+	assert_int_equal(0, parse("DELETE /v1/admin/policies/x HTTP/1.1\r\nHost: h\r\n\r\n", &h));
+
+	/* sm_guard_new copies the paths and checks them */
+	sm_guard *g = NULL;
+	sm_err err;
+	assert_int_equal(0, sm_guard_new(&g, &lim, &err));
+	sm_guard_free(g);
+	static const char *const bad[] = { "v1/home/check", NULL };
+	lim.big_body_paths = bad;
+	assert_int_equal(SM_EINVAL, sm_guard_new(&g, &lim, &err));
+	assert_string_equal("big_body_paths", err.field);
+	lim.big_body_paths = big;
+	lim.max_body_big = 0;
+	assert_int_equal(SM_EINVAL, sm_guard_new(&g, &lim, &err));
+	assert_string_equal("limits", err.field);
+}
+
 static void test_guard_http10_without_host(void **state)
 {
 	(void)state;
@@ -260,6 +300,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_guard_accepts_get, setup),
 		cmocka_unit_test_setup(test_guard_accepts_post_admin_body_at_cap, setup),
+		cmocka_unit_test_setup(test_guard_big_body_path, setup),
 		cmocka_unit_test_setup(test_guard_http10_without_host, setup),
 		cmocka_unit_test_setup(test_guard_framing, setup),
 		cmocka_unit_test_setup(test_guard_header_syntax, setup),

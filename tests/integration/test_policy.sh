@@ -134,8 +134,10 @@ expect_rc 2 "policy check: --trust that is not a trust bundle"
 expect_err "homes.json" "policy check: the bad bundle is named"
 sm policy check
 expect_rc 2 "policy check without a file"
-sm policy publish "$P"
-expect_rc 2 "policy publish is not a verb here"
+sm policy frobnicate "$P"
+expect_rc 2 "policy: an unknown subcommand"
+sm policy list "$P"
+expect_rc 2 "policy list takes no file"
 sm policy check "$P" "$P"
 expect_rc 2 "policy check with two files"
 

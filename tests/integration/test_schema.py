@@ -88,6 +88,26 @@ with tempfile.TemporaryDirectory() as tmp:
     check("policy_check", run(db, "policy", "check", example, "--trust", bundle), "policy check --trust")
     check("policy_check", run(os.path.join(tmp, "none"), "policy", "check", example), "policy check without a scheme")
 
+    # published policies: publish, list, withdraw
+    check("policy_published", run(db, "policy", "publish", example), "policy publish")
+    check("policy_list", run(db, "policy", "list"), "policy list")
+    check("policy_withdrawn", run(db, "policy", "withdraw", pol["name"]), "policy withdraw")
+    check("policy_list", run(db, "policy", "list"), "policy list (empty)")
+    check("verify", run(db, "log", "verify"), "log verify with policy entries")
+
+    # homes: the example document, and home check --json (a deny, a retrofit, a design with nothing installed)
+    home_file = os.path.join(SRC, "examples/home.json")
+    home = json.load(open(home_file, encoding="utf-8"))
+    check("home", home, "examples/home.json")
+    check("home_check", run(db, "home", "check", home_file, expect=1), "home check (deny: devices not certified)")
+    check("home_check", run(db, "home", "check", home_file, "--add", "RINNAI:MC-301V@1.5/water-heater#bath", expect=1),
+          "home check --add")
+    design = dict(home, devices=[dict(d, installed=False) for d in home["devices"]])
+    design_file = os.path.join(tmp, "design.json")
+    with open(design_file, "w", encoding="utf-8") as f:
+        json.dump(design, f)
+    check("home_check", run(db, "home", "check", design_file, expect=1), "home check of a design")
+
     # last: a revoked certificate's label is genuine and not in force
     run(db, "revoke", cert["id"], "--reason", "schema test")
     check("label_verify", run(db, "label", "verify", url, expect=1), "label verify: revoked")

@@ -388,6 +388,219 @@ static void test_registry_verify_detects_tree_tampering(void **state)
 	expect_verify_fails(f, "Merkle");
 }
 
+/* ---- published policies ---- */
+
+static sm_policy policy_of(const char *json)
+{
+	sm_policy p;
+	sm_err err = { 0 };
+	if (sm_policy_parse(json, strlen(json), &p, &err) != 0)
+		fail_msg("policy %s: %s", json, err.msg);
+	return p;
+}
+
+struct pol_list {
+	int n;
+	char names[4][65];
+	int levels[4];
+	int64_t at[4];
+	uint64_t index[4];
+};
+
+static int pol_collect(void *ctx, const sm_policy *p, int64_t at, uint64_t index)
+{
+	struct pol_list *l = ctx;
+	assert_true(l->n < 4);
+	snprintf(l->names[l->n], sizeof(l->names[0]), "%s", p->name);
+	l->levels[l->n] = sm_policy_level(p, "lock");
+	l->at[l->n] = at;
+	l->index[l->n++] = index;
+	return 0;
+}
+
+static void test_registry_policy_publish_list_get_withdraw(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_policy p = policy_of("{\"name\":\"homes 2026\",\"default_level\":1,\"levels\":{\"lock\":3}}"), got;
+	int64_t at = 0;
+	uint64_t index = 0;
+	uint64_t before = log_size(f->r);
+
+	/* published: a signed entry of the log, and the policy by its name */
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), 0);
+	assert_int_equal(log_size(f->r), before + 1);
+	assert_int_equal(sm_registry_policy_get(f->r, "homes 2026", &got, &at, &index, &err), 0);
+	assert_memory_equal(&got, &p, sizeof(p));
+	assert_int_equal(at, NOW);
+	assert_int_equal(index, before);
+
+	/* another, and the first again with a stricter level: replaced, not added */
+	sm_policy q = policy_of("{\"name\":\"積水 estates\",\"levels\":{\"lock\":2}}");
+	assert_int_equal(sm_registry_policy_publish(f->r, &q, NOW + 5, &err), 0);
+	p.default_level = 2;
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW + 10, &err), 0);
+	struct pol_list l = { 0 };
+	assert_int_equal(sm_registry_policy_list(f->r, pol_collect, &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.names[0], "homes 2026");
+	assert_int_equal(l.at[0], NOW + 10);
+	assert_int_equal(l.index[0], before + 2);
+	assert_int_equal(l.levels[0], 3);
+	assert_string_equal(l.names[1], "積水 estates");
+	assert_int_equal(sm_registry_policy_get(f->r, "homes 2026", &got, NULL, NULL, &err), 0);
+	assert_int_equal(got.default_level, 2);
+
+	/* every entry verifies, and the fold is what the store holds */
+	sm_verify_report rep;
+	assert_int_equal(sm_registry_verify(f->r, NULL, NULL, &rep, &err), 0);
+	assert_int_equal(rep.policies, 2);
+	assert_int_equal(rep.entries, before + 3);
+
+	/* withdrawn: a signed entry too; then it is gone, and a second withdrawal names it */
+	assert_int_equal(sm_registry_policy_withdraw(f->r, "homes 2026", NOW + 20, &err), 0);
+	assert_int_equal(log_size(f->r), before + 4);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sm_registry_policy_get(f->r, "homes 2026", &got, NULL, NULL, &err), SM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "homes 2026"));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sm_registry_policy_withdraw(f->r, "homes 2026", NOW + 30, &err), SM_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "homes 2026"));
+	assert_string_equal(err.field, "name");
+	assert_int_equal(log_size(f->r), before + 4);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(sm_registry_policy_list(f->r, pol_collect, &l, &err), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(sm_registry_verify(f->r, NULL, NULL, &rep, &err), 0);
+	assert_int_equal(rep.policies, 1);
+}
+
+static void test_registry_policy_refused(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	uint64_t before = log_size(f->r);
+	/* a level the scheme (3 levels) does not have: nothing is appended */
+	sm_policy p = policy_of("{\"name\":\"too strict\",\"levels\":{\"lock\":4}}");
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), SM_EINVAL);
+	assert_string_equal(err.field, "levels.lock");
+	p = policy_of("{\"name\":\"a/b\"}");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), SM_EINVAL);
+	assert_string_equal(err.field, "name");
+	assert_int_equal(log_size(f->r), before);
+	/* a read-only registry changes nothing */
+	sm_registry *ro = NULL;
+	assert_int_equal(sm_registry_open(f->dir, false, NULL, &ro, &err), 0);
+	p = policy_of("{\"name\":\"homes\"}");
+	assert_int_equal(sm_registry_policy_publish(ro, &p, NOW, &err), SM_ESTORE);
+	assert_int_equal(sm_registry_policy_withdraw(ro, "homes", NOW, &err), SM_ESTORE);
+	sm_registry_close(ro);
+	assert_int_equal(log_size(f->r), before);
+}
+
+static void test_registry_verify_detects_policy_tampering(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_policy p = policy_of("{\"name\":\"homes\",\"levels\":{\"lock\":3}}");
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), 0);
+	sm_registry_close(f->r);
+	f->r = NULL;
+	/* the stored policy changed behind the log's back (a byte of its JSON): log verify names it */
+	tamper(f->dir, "policies", "homes", 5, 40);
+	expect_verify_fails(f, "policy homes");
+}
+
+static void test_registry_verify_detects_policy_entry_tampering(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_policy p = policy_of("{\"name\":\"homes\",\"levels\":{\"lock\":3}}");
+	assert_int_equal(sm_registry_policy_publish(f->r, &p, NOW, &err), 0);
+	sm_registry_close(f->r);
+	f->r = NULL;
+	uint8_t key[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	tamper(f->dir, "entries", key, 8, 150);
+	expect_verify_fails(f, "entry 1");
+}
+
+/* ---- homes against the registry ---- */
+
+static void test_registry_home_check(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_cert *d = draft("MC-301V", 2);
+	assert_int_equal(sm_registry_issue(f->r, d, NOW, NULL, &err), 0);
+	sm_cert_free(d);
+	static const char doc[] =
+		"{\"home\":\"h-1\",\"devices\":["
+		"{\"id\":\"heater\",\"vendor\":\"RINNAI\",\"model\":\"MC-301V\",\"firmware\":\"1.5\",\"category\":\"water-heater\","
+		"\"planned\":true,\"installed\":true},"
+		"{\"id\":\"lock\",\"vendor\":\"ACME\",\"model\":\"L-1\",\"firmware\":\"1.0\",\"planned\":true,\"installed\":true}]}";
+	sm_home *h = NULL;
+	assert_int_equal(sm_home_parse(doc, strlen(doc), &h, &err), 0);
+
+	/* one device, as `check` answers it, with its statement */
+	sm_registry_home ctx = { f->r, NOW };
+	sm_check_result res;
+	char *st = NULL;
+	sm_check_req q = { "RINNAI", "MC-301V", "1.5", "water-heater", 0 };
+	sm_policy dflt;
+	sm_policy_default(&dflt);
+	assert_int_equal(sm_registry_home_device(&ctx, &q, &dflt, &res, &st, &err), 0);
+	assert_int_equal(res.verdict, SM_ALLOW);
+	assert_non_null(st);
+	assert_true(strspn(st, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == strlen(st));
+	sm_check_result_cleanup(&res);
+	free(st);
+	st = NULL;
+	q.model = "NOPE";
+	assert_int_equal(sm_registry_home_device(&ctx, &q, &dflt, &res, &st, &err), 0);
+	assert_int_equal(res.verdict, SM_DENY);
+	assert_null(st);
+	sm_check_result_cleanup(&res);
+
+	/* the home: the weakest device decides; the evidence is the log as it is, signed */
+	sm_home_result r;
+	assert_int_equal(sm_registry_home_check(f->r, h, NULL, NOW, &r, &err), 0);
+	assert_int_equal(r.verdict, SM_DENY);
+	assert_int_equal(r.level, 0);
+	assert_int_equal(r.devices[0].res.verdict, SM_ALLOW);
+	assert_non_null(r.devices[0].statement);
+	assert_int_equal(r.devices[1].res.verdict, SM_DENY);
+	assert_true(r.have_checkpoint);
+	assert_int_equal(r.checkpoint_size, log_size(f->r));
+	uint8_t root[SM_HASH_LEN];
+	assert_int_equal(sm_registry_log_root(f->r, r.checkpoint_size, root, &err), 0);
+	assert_memory_equal(root, r.checkpoint_root, SM_HASH_LEN);
+	char *vkey = NULL;
+	sm_checkpoint cp;
+	assert_non_null(r.checkpoint_text);
+	assert_int_equal(sm_registry_log_vkey(f->r, &vkey, &err), 0);
+	assert_int_equal(sm_checkpoint_verify(r.checkpoint_text, strlen(r.checkpoint_text), vkey, &cp, &err), 0);
+	assert_int_equal(cp.size, r.checkpoint_size);
+	free(vkey);
+	sm_home_result_cleanup(&r);
+
+	/* only the allowed device: allow at its level; nothing was appended by checking */
+	uint64_t before = log_size(f->r);
+	h->ndevices = 1;
+	assert_int_equal(sm_registry_home_check(f->r, h, NULL, NOW, &r, &err), 0);
+	assert_int_equal(r.verdict, SM_ALLOW);
+	assert_int_equal(r.level, 2);
+	sm_home_result_cleanup(&r);
+	/* under a policy that asks more */
+	sm_policy strict = policy_of("{\"name\":\"strict\",\"levels\":{\"water-heater\":3}}");
+	assert_int_equal(sm_registry_home_check(f->r, h, &strict, NOW, &r, &err), 0);
+	assert_int_equal(r.verdict, SM_DENY);
+	sm_home_result_cleanup(&r);
+	assert_int_equal(log_size(f->r), before);
+	h->ndevices = 2;
+	sm_home_free(h);
+}
+
 static void test_registry_tokens(void **state)
 {
 	struct fx *f = *state;
@@ -480,6 +693,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_tree_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_tile_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_policy_publish_list_get_withdraw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_policy_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_home_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_verify_detects_policy_tampering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_verify_detects_policy_entry_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_open_errors, setup, teardown),
 		cmocka_unit_test(test_registry_passphrase),
 	};

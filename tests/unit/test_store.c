@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <lmdb.h>
 
 #include "starmark/merkle.h"
 #include "starmark/record.h"
@@ -503,6 +504,121 @@ static void test_store_open_refuses_damage(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+struct pol_seen {
+	int n;
+	char names[4][65];
+	int64_t at[4];
+	uint64_t index[4];
+};
+
+static int pol_visit(void *ctx, const char *name, int64_t at, uint64_t index, const char *json, size_t n)
+{
+	struct pol_seen *s = ctx;
+	assert_true(s->n < 4);
+	assert_true(n > 0 && json[0] == '{');
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+	s->at[s->n] = at;
+	s->index[s->n++] = index;
+	return 0;
+}
+
+static void test_store_policies(void **state)
+{
+	struct fx *f = *state;
+	sm_txn *t = NULL;
+	const char *json = NULL;
+	size_t n = 0;
+	int64_t at = 0;
+	uint64_t index = 0;
+	static const char a[] = "{\"name\":\"homes\"}", b[] = "{\"name\":\"homes\",\"default_level\":2}";
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_policy_get(t, "homes", &at, &index, &json, &n), SM_ENOTFOUND);
+	assert_int_equal(sm_store_policy_put(t, "homes", 1790000000, 7, a, strlen(a)), 0);
+	assert_int_equal(sm_store_policy_put(t, "積水 estates", 1790000100, 9, a, strlen(a)), 0);
+	/* publishing a name again replaces it */
+	assert_int_equal(sm_store_policy_put(t, "homes", 1790000200, 11, b, strlen(b)), 0);
+	assert_int_equal(sm_store_policy_put(t, "", 1, 1, a, strlen(a)), SM_EINVAL);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_policy_get(t, "homes", &at, &index, &json, &n), 0);
+	assert_int_equal(at, 1790000200);
+	assert_int_equal(index, 11);
+	assert_int_equal(n, strlen(b));
+	assert_memory_equal(json, b, n);
+	struct pol_seen seen = { 0 };
+	assert_int_equal(sm_store_policy_foreach(t, pol_visit, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.names[0], "homes"); /* name order (bytes) */
+	assert_string_equal(seen.names[1], "積水 estates");
+	assert_int_equal(seen.index[1], 9);
+	sm_store_abort(t);
+
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_policy_del(t, "homes"), 0);
+	assert_int_equal(sm_store_policy_del(t, "homes"), SM_ENOTFOUND);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_policy_get(t, "homes", NULL, NULL, NULL, NULL), SM_ENOTFOUND);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(sm_store_policy_foreach(t, pol_visit, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	sm_store_abort(t);
+}
+
+/* A store made before the policies database existed: drop it with LMDB itself, as such a store is. */
+static void drop_policies_db(const char *dir)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "policies", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void test_store_old_store_without_policies(void **state)
+{
+	struct fx *f = *state;
+	sm_txn *t = NULL;
+	sm_err err = { 0 };
+	uint64_t idx = 0;
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_log_append(t, (const uint8_t *)"entry", 5, &idx), 0);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+	sm_store_close(f->s);
+	f->s = NULL;
+	drop_policies_db(f->dir);
+
+	/* read-only: it opens, and there are no policies */
+	sm_store *ro = NULL;
+	assert_int_equal(sm_store_open(f->dir, false, true, &ro, &err), 0);
+	assert_int_equal(sm_store_begin(ro, false, &t, NULL), 0);
+	uint64_t size = 0;
+	assert_int_equal(sm_store_log_size(t, &size), 0);
+	assert_int_equal(size, 1);
+	assert_int_equal(sm_store_policy_get(t, "homes", NULL, NULL, NULL, NULL), SM_ENOTFOUND);
+	struct pol_seen seen = { 0 };
+	assert_int_equal(sm_store_policy_foreach(t, pol_visit, &seen), 0);
+	assert_int_equal(seen.n, 0);
+	sm_store_abort(t);
+	sm_store_close(ro);
+
+	/* a write open adds the database, and it is usable at once */
+	assert_int_equal(sm_store_open(f->dir, false, false, &f->s, &err), 0);
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_policy_put(t, "homes", 1, 1, "{}", 2), 0);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_policy_get(t, "homes", NULL, NULL, NULL, NULL), 0);
+	sm_store_abort(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +631,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_node_cache_keeps_stores_apart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_node_cache_follows_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_node_cache_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_policies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_old_store_without_policies, setup, teardown),
 		cmocka_unit_test(test_store_id_serial),
 		cmocka_unit_test(test_store_open_refuses_damage),
 	};
