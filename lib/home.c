@@ -267,11 +267,14 @@ int sm_home_add(sm_home *h, const char *spec, sm_err *err)
 	if (strlen(vendor) >= sizeof(d.vendor) || strlen(model) >= sizeof(d.model) || strlen(fw) >= sizeof(d.firmware) ||
 	    (cat && strlen(cat) >= sizeof(d.category)) || (room && strlen(room) >= sizeof(d.room)))
 		return sm_err_set(err, SM_EINVAL, "add", "--add %.100s: a part is too long", spec);
-	snprintf(d.vendor, sizeof(d.vendor), "%s", vendor);
-	snprintf(d.model, sizeof(d.model), "%s", model);
-	snprintf(d.firmware, sizeof(d.firmware), "%s", fw);
-	snprintf(d.category, sizeof(d.category), "%s", cat ? cat : "");
-	snprintf(d.room, sizeof(d.room), "%s", room ? room : "");
+	/* every length was checked above */
+	memcpy(d.vendor, vendor, strlen(vendor) + 1);
+	memcpy(d.model, model, strlen(model) + 1);
+	memcpy(d.firmware, fw, strlen(fw) + 1);
+	if (cat)
+		memcpy(d.category, cat, strlen(cat) + 1);
+	if (room)
+		memcpy(d.room, room, strlen(room) + 1);
 	if (id && !id_ok(id))
 		return sm_err_set(err, SM_EINVAL, "add", "--add %.100s: the id must be 1-64 letters, digits, '.', '_' or '-'", spec);
 	for (size_t n = h->ndevices + 1; !id && n <= 2 * SM_HOME_MAX_DEVICES; n++) {
