@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* home check: every device of a home (or of every home of an estate) under the housing company's policy. */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -309,6 +310,66 @@ static json_t *read_state(const char *path)
 	return json_is_object(j) ? j : (json_decref(j), json_object());
 }
 
+/*
+ * The estate's documents are read and parsed on a second thread while the first checks the homes read
+ * before: a bounded queue in file order. The reader stops at the first document that is not a home (its
+ * message printed by load_home, its exit code kept); the checker stops when it meets that slot.
+ */
+#define AHEAD 64
+
+typedef struct reader {
+	const cli *c;
+	char **names;
+	size_t n;
+	sm_home *slot[AHEAD];
+	int slot_rc[AHEAD];
+	size_t produced, consumed;
+	bool stop;
+	pthread_mutex_t mu;
+	pthread_cond_t more, room;
+} reader;
+
+static void *read_homes(void *arg)
+{
+	reader *rd = arg;
+	for (size_t i = 0; i < rd->n; i++) {
+		sm_home *h = NULL;
+		int rc = load_home(rd->c, rd->names[i], &h);
+		pthread_mutex_lock(&rd->mu);
+		while (!rd->stop && rd->produced - rd->consumed == AHEAD)
+			pthread_cond_wait(&rd->room, &rd->mu);
+		bool stop = rd->stop;
+		if (!stop) {
+			rd->slot[rd->produced % AHEAD] = h;
+			rd->slot_rc[rd->produced % AHEAD] = rc;
+			rd->produced++;
+			pthread_cond_signal(&rd->more);
+		}
+		pthread_mutex_unlock(&rd->mu);
+		if (stop) {
+			sm_home_free(h);
+			break;
+		}
+		if (rc)
+			break;
+	}
+	return NULL;
+}
+
+/* The next home in file order (0), or the exit code of the document that stopped the reader. */
+static int next_home(reader *rd, sm_home **h)
+{
+	pthread_mutex_lock(&rd->mu);
+	while (rd->produced == rd->consumed)
+		pthread_cond_wait(&rd->more, &rd->mu);
+	*h = rd->slot[rd->consumed % AHEAD];
+	int rc = rd->slot_rc[rd->consumed % AHEAD];
+	rd->consumed++;
+	pthread_cond_signal(&rd->room);
+	pthread_mutex_unlock(&rd->mu);
+	return rc;
+}
+
 static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol, const char *since)
 {
 	char **names = NULL;
@@ -352,11 +413,20 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 	json_t *state = rc == EXIT_OK && since ? read_state(since) : NULL, *next = json_object(), *list = json_array();
 	json_t *changed = json_array();
 	sm_buf lines = SM_BUF_INIT;
+	reader rd = { .c = c, .names = names, .n = rc == EXIT_OK ? n : 0 };
+	pthread_t tid;
+	bool started = false;
+	pthread_mutex_init(&rd.mu, NULL);
+	pthread_cond_init(&rd.more, NULL);
+	pthread_cond_init(&rd.room, NULL);
+	if (rd.n && pthread_create(&tid, NULL, read_homes, &rd) != 0)
+		rc = EXIT_IO;
+	started = rd.n && rc == EXIT_OK;
 	for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
 		sm_home_result r;
 		sm_err err = { 0 };
 		sm_home *h = NULL;
-		if ((rc = load_home(c, names[i], &h)))
+		if ((rc = next_home(&rd, &h)))
 			break;
 		void *ctx = NULL;
 		sm_home_check_fn fn = source_fn(s, &ctx);
@@ -389,6 +459,18 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 		sm_home_result_cleanup(&r);
 		sm_home_free(h);
 	}
+	if (started) { /* the reader may wait for room: tell it to stop, then take back what it holds */
+		pthread_mutex_lock(&rd.mu);
+		rd.stop = true;
+		pthread_cond_signal(&rd.room);
+		pthread_mutex_unlock(&rd.mu);
+		pthread_join(tid, NULL);
+		for (size_t k = rd.consumed; k < rd.produced; k++)
+			sm_home_free(rd.slot[k % AHEAD]);
+	}
+	pthread_mutex_destroy(&rd.mu);
+	pthread_cond_destroy(&rd.more);
+	pthread_cond_destroy(&rd.room);
 	if (rc == EXIT_OK && lines.len)
 		fwrite(lines.data, 1, lines.len, stdout);
 	sm_buf_cleanup(&lines);

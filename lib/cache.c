@@ -500,8 +500,9 @@ static int build_index(sm_cache *c, sm_err *err)
 	return rc;
 }
 
-/* The certificates naming vendor and model, into m (borrowed pointers, at most CACHE_MATCH_MAX). */
-static size_t lookup(const sm_cache *c, const char *vendor, const char *model, sm_cert **m)
+/* The certificates naming vendor and model, into m (borrowed pointers, at most cap); returns how many
+ * there are (up to CACHE_MATCH_MAX), which may be more than cap. */
+static size_t lookup(const sm_cache *c, const char *vendor, const char *model, sm_cert **m, size_t cap)
 {
 	uint64_t h = key_hash(vendor, model);
 	size_t n = 0;
@@ -513,7 +514,9 @@ static size_t lookup(const sm_cache *c, const char *vendor, const char *model, s
 			continue;
 		for (size_t i = 0; i < cert->nmodels; i++)
 			if (strcmp(cert->models[i], model) == 0) {
-				m[n++] = cert;
+				if (n < cap)
+					m[n] = cert;
+				n++;
 				break;
 			}
 	}
@@ -546,12 +549,16 @@ int sm_cache_check(sm_cache *c, const sm_check_req *q, const sm_policy *p, int64
 		         (unsigned long long)si->version, exp);
 		rc = sm_verdict_unknown(q, p, "snapshot_expired", msg, res);
 	} else {
-		sm_cert **m = malloc(CACHE_MATCH_MAX * sizeof(*m));
-		if (!m)
+		/* a model is in one certificate or a few: on the stack; the rare many on the heap */
+		sm_cert *few[16], **m = few;
+		size_t n = lookup(c, q->vendor, q->model, few, 16);
+		if (n > 16 && !(m = malloc(n * sizeof(*m))))
 			return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-		size_t n = lookup(c, q->vendor, q->model, m);
+		if (n > 16)
+			lookup(c, q->vendor, q->model, m, n);
 		rc = sm_verdict_eval(q, p, m, n, si->next_update, now, res);
-		free(m);
+		if (m != few)
+			free(m);
 	}
 	if (!rc && info)
 		*info = *si;
