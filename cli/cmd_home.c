@@ -286,8 +286,15 @@ static int check_one(cli *c, source *s, sm_home *h, size_t added, const sm_polic
 	if (r.verdict == SM_WARN)
 		fprintf(stderr, "warning: home %s passes with warnings\n", h->id);
 	/* a retrofit question is answered by the retrofit: may it join (the rest of the home is as it was) */
-	rc = added ? (may ? EXIT_OK : verdict_exit(r.devices[h->ndevices - 1].res.verdict == SM_UNKNOWN ? SM_UNKNOWN : SM_DENY))
-		   : verdict_exit(r.verdict);
+	if (added) { /* the retrofits together, by the home's rule: any deny, else any unknown, else they may join */
+		int v = SM_ALLOW;
+		for (size_t i = h->ndevices - added; i < h->ndevices; i++)
+			if (r.devices[i].res.verdict == SM_DENY || (r.devices[i].res.verdict == SM_UNKNOWN && v != SM_DENY))
+				v = r.devices[i].res.verdict;
+		rc = verdict_exit(v);
+	} else {
+		rc = verdict_exit(r.verdict);
+	}
 	json_decref(doc);
 	sm_home_result_cleanup(&r);
 	return rc;
@@ -298,16 +305,24 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The verdicts of the last run, "ID VERDICT" a line, for --since. */
-static json_t *read_state(const char *path)
+/* The verdicts of the last run, {"FILE": "VERDICT"} (by file: a design and its on-site record share the
+ * home's id), for --since: none yet is an empty one; a file that is not such a state is refused. */
+static int read_state(const cli *c, const char *path, json_t **out)
 {
 	uint8_t *text = NULL;
 	size_t n = 0;
-	json_t *j = sm_file_read(path, 64u * 1024u * 1024u, &text, &n, NULL) == 0
-			    ? json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, NULL)
-			    : NULL;
+	sm_err err = { 0 };
+	int rc = sm_file_read(path, 64u * 1024u * 1024u, &text, &n, &err);
+	*out = rc == SM_ENOTFOUND ? json_object() : rc ? NULL : json_loadb((const char *)text, n, JSON_REJECT_DUPLICATES, NULL);
 	free(text);
-	return json_is_object(j) ? j : (json_decref(j), json_object());
+	if (rc && rc != SM_ENOTFOUND)
+		return fail(c, rc, &err);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return usage_error(c, "home check: %s is not a state file of 'home check --since' (remove it to start over)", path);
+	}
+	return EXIT_OK;
 }
 
 /*
@@ -403,14 +418,23 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 			rc = EXIT_IO;
 			break;
 		}
-		sprintf(names[n++], "%s/%s", dir, e->d_name);
+		sprintf(names[n], "%s/%s", dir, e->d_name);
+		if (since && strcmp(names[n], since) == 0) { /* the state file kept among the homes is none */
+			free(names[n]);
+			continue;
+		}
+		n++;
 	}
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), by_name);
 	/* one home at a time (an estate need not fit in memory); a bad document stops the run before any
 	 * state is written, and nothing of it is printed: the lines wait until every home was checked */
-	json_t *state = rc == EXIT_OK && since ? read_state(since) : NULL, *next = json_object(), *list = json_array();
+	json_t *state = NULL, *next = json_object(), *list = json_array();
+	if (rc == EXIT_OK && since)
+		rc = read_state(c, since, &state);
+	if (rc == EXIT_OK && n == 0)
+		rc = usage_error(c, "home check: %s holds no home documents (*.json)", dir);
 	json_t *changed = json_array();
 	sm_buf lines = SM_BUF_INIT;
 	reader rd = { .c = c, .names = names, .n = rc == EXIT_OK ? n : 0 };
@@ -438,14 +462,14 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 			break;
 		}
 		const char *v = sm_verdict_name(r.verdict);
-		const char *was = state ? json_string_value(json_object_get(state, h->id)) : NULL;
+		const char *was = state ? json_string_value(json_object_get(state, names[i])) : NULL;
 		bool differs = state && (!was || strcmp(was, v) != 0);
 		counts[r.verdict]++;
 		worst = r.verdict == SM_DENY || (r.verdict == SM_UNKNOWN && worst != SM_DENY) ||
 				(r.verdict == SM_WARN && worst == SM_ALLOW)
 			    ? r.verdict
 			    : worst;
-		json_object_set_new(next, h->id, json_string(v));
+		json_object_set_new(next, names[i], json_string(v));
 		if (differs)
 			json_array_append_new(changed, json_pack("{s:s, s:s?, s:s}", "home", h->id, "was", was, "now", v));
 		if (c->json)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "starmark/codec.h"
 #include "starmark/error.h"
 #include "starmark/starmark.h"
 
@@ -27,6 +28,24 @@ const char *sm_strerror(int code)
 	}
 }
 
+/*
+ * Messages quote user input with printf precisions and are cut at their buffer's size: either may
+ * split a multi-byte character, and a message that is not UTF-8 cannot go into a JSON answer. Every
+ * byte that does not start or continue a valid character becomes '?'.
+ */
+static void utf8_mend(char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t at = i;
+		uint32_t cp;
+		if (!sm_utf8_next((const uint8_t *)s, n, &i, &cp)) {
+			s[at] = '?';
+			i = at + 1;
+		}
+	}
+}
+
 int sm_err_set(sm_err *err, int code, const char *field, const char *fmt, ...)
 {
 	if (!err)
@@ -39,6 +58,8 @@ int sm_err_set(sm_err *err, int code, const char *field, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	utf8_mend(err->msg);
+	utf8_mend(err->field);
 	return code;
 }
 
@@ -62,6 +83,8 @@ int sm_err_wrap(sm_err *err, int code, const char *field, const char *fmt, ...)
 		pl = sizeof(err->msg) - 1;
 	memcpy(err->msg, prefix, pl);
 	snprintf(err->msg + pl, sizeof(err->msg) - pl, "%s%s", inner[0] ? ": " : "", inner);
+	utf8_mend(err->msg);
+	utf8_mend(err->field);
 	return code;
 }
 

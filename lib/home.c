@@ -275,6 +275,14 @@ int sm_home_add(sm_home *h, const char *spec, sm_err *err)
 		memcpy(d.category, cat, strlen(cat) + 1);
 	if (room)
 		memcpy(d.room, room, strlen(room) + 1);
+	for (const unsigned char *q = (const unsigned char *)(room ? room : ""); *q; q++)
+		if (*q < 0x20 || *q == 0x7f)
+			return sm_err_set(err, SM_EINVAL, "add", "--add: the room holds a control character");
+	size_t rn = room ? strlen(room) : 0, ri = 0;
+	uint32_t cp;
+	while (ri < rn)
+		if (!sm_utf8_next((const uint8_t *)room, rn, &ri, &cp))
+			return sm_err_set(err, SM_EINVAL, "add", "--add: the room is not UTF-8");
 	if (id && !id_ok(id))
 		return sm_err_set(err, SM_EINVAL, "add", "--add %.100s: the id must be 1-64 letters, digits, '.', '_' or '-'", spec);
 	for (size_t n = h->ndevices + 1; !id && n <= 2 * SM_HOME_MAX_DEVICES; n++) {
@@ -343,7 +351,7 @@ static void check_label(sm_home_device_result *d, const sm_trust *trust)
 	uint8_t *tok = NULL;
 	size_t n = 0;
 	sm_err e = { 0 };
-	if (!dev->label)
+	if (!dev->label || !dev->label[0])
 		return;
 	if (!trust) {
 		d->label = SM_HOME_LABEL_UNCHECKED;
@@ -357,11 +365,9 @@ static void check_label(sm_home_device_result *d, const sm_trust *trust)
 		d->label = SM_HOME_LABEL_MISMATCH;
 		snprintf(d->label_why, sizeof(d->label_why), "the label is of %.16s %.64s, the device is %.16s %.64s", cl.vendor,
 			 cl.model, dev->vendor, dev->model);
-	} else if (d->res.cert && strcmp(cl.id, d->res.cert->id) != 0) {
-		d->label = SM_HOME_LABEL_MISMATCH;
-		snprintf(d->label_why, sizeof(d->label_why), "the label is of certificate %s, the device's is %s", cl.id,
-			 d->res.cert->id);
 	} else {
+		/* of the device's vendor and model: genuine, whichever of that model's certificates it names (a
+		 * model may have several; the verdict judges the best of them) */
 		d->label = SM_HOME_LABEL_OK;
 		snprintf(d->label_why, sizeof(d->label_why), "genuine label of %s", cl.id);
 	}
@@ -371,6 +377,29 @@ static void check_label(sm_home_device_result *d, const sm_trust *trust)
 		add_reason(&d->res, d->label == SM_HOME_LABEL_MISMATCH ? "label_mismatch" : "label_not_genuine", d->label_why);
 	}
 	free(tok);
+}
+
+bool sm_home_counted(const sm_home_result *r, const sm_home_device *dev)
+{
+	return r->counted_planned ? dev->planned || dev->installed : dev->installed;
+}
+
+/*
+ * A device's level: its certificate's, when that certificate holds for it (in force, its firmware
+ * covered and not revoked, its label not suspect) — also when the policy asks more, which the verdict
+ * says; 0 when it has no valid certification (INTERFACE.md) or nothing usable is known.
+ */
+static int device_level(const sm_home_device_result *d)
+{
+	static const char *const void_codes[] = { "unknown_model", "suspended", "revoked", "expired",
+						  "firmware_not_covered", "firmware_revoked", "label_not_genuine",
+						  "label_mismatch" };
+	if (!d->res.cert || d->res.verdict == SM_UNKNOWN)
+		return 0;
+	for (size_t i = 0; i < sizeof(void_codes) / sizeof(void_codes[0]); i++)
+		if (has_reason(&d->res, void_codes[i]))
+			return 0;
+	return d->res.cert->level;
 }
 
 /* The verdicts of the counted devices combined: any deny, else any unknown, else any warn, else allow. */
@@ -393,10 +422,12 @@ int sm_home_check(const sm_home *h, const sm_policy *p, sm_home_check_fn fn, voi
 	}
 	if (h->ndevices && !(out->devices = calloc(h->ndevices, sizeof(*out->devices))))
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-	bool any_installed = false;
+	/* a design until one of its planned devices is installed: then the planned devices (and any
+	 * retrofit asked about) are what the home will be; after that, what is installed */
+	bool built = false;
 	for (size_t i = 0; i < h->ndevices; i++)
-		any_installed = any_installed || h->devices[i].installed;
-	out->counted_planned = !any_installed;
+		built = built || (h->devices[i].installed && h->devices[i].planned);
+	out->counted_planned = !built;
 	out->verdict = SM_ALLOW;
 	out->level = -1;
 	out->support_end = SM_DATE_NONE;
@@ -422,11 +453,11 @@ int sm_home_check(const sm_home *h, const sm_policy *p, sm_home_check_fn fn, voi
 			out->nmissing++;
 		if (dev->installed && !dev->planned)
 			out->nunplanned++;
-		if (!(any_installed ? dev->installed : dev->planned))
+		if (!sm_home_counted(out, dev))
 			continue;
 		counted++;
 		out->verdict = combine(out->verdict, d->res.verdict);
-		int level = c && (d->res.verdict == SM_ALLOW || d->res.verdict == SM_WARN) ? c->level : 0;
+		int level = device_level(d);
 		if (out->level < 0 || level < out->level)
 			out->level = level;
 		if (c && c->support_end != SM_DATE_NONE && (out->support_end == SM_DATE_NONE || c->support_end < out->support_end))
@@ -479,13 +510,13 @@ static size_t device_actions(const sm_home_result *r, const sm_home_device_resul
 {
 	const sm_home_device *dev = d->dev;
 	size_t n = 0;
-	if (dev->planned && !dev->installed)
+	if (dev->planned && !dev->installed && !r->counted_planned) /* a design's devices are all still to come */
 		codes[n++] = SM_HOME_ACT_INSTALL;
 	else if (dev->installed && !dev->planned)
 		codes[n++] = SM_HOME_ACT_APPROVE_OR_REMOVE;
 	/* only what is in the home (or, for a design, will be) is judged: a missing device is to be
 	 * installed, not replaced; one taken out needs nothing */
-	if (!(r->counted_planned ? dev->planned : dev->installed))
+	if (!sm_home_counted(r, dev))
 		return n;
 	if (d->label == SM_HOME_LABEL_NOT_GENUINE || d->label == SM_HOME_LABEL_MISMATCH)
 		codes[n++] = SM_HOME_ACT_REPLACE_COUNTERFEIT;

@@ -99,8 +99,9 @@ typedef struct sm_home_device_result {
 
 typedef struct sm_home_result {
 	int verdict;                 /* any deny: deny; else any unknown: unknown; else any warn: warn */
-	int level;                   /* lowest level among the devices counted; 0 when one is not certified */
-	bool counted_planned;        /* nothing installed yet (a design): the planned devices were counted */
+	int level;                   /* lowest level among the devices counted (a certificate that holds for the
+				      * device counts its level even below the policy); 0 when one has none */
+	bool counted_planned;        /* no planned device installed yet (a design): planned devices and retrofits count */
 	sm_date support_end;         /* earliest support end among them; SM_DATE_NONE when none has one */
 	sm_home_device_result *devices;
 	size_t ndevices;
@@ -129,6 +130,12 @@ typedef int (*sm_home_check_fn)(void *ctx, const sm_check_req *q, const sm_polic
 int sm_home_check(const sm_home *h, const sm_policy *p, sm_home_check_fn fn, void *ctx, const sm_trust *trust,
 		  int64_t now, sm_home_result *out, sm_err *err);
 void sm_home_result_cleanup(sm_home_result *r);
+
+/**
+ * Whether a device counts for the home's level and verdict: in a design (no planned device installed
+ * yet) the planned devices and any retrofit; otherwise what is installed.
+ */
+bool sm_home_counted(const sm_home_result *r, const sm_home_device *dev);
 
 /**
  * Whether the retrofits — the devices from index `first` on (sm_home_add appends them) — may join the

@@ -50,7 +50,7 @@ sm --json home check "$T/site.json" --policy "$T/policy.json"
 expect_rc 1 "on site: an unauthorised camera of level 1 under a policy of 2 for cameras"
 expect_schema home_check "home check --json"
 expect_json "on site: the verdict, level, unplanned device, support outlook and evidence" \
-	'd["verdict"] == "deny" and d["level"] == 0 and d["unplanned"] == ["cam"] and d["missing"] == [] and
+	'd["verdict"] == "deny" and d["level"] == 1 and d["unplanned"] == ["cam"] and d["missing"] == [] and
 	 d["support_end"] == "2026-06-30" and d["support_warnings"] == ["ac"] and d["checkpoint"]["size"] >= 4 and
 	 {a["action"] for a in d["actions"]} >= {"approve_or_remove", "replace", "plan_replacement"} and
 	 all(x["statement"] for x in d["devices"])'
@@ -81,7 +81,12 @@ expect_out "retrofit door2: may join this home" "retrofit: the answer in words"
 sm --json home check "$T/design.json" --policy "$T/policy.json" --add "CHEAP:C1@1.0/sensor"
 expect_rc 1 "a level-1 camera may not join, even named a sensor: its own category counts"
 expect_json "retrofit: may_join false, levels before and after" \
-	'd["retrofit"]["may_join"] is False and d["retrofit"]["level_before"] == 2 and d["retrofit"]["level_after"] == 0'
+	'd["retrofit"]["may_join"] is False and d["retrofit"]["level_before"] == 2 and d["retrofit"]["level_after"] == 1 and d["design"]'
+sm --json home check "$T/design.json" --policy "$T/policy.json" --add "SECOM:SL-100@3.5/lock#door2"
+expect_json "a retrofit to a design is judged with the design: the level does not jump" \
+	'd["design"] and d["retrofit"]["level_before"] == 2 and d["retrofit"]["level_after"] == 2 and d["retrofit"]["may_join"]'
+sm home check "$T/design.json" --add "$(printf 'SECOM:SL-100@3.5#d3=\033[31mroom')"
+expect_rc 2 "a room with a control character"
 sm home check "$T/design.json" --add "SECOM:SL-100"
 expect_rc 2 "a malformed --add"
 expect_err "VENDOR:MODEL@FIRMWARE" "a malformed --add: the syntax is shown"

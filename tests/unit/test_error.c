@@ -66,6 +66,18 @@ static void test_error_wrap_keeps_or_replaces_the_field(void **state)
 	assert_int_equal(err.code, SM_EIO);
 }
 
+static void test_error_messages_stay_utf8(void **state)
+{
+	(void)state;
+	sm_err err = {0};
+	/* a precision cutting 寝室 (3 bytes a character) after 4 bytes: the stray byte becomes '?' */
+	sm_err_set(&err, SM_EINVAL, "room", "unknown key '%.4s'", "寝室");
+	assert_string_equal(err.msg, "unknown key '寝?'");
+	sm_err_wrap(&err, SM_EINVAL, "devices[0].\xe5", "%.1s", "\xe5\xaf\x9d");
+	assert_string_equal(err.field, "devices[0].?");
+	assert_string_equal(err.msg, "?: unknown key '寝?'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -73,6 +85,7 @@ int main(void)
 		cmocka_unit_test(test_error_strerror_names_every_code),
 		cmocka_unit_test(test_error_quote),
 		cmocka_unit_test(test_error_wrap_keeps_or_replaces_the_field),
+		cmocka_unit_test(test_error_messages_stay_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
