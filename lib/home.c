@@ -151,7 +151,9 @@ static int policy_of(json_t *v, sm_policy *p, sm_err *err)
 
 int sm_home_policy(const sm_home *h, const sm_policy *given, int levels, sm_policy *out, sm_err *err)
 {
-	if (given)
+	if (given && h->has_policy) /* the caller's may raise the home's own, never lower it */
+		sm_policy_strictest(&h->policy, given, out);
+	else if (given)
 		*out = *given;
 	else if (h->has_policy)
 		*out = h->policy;
@@ -416,7 +418,10 @@ int sm_home_check(const sm_home *h, const sm_policy *p, sm_home_check_fn fn, voi
 	sm_date today = sm_date_from_time(now);
 	int rc = 0;
 	memset(out, 0, sizeof(*out));
-	if (!p) {
+	if (p && h->has_policy) { /* a given policy may raise the home's own, never lower it */
+		sm_policy_strictest(&h->policy, p, &dflt);
+		p = &dflt;
+	} else if (!p) {
 		sm_policy_default(&dflt);
 		p = h->has_policy ? &h->policy : &dflt;
 	}

@@ -484,6 +484,11 @@ static void flow(pdf *P, sm_home_row *rw, sm_home_kv *k, const sm_home_action *a
 	heading(P, R->w[M_EVIDENCE]);
 	kv_block(P, k, sm_home_rep_evidence(R, k, &P->rc));
 	if (r->have_checkpoint && r->checkpoint_text) {
+		/* the signed note is copied as a whole to check it: it stays on one page with its caption */
+		size_t lines = 1;
+		for (const char *c = r->checkpoint_text; *c; c++)
+			lines += *c == '\n';
+		ensure(P, TEXT * LEAD * 2 + TABLE * LEAD * (double)(lines + 1));
 		para(P, F_REGULAR, TEXT, grey, MARGIN, BODY_W, R->w[M_CP_NOTE]);
 		para(P, F_MONO, TABLE, black, MARGIN + 8, BODY_W - 8, r->checkpoint_text);
 	}

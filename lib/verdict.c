@@ -360,3 +360,33 @@ void sm_check_result_cleanup(sm_check_result *res)
 	sm_cert_free(res->cert);
 	res->cert = NULL;
 }
+
+void sm_policy_strictest(const sm_policy *a, const sm_policy *b, sm_policy *out)
+{
+	sm_policy r = *a;
+	snprintf(r.name, sizeof(r.name), "%.30s + %.30s", a->name, b->name);
+	r.default_level = a->default_level > b->default_level ? a->default_level : b->default_level;
+	/* every category either names, at the higher of the two levels each asks for it */
+	for (size_t i = 0; i < r.ncats; i++) {
+		int lb = sm_policy_level(b, r.cats[i].category);
+		if (lb > r.cats[i].level)
+			r.cats[i].level = lb;
+	}
+	for (size_t i = 0; i < b->ncats; i++) {
+		bool have = false;
+		for (size_t k = 0; k < r.ncats && !have; k++)
+			have = strcmp(r.cats[k].category, b->cats[i].category) == 0;
+		if (!have && r.ncats < SM_POLICY_MAX_CATEGORIES) {
+			r.cats[r.ncats] = b->cats[i];
+			int la = sm_policy_level(a, b->cats[i].category);
+			if (la > r.cats[r.ncats].level)
+				r.cats[r.ncats].level = la;
+			r.ncats++;
+		}
+	}
+	r.offline_grace = a->offline_grace < b->offline_grace ? a->offline_grace : b->offline_grace;
+	r.unknown_fails_closed = a->unknown_fails_closed || b->unknown_fails_closed;
+	r.support_warn_days = a->support_warn_days > b->support_warn_days ? a->support_warn_days : b->support_warn_days;
+	r.deny_after_support_end = a->deny_after_support_end || b->deny_after_support_end;
+	*out = r;
+}

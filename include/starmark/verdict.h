@@ -47,6 +47,13 @@ void sm_policy_default(sm_policy *p);
  * SM_POLICY_MAX_SIZE bytes or SM_POLICY_MAX_CATEGORIES categories.
  */
 int sm_policy_parse(const char *json, size_t n, sm_policy *out, sm_err *err);
+/**
+ * The stricter of two policies, field by field (a floor on a floor: the higher level for every category
+ * either names and for the default, the shorter grace, unknown fails closed if either says so, the
+ * longer support warning, denial after support end if either asks). Where a home carries its housing
+ * company's policy and a caller gives another, the caller's can raise it, never lower it.
+ */
+void sm_policy_strictest(const sm_policy *a, const sm_policy *b, sm_policy *out);
 /** The level the policy requires for a category (NULL: the default level). */
 int sm_policy_level(const sm_policy *p, const char *category);
 

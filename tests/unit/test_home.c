@@ -195,6 +195,21 @@ static void test_home_design_firmware_and_policy_floor(void **state)
 	assert_int_equal(r.level, 2); /* ★★, held; the policy's ★★★ is what the verdict says */
 	sm_home_result_cleanup(&r);
 	sm_home_free(h);
+	/* a laxer policy given for a home with its own cannot lower the home's floor (lock: ★★★) */
+	sm_home *own = parse("{\"home\":\"o\",\"policy\":{\"name\":\"own\",\"levels\":{\"air-conditioner\":3}},"
+			     "\"devices\":[" DEV("ac", "PANA", "CZ-T100", "2.5", "air-conditioner", "true", "true") "]}");
+	sm_policy lax;
+	sm_policy_default(&lax);
+	lax.unknown_fails_closed = false;
+	assert_int_equal(sm_home_check(own, &lax, from_registry, f->r, NULL, NOW, &r, &err), 0);
+	assert_int_equal(r.devices[0].res.verdict, SM_DENY);
+	assert_int_equal(r.devices[0].res.required_level, 3);
+	sm_home_result_cleanup(&r);
+	sm_policy both;
+	sm_policy_strictest(&own->policy, &lax, &both);
+	assert_int_equal(sm_policy_level(&both, "air-conditioner"), 3);
+	assert_true(both.unknown_fails_closed);
+	sm_home_free(own);
 	/* a revocation changes the home's verdict */
 	h = parse("{\"home\":\"v\",\"devices\":[" DEV("lock", "SECOM", "SL-100", "3.2", "lock", "true", "true") "]}");
 	sm_event *e = sm_event_new(SM_EV_REVOKE);
