@@ -144,3 +144,11 @@ void fx_put(const char *dir, const char *name, const void *p, size_t n)
 	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
 		abort();
 }
+
+void fx_init_seeds(void (*write_seeds)(const char *dir))
+{
+	fx_init();
+	const char *dir = getenv("SM_FUZZ_SEEDS");
+	if (dir && *dir)
+		write_seeds(dir);
+}

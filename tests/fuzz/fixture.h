@@ -34,6 +34,8 @@ extern sm_key *fx_root1, *fx_root2, *fx_status1, *fx_status2;
 
 /** Build the keys and the chain (once; aborts on failure: a target without its fixture is no test). */
 void fx_init(void);
+/** fx_init, then, when $SM_FUZZ_SEEDS names a directory, write the target's seed corpus there. */
+void fx_init_seeds(void (*write_seeds)(const char *dir));
 /** A certificate with every field set (caller frees). */
 sm_cert *fx_cert(const char *id, const char *model, bool with_category);
 /** Write p[0..n) to dir/name, aborting on failure (seed corpus writers). */

@@ -80,10 +80,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fx_init();
-	const char *dir = getenv("SM_FUZZ_SEEDS");
-	if (dir && *dir)
-		write_seeds(dir);
+	fx_init_seeds(write_seeds);
 	return 0;
 }
 

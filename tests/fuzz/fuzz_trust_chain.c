@@ -40,15 +40,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fx_init();
+	fx_init_seeds(write_seeds);
 	char fp[65];
 	sm_key_fingerprint(fx_trust[0].root, fp);
 	if (sm_anchor_from_bytes(fx_trust_signed[0], fx_trust_signed_len[0], &from_v1, NULL) != 0 ||
 	    sm_anchor_load(fp, &from_fp, NULL) != 0)
 		abort();
-	const char *dir = getenv("SM_FUZZ_SEEDS");
-	if (dir && *dir)
-		write_seeds(dir);
 	return 0;
 }
 
