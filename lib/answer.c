@@ -110,6 +110,9 @@ int sm_check_answer_judge(const char *json, size_t n, const sm_check_req *q, con
 		if (out->server_verdict == SM_DENY) {
 			out->kind = SM_ANSWER_UNSIGNED_DENY;
 			out->res.verdict = SM_DENY;
+			/* the level asked: the policy's for the category named, raised by the request's */
+			int lv = sm_policy_level(p, q->category);
+			out->res.required_level = q->level > lv ? q->level : lv;
 			rc = server_reasons(json_object_get(doc, "reasons"), &out->res, err);
 		} else {
 			out->kind = SM_ANSWER_NO_STATEMENT;

@@ -175,6 +175,7 @@ static void test_answer_without_a_statement(void **state)
 	assert_int_equal(judge(f, t, "L-1", "2.5", &p, true, NOW, &a, &err), 0);
 	assert_int_equal(a.kind, SM_ANSWER_UNSIGNED_DENY);
 	assert_int_equal(a.res.verdict, SM_DENY);
+	assert_int_equal(a.res.required_level, 1); /* a level, never 0 (the schema's minimum) */
 	sm_check_answer_cleanup(&a);
 	free(t);
 }
