@@ -18,21 +18,12 @@ import cbor2
 import jsonschema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-BIN = os.environ.get("STARMARK_BIN", "build/cli/starmark")
-SERVER = os.environ.get("STARMARKD_BIN", os.path.join(os.path.dirname(BIN), "..", "server", "starmarkd"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smcheck import BIN, SERVER, check, finish  # noqa: E402
+
 SRC = os.environ.get("SM_SOURCE_DIR", ".")
 SCHEMA = json.load(open(os.path.join(SRC, "schema/starmark.schema.json"), encoding="utf-8"))
 NOW = "2026-11-21"
-passed = failed = 0
-
-
-def check(cond, what, expected=None, got=None):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f"\n  expected: {expected!r}\n  got:      {got!r}" if expected is not None or got is not None else ""))
 
 
 def shape(name, doc, what):
@@ -495,5 +486,4 @@ with tempfile.TemporaryDirectory() as tmp:
     finally:
         s.stop()
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

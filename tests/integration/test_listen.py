@@ -10,18 +10,8 @@ import tempfile
 import time
 import http.client
 
-BIN = os.environ.get("STARMARK_BIN", "build/cli/starmark")
-SERVER = os.environ.get("STARMARKD_BIN", os.path.join(os.path.dirname(BIN), "..", "server", "starmarkd"))
-passed = failed = 0
-
-
-def check(cond, what, expected=None, got=None):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f"\n  expected: {expected!r}\n  got:      {got!r}" if expected is not None or got is not None else ""))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smcheck import BIN, SERVER, check, finish  # noqa: E402
 
 
 def cli(db, *args):
@@ -167,5 +157,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 2 and "listen" in p.stderr, "--listen with a host name: exit 2 naming listen", 2,
           (p.returncode, p.stderr))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

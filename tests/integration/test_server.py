@@ -17,19 +17,10 @@ import time
 import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-BIN = os.environ.get("STARMARK_BIN", "build/cli/starmark")
-SERVER = os.environ.get("STARMARKD_BIN", os.path.join(os.path.dirname(BIN), "..", "server", "starmarkd"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from smcheck import BIN, SERVER, check, finish  # noqa: E402
+
 NOW = "2026-11-21"
-passed = failed = 0
-
-
-def check(cond, what, expected=None, got=None):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL {what}" + (f"\n  expected: {expected!r}\n  got:      {got!r}" if expected is not None or got is not None else ""))
 
 
 def cli(db, *args, expect=0):
@@ -461,5 +452,4 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 2 and ":6: unknown key 'colour'" in p.stderr, "--check-config names the bad line", 2,
           (p.returncode, p.stderr))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
