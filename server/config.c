@@ -33,6 +33,7 @@ void sm_config_default(sm_server_config *c)
 	c->snapshot_seconds = 60;
 	c->cache_seconds = 60;
 	c->access_log = true;
+	snprintf(c->web, sizeof(c->web), "%s", SM_WEB_DIR);
 }
 
 int sm_config_listen(sm_server_config *c, const char *hostport, sm_err *err)
@@ -145,6 +146,8 @@ int sm_config_load(sm_server_config *c, const char *path, sm_err *err)
 			rc = set_str(c->tls_cert, sizeof(c->tls_cert), v, k, line, err);
 		else if (strcmp(k, "tls_key") == 0)
 			rc = set_str(c->tls_key, sizeof(c->tls_key), v, k, line, err);
+		else if (strcmp(k, "web") == 0)
+			rc = set_str(c->web, sizeof(c->web), v, k, line, err);
 		else if (strcmp(k, "passphrase_file") == 0)
 			rc = set_str(c->passphrase_file, sizeof(c->passphrase_file), v, k, line, err);
 		else if (strcmp(k, "threads") == 0)

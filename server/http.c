@@ -396,9 +396,13 @@ static void route(sm_req *q)
 			else
 				sm_h_admin_policy_delete(q, rest);
 		}
+	} else if (sm_static_has(p)) {
+		q->route = R_STATIC;
+		if (method_ok(q, M_GET))
+			sm_static_serve(q, p);
 	} else {
 		q->route = R_NOT_FOUND;
-		sm_reply_error(q, 404, "not_found", NULL, "no such resource");
+		sm_static_not_found(q);
 	}
 }
 

@@ -29,8 +29,9 @@ static struct evhtp_ssl_cfg ssl_cfg; /* libevhtp keeps a pointer to it */
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: starmarkd --db DIR [--listen HOST:PORT] [--tls-cert F --tls-key F] [--threads N]\n"
-		   "                 [--passphrase-file F] [--config FILE] [--check-config]\n"
-		   "Serves the registry in DIR: the public query API, the log, snapshots and the admin API.\n"
+		   "                 [--passphrase-file F] [--web DIR] [--config FILE] [--check-config]\n"
+		   "Serves the registry in DIR: the public query API, the log, snapshots, the admin API and the\n"
+		   "pages of --web DIR (registry search, retrofit check, scanner; default " SM_WEB_DIR ").\n"
 		   "--listen 127.0.0.1:0 picks a free port; the chosen address is printed as 'listening on HOST:PORT'.\n");
 }
 
@@ -83,7 +84,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool takes = strcmp(a, "--db") == 0 || strcmp(a, "--listen") == 0 || strcmp(a, "--tls-cert") == 0 ||
 			     strcmp(a, "--tls-key") == 0 || strcmp(a, "--threads") == 0 || strcmp(a, "--config") == 0 ||
-			     strcmp(a, "--passphrase-file") == 0;
+			     strcmp(a, "--passphrase-file") == 0 || strcmp(a, "--web") == 0;
 		if (takes && !v) {
 			fprintf(stderr, "starmarkd: %s needs a value\n", a);
 			return 2;
@@ -104,6 +105,8 @@ int main(int argc, char **argv)
 			snprintf(srv.cfg.tls_cert, sizeof(srv.cfg.tls_cert), "%s", v);
 		} else if (strcmp(a, "--tls-key") == 0) {
 			snprintf(srv.cfg.tls_key, sizeof(srv.cfg.tls_key), "%s", v);
+		} else if (strcmp(a, "--web") == 0) {
+			snprintf(srv.cfg.web, sizeof(srv.cfg.web), "%s", v);
 		} else if (strcmp(a, "--passphrase-file") == 0) {
 			snprintf(srv.cfg.passphrase_file, sizeof(srv.cfg.passphrase_file), "%s", v);
 		} else if (strcmp(a, "--threads") == 0) {
@@ -147,11 +150,22 @@ int main(int argc, char **argv)
 		sm_registry_close(srv.reg);
 		return 2;
 	}
+	/* the pages are a convenience: without them the API serves on, and / says where they were looked for */
+	rc = sm_static_load(srv.cfg.web, &err);
+	if (rc == SM_ENOTFOUND)
+		fprintf(stderr, "starmarkd: warning: %s (web = DIR in the configuration): /, /check and /scan answer 404\n",
+			err.msg);
+	else if (rc) {
+		fprintf(stderr, "starmarkd: %s\n", err.msg);
+		sm_registry_close(srv.reg);
+		return 2;
+	}
 	if (check_only) {
 		char where[300];
 		printf("starmarkd: configuration OK (registry %s, listen %s, %s, %d threads)\n", srv.cfg.db,
 		       sm_config_hostport(&srv.cfg, srv.cfg.listen_port, where, sizeof(where)),
 		       srv.cfg.tls_cert[0] ? "TLS" : "plain HTTP", srv.cfg.threads);
+		sm_static_free();
 		sm_registry_close(srv.reg);
 		return 0;
 	}
@@ -240,6 +254,7 @@ int main(int argc, char **argv)
 		event_base_free(loops[i].base);
 	}
 	sm_guard_free(guard);
+	sm_static_free();
 	sm_registry_close(srv.reg);
 	fprintf(stderr, "starmarkd: stopped\n");
 	return 0;

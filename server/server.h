@@ -35,6 +35,7 @@ typedef struct sm_server_config {
 	int snapshot_seconds;       /* how often the snapshot is rebuilt when the log grew */
 	int cache_seconds;          /* Cache-Control max-age of public answers that can change */
 	bool access_log;
+	char web[1024];             /* the pages of web/ (static.c); "" = the build's SM_WEB_DIR */
 } sm_server_config;
 
 void sm_config_default(sm_server_config *c);
@@ -238,6 +239,27 @@ void sm_h_policies(sm_req *q);
 void sm_h_policy(sm_req *q, const char *name);
 void sm_h_admin_policy_put(sm_req *q, const char *name);
 void sm_h_admin_policy_delete(sm_req *q, const char *name);
+
+/* ---- the pages of web/ (static.c) ---- */
+
+/**
+ * Read the pages under `root` into memory: index.html, check.html, scan.html, sw.js and manifest.webmanifest
+ * at the root (served as /, /check, /scan, /sw.js, /manifest.webmanifest) and every file of a known type
+ * under static/ (as /static/...). Capped (256 files, 2 MiB each, 16 MiB in all: SM_ETOOBIG naming the cap);
+ * SM_ENOTFOUND when there is no such directory. Called once, before the loops start.
+ */
+int sm_static_load(const char *root, sm_err *err);
+void sm_static_free(void);
+/** How many files are served. */
+size_t sm_static_count(void);
+/** Whether `path` is one of the pages. */
+bool sm_static_has(const char *path);
+/** Serve the page at `path` (gzip when the client takes it, ETag/304); 404 when there is none. */
+void sm_static_serve(sm_req *q, const char *path);
+/** The headers of every page: the strict Content-Security-Policy, no referrer, no framing. */
+void sm_static_headers(sm_req *q);
+/** 404: an HTML page with a way back for a browser (Accept: text/html, not under /v1/), else the JSON error. */
+void sm_static_not_found(sm_req *q);
 
 /** The route table: dispatch one request (http.c). */
 void sm_dispatch(evhtp_request_t *r, void *arg);
