@@ -42,7 +42,9 @@ const WORDS = {
 		batchTitle: 'Home on-site check', loadDesign: 'Load the home’s design (home document)', exportHome: 'Download the on-site home document',
 		found: 'Found', missing: 'Missing', unplanned: 'Unplanned', notGenuineList: 'Not genuine', denied: 'Denied',
 		device: 'Device', room: 'Room', result: 'Result', fwPrompt: 'Firmware version of this device', cameraError: (m) => `The camera cannot be used: ${m}`,
-		scans: 'Scans',
+		scans: 'Scans', camera: 'Camera', save: 'Save',
+		anchorHint: 'The registry root key’s fingerprint (64 hex digits) from your scheme owner. Everything is checked against it.',
+		noAnchor: 'No root key is pinned: enter the fingerprint your scheme owner gave you.',
 	},
 	ja: {
 		brand: '★ starmark 認証登録', skip: '本文へ移動', nav: 'ページ', navSearch: '検索', navCheck: '後付け機器の確認',
@@ -79,7 +81,9 @@ const WORDS = {
 		batchTitle: '住まいの現場確認', loadDesign: '住まいの設計（住まいの文書）を読み込む', exportHome: '現場確認の結果を住まいの文書として保存',
 		found: '確認済み', missing: '未設置', unplanned: '計画外', notGenuineList: '非正規', denied: '不可',
 		device: '機器', room: '部屋', result: '結果', fwPrompt: 'この機器のファームウェアのバージョン', cameraError: (m) => `カメラを使えません：${m}`,
-		scans: '読み取り結果',
+		scans: '読み取り結果', camera: 'カメラ', save: '保存',
+		anchorHint: '制度運営者から受け取ったルート鍵のフィンガープリント（16進 64 桁）。すべてこれを基準に確認します。',
+		noAnchor: 'ルート鍵が固定されていません。制度運営者から受け取ったフィンガープリントを入力してください。',
 	},
 };
 

@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+// The registry search (/) and the retrofit check (/check) in headless Debian Chromium, at phone and desktop
+// size, in both languages: the three spellings of one company, filters and paging in the URL, the open-data
+// downloads, the certificate page link, a verdict in plain words and the home's level before and after;
+// axe-core finds nothing serious, nothing comes from outside the registry, the first load of / is small.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DESKTOP, PHONE, SHOTS, axeViolations, launch, startServer, stopServer, watch, workspace } from './harness.mjs';
+
+let ws;
+let server;
+let base;
+let browser;
+const ids = {};
+
+before(async () => {
+	ws = workspace('sm-pages-');
+	const { cli } = ws;
+	cli('init', '--scheme', 'CCDS', '--levels', '3', '--origin', 'registry.example.jp');
+	const issue = (...a) => cli('issue', '--registered', '2025-04-01', '--expires', '2030-03-31', ...a).trim();
+	ids.secom = issue('--vendor', 'SECOM', '--vendor-name', 'セコム株式会社', '--product', 'スマートロック', '--model', 'SL-100',
+		'--level', '3', '--firmware', '>=3.0 <4.0', '--category', 'lock', '--support-end', '2031-03-31');
+	ids.pana = issue('--vendor', 'PANA', '--vendor-name', 'パナソニック株式会社', '--product', 'エアコン無線アダプター',
+		'--model', 'CZ-T100', '--level', '1', '--firmware', '>=2.0', '--category', 'air-conditioner');
+	ids.rinnai = issue('--vendor', 'RINNAI', '--vendor-name', 'リンナイ株式会社', '--product', '無線LAN対応リモコン',
+		'--model', 'MC-301V', '--level', '3', '--firmware', '>=1.0 <2.0', '--category', 'water-heater');
+	ids.revoked = issue('--vendor', 'ACME', '--vendor-name', 'Acme Devices', '--product', 'Door sensor', '--model', 'DS-1',
+		'--level', '1', '--firmware', '1.0', '--category', 'sensor');
+	cli('revoke', ids.revoked, '--reason', 'fraudulent self-assessment');
+	// enough of one vendor for three pages (50 a page)
+	const rows = ['vendor,vendor_name,product,models,level,firmware,category,registered,expires'];
+	for (let i = 0; i < 110; i++)
+		rows.push(`BULK,Bulk Sensors,Sensor ${i},BS-${1000 + i},${1 + (i % 2)},1.0,sensor,2025-01-01,2030-01-01`);
+	writeFileSync(join(ws.work, 'bulk.csv'), `${rows.join('\n')}\n`);
+	cli('import', join(ws.work, 'bulk.csv'));
+	writeFileSync(join(ws.work, 'policy.json'), JSON.stringify({ name: 'tower-2026', default_level: 1,
+		levels: { lock: 3, 'water-heater': 3, 'air-conditioner': 2, sensor: 1 }, unknown: 'deny' }));
+	cli('policy', 'publish', join(ws.work, 'policy.json'));
+	const s = await startServer(ws.db);
+	server = s.proc;
+	base = s.base;
+	browser = await launch();
+});
+
+after(async () => {
+	await browser?.close();
+	await stopServer(server);
+	if (ws)
+		rmSync(ws.work, { recursive: true, force: true });
+});
+
+async function open(size, lang, path) {
+	const ctx = await browser.newContext({ ...size, locale: lang === 'ja' ? 'ja-JP' : 'en-US' });
+	const page = await ctx.newPage();
+	page.setDefaultTimeout(10000);
+	const problems = watch(page, base);
+	await page.goto(`${base}${path}`);
+	return { ctx, page, problems };
+}
+
+const SIZES = { phone: PHONE, desktop: DESKTOP };
+
+describe('registry search', () => {
+	for (const [sizeName, size] of Object.entries(SIZES)) {
+		for (const lang of ['en', 'ja']) {
+			test(`${sizeName}, ${lang}: ｾｺﾑ, セコム and ＳＥＣＯＭ find the same certificate`, async () => {
+				const { ctx, page, problems } = await open(size, lang, '/');
+				for (const q of ['ｾｺﾑ', 'セコム', 'ＳＥＣＯＭ']) {
+					await page.fill('#q', q);
+					await page.click('#search button[type=submit]');
+					await page.waitForFunction((want) => new URLSearchParams(location.search).get('q') === want, q);
+					const links = page.locator('#results a[href^="/c/"]');
+					await links.first().waitFor();
+					assert.deepEqual(await links.allTextContents(), [ids.secom], `search '${q}'`);
+				}
+				assert.equal(await page.locator('html').getAttribute('lang'), lang);
+				await page.screenshot({ path: join(SHOTS, `search-${sizeName}-${lang}.png`), fullPage: true });
+				assert.deepEqual(await axeViolations(page), []);
+				assert.deepEqual(problems, []);
+				await ctx.close();
+			});
+		}
+	}
+
+	test('the search state is in the URL: a shared link shows the same page of the same results', async () => {
+		const { ctx, page, problems } = await open(DESKTOP, 'en', '/?q=sensor&level=2&page=2');
+		await page.locator('#results li').first().waitFor();
+		assert.equal(await page.inputValue('#q'), 'sensor');
+		assert.equal(await page.inputValue('#level'), '2');
+		// 55 sensors of level 2 (BULK odd i): 50 on page 1, 5 on page 2
+		assert.equal(await page.locator('#results li').count(), 5);
+		assert.match(await page.textContent('#summary'), /^55 certificates$/);
+		assert.match(await page.textContent('#pages'), /Page 2 of 2/);
+		await page.click('#pages a:has-text("Previous")');
+		await page.waitForFunction(() => !new URLSearchParams(location.search).has('page'));
+		assert.equal(await page.locator('#results li').count(), 50);
+		await page.goBack();
+		await page.waitForFunction(() => new URLSearchParams(location.search).get('page') === '2');
+		await page.waitForFunction(() => document.querySelectorAll('#results li').length === 5);
+		// status filter
+		await page.goto(`${base}/?status=revoked`);
+		await page.locator('#results li').first().waitFor();
+		assert.deepEqual(await page.locator('#results a[href^="/c/"]').allTextContents(), [ids.revoked]);
+		assert.deepEqual(problems, []);
+		await ctx.close();
+	});
+
+	test('open data: the download links give the same certificates as CSV and JSON Lines', async () => {
+		const { ctx, page } = await open(DESKTOP, 'en', '/?q=secom');
+		await page.locator('#results li').first().waitFor();
+		const csvHref = await page.getAttribute('#downloads a:has-text("CSV")', 'href');
+		const jsonlHref = await page.getAttribute('#downloads a:has-text("JSON Lines")', 'href');
+		const csv = await (await fetch(`${base}${csvHref}`)).text();
+		const jsonl = await (await fetch(`${base}${jsonlHref}`)).text();
+		assert.match(csv.split('\n')[0], /vendor/);
+		assert.equal(csv.trim().split('\n').length, 2, csv);
+		assert.equal(JSON.parse(jsonl.trim()).id, ids.secom);
+		await ctx.close();
+	});
+
+	test('a result links to its certificate page, which keeps the language', async () => {
+		const { ctx, page } = await open(PHONE, 'en', '/?q=SL-100&lang=ja');
+		await page.click(`#results a:has-text("${ids.secom}")`);
+		await page.waitForURL(/\/c\//);
+		assert.match(page.url(), new RegExp(`/c/${ids.secom}\\?lang=ja$`));
+		assert.equal(await page.locator('html').getAttribute('lang'), 'ja');
+		await ctx.close();
+	});
+
+	test('the first load of / is under 200 KB compressed', async () => {
+		const { ctx, page } = await open(PHONE, 'en', '/');
+		const sizes = [];
+		page.on('requestfinished', async (r) => sizes.push((await r.sizes()).responseBodySize + (await r.sizes()).responseHeadersSize));
+		await page.reload();
+		await page.locator('#results li').first().waitFor();
+		await page.waitForLoadState('networkidle');
+		const total = sizes.reduce((a, b) => a + b, 0);
+		assert.ok(sizes.length >= 4, `requests seen: ${sizes.length}`);
+		assert.ok(total < 200 * 1024, `first load ${total} bytes`);
+		console.log(`first load of /: ${sizes.length} requests, ${total} bytes`);
+		await ctx.close();
+	});
+});
+
+describe('retrofit check', () => {
+	for (const [sizeName, size] of Object.entries(SIZES)) {
+		for (const lang of ['en', 'ja']) {
+			test(`${sizeName}, ${lang}: a published policy, a model found by name, the verdict in plain words`, async () => {
+				const { ctx, page, problems } = await open(size, lang, '/check');
+				await page.locator('#policy option', { hasText: 'tower-2026' }).waitFor({ state: 'attached' });
+				await page.selectOption('#policy', { label: 'tower-2026' });
+				await page.fill('#find', 'SL-100');
+				await page.locator('#found button').first().click();
+				assert.equal(await page.inputValue('#vendor'), 'SECOM');
+				assert.equal(await page.inputValue('#category'), 'lock');
+				await page.fill('#firmware', '3.2');
+				await page.click('#check button[type=submit]');
+				await page.locator('#verdict').waitFor();
+				assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'allow');
+				const words = await page.textContent('#verdict');
+				assert.match(words, lang === 'ja' ? /追加できます/ : /may join your home/);
+				assert.match(words, /2031-03-31/);
+				await page.screenshot({ path: join(SHOTS, `check-${sizeName}-${lang}.png`), fullPage: true });
+				// a comfort device of level 1 where the policy asks 2: denied, with the reason
+				await page.fill('#vendor', 'PANA');
+				await page.fill('#model', 'CZ-T100');
+				await page.fill('#category', 'air-conditioner');
+				await page.fill('#firmware', '2.1');
+				await page.click('#check button[type=submit]');
+				await page.waitForFunction(() => document.querySelector('#verdict')?.dataset.verdict === 'deny');
+				assert.match(await page.textContent('#verdict'), lang === 'ja' ? /追加できません/ : /may not join/);
+				assert.deepEqual(await axeViolations(page), []);
+				assert.deepEqual(problems, []);
+				await ctx.close();
+			});
+		}
+	}
+
+	test('with a home document: the home\'s level before and after the device', async () => {
+		const { ctx, page, problems } = await open(DESKTOP, 'en', '/check');
+		const home = { home: 'flat-12', policy: { name: 'flat', default_level: 1, levels: {} }, devices: [
+			{ id: 'remote', vendor: 'RINNAI', model: 'MC-301V', firmware: '1.5', category: 'water-heater', planned: true, installed: true },
+		] };
+		await page.fill('#home', JSON.stringify(home));
+		await page.fill('#vendor', 'PANA');
+		await page.fill('#model', 'CZ-T100');
+		await page.fill('#firmware', '2.1');
+		await page.click('#check button[type=submit]');
+		await page.locator('#verdict').waitFor();
+		assert.equal(await page.getAttribute('#verdict', 'data-verdict'), 'allow');
+		assert.match(await page.textContent('#verdict'), /Level 3.*→.*Level 1/);
+		// a broken home document is named, not sent
+		await page.fill('#home', '{"devices": [');
+		await page.click('#check button[type=submit]');
+		await page.locator('#error').waitFor();
+		assert.match(await page.textContent('#error'), /home document cannot be read/);
+		assert.deepEqual(problems, []);
+		await ctx.close();
+	});
+});
+
+describe('pages', () => {
+	test('every page has the strict CSP; an unknown page is an HTML page for a person, JSON for a program', async () => {
+		for (const path of ['/', '/check', '/scan']) {
+			const r = await fetch(`${base}${path}`);
+			assert.equal(r.status, 200, path);
+			const csp = r.headers.get('content-security-policy');
+			assert.match(csp, /script-src 'self'/, path);
+			assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, path);
+		}
+		const html = await fetch(`${base}/no-such-page`, { headers: { Accept: 'text/html' } });
+		assert.equal(html.status, 404);
+		assert.match(html.headers.get('content-type'), /text\/html/);
+		assert.match(await html.text(), /href="\/"/);
+		const json = await fetch(`${base}/no-such-page`);
+		assert.equal(json.status, 404);
+		assert.equal((await json.json()).error.code, 'not_found');
+		// nothing outside web/'s pages and static/ is served: not the package files, not node_modules
+		for (const p of ['/package.json', '/static/../package.json', '/node_modules/jsqr/package.json', '/tools/vendor.mjs'])
+			assert.equal((await fetch(`${base}${p}`)).status, 404, p);
+	});
+});
