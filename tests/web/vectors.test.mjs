@@ -2,7 +2,7 @@
 // One truth in two languages: the browser's modules (web/static/js/sm/) over the vectors lib made
 // (tests/tools/web_vectors.c), case by case, in headless Debian Chromium and in node, with the same answers.
 //
-// Needs SM_WEB_VECTORS (the JSON file; tests/integration/test_web_vectors.sh makes it with the tool first);
+// Needs SM_WEB_VECTORS (the JSON file lib made in this build: tests/web/CMakeLists.txt sets it under ctest);
 // skips without it, so that `node --test tests/web/` elsewhere does not fail for want of a build. The page is
 // http://localhost:8477/ (a secure context, so crypto.subtle exists) served by page.route alone: no network,
 // no server, nothing from outside, under a CSP of script-src 'self'.
@@ -55,7 +55,7 @@ function mutated(c, blobs) {
 const GENUINE = 'label: genuine, issued before two root rotations (pinned first root)';
 const ALLOW = 'device: allow';
 
-describe('web vectors', { skip: doc ? false : 'SM_WEB_VECTORS is not set (test_web_vectors.sh sets it)' }, () => {
+describe('web vectors', { skip: doc ? false : 'SM_WEB_VECTORS is not set (ctest sets it)' }, () => {
 	let browser;
 	let page;
 	const pageErrors = [];

@@ -144,10 +144,16 @@ function renderChecklist() {
 		return;
 	}
 	const policy = onsite.doc.policy || null;
-	for (const d of onsite.doc.devices)
-		if (d.installed && d.firmware && state.snapshot)
+	for (const d of onsite.doc.devices) {
+		if (!d.installed || !d.firmware || !state.snapshot)
+			continue;
+		try {
 			onsite.verdicts.set(d.id, checkDevice({ vendor: d.vendor, model: d.model, firmware: d.firmware, category: d.category },
 				policy, state.snapshot, now()).verdict);
+		} catch {
+			onsite.verdicts.set(d.id, 'unknown'); // a request lib would refuse (a malformed firmware version)
+		}
+	}
 	const cl = onsite.checklist();
 	const rows = [];
 	const group = (key, items, fn) => {
@@ -204,12 +210,31 @@ async function loadDesign(ev) {
 	renderChecklist();
 }
 
-/* ---- the camera: BarcodeDetector where the browser has one, else jsQR in a worker ---- */
+/* ---- the camera: BarcodeDetector where the browser has one, else jsQR ---- */
 
+// jsQR runs on the page's thread: a frame of at most 800 px takes tens of milliseconds (bench/web_decode.sh),
+// and frames are taken 120 ms apart. (A dedicated worker was tried: Chromium 156 refuses a worker script that
+// a service worker answers from its cache, so it would not start offline.)
 let stream = null;
-let worker = null;
 let busy = false;
-let frameId = 0;
+let jsQRLoaded = null;
+
+function loadJsQR() {
+	jsQRLoaded ??= new Promise((resolve, reject) => {
+		const s = el('script', { src: '/static/vendor/jsQR.js' });
+		s.onload = resolve;
+		s.onerror = () => reject(new Error('the QR decoder could not be loaded'));
+		document.head.append(s);
+	});
+	return jsQRLoaded;
+}
+
+/** The text of the QR code in an RGBA frame, or null; and how long it took. */
+export function decodeRGBA(data, width, height) {
+	const t0 = performance.now();
+	const code = window.jsQR(data, width, height, { inversionAttempts: 'dontInvert' });
+	return { text: code ? code.data : null, ms: performance.now() - t0 };
+}
 
 async function decodeFrame(video, canvas) {
 	if (busy || video.readyState < 2)
@@ -228,11 +253,7 @@ async function decodeFrame(video, canvas) {
 		const ctx = canvas.getContext('2d', { willReadFrequently: true });
 		ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
 		const img = ctx.getImageData(0, 0, canvas.width, canvas.height);
-		const id = ++frameId;
-		const out = await new Promise((resolve) => {
-			worker.onmessage = (m) => m.data.id === id && resolve(m.data);
-			worker.postMessage({ id, width: img.width, height: img.height, data: img.data }, [img.data.buffer]);
-		});
+		const out = decodeRGBA(img.data, img.width, img.height);
 		const ms = document.getElementById('decode-ms');
 		ms.dataset.ms = out.ms.toFixed(1);
 		ms.textContent = `${out.ms.toFixed(0)} ms`;
@@ -259,7 +280,8 @@ async function toggleCamera() {
 		document.getElementById('decode-ms').textContent = t('cameraError', e.message);
 		return;
 	}
-	worker ??= new Worker('/static/js/decode-worker.js');
+	if (!('BarcodeDetector' in window))
+		await loadJsQR();
 	video.srcObject = stream;
 	video.hidden = false;
 	await video.play();
