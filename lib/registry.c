@@ -700,6 +700,8 @@ static bool wanted(const sm_filter *f, const sm_cert *c)
 		return false;
 	if (f->vendor && strcmp(c->vendor, f->vendor) != 0)
 		return false;
+	if (f->category && (!c->category || strcmp(c->category, f->category) != 0))
+		return false;
 	if (f->status >= 0 && sm_status_from_name(sm_cert_status_name(c, f->today)) != f->status)
 		return false;
 	if (f->model) {
@@ -749,10 +751,15 @@ int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_e
 		if (rc)
 			return rc;
 	}
+	if (f->category) {
+		int rc = sm_check_category(f->category, err);
+		if (rc)
+			return rc;
+	}
 	int rc = sm_store_begin(r->store, false, &t, err);
 	if (rc)
 		return rc;
-	bool unfiltered = !f->vendor && !f->model && !f->level && f->status < 0;
+	bool unfiltered = !f->vendor && !f->model && !f->category && !f->level && f->status < 0;
 	if (f->q) {
 		rc = sm_store_search(t, f->q, list_visit, &l);
 	} else if (unfiltered) {

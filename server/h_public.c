@@ -210,7 +210,7 @@ void sm_h_cert_statement(sm_req *q, const char *id)
 
 void sm_h_certs(sm_req *q)
 {
-	static const char *const allowed[] = { "vendor", "model", "level", "status", "q", "page", NULL };
+	static const char *const allowed[] = { "vendor", "model", "category", "level", "status", "q", "page", NULL };
 	sm_err err = { 0 };
 	sm_cert_list l;
 	sm_filter f = { 0 };
@@ -227,6 +227,7 @@ void sm_h_certs(sm_req *q)
 	f.vendor = sm_req_param(q, "vendor");
 	f.model = sm_req_param(q, "model");
 	f.q = sm_req_param(q, "q");
+	f.category = sm_req_param(q, "category");
 	f.level = (int)level;
 	if (f.vendor && (rc = sm_check_vendor(f.vendor, &err))) {
 		sm_reply_sm_err(q, rc, &err);

@@ -94,6 +94,7 @@ int sm_registry_get(sm_registry *r, const char *id, sm_cert **out, sm_err *err);
 typedef struct sm_filter {
 	const char *vendor;
 	const char *model;
+	const char *category; /* the certificate's category (sm_check_category: SM_EINVAL naming "category") */
 	int level;           /* 0: any */
 	int status;          /* -1: any; else the index of sm_status_from_name() */
 	const char *q;       /* search text */
