@@ -31,20 +31,27 @@ static int format_of(const char *name)
 	return 0;
 }
 
-/* --format, else the extension of --out, else PNG. */
-static int pick_format(const cli *c, const opt *fmt, const char *out, enum sm_label_format *f)
+/*
+ * --format, else the extension of --out, else `dflt`. An --out whose extension names another format
+ * than --format is refused, naming both: a PDF in a file called x.png opens nowhere. An extension
+ * that names no format (x.bin, a name without one) is the caller's to choose.
+ */
+static int pick_format(const cli *c, const char *verb, const opt *fmt, const char *out, enum sm_label_format dflt,
+                       enum sm_label_format *f)
 {
+	const char *dot = out ? strrchr(out, '.') : NULL;
+	const int ext = dot && !strchr(dot, '/') ? format_of(dot + 1) : 0;
 	if (fmt->seen) {
 		int v = format_of(fmt->value);
 		if (!v)
-			return usage_error(c, "label: --format must be png, svg, pdf or zpl, not '%s'",
-			                   fmt->value);
+			return usage_error(c, "%s: --format must be png, svg, pdf or zpl, not '%s'", verb, fmt->value);
+		if (ext && ext != v)
+			return usage_error(c, "%s: --out '%s' names a %s file but --format is %s: give a matching name",
+			                   verb, out, format_names[ext], format_names[v]);
 		*f = (enum sm_label_format)v;
 		return 0;
 	}
-	const char *dot = out ? strrchr(out, '.') : NULL;
-	int v = dot ? format_of(dot + 1) : 0;
-	*f = v ? (enum sm_label_format)v : SM_LABEL_PNG;
+	*f = ext ? (enum sm_label_format)ext : dflt;
 	return 0;
 }
 
@@ -304,7 +311,7 @@ static int label_many(cli *c, opt *o, const char *const *ids, size_t n)
 		rc = usage_error(c, "label: --out-dir '%s' is not a directory", dir);
 		goto out;
 	}
-	if ((rc = no_duplicates(c, ids, n)) || (rc = pick_format(c, opt_get(o, "format"), NULL, &lo.format)) ||
+	if ((rc = no_duplicates(c, ids, n)) || (rc = pick_format(c, "label", opt_get(o, "format"), NULL, SM_LABEL_PNG, &lo.format)) ||
 	    (rc = parse_common(c, o, &lo)) || (rc = open_registry(c, false, &r)) || (rc = batch_sign(c, r, ids, n, &b)))
 		goto out;
 	m.format = lo.format;
@@ -465,7 +472,7 @@ static int label_one(cli *c, int argc, char **argv)
 		goto out;
 	}
 	const char *model = o[0].seen ? o[0].value : NULL, *path = o[2].seen ? o[2].value : NULL;
-	if ((rc = pick_format(c, &o[1], path, &lo.format)) || (rc = parse_common(c, o, &lo)) ||
+	if ((rc = pick_format(c, "label", &o[1], path, SM_LABEL_PNG, &lo.format)) || (rc = parse_common(c, o, &lo)) ||
 	    (rc = check_tty(c, path, lo.format)))
 		goto out;
 	if (c->server) {
@@ -497,7 +504,7 @@ out:
 
 static int label_sheet(cli *c, int argc, char **argv)
 {
-	opt o[] = {{"out", true}, {"per-id", true}, {"size-mm", true}, {"ec", true}, {0}};
+	opt o[] = {{"out", true}, {"per-id", true}, {"size-mm", true}, {"ec", true}, {"format", true}, {"dpi", true}, {0}};
 	const char **pos = calloc(SHEET_IDS_MAX, sizeof(*pos));
 	size_t np = 0, n = 0;
 	int per_id = 1;
@@ -507,7 +514,6 @@ static int label_sheet(cli *c, int argc, char **argv)
 	sm_buf b = SM_BUF_INIT;
 	sm_err err = {0};
 	sm_label_opts_default(&lo);
-	lo.format = SM_LABEL_PDF;
 	if (!pos) {
 		fprintf(stderr, "%s: label sheet: out of memory\n", c->prog);
 		return EXIT_IO;
@@ -521,8 +527,8 @@ static int label_sheet(cli *c, int argc, char **argv)
 	}
 	if (np == 0 || !o[0].seen) {
 		rc = usage_error(c,
-		                 "label sheet: usage: starmark label sheet ID... --out FILE.pdf [--per-id N] "
-		                 "[--size-mm MM] [--ec L|M|Q|H] (at most %d ids)",
+		                 "label sheet: usage: starmark label sheet ID... --out FILE.pdf|FILE.svg [--format pdf|svg] "
+		                 "[--per-id N] [--size-mm MM] [--ec L|M|Q|H] [--dpi N] (at most %d ids)",
 		                 SHEET_IDS_MAX);
 		goto out;
 	}
@@ -535,6 +541,14 @@ static int label_sheet(cli *c, int argc, char **argv)
 			goto out;
 		}
 		per_id = (int)v;
+	}
+	if ((rc = pick_format(c, "label sheet", &o[4], o[0].value, SM_LABEL_PDF, &lo.format)))
+		goto out;
+	if (lo.format != SM_LABEL_PDF && lo.format != SM_LABEL_SVG) {
+		rc = usage_error(c, "label sheet: a sheet is pdf or svg, not %s (print %s labels one a file with "
+		                    "'label ID... --out-dir DIR --format %s')",
+		                 format_names[lo.format], format_names[lo.format], format_names[lo.format]);
+		goto out;
 	}
 	if ((rc = parse_common(c, o, &lo)) || (rc = check_tty(c, o[0].value, lo.format)) ||
 	    (rc = open_registry(c, false, &r)) || (rc = batch_sign(c, r, pos, np, &bt)))
@@ -549,7 +563,7 @@ static int label_sheet(cli *c, int argc, char **argv)
 		goto out;
 	char what[64];
 	snprintf(what, sizeof(what), "a sheet of %zu labels", n * (size_t)per_id);
-	rc = report(c, what, o[0].value, SM_LABEL_PDF, b.len,
+	rc = report(c, what, o[0].value, lo.format, b.len,
 	            json_pack("{s:I}", "labels", (json_int_t)(n * (size_t)per_id)));
 out:
 	batch_free(&bt);

@@ -20,24 +20,9 @@
 #include "png_int.h"
 #include "qr_int.h"
 
-#define FONT_FAMILY "Noto Sans CJK JP" /* fonts-noto-cjk: Latin, kana, kanji and U+2605 */
-#define STAR "\xe2\x98\x85"            /* U+2605 BLACK STAR */
-#define ELLIPSIS "\xe2\x80\xa6"        /* U+2026 */
-#define QUIET 4                        /* modules of quiet zone on each side (ISO/IEC 18004) */
+
 #define MM_PER_INCH 25.4
 #define PT_PER_MM (72.0 / 25.4)
-
-/* Label geometry in units of k = code_mm / 20 (label.h states it). */
-#define GEO_W 55.0
-#define GEO_H 24.0
-#define GEO_MARGIN 2.0
-#define GEO_GAP 1.0
-#define GEO_TEXT_W 30.0
-#define GEO_RULE_Y 10.3
-#define GEO_RULE_T 0.12
-#define SHRINK_MIN 0.6      /* a required line may shrink to this share of its size */
-#define SHRINK_COURTESY 0.8 /* the product name shrinks to this, then is shortened with "…" */
-
 /* A4 sheets, in mm. */
 #define A4_W 210.0
 #define A4_H 297.0
@@ -49,53 +34,6 @@
 #define ZPL_MAG_MAX 10
 #define ZPL_ROW_MAX 512
 
-enum { LN_STARS, LN_SCHEME, LN_PRODUCT, LN_MODEL, LN_ID, LN_DATE, LN_COUNT };
-
-static const struct line_spec {
-	const char *field; /* named in errors */
-	double size;       /* em size, in k */
-	double baseline;   /* from the label's top, in k */
-	bool bold;
-	bool courtesy; /* may be shortened visibly instead of refused */
-} spec[LN_COUNT] = {
-    [LN_STARS] = {"level", 4.4, 5.8, false, false},     [LN_SCHEME] = {"scheme", 2.6, 9.0, true, false},
-    [LN_PRODUCT] = {"product", 2.2, 12.8, false, true}, [LN_MODEL] = {"model", 3.0, 16.4, true, false},
-    [LN_ID] = {"id", 2.0, 19.3, false, false},          [LN_DATE] = {"registered", 2.0, 21.9, false, false},
-};
-
-/*
- * A line of text and its glyphs as measured: set at 100 mm from the origin, unhinted, so drawing it
- * at any size scales the positions (the glyphs are looked up once: measuring and drawing took a third
- * of a PNG label each when cairo looked them up twice). `clusters` map them back to the text, so
- * that PDF and SVG keep it as text.
- */
-typedef struct line {
-	char text[SM_NAME_MAX + 32];
-	double size; /* mm; 0: the line is empty */
-	double y;    /* baseline, mm */
-	bool bold;
-	cairo_glyph_t *glyphs;
-	int nglyphs;
-	cairo_text_cluster_t *clusters;
-	int nclusters;
-	cairo_text_cluster_flags_t cluster_flags;
-} line;
-
-typedef struct layout {
-	double w, h; /* the label, mm */
-	double code_x, code_y, code_s;
-	double text_x, text_w, rule_y, rule_t;
-	int level;
-	line ln[LN_COUNT];
-} layout;
-
-#define MEASURE_SIZE 100.0 /* the font size text is measured at; unhinted metrics scale from it */
-
-/* The fonts, and the same at MEASURE_SIZE to measure text with. */
-typedef struct typeset {
-	cairo_font_face_t *face[2]; /* regular, bold */
-	cairo_scaled_font_t *measure[2];
-} typeset;
 
 /* cairo writes through this into the caller's sm_write_fn, keeping the first error. */
 typedef struct sink {
@@ -115,6 +53,11 @@ static cairo_status_t sink_write(void *closure, const unsigned char *p, unsigned
 static long round_pos(double x)
 {
 	return (long)(x + 0.5);
+}
+
+static double on_grid(double mm, double dot)
+{
+	return (double)round_pos(mm / dot) * dot;
 }
 
 static long ceil_pos(double x)
@@ -139,15 +82,16 @@ static int check_opts(const sm_label_opts *o, bool sheet, sm_err *err)
 	if (!(o->code_mm >= SM_LABEL_CODE_MM_MIN && o->code_mm <= SM_LABEL_CODE_MM_MAX))
 		return sm_err_set(err, SM_EINVAL, "code_mm", "the code size must be %.0f to %.0f mm, not %g",
 		                  SM_LABEL_CODE_MM_MIN, SM_LABEL_CODE_MM_MAX, o->code_mm);
+	if (sheet && o->format == SM_LABEL_ZPL)
+		return sm_err_set(err, SM_EINVAL, "format", "a sheet is PDF or SVG, not ZPL (a ZPL printer prints one label at a time)");
 	if (o->ec < 0 || o->ec > 3)
 		return sm_err_set(err, SM_EINVAL, "ec", "error correction must be 0..3 (L, M, Q, H), not %d",
 		                  o->ec);
-	if (sheet)
-		return 0;
-	if (o->format == SM_LABEL_PNG && (o->dpi < SM_LABEL_DPI_MIN || o->dpi > SM_LABEL_DPI_MAX))
+	/* every format: the code's modules are whole dots at o->dpi (label_layout.c) */
+	if (o->dpi < SM_LABEL_DPI_MIN || o->dpi > SM_LABEL_DPI_MAX)
 		return sm_err_set(err, SM_EINVAL, "dpi", "the resolution must be %d to %d dpi, not %d",
 		                  SM_LABEL_DPI_MIN, SM_LABEL_DPI_MAX, o->dpi);
-	if (o->format == SM_LABEL_ZPL && o->dpi != 203 && o->dpi != 300 && o->dpi != 600)
+	if (!sheet && o->format == SM_LABEL_ZPL && o->dpi != 203 && o->dpi != 300 && o->dpi != 600)
 		return sm_err_set(err, SM_EINVAL, "dpi",
 		                  "a ZPL printer prints at 203, 300 or 600 dpi, not %d", o->dpi);
 	return 0;
@@ -209,241 +153,24 @@ int sm_label_qr_size(const char *url, int ec, int *version, int *modules, sm_err
 
 /* ---- text ---- */
 
-static void typeset_cleanup(typeset *t)
-{
-	for (int i = 0; i < 2; i++) {
-		if (t->measure[i])
-			cairo_scaled_font_destroy(t->measure[i]);
-		if (t->face[i])
-			cairo_font_face_destroy(t->face[i]);
-	}
-	memset(t, 0, sizeof(*t));
-}
 
-static int typeset_init(typeset *t, sm_err *err)
-{
-	memset(t, 0, sizeof(*t));
-	cairo_font_options_t *fo = cairo_font_options_create();
-	cairo_matrix_t size, identity;
-	cairo_matrix_init_scale(&size, MEASURE_SIZE, MEASURE_SIZE);
-	cairo_matrix_init_identity(&identity);
-	cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-	cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-	bool ok = cairo_font_options_status(fo) == CAIRO_STATUS_SUCCESS;
-	for (int i = 0; i < 2; i++) {
-		t->face[i] = cairo_toy_font_face_create(FONT_FAMILY, CAIRO_FONT_SLANT_NORMAL,
-		                                        i ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-		t->measure[i] = cairo_scaled_font_create(t->face[i], &size, &identity, fo);
-		ok = ok && cairo_scaled_font_status(t->measure[i]) == CAIRO_STATUS_SUCCESS;
-	}
-	cairo_font_options_destroy(fo);
-	if (!ok) {
-		typeset_cleanup(t);
-		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting up fonts");
-	}
-	return 0;
-}
-
-/* The width of text extents at `size` mm: the advance or the ink, whichever reaches further. */
-static double extent_width(const cairo_text_extents_t *e, double size)
-{
-	const double w = e->x_bearing + e->width > e->x_advance ? e->x_bearing + e->width : e->x_advance;
-	return w * size / MEASURE_SIZE;
-}
-
-/* The width in mm of `s` set at `size` mm. */
-static double text_width(typeset *t, const char *s, bool bold, double size)
-{
-	cairo_text_extents_t e;
-	cairo_scaled_font_text_extents(t->measure[bold], s, &e);
-	return extent_width(&e, size);
-}
-
-static void line_release(line *ln)
-{
-	if (ln->glyphs)
-		cairo_glyph_free(ln->glyphs);
-	if (ln->clusters)
-		cairo_text_cluster_free(ln->clusters);
-	ln->glyphs = NULL;
-	ln->clusters = NULL;
-	ln->nglyphs = ln->nclusters = 0;
-}
-
-/* Look up the glyphs of ln->text; its width in mm at ln->size in *width. */
-static int line_glyphs(typeset *t, line *ln, double *width)
-{
-	line_release(ln);
-	cairo_scaled_font_t *f = t->measure[ln->bold];
-	if (cairo_scaled_font_text_to_glyphs(f, 0, 0, ln->text, -1, &ln->glyphs, &ln->nglyphs, &ln->clusters,
-	                                     &ln->nclusters, &ln->cluster_flags) != CAIRO_STATUS_SUCCESS) {
-		ln->glyphs = NULL;
-		ln->clusters = NULL;
-		ln->nglyphs = ln->nclusters = 0;
-		return SM_ENOMEM;
-	}
-	cairo_text_extents_t e;
-	cairo_scaled_font_glyph_extents(f, ln->glyphs, ln->nglyphs, &e);
-	*width = extent_width(&e, ln->size);
-	return 0;
-}
-
-static void layout_release(layout *l)
-{
-	for (int i = 0; i < LN_COUNT; i++)
-		line_release(&l->ln[i]);
-}
-
-/* Shorten ln->text at a character boundary until it fits with "…" appended. */
-static void shorten(typeset *t, line *ln, double width)
-{
-	size_t n = strlen(ln->text);
-	char buf[sizeof(ln->text) + sizeof(ELLIPSIS)];
-	while (n > 0) {
-		do
-			n--;
-		while (n > 0 && ((unsigned char)ln->text[n] & 0xC0) == 0x80);
-		memcpy(buf, ln->text, n);
-		memcpy(buf + n, ELLIPSIS, sizeof(ELLIPSIS));
-		if (text_width(t, buf, ln->bold, ln->size) <= width)
-			break;
-	}
-	memcpy(buf, ln->text, n);
-	memcpy(buf + n, ELLIPSIS, sizeof(ELLIPSIS));
-	memcpy(ln->text, buf, n + sizeof(ELLIPSIS));
-}
-
-/* Set line `i` to `text` at its size, shrunk to fit; refuse what does not fit at the smallest size. */
-static int set_line(typeset *t, layout *l, int i, const char *what, const char *value, const char *text,
-                    sm_err *err)
-{
-	const double k = l->code_s / 20.0;
-	line *ln = &l->ln[i];
-	size_t len = strlen(text);
-	if (len >= sizeof(ln->text))
-		return sm_err_set(err, SM_EINVAL, spec[i].field, "%s is %zu bytes, too long for a label",
-		                  what, len);
-	memcpy(ln->text, text, len + 1);
-	ln->bold = spec[i].bold;
-	ln->y = spec[i].baseline * k;
-	ln->size = spec[i].size * k;
-	if (len == 0) {
-		ln->size = 0;
-		return 0;
-	}
-	double w = 0;
-	if (line_glyphs(t, ln, &w))
-		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting the label's text");
-	if (w <= l->text_w)
-		return 0;
-	double smallest = ln->size * (spec[i].courtesy ? SHRINK_COURTESY : SHRINK_MIN);
-	double fit = ln->size * l->text_w / w * 0.999;
-	if (fit >= smallest) {
-		ln->size = fit;
-		return 0;
-	}
-	if (spec[i].courtesy) {
-		ln->size = smallest;
-		shorten(t, ln, l->text_w);
-		return line_glyphs(t, ln, &w) ? sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting the label's text")
-		                              : 0;
-	}
-	char q[96];
-	sm_err_quote(q, sizeof(q), value, strlen(value));
-	return sm_err_set(
-	    err, SM_EINVAL, spec[i].field,
-	    "%s '%s' does not fit the label: %.1f mm wide at the smallest type (%.1f mm), the text area "
-	    "is %.1f mm wide (the layout scales with the code, so only a shorter text fits)",
-	    what, q, w * smallest / ln->size, smallest, l->text_w);
-}
-
-static int find_model(const sm_cert *c, const char *model, const char **out, sm_err *err)
-{
-	if (!model) {
-		if (c->nmodels == 0 || !c->models[0])
-			return sm_err_set(err, SM_EINVAL, "model", "certificate %s lists no model number",
-			                  c->id);
-		*out = c->models[0];
-		return 0;
-	}
-	for (size_t i = 0; i < c->nmodels; i++) {
-		if (strcmp(c->models[i], model) == 0) {
-			*out = c->models[i];
-			return 0;
-		}
-	}
-	char q[80];
-	sm_err_quote(q, sizeof(q), model, strlen(model));
-	return sm_err_set(err, SM_EINVAL, "model", "'%s' is not a model number of certificate %s", q, c->id);
-}
-
-static int layout_lines(typeset *t, const sm_cert *c, const char *model, double code_mm, layout *l,
-                        sm_err *err);
-
-/* The layout of a label, its lines' glyphs included (layout_release them); on failure, nothing held. */
-static int build_layout(typeset *t, const sm_cert *c, const char *model, double code_mm, layout *l,
-                        sm_err *err)
-{
-	int rc = layout_lines(t, c, model, code_mm, l, err);
-	if (rc)
-		layout_release(l);
-	return rc;
-}
-
-static int layout_lines(typeset *t, const sm_cert *c, const char *model, double code_mm, layout *l,
-                        sm_err *err)
-{
-	const double k = code_mm / 20.0;
-	const char *m = NULL;
-	char buf[SM_NAME_MAX + 32];
-	int rc = 0;
-	memset(l, 0, sizeof(*l));
-	l->w = GEO_W * k;
-	l->h = GEO_H * k;
-	l->code_x = l->code_y = GEO_MARGIN * k;
-	l->code_s = code_mm;
-	l->text_x = l->code_x + l->code_s + GEO_GAP * k;
-	l->text_w = GEO_TEXT_W * k;
-	l->rule_y = GEO_RULE_Y * k;
-	l->rule_t = GEO_RULE_T * k;
-	if (c->level < 1 || c->level > SM_LEVELS_MAX)
-		return sm_err_set(err, SM_EINVAL, "level",
-		                  "certificate %s has level %d; a label shows 1..%d stars", c->id, c->level,
-		                  SM_LEVELS_MAX);
-	l->level = c->level;
-	if (c->registered == SM_DATE_NONE)
-		return sm_err_set(err, SM_EINVAL, "registered", "certificate %s has no registration date",
-		                  c->id);
-	if ((rc = find_model(c, model, &m, err)))
-		return rc;
-	buf[0] = '\0';
-	for (int i = 0; i < c->level; i++)
-		memcpy(buf + i * (sizeof(STAR) - 1), STAR, sizeof(STAR));
-	if ((rc = set_line(t, l, LN_STARS, "the level", buf, buf, err)) ||
-	    (rc = set_line(t, l, LN_SCHEME, "the scheme name", c->scheme, c->scheme, err)) ||
-	    (rc = set_line(t, l, LN_PRODUCT, "the product name", c->product ? c->product : "",
-	                   c->product ? c->product : "", err)) ||
-	    (rc = set_line(t, l, LN_MODEL, "the model number", m, m, err)))
-		return rc;
-	snprintf(buf, sizeof(buf), "Reg. No. %s", c->id);
-	if ((rc = set_line(t, l, LN_ID, "the registration number", c->id, buf, err)))
-		return rc;
-	char date[11];
-	sm_date_format(c->registered, date);
-	snprintf(buf, sizeof(buf), "Registered %s", date);
-	return set_line(t, l, LN_DATE, "the registration date", date, buf, err);
-}
-
-/* ---- drawing (cairo, in mm) ---- */
-
-/* All dark modules as one path: one fill, so abutting modules leave no seams when rasterised. */
-static void draw_qr(cairo_t *cr, const QRcode *q, double x, double y, double side)
+/*
+ * The code of an SVG as one path of its own, in modules: each row's dark runs as strokes one module
+ * wide ("M4 7.5h3m2 0h1"), the module size and corner in the transform. cairo writes a filled
+ * rectangle per run in absolute decimals, about 50 KB a code, so that a sheet of 100 labels weighed
+ * 5 MB; this is about 3 KB. rsvg-convert and browsers smooth scaled images, so an image would blur
+ * the modules: paths stay sharp, and on whole dots.
+ */
+static int svg_code(sm_buf *b, const QRcode *q, double x, double y, double u)
 {
 	const int w = q->width;
-	const double u = side / (w + 2 * QUIET);
-	for (int r = 0; r < w; r++) {
+	int rc = sm_buf_printf(b, "<path fill=\"none\" stroke=\"#000\" stroke-width=\"1\" "
+	                          "transform=\"matrix(%.6g 0 0 %.6g %.6g %.6g)\" d=\"",
+	                       u, u, x, y);
+	for (int r = 0; !rc && r < w; r++) {
 		const unsigned char *row = q->data + (size_t)r * (size_t)w;
-		for (int c = 0; c < w;) {
+		int at = -1; /* the pen's column in this row, -1 before the row's first run */
+		for (int c = 0; !rc && c < w;) {
 			if (!(row[c] & 1)) {
 				c++;
 				continue;
@@ -451,10 +178,52 @@ static void draw_qr(cairo_t *cr, const QRcode *q, double x, double y, double sid
 			int start = c;
 			while (c < w && (row[c] & 1))
 				c++;
-			cairo_rectangle(cr, x + (QUIET + start) * u, y + (QUIET + r) * u, (c - start) * u, u);
+			if (at < 0)
+				rc = sm_buf_printf(b, "M%d %d.5h%d", start, r, c - start);
+			else
+				rc = sm_buf_printf(b, "m%d 0h%d", start - at, c - start);
+			at = c;
 		}
 	}
-	cairo_fill(cr);
+	return rc ? rc : sm_buf_puts(b, "\"/>\n");
+}
+
+/* The codes of an SVG, added to cairo's document before its closing tag. */
+typedef struct svg_codes {
+	sm_buf paths;
+	int rc;
+} svg_codes;
+
+static void svg_codes_add(svg_codes *sc, const label_layout *l, const QRcode *q, double x, double y)
+{
+	const double u = l->module_dots * l->dot;
+	if (sc->rc == 0)
+		sc->rc = svg_code(&sc->paths, q, x + l->code_x + SM_LABEL_QUIET * u, y + l->code_y + SM_LABEL_QUIET * u, u);
+}
+
+static int svg_codes_insert(sm_buf *doc, svg_codes *sc, sm_err *err)
+{
+	static const char end[] = "</svg>";
+	const size_t el = sizeof(end) - 1;
+	size_t at = doc->len;
+	int rc = sc->rc;
+	while (at >= el && memcmp(doc->data + at - el, end, el) != 0)
+		at--;
+	if (!rc && at < el)
+		return sm_err_set(err, SM_EIO, NULL, "rendering the label failed: cairo wrote no </svg>");
+	char *tail = rc ? NULL : malloc(doc->len - (at - el));
+	if (!rc && !tail)
+		rc = SM_ENOMEM;
+	if (!rc) {
+		const size_t n = doc->len - (at - el);
+		memcpy(tail, doc->data + at - el, n);
+		doc->len = at - el;
+		rc = sm_buf_append(doc, sc->paths.data, sc->paths.len);
+		if (!rc)
+			rc = sm_buf_append(doc, tail, n);
+	}
+	free(tail);
+	return rc ? sm_err_set(err, rc, NULL, "out of memory writing the SVG") : 0;
 }
 
 /*
@@ -484,20 +253,20 @@ static cairo_pattern_t *qr_stencil(const QRcode *q)
 
 static void draw_qr_stencil(cairo_t *cr, cairo_pattern_t *stencil, int width, double x, double y, double side)
 {
-	const double u = side / (width + 2 * QUIET);
+	const double u = side / (width + 2 * SM_LABEL_QUIET);
 	cairo_save(cr);
-	cairo_translate(cr, x + QUIET * u, y + QUIET * u);
+	cairo_translate(cr, x + SM_LABEL_QUIET * u, y + SM_LABEL_QUIET * u);
 	cairo_scale(cr, u, u);
 	cairo_mask(cr, stencil);
 	cairo_restore(cr);
 }
 
-static void draw_text(cairo_t *cr, typeset *t, const line *ln, double x)
+static void draw_text(cairo_t *cr, label_typeset *t, const label_line *ln, double x)
 {
 	cairo_glyph_t g[sizeof(ln->text)]; /* a glyph per byte at most */
 	if (ln->size <= 0 || ln->nglyphs <= 0 || (size_t)ln->nglyphs > sizeof(ln->text))
 		return;
-	const double k = ln->size / MEASURE_SIZE;
+	const double k = ln->size / SM_LABEL_MEASURE_SIZE;
 	for (int i = 0; i < ln->nglyphs; i++)
 		g[i] = (cairo_glyph_t){ln->glyphs[i].index, x + ln->glyphs[i].x * k, ln->y + ln->glyphs[i].y * k};
 	cairo_set_font_face(cr, t->face[ln->bold]);
@@ -507,15 +276,13 @@ static void draw_text(cairo_t *cr, typeset *t, const line *ln, double x)
 
 /*
  * One label with its top-left corner at the current origin, black on what is there. The code is
- * drawn from `stencil` when given, else as paths from `q`, else (both NULL) not at all.
+ * drawn from `stencil` when given, else not at all (PNG packs it, SVG writes it as svg_code).
  */
-static void draw_label(cairo_t *cr, typeset *t, const layout *l, const QRcode *q, cairo_pattern_t *stencil)
+static void draw_label(cairo_t *cr, label_typeset *t, const label_layout *l, const QRcode *q, cairo_pattern_t *stencil)
 {
 	cairo_set_source_rgb(cr, 0, 0, 0);
 	if (stencil)
 		draw_qr_stencil(cr, stencil, q->width, l->code_x, l->code_y, l->code_s);
-	else if (q)
-		draw_qr(cr, q, l->code_x, l->code_y, l->code_s);
 	for (int i = 0; i < LN_COUNT; i++)
 		draw_text(cr, t, &l->ln[i], l->text_x);
 	cairo_rectangle(cr, l->text_x, l->rule_y, l->text_w, l->rule_t);
@@ -563,13 +330,13 @@ typedef struct qr_grid {
 	long ex[177 + 1], ey[177 + 1]; /* 177 modules is version 40 */
 } qr_grid;
 
-static void qr_grid_make(qr_grid *g, const layout *l, const QRcode *q, double px_mm)
+static void qr_grid_make(qr_grid *g, const label_layout *l, const QRcode *q, double px_mm)
 {
-	const double u = l->code_s / (q->width + 2 * QUIET);
+	const double u = l->code_s / (q->width + 2 * SM_LABEL_QUIET);
 	g->n = q->width;
 	for (int k = 0; k <= g->n; k++) {
-		g->ex[k] = round_pos((l->code_x + (QUIET + k) * u) * px_mm);
-		g->ey[k] = round_pos((l->code_y + (QUIET + k) * u) * px_mm);
+		g->ex[k] = round_pos((l->code_x + (SM_LABEL_QUIET + k) * u) * px_mm);
+		g->ey[k] = round_pos((l->code_y + (SM_LABEL_QUIET + k) * u) * px_mm);
 	}
 }
 
@@ -628,7 +395,7 @@ static cairo_surface_t *bitmap_new(long w, long h, double px_per_mm, cairo_t **c
  * (made again only when the size changes).
  */
 struct sm_label_renderer {
-	typeset t;
+	label_typeset t;
 	uint8_t *pix; /* the packed 2-bit image */
 	size_t pix_cap;
 	cairo_surface_t *side; /* the text side's coverage */
@@ -661,7 +428,7 @@ static cairo_surface_t *side_surface(sm_label_renderer *r, long w, long h)
  * from a byte boundary at or left of the code's right edge, is drawn by cairo, into a coverage surface
  * of its own (plus the few module pixels that share its first byte).
  */
-static int render_png(sm_label_renderer *rr, const layout *l, const QRcode *q, int dpi, sm_buf *out,
+static int render_png(sm_label_renderer *rr, const label_layout *l, const QRcode *q, int dpi, sm_buf *out,
                       sm_err *err)
 {
 	const double px_mm = dpi / MM_PER_INCH;
@@ -783,44 +550,85 @@ static int buf_sink(void *ctx, const void *p, size_t n)
 	return sm_buf_append(ctx, p, n);
 }
 
-static int render_vector(typeset *t, const layout *l, const QRcode *q, const char *id, const char *url, bool svg,
-                         sink *k, sm_err *err)
+/*
+ * Where the labels of a vector document go: a single label fills its page; a sheet has cells of
+ * `pitch` from (x0, y0), `cols` a row, `per_page` a page (PDF; an SVG has one page for all).
+ */
+typedef struct placement {
+	double page_w, page_h;
+	double x0, y0, pitch_x, pitch_y;
+	size_t cols, per_page;
+	bool cut; /* a light grey cut line on each label's edge */
+} placement;
+
+/* A PDF or SVG of n labels, each per_id times, placed by `pl`; nothing is written on failure. */
+static int render_vector(label_typeset *t, const label_layout *l, QRcode *const *q, const char *const *urls, size_t n,
+                         int per_id, const placement *pl, bool svg, const char *title, sink *k, sm_err *err)
 {
 	cairo_surface_t *s = NULL;
+	cairo_pattern_t **stencils = NULL;
 	sm_buf svgbuf = SM_BUF_INIT;
+	svg_codes codes = {SM_BUF_INIT, 0};
 	sink ks = {buf_sink, &svgbuf, 0};
+	const double dot = l[0].dot;
+	/* PDF codes are 1-module-a-pixel image masks (qr_stencil), one per label however often it repeats */
+	if (!svg && !(stencils = calloc(n, sizeof(*stencils))))
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory rendering the labels");
+	for (size_t i = 0; stencils && i < n; i++)
+		stencils[i] = qr_stencil(q[i]);
 	if (svg) {
 		/* With the document unit mm, cairo writes width="<w>mm" and a viewBox in the same numbers.
-		 * Written to memory first, to be normalised (svg_normalise). */
-		s = cairo_svg_surface_create_for_stream(sink_write, &ks, l->w, l->h);
+		 * Written to memory first, to be normalised (svg_normalise) and given its codes. */
+		s = cairo_svg_surface_create_for_stream(sink_write, &ks, pl->page_w, pl->page_h);
 		cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_MM);
 	} else {
-		s = cairo_pdf_surface_create_for_stream(sink_write, k, l->w * PT_PER_MM, l->h * PT_PER_MM);
-		char title[SM_ID_MAX + 32];
-		snprintf(title, sizeof(title), "Certification label %s", id);
+		s = cairo_pdf_surface_create_for_stream(sink_write, k, pl->page_w * PT_PER_MM, pl->page_h * PT_PER_MM);
 		cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, title);
 		cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "starmark");
-		pdf_date(s, &url, 1);
+		pdf_date(s, urls, n);
 	}
 	cairo_t *cr = cairo_create(s);
 	if (!svg)
 		cairo_scale(cr, PT_PER_MM, PT_PER_MM);
 	use_fonts(cr, CAIRO_ANTIALIAS_DEFAULT);
 	/* White paper: an SVG is transparent where nothing is drawn, and readers see that as black. */
-	cairo_set_source_rgb(cr, 1, 1, 1);
-	cairo_paint(cr);
-	/* SVG keeps paths: rsvg and browsers smooth scaled images, which would blur the modules */
-	cairo_pattern_t *stencil = svg ? NULL : qr_stencil(q);
-	draw_label(cr, t, l, q, stencil);
+	if (svg) {
+		cairo_set_source_rgb(cr, 1, 1, 1);
+		cairo_paint(cr);
+	}
+	const size_t total = n * (size_t)per_id;
+	for (size_t j = 0; j < total && k->rc == 0 && ks.rc == 0; j++) {
+		const size_t pos = j % pl->per_page, i = j / (size_t)per_id;
+		if (j > 0 && pos == 0)
+			cairo_show_page(cr);
+		/* on the dot grid, so that each code's modules fall on whole dots of the page */
+		const double x = on_grid(pl->x0 + (double)(pos % pl->cols) * pl->pitch_x, dot);
+		const double y = on_grid(pl->y0 + (double)(pos / pl->cols) * pl->pitch_y, dot);
+		cairo_save(cr);
+		cairo_translate(cr, x, y);
+		if (pl->cut) {
+			cairo_set_source_rgb(cr, 0.7, 0.7, 0.7);
+			cairo_set_line_width(cr, CUT_LINE_MM);
+			cairo_rectangle(cr, 0, 0, l[i].w, l[i].h);
+			cairo_stroke(cr);
+		}
+		draw_label(cr, t, &l[i], q[i], stencils ? stencils[i] : NULL);
+		cairo_restore(cr);
+		if (svg)
+			svg_codes_add(&codes, &l[i], q[i], x, y);
+	}
 	cairo_show_page(cr);
-	if (stencil)
-		cairo_pattern_destroy(stencil);
 	int rc = finish(cr, s, svg ? &ks : k, err);
 	if (!rc && svg) {
 		svg_normalise(&svgbuf);
-		if ((rc = k->write(k->ctx, svgbuf.data, svgbuf.len)))
+		rc = svg_codes_insert(&svgbuf, &codes, err);
+		if (!rc && (rc = k->write(k->ctx, svgbuf.data, svgbuf.len)))
 			sm_err_set(err, rc, NULL, "writing the label failed: %s", sm_strerror(rc));
 	}
+	for (size_t i = 0; stencils && i < n; i++)
+		cairo_pattern_destroy(stencils[i]);
+	free(stencils);
+	sm_buf_cleanup(&codes.paths);
 	sm_buf_cleanup(&svgbuf);
 	return rc;
 }
@@ -866,14 +674,14 @@ static void zpl_pack_row(const uint8_t *src, long w, uint8_t *dst)
 }
 
 /* A text line the printer fonts cannot set, as a ^GFA bitmap drawn by cairo (1 bits print). */
-static int zpl_bitmap_line(sm_buf *b, typeset *t, const line *ln, double x, double dots_mm, sm_err *err)
+static int zpl_bitmap_line(sm_buf *b, label_typeset *t, const label_line *ln, double x, double dots_mm, sm_err *err)
 {
 	const double top = ln->y - ln->size * 1.0, bottom = ln->y + ln->size * 0.3;
-	const long w = ceil_pos(text_width(t, ln->text, ln->bold, ln->size) * dots_mm) + 2;
+	const long w = ceil_pos(sm_label_text_width(t, ln->text, ln->bold, ln->size) * dots_mm) + 2;
 	const long h = ceil_pos((bottom - top) * dots_mm);
 	cairo_t *cr = NULL;
 	cairo_surface_t *s = bitmap_new(w, h, dots_mm, &cr);
-	line at = *ln;
+	label_line at = *ln;
 	at.y = ln->y - top;
 	cairo_set_source_rgb(cr, 0, 0, 0);
 	draw_text(cr, t, &at, 0);
@@ -901,12 +709,12 @@ static int zpl_bitmap_line(sm_buf *b, typeset *t, const line *ln, double x, doub
 	return rc;
 }
 
-static int render_zpl(typeset *t, const layout *l, const QRcode *q, const char *id, const char *url,
+static int render_zpl(label_typeset *t, const label_layout *l, const QRcode *q, const char *id, const char *url,
                       const sm_label_opts *o, sm_buf *b, sm_err *err)
 {
 	static const char ec_letter[] = "LMQH";
 	const double d = o->dpi / MM_PER_INCH;
-	const long mag = round_pos(l->code_s * d / (q->width + 2 * QUIET));
+	const long mag = l->module_dots;
 	int rc = 0;
 	if (strchr(url, '^') || strchr(url, '~'))
 		return sm_err_set(err, SM_EINVAL, "url",
@@ -915,7 +723,7 @@ static int render_zpl(typeset *t, const layout *l, const QRcode *q, const char *
 		return sm_err_set(
 		    err, SM_EINVAL, "code_mm",
 		    "a %.1f mm code of %d modules at %d dpi needs %ld dots a module; ZPL draws 1..%d",
-		    l->code_s, q->width + 2 * QUIET, o->dpi, mag, ZPL_MAG_MAX);
+		    l->code_s, q->width + 2 * SM_LABEL_QUIET, o->dpi, mag, ZPL_MAG_MAX);
 	/* Centre the printer's symbol (magnification * width dots) in the code square. */
 	const long side = mag * q->width;
 	const long qx = round_pos((l->code_x + l->code_s / 2) * d) - side / 2;
@@ -928,7 +736,7 @@ static int render_zpl(typeset *t, const layout *l, const QRcode *q, const char *
 	                   id, l->code_s, o->dpi, ceil_pos(l->w * d), ceil_pos(l->h * d), qx, qy, mag,
 	                   ec_letter[o->ec], url);
 	for (int i = 0; !rc && i < LN_COUNT; i++) {
-		line ln = l->ln[i];
+		label_line ln = l->ln[i];
 		if (ln.size <= 0)
 			continue;
 		if (i == LN_STARS) {
@@ -966,7 +774,7 @@ sm_label_renderer *sm_label_renderer_new(sm_err *err)
 		sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting up the label renderer");
 		return NULL;
 	}
-	if (typeset_init(&r->t, err)) {
+	if (sm_label_typeset_init(&r->t, err)) {
 		free(r);
 		return NULL;
 	}
@@ -977,7 +785,7 @@ void sm_label_renderer_free(sm_label_renderer *r)
 {
 	if (!r)
 		return;
-	typeset_cleanup(&r->t);
+	sm_label_typeset_cleanup(&r->t);
 	if (r->side)
 		cairo_surface_destroy(r->side);
 	free(r->pix);
@@ -988,7 +796,7 @@ int sm_label_renderer_render(sm_label_renderer *r, const sm_cert *c, const char 
                              const sm_label_opts *o, sm_write_fn write, void *wctx, sm_err *err)
 {
 	sm_label_opts def;
-	layout l;
+	label_layout l;
 	bool laid_out = false;
 	QRcode *q = NULL;
 	sm_buf out = SM_BUF_INIT;
@@ -1002,8 +810,9 @@ int sm_label_renderer_render(sm_label_renderer *r, const sm_cert *c, const char 
 		sm_label_opts_default(&def);
 		o = &def;
 	}
-	if ((rc = check_opts(o, false, err)) || (rc = encode_qr(url, o->ec, &q, err)) ||
-	    (rc = build_layout(&r->t, c, model, o->code_mm, &l, err)))
+	if ((rc = check_opts(o, false, err)) || (rc = encode_qr(url, o->ec, &q, err)))
+		goto out;
+	if ((rc = sm_label_layout_build(&r->t, c, model, o->code_mm, o->dpi, q->width, &l, err)))
 		goto out;
 	laid_out = true;
 	switch (o->format) {
@@ -1013,15 +822,19 @@ int sm_label_renderer_render(sm_label_renderer *r, const sm_cert *c, const char 
 	case SM_LABEL_ZPL:
 		rc = render_zpl(&r->t, &l, q, c->id, url, o, &out, err);
 		break;
-	default:
-		rc = render_vector(&r->t, &l, q, c->id, url, o->format == SM_LABEL_SVG, &k, err);
+	default: {
+		const placement one = {l.w, l.h, 0, 0, 0, 0, 1, 1, false};
+		char title[SM_ID_MAX + 32];
+		snprintf(title, sizeof(title), "Certification label %s", c->id);
+		rc = render_vector(&r->t, &l, &q, &url, 1, 1, &one, o->format == SM_LABEL_SVG, title, &k, err);
 		break;
+	}
 	}
 	if (!rc && out.len && (rc = write(wctx, out.data, out.len)))
 		sm_err_set(err, rc, NULL, "writing the label failed: %s", sm_strerror(rc));
 out:
 	if (laid_out)
-		layout_release(&l);
+		sm_label_layout_release(&l);
 	sm_buf_cleanup(&out);
 	QRcode_free(q);
 	return rc;
@@ -1049,53 +862,51 @@ int sm_label_item_failed(int rc, size_t i, const char *id, sm_err *err)
 	return sm_err_set(err, rc, field, "labels[%zu] (%s): %s", i, id, msg);
 }
 
-/* The checked labels on A4 pages, each with a light cut line on its edge. */
-static int sheet_draw(typeset *t, const layout *l, QRcode *const *q, cairo_pattern_t *const *stencils,
-                      const char *const *urls, size_t n, int per_id, sink *k, sm_err *err)
+/*
+ * The grid of a sheet: A4 wide, cells as large as its largest label (a long model number widens or
+ * heightens one), as many a row as fit. A PDF has A4 pages; an SVG, which has no pages, is one
+ * page as tall as its rows need.
+ */
+static int sheet_place(const label_layout *l, size_t n, size_t total, bool svg, placement *pl, sm_err *err)
 {
-	const double w = l[0].w, h = l[0].h;
+	double w = 0, h = 0;
+	for (size_t i = 0; i < n; i++) {
+		w = l[i].w > w ? l[i].w : w;
+		h = l[i].h > h ? l[i].h : h;
+	}
 	const long cols = (long)((A4_W - 2 * SHEET_MARGIN + SHEET_GUTTER) / (w + SHEET_GUTTER));
 	const long rows = (long)((A4_H - 2 * SHEET_MARGIN + SHEET_GUTTER) / (h + SHEET_GUTTER));
 	if (cols < 1 || rows < 1)
 		return sm_err_set(err, SM_EINVAL, "code_mm", "a %.1f x %.1f mm label does not fit an A4 page",
 		                  w, h);
-	const double x0 = (A4_W - (cols * w + (cols - 1) * SHEET_GUTTER)) / 2;
-	const double y0 = (A4_H - (rows * h + (rows - 1) * SHEET_GUTTER)) / 2;
-	cairo_surface_t *s =
-	    cairo_pdf_surface_create_for_stream(sink_write, k, A4_W * PT_PER_MM, A4_H * PT_PER_MM);
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_TITLE, "Certification labels");
-	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATOR, "starmark");
-	pdf_date(s, urls, n);
-	cairo_t *cr = cairo_create(s);
-	cairo_scale(cr, PT_PER_MM, PT_PER_MM);
-	use_fonts(cr, CAIRO_ANTIALIAS_DEFAULT);
-	const size_t total = n * (size_t)per_id, page = (size_t)(cols * rows);
-	for (size_t j = 0; j < total && k->rc == 0; j++) {
-		const size_t pos = j % page, i = j / (size_t)per_id;
-		if (j > 0 && pos == 0)
-			cairo_show_page(cr);
-		cairo_save(cr);
-		cairo_translate(cr, x0 + (double)(pos % (size_t)cols) * (w + SHEET_GUTTER),
-		                y0 + (double)(pos / (size_t)cols) * (h + SHEET_GUTTER));
-		cairo_set_source_rgb(cr, 0.7, 0.7, 0.7);
-		cairo_set_line_width(cr, CUT_LINE_MM);
-		cairo_rectangle(cr, 0, 0, w, h);
-		cairo_stroke(cr);
-		draw_label(cr, t, &l[i], q[i], stencils[i]);
-		cairo_restore(cr);
+	memset(pl, 0, sizeof(*pl));
+	pl->cols = (size_t)cols;
+	pl->pitch_x = w + SHEET_GUTTER;
+	pl->pitch_y = h + SHEET_GUTTER;
+	pl->cut = true;
+	pl->page_w = A4_W;
+	pl->x0 = (A4_W - ((double)cols * w + (double)(cols - 1) * SHEET_GUTTER)) / 2;
+	if (svg) {
+		const size_t used = (total + pl->cols - 1) / pl->cols;
+		pl->per_page = total;
+		pl->page_h = 2 * SHEET_MARGIN + (double)used * h + (double)(used - 1) * SHEET_GUTTER;
+		pl->y0 = SHEET_MARGIN;
+	} else {
+		pl->per_page = (size_t)(cols * rows);
+		pl->page_h = A4_H;
+		pl->y0 = (A4_H - ((double)rows * h + (double)(rows - 1) * SHEET_GUTTER)) / 2;
 	}
-	cairo_show_page(cr);
-	return finish(cr, s, k, err);
+	return 0;
 }
 
 int sm_label_sheet(sm_cert *const *certs, const char *const *models, const char *const *urls, size_t n,
                    int per_id, const sm_label_opts *o, sm_write_fn write, void *wctx, sm_err *err)
 {
 	sm_label_opts def;
-	typeset t = {0};
-	layout *l = NULL;
+	label_typeset t = {0};
+	label_layout *l = NULL;
 	QRcode **q = NULL;
-	cairo_pattern_t **stencils = NULL;
+	placement pl;
 	sink k = {write, wctx, 0};
 	sm_err scratch = {0};
 	int rc = 0;
@@ -1115,7 +926,7 @@ int sm_label_sheet(sm_cert *const *certs, const char *const *models, const char 
 		return sm_err_set(err, SM_ETOOBIG, "labels",
 		                  "%zu labels x %d is over the %d labels of one sheet document", n, per_id,
 		                  SM_LABEL_SHEET_MAX);
-	if ((rc = check_opts(o, true, err)) || (rc = typeset_init(&t, err)))
+	if ((rc = check_opts(o, true, err)) || (rc = sm_label_typeset_init(&t, err)))
 		goto out;
 	l = calloc(n, sizeof(*l));
 	q = calloc(n, sizeof(*q));
@@ -1125,30 +936,26 @@ int sm_label_sheet(sm_cert *const *certs, const char *const *models, const char 
 	}
 	/* Everything is checked before the first byte is written. */
 	for (size_t i = 0; i < n; i++) {
-		if ((rc = encode_qr(urls[i], o->ec, &q[i], err)) ||
-		    (rc = build_layout(&t, certs[i], models ? models[i] : NULL, o->code_mm, &l[i], err))) {
+		rc = encode_qr(urls[i], o->ec, &q[i], err);
+		if (!rc)
+			rc = sm_label_layout_build(&t, certs[i], models ? models[i] : NULL, o->code_mm, o->dpi,
+			                           q[i]->width, &l[i], err);
+		if (rc) {
 			rc = sm_label_item_failed(rc, i, certs[i]->id, err);
 			goto out;
 		}
 	}
-	if (!(stencils = calloc(n, sizeof(*stencils)))) {
-		rc = sm_err_set(err, SM_ENOMEM, NULL, "out of memory laying out %zu labels", n);
+	if ((rc = sheet_place(l, n, n * (size_t)per_id, o->format == SM_LABEL_SVG, &pl, err)))
 		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		stencils[i] = qr_stencil(q[i]);
-	rc = sheet_draw(&t, l, q, stencils, urls, n, per_id, &k, err);
+	rc = render_vector(&t, l, q, urls, n, per_id, &pl, o->format == SM_LABEL_SVG, "Certification labels", &k, err);
 out:
-	for (size_t i = 0; stencils && i < n; i++)
-		cairo_pattern_destroy(stencils[i]);
-	free(stencils);
 	if (q)
 		for (size_t i = 0; i < n; i++)
 			QRcode_free(q[i]);
 	free(q);
 	for (size_t i = 0; l && i < n; i++)
-		layout_release(&l[i]);
+		sm_label_layout_release(&l[i]);
 	free(l);
-	typeset_cleanup(&t);
+	sm_label_typeset_cleanup(&t);
 	return rc;
 }

@@ -10,7 +10,7 @@ PACKAGES=(
   # tests and tools
   curl zbar-tools lmdb-utils python3 python3-cbor2 python3-cryptography python3-jsonschema
   wrk nginx-light valgrind clang libclang-rt-14-dev fonts-noto-cjk openssl
-  qrencode librsvg2-bin poppler-utils imagemagick chromium
+  qrencode librsvg2-bin poppler-utils imagemagick chromium zxing-cpp-tools
 )
 
 missing=()

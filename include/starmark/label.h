@@ -262,15 +262,21 @@ int sm_label_qr_size(const char *url, int ec, int *version, int *modules, sm_err
  *
  * Geometry, with k = code_mm / 20: the label is 55k x 24k mm; the code square (code_mm, quiet zone
  * included) sits 2k mm from the top-left corner, the text starts 1k mm right of it and is 30k mm
- * wide. Each text line shrinks to fit down to 60% of its size; a model number, scheme, id or date
- * that still does not fit is refused (SM_EINVAL naming the field and the value), never cut. Only the
- * product name, which the label shows as a courtesy, is shortened at 80% of its size: it then ends
- * in "…" so the shortening is visible.
+ * wide. Each QR module is a whole number of dots at o->dpi (in every format: a PDF or SVG module is
+ * that many dots in mm), the nearest to the square (or one fewer, so the quiet zone stays off the
+ * text), the code centred on the square with its corner on the dot grid: at 300 dpi a version 8
+ * code of 20 mm is 4 dots a module, 19.3 mm; at 203 dpi 3 dots, 21.4 mm. A code that would get less
+ * than one dot a module is refused (SM_EINVAL, field "code_mm").
+ * Each text line shrinks to fit down to 60% of its size. The model number is never cut: one line;
+ * else two lines (the label 2.3k mm taller); else two lines at the smallest type (1.8k mm) and a
+ * wider label, so that every model number the contract allows (64 bytes) prints. A scheme, id or
+ * date that does not fit is refused (SM_EINVAL naming the field and the value). Only the product
+ * name, which the label shows as a courtesy, is shortened at 80% of its size: it then ends in "…" so
+ * the shortening is visible.
  *
  * Formats: PNG is 2-bit grey (black, two greys for the edges of text, white) at o->dpi with a pHYs
- * chunk carrying that resolution, so it prints at the stated millimetres (modules are snapped to
- * whole pixels: the code's extent is exact within one pixel); PDF and SVG are vector at exact
- * millimetres (SVG width/height in mm).
+ * chunk carrying that resolution, so it prints at the stated millimetres; PDF and SVG are vector in
+ * millimetres (SVG width/height in mm), laid out for o->dpi.
  * ZPL (^XA..^XZ) lets the printer draw the code itself (^BQN,2,<magnification>, field data
  * "<EC letter>A,<url>", the magnification nearest to code_mm at o->dpi, 1..10 dots a module);
  * ASCII text lines use the printer font 0, other lines (e.g. a Japanese product name) are sent as
@@ -316,12 +322,15 @@ int sm_label_render_many(sm_cert *const *certs, const char *const *models, const
 			 const sm_label_opts *o, int threads, sm_label_out_fn out, void *ctx, sm_err *err);
 
 /**
- * A4 PDF sheets (210 x 297 mm, 10 mm margins) of labels in a grid with 4 mm cut margins and a light
- * grey cut line around each label, as many per page as fit: n labels (each given by certs[i],
- * models[i] (NULL entries: the first model), urls[i]), each repeated per_id times (1..
- * SM_LABEL_PER_ID_MAX; n * per_id <= SM_LABEL_SHEET_MAX). o->format and o->dpi are not used.
- * Errors as sm_label_render; a failing label is named by its index ("labels[3]") and nothing is
- * written.
+ * Sheets of labels in a grid with 4 mm cut margins and a light grey cut line around each label: n
+ * labels (each given by certs[i], models[i] (NULL entries: the first model), urls[i]), each repeated
+ * per_id times (1..SM_LABEL_PER_ID_MAX; n * per_id <= SM_LABEL_SHEET_MAX), every cell the size of the
+ * largest label. o->format SM_LABEL_SVG: one SVG page 210 mm wide and as tall as its rows (SVG has
+ * no pages); SM_LABEL_ZPL is refused; any other (the options' default): A4 PDF pages (210 x 297 mm,
+ * 10 mm margins), as many labels a page as fit. o->dpi puts the codes' modules on whole dots (and
+ * each label's corner on the dot grid). The fonts are embedded as subsets of the glyphs used (PDF)
+ * or as the used glyphs' outlines (SVG). Errors as sm_label_render; a failing label is named by its
+ * index ("labels[3]") and nothing is written.
  */
 int sm_label_sheet(sm_cert *const *certs, const char *const *models, const char *const *urls, size_t n, int per_id,
 		   const sm_label_opts *o, sm_write_fn write, void *wctx, sm_err *err);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -303,12 +304,26 @@ static void test_label_render_png_decodes(void **state)
 	free(got);
 }
 
+/* The width of the run of ink that starts at (x, y): the finder pattern's top edge is 7 modules. */
+static int ink_run(const image *im, int x, int y)
+{
+	int n = 0;
+	while (x + n < im->w && dark(im, x + n, y))
+		n++;
+	return n;
+}
+
+/*
+ * At 300, 203 and 600 dpi each module is a whole number of pixels (the finder's 7 modules are 7 m
+ * pixels, the code m * modules), m the nearest to the asked size or one less, the code centred on
+ * the asked square with its quiet zone clean.
+ */
 static void test_label_render_png_size_and_dpi(void **state)
 {
 	struct fx *f = *state;
-	const int dpis[] = {300, 203, 600};
-	const double sizes[] = {20.0, 15.0, 32.5};
-	for (size_t i = 0; i < 3; i++) {
+	const int dpis[] = {300, 203, 600, 203};
+	const double sizes[] = {20.0, 15.0, 32.5, 20.0};
+	for (size_t i = 0; i < 4; i++) {
 		sm_label_opts o = opts(SM_LABEL_PNG);
 		o.dpi = dpis[i];
 		o.code_mm = sizes[i];
@@ -327,19 +342,21 @@ static void test_label_render_png_size_and_dpi(void **state)
 		assert_true(abs(im.h - (int)(sizes[i] * 24 / 20 / 25.4 * dpis[i] + 0.5)) <= 1);
 		int version = 0, modules = 0;
 		assert_int_equal(sm_label_qr_size(URL_A, 1, &version, &modules, NULL), 0);
-		const double want_px = sizes[i] * dpis[i] / 25.4, module = want_px / (modules + 8);
+		const double want_px = sizes[i] * dpis[i] / 25.4, ideal = want_px / (modules + 8);
 		int x0 = 0, x1 = 0, y0 = 0, y1 = 0;
-		qr_box(&im, (int)(module * 2), &x0, &x1, &y0, &y1);
-		const double got_w = (x1 - x0) + 8 * module, got_h = (y1 - y0) + 8 * module;
-		if (got_w < want_px - module || got_w > want_px + module || got_h < want_px - module ||
-		    got_h > want_px + module)
-			fail_msg("%d dpi, %.1f mm: expected the code %.1f px wide with its quiet zone "
-			         "(+-%.1f), got %.1f x %.1f",
-			         dpis[i], sizes[i], want_px, module, got_w, got_h);
-		/* the quiet zone is clean: the code starts 2k + 4 modules from the corner */
+		qr_box(&im, (int)(ideal * 2), &x0, &x1, &y0, &y1);
+		const int finder = ink_run(&im, x0, y0);
+		if (finder % 7 || (x1 - x0) != finder / 7 * modules || (y1 - y0) != (x1 - x0))
+			fail_msg("%d dpi, %.1f mm: modules should be whole pixels: finder %d px, code %d x %d px "
+			         "for %d modules",
+			         dpis[i], sizes[i], finder, x1 - x0, y1 - y0, modules);
+		const int m = finder / 7;
+		if (m != (int)(ideal + 0.5) && m != (int)(ideal + 0.5) - 1)
+			fail_msg("%d dpi, %.1f mm: %d px a module, the asked size is %.2f", dpis[i], sizes[i], m, ideal);
+		/* centred on the square 2k from the corner, the quiet zone (4 modules) clean */
 		const double k = sizes[i] / 20 * dpis[i] / 25.4;
-		assert_true(x0 >= (int)(2 * k + 4 * module) - 1 && x0 <= (int)(2 * k + 4 * module) + 1);
-		assert_true(y0 >= (int)(2 * k + 4 * module) - 1 && y0 <= (int)(2 * k + 4 * module) + 1);
+		const double corner = 2 * k + want_px / 2 - m * (modules + 8) / 2.0 + 4 * m;
+		assert_true(abs(x0 - (int)(corner + 0.5)) <= 1 && abs(y0 - (int)(corner + 0.5)) <= 1);
 		cairo_surface_destroy(im.s);
 	}
 }
@@ -492,31 +509,56 @@ static void test_label_render_zpl_escapes_and_refusals(void **state)
 	assert_int_equal(f->out.len, 0);
 }
 
-static void test_label_render_model_too_long(void **state)
+/*
+ * The contract allows 64 bytes of printable UTF-8 in a model number: the widest the validator takes
+ * (64 'W', the widest Latin capital) and 21 kanji (63 bytes) print in every format, on two lines, the
+ * label wider where the smallest type still does not fit.
+ */
+static void test_label_render_long_models(void **state)
 {
 	struct fx *f = *state;
-	const char *model = "WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW-MMMMM";
-	free(f->cert->models[1]);
-	f->cert->models[1] = strdup(model);
-	for (int fmt = SM_LABEL_PNG; fmt <= SM_LABEL_ZPL; fmt++) {
-		sm_label_opts o = opts((enum sm_label_format)fmt);
-		sm_err err = {0};
+	const char *models[] = {"WWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWWW",
+	                        "\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d"
+	                        "\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d"
+	                        "\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d\xe9\xbe\x8d",
+	                        "ABCDEFGHIJ-0123456789-XY"};
+	for (size_t j = 0; j < 3; j++) {
+		assert_true(strlen(models[j]) <= SM_MODEL_MAX);
+		free(f->cert->models[1]);
+		f->cert->models[1] = strdup(models[j]);
+		for (int fmt = SM_LABEL_PNG; fmt <= SM_LABEL_ZPL; fmt++) {
+			sm_label_opts o = opts((enum sm_label_format)fmt);
+			sm_err err = {0};
+			f->out.len = 0;
+			if (sm_label_render(f->cert, models[j], URL_A, &o, buf_write, &f->out, &err))
+				fail_msg("model %zu, format %d: %s", j, fmt, err.msg);
+			assert_true(f->out.len > 0);
+		}
+		sm_label_opts o = opts(SM_LABEL_PNG);
 		f->out.len = 0;
-		assert_int_equal(sm_label_render(f->cert, model, URL_A, &o, buf_write, &f->out, &err),
-		                 SM_EINVAL);
-		assert_string_equal(err.field, "model");
-		if (!strstr(err.msg, model) || !strstr(err.msg, "does not fit"))
-			fail_msg("expected the message to name '%s' and say it does not fit, got: %s", model,
-			         err.msg);
-		assert_int_equal(f->out.len, 0); /* nothing written */
+		assert_int_equal(sm_label_render(f->cert, models[j], URL_A, &o, buf_write, &f->out, NULL), 0);
+		image im = png_load(&f->out);
+		const double w_mm = im.w * 25.4 / o.dpi, h_mm = im.h * 25.4 / o.dpi;
+		/* 24 characters fit one line of the 55 x 24 mm label; the others take two lines, so a taller
+		 * label, and 64 'W' a wider one too */
+		if (j == 2 && (fabs(w_mm - 55) > 0.2 || fabs(h_mm - 24) > 0.2))
+			fail_msg("a 24-character model should keep the 55 x 24 mm label, got %.1f x %.1f", w_mm, h_mm);
+		if (j < 2 && h_mm < 25)
+			fail_msg("a two-line model number should make the label taller, got %.1f mm", h_mm);
+		if (j == 0 && w_mm < 60)
+			fail_msg("64 'W' at the smallest type should widen the label, got %.1f mm", w_mm);
+		cairo_surface_destroy(im.s);
 	}
-	/* the ordinary model renders; a longer one that fits once its type shrinks is drawn, not refused */
+	/* a code that would get less than one dot a module is refused, naming the size */
 	sm_label_opts o = opts(SM_LABEL_PNG);
 	sm_err err = {0};
-	assert_int_equal(sm_label_render(f->cert, "RUF-E2406SAW", URL_A, &o, buf_write, &f->out, &err), 0);
-	free(f->cert->models[0]);
-	f->cert->models[0] = strdup("ABCDEFGHIJ-0123456789-XY");
-	assert_int_equal(sm_label_render(f->cert, NULL, URL_A, &o, buf_write, &f->out, &err), 0);
+	o.code_mm = 10;
+	o.dpi = 150;
+	assert_int_equal(sm_label_render(f->cert, NULL, URL_A "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	                                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	                                 &o, buf_write, &f->out, &err),
+	                 SM_EINVAL);
+	assert_string_equal(err.field, "code_mm");
 }
 
 /* Ink in the product line's band of the text area (baseline 12.8k, size 2.2k). */
@@ -932,7 +974,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_label_render_same_bytes_later, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_zpl, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_zpl_escapes_and_refusals, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_label_render_model_too_long, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_label_render_long_models, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_japanese_product, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_bad_input, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_write_error, setup, teardown),
