@@ -10,8 +10,10 @@ PACKAGES=(
   # tests and tools
   curl zbar-tools lmdb-utils python3 python3-cbor2 python3-cryptography python3-jsonschema
   wrk nginx-light valgrind clang libclang-rt-14-dev fonts-noto-cjk openssl
-  qrencode librsvg2-bin poppler-utils imagemagick chromium zxing-cpp-tools
+  qrencode librsvg2-bin poppler-utils imagemagick chromium zxing-cpp-tools ffmpeg
 )
+# Node.js and npm: the machine's own when it has them (they come with it here), else Debian's
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,3 +26,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
+
+# npm packages, from the lock files: what the pages serve (web/static/vendor, copied by web's postinstall) and
+# what the browser tests drive Debian's Chromium with. Never a browser of playwright's own.
+cd "$(dirname "$0")/.."
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+for dir in web tests/web; do
+  lock="$dir/package-lock.json"
+  stamp="$dir/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || { [ "$dir" = web ] && [ ! -f web/static/vendor/jsQR.js ]; }; then
+    echo "setup: npm ci in $dir" >&2
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+done

@@ -3,7 +3,7 @@
 // The answer is the registry's (POST /v1/home/check, lib's sm_home_check): the device is added to the home
 // as `starmark home check --add` adds it (installed, not planned); with a home document the home is also
 // checked as it is, for the level before. A published policy alone makes a home of the one device.
-import { el, fetchJSON, header, href, t } from './site.js';
+import { el, fetchJSON, header, href, reasonText, t } from './site.js';
 
 const POLICY_KEYS = ['name', 'default_level', 'levels', 'offline_grace_hours', 'unknown', 'support_warn_days',
 	'deny_after_support_end'];
@@ -75,7 +75,7 @@ function show(res, before, added) {
 	const dev = res.devices.find((d) => d.id === added.id);
 	const v = dev?.verdict || 'unknown';
 	const head = { allow: 'mayJoin', warn: 'mayJoinWarn', deny: 'mayNotJoin', unknown: 'unknownJoin' }[v];
-	const lines = (dev?.reasons || []).map((r) => el('li', {}, r.message || r.code));
+	const lines = (dev?.reasons || []).map((r) => el('li', { 'data-code': r.code }, reasonText(r)));
 	const facts = [];
 	if (before && before.devices.length)
 		facts.push(before.level === res.level ? t('homeLevelSame', levelWord(res.level)) : t('homeLevel', levelWord(before.level), levelWord(res.level)));

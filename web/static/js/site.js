@@ -87,6 +87,24 @@ const WORDS = {
 	},
 };
 
+// Reason codes (lib's, the same in every answer) in Japanese; in English the registry's own message is shown,
+// which names the certificate and versions.
+const REASONS_JA = {
+	certified: '認証されています', revoked: '認証が取り消されています', suspended: '認証が一時停止中です',
+	expired: '認証の有効期限が切れています', level_below_policy: '認証レベルが住まいのポリシーの求めるレベルに届きません',
+	firmware_not_covered: 'このファームウェアのバージョンは認証の対象外です', firmware_revoked: 'このファームウェアのバージョンは取り消されています',
+	support_ended: 'メーカーのサポートが終了しています', support_ending: 'メーカーのサポートがまもなく終了します',
+	fails_closed: '確認できないため、ポリシーにより許可されません', unknown_allowed: '確認できませんが、ポリシーにより許可されます',
+	unknown_model: 'この型番の認証は登録されていません', data_past_next_update: '登録データの更新予定時刻を過ぎています',
+	stale_data: '登録データが古すぎます', label_not_genuine: 'ラベルが正規のものではありません', label_mismatch: 'ラベルが機器と一致しません',
+	no_statement: '署名付きの状態情報がありません', snapshot_expired: '保存した登録データの期限が切れています', no_data: '登録データがありません',
+};
+
+/** A reason of an answer ({code, message}) in the page's language. */
+export function reasonText(r) {
+	return LANG === 'ja' && REASONS_JA[r.code] ? REASONS_JA[r.code] : r.message || r.code;
+}
+
 export function pickLang() {
 	const q = new URLSearchParams(location.search).get('lang');
 	if (q === 'ja' || q === 'en')
