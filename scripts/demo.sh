@@ -49,6 +49,8 @@ cat <<EOT
   curl -s 'http://127.0.0.1:$PORT/v1/certs?q=%E3%83%AA%E3%83%B3%E3%83%8A%E3%82%A4'
   curl -s  http://127.0.0.1:$PORT/v1/log/checkpoint
   open     http://127.0.0.1:$PORT/c/$ID   (the certificate page)
+  open     http://127.0.0.1:$PORT/        (registry search)   http://127.0.0.1:$PORT/check (retrofit check)
+  open     http://127.0.0.1:$PORT/scan?anchor=\$(starmark's root fingerprint, printed by init above)  (the scanner)
   $S --server http://127.0.0.1:$PORT --token \$(cat $TOKEN_FILE) suspend $ID --reason test
 EOT
 exec build/server/starmarkd --db "$STARMARK_DB" --listen "127.0.0.1:$PORT"
