@@ -276,8 +276,18 @@ with tempfile.TemporaryDirectory() as tmp:
 
         # a label that does not even decode: the page says NOT GENUINE in words, not a JSON error
         st, h, b = s.req("GET", "/L/AAAAAAAAAAAAAAAA", headers={"Accept-Language": "en"})
-        check(st == 200 and h.get("content-type", "").startswith("text/html") and "NOT GENUINE" in b.decode(),
-              "an unreadable label token gets the not-genuine page", "html NOT GENUINE", (st, b[:200]))
+        check(st == 404 and h.get("content-type", "").startswith("text/html") and "NOT GENUINE" in b.decode(),
+              "an unreadable label token gets the not-genuine page (404: no certificate there)", "html NOT GENUINE",
+              (st, b[:200]))
+        # the page takes ?lang= alone; its refusals are pages too
+        st, h, b = s.req("GET", f"/c/{cid}?lang=en", headers={"Accept-Language": "ja"})
+        check(st == 200 and h.get("content-language") == "en" and "vary" not in h and 'href="/?lang=en"' in b.decode(),
+              "?lang=en overrides Accept-Language, no Vary, the back link keeps it", "en", (st, h.get("content-language")))
+        for path, status in ((f"/c/{cid}?lang=fr", 400), (f"/c/{cid}?x=1", 400), ("/c/SM-2020-999999", 404),
+                             ("/c/not-an-id", 400)):
+            st, h, b = s.req("GET", path, headers={"Accept-Language": "ja"})
+            check(st == status and h.get("content-type", "").startswith("text/html") and 'href="/?lang=ja"' in b.decode(),
+                  f"{path}: an HTML page ({status}) in Japanese with the way back", status, (st, b[:200]))
 
         # metrics
         st, h, b = s.req("GET", "/metrics")
