@@ -147,7 +147,7 @@ static const char CSS[] =
 	/* Japanese breaks between phrases (Chromium 119+; elsewhere between characters, as before) */
 	"body:lang(ja){word-break:auto-phrase}.status,.verdict,.lead{text-wrap:balance}"
 	".lead{font-size:1.125rem;font-weight:600;margin:0 0 1rem}"
-	".plain{background:#f6f6f6;border-radius:.5rem;padding:.5rem 1rem;margin:0 0 1rem}"
+	".plain{background:#f6f6f6;border-radius:.5rem;padding:.5rem 1rem;margin:0 0 1rem}.plain time{white-space:nowrap}"
 	".genuine{padding:.6rem 1rem;border-radius:.5rem;font-weight:600}"
 	".ok{background:#e6f4ea;color:#0a5d26}.ok::before{content:'\\2713\\00a0'}"
 	".ok.muted{background:#f1f1f1;color:#333}"
@@ -241,7 +241,7 @@ static int para_date(sm_buf *b, const char *id, const char *fmt, sm_date d)
 	if (!rc)
 		rc = sm_buf_append(b, fmt, before);
 	if (!rc && at)
-		rc = sm_buf_printf(b, "%s%s", date, at + 2);
+		rc = sm_buf_printf(b, "<time datetime=\"%s\">%s</time>%s", date, date, at + 2);
 	return rc ? rc : sm_buf_puts(b, "</p>\n");
 }
 
