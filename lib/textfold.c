@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "starmark/codec.h"
 #include "starmark/textfold.h"
 
 #define REPLACEMENT 0xFFFDu
@@ -25,47 +26,15 @@ static const uint16_t HALF[] = {
 	0x30EB, 0x30EC, 0x30ED, 0x30EF, 0x30F3,
 };
 
-/*
- * The next code point of s[i..n): its value in *cp and its length, or REPLACEMENT and 1 for a byte
- * that does not start a well-formed sequence (RFC 3629: no overlong forms, no surrogates, nothing past
- * U+10FFFF). Reads only below n.
- */
+/* The next code point of s[i..n) in *cp and its length; REPLACEMENT and 1 for a byte that does not start
+ * a well-formed sequence (sm_utf8_next's rules: RFC 3629). Reads only below n. */
 static size_t decode(const unsigned char *s, size_t n, size_t i, uint32_t *cp)
 {
-	unsigned char b = s[i];
-	size_t len;
-	uint32_t v, lo = 0x80, hi = 0xBF;
+	size_t at = i;
+	if (sm_utf8_next(s, n, &at, cp))
+		return at - i;
 	*cp = REPLACEMENT;
-	if (b < 0x80) {
-		*cp = b;
-		return 1;
-	}
-	if (b >= 0xC2 && b <= 0xDF) {
-		len = 2;
-		v = b & 0x1F;
-	} else if (b >= 0xE0 && b <= 0xEF) {
-		len = 3;
-		v = b & 0x0F;
-		lo = b == 0xE0 ? 0xA0 : 0x80;
-		hi = b == 0xED ? 0x9F : 0xBF;
-	} else if (b >= 0xF0 && b <= 0xF4) {
-		len = 4;
-		v = b & 0x07;
-		lo = b == 0xF0 ? 0x90 : 0x80;
-		hi = b == 0xF4 ? 0x8F : 0xBF;
-	} else {
-		return 1;
-	}
-	if (len > n - i)
-		return 1;
-	for (size_t k = 1; k < len; k++) {
-		unsigned char c = s[i + k];
-		if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF))
-			return 1;
-		v = (v << 6) | (c & 0x3F);
-	}
-	*cp = v;
-	return len;
+	return 1;
 }
 
 static int encode(sm_buf *out, uint32_t cp)

@@ -39,6 +39,8 @@ def cli(db, *args, expect=0, now="2026-11-21"):
 class Server:
     """starmarkd on a registry, on 127.0.0.1 and a port of the system's choosing, on day `now`."""
 
+    timeout = 10  # seconds a request may take
+
     def __init__(self, db, *extra, now="2026-11-21"):
         self.p = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -48,19 +50,22 @@ class Server:
             self.p.kill()
             sys.exit(f"starmarkd did not start: {line!r} {self.p.stderr.read()}")
         self.port = int(line.rsplit(":", 1)[1])
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def req(self, method, path, body=None, headers=None):
         """One request on a new connection: (status, headers with lower-case names, body bytes)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         h = dict(headers or {})
         if body is not None and not isinstance(body, bytes):
             body = json.dumps(body).encode()
             h.setdefault("Content-Type", "application/json")
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
 
     def stop(self):
         """SIGTERM, then SIGKILL after 10 s: (exit code, what it wrote on stderr)."""

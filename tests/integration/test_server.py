@@ -3,12 +3,10 @@
 # headers, and signed answers (statements, snapshot, checkpoint) verified independently in Python.
 import base64
 import hashlib
-import http.client
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
