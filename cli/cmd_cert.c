@@ -375,7 +375,7 @@ static int page_opts(const cli *c, opt *lim, opt *off, sm_filter *f)
 int cmd_list(cli *c, int argc, char **argv)
 {
 	opt o[] = { { "vendor", true }, { "level", true }, { "status", true }, { "model", true }, { "limit", true },
-		    { "offset", true }, { "category", true }, { 0 } };
+		    { "offset", true }, { "q", true }, { "category", true }, { 0 } };
 	const char *pos[1];
 	size_t np;
 	sm_filter f = { 0 };
@@ -400,7 +400,11 @@ int cmd_list(cli *c, int argc, char **argv)
 	}
 	if ((rc = page_opts(c, &o[4], &o[5], &f)))
 		return rc;
-	f.category = o[6].seen ? o[6].value : NULL;
+	/* search text with the filters: the search's certificates that pass them (as GET /v1/certs?q=) */
+	if (o[6].seen && !*o[6].value)
+		return usage_error(c, "list: --q needs some text to search for");
+	f.q = o[6].seen ? o[6].value : NULL;
+	f.category = o[7].seen ? o[7].value : NULL;
 	return run_list(c, &f);
 }
 

@@ -26,7 +26,7 @@ static const struct verb {
 	{ "reinstate", cmd_event, "reinstate ID --reason TEXT" },
 	{ "renew", cmd_event, "renew ID --expires DATE [--requirements VERSION] [--reason TEXT]" },
 	{ "show", cmd_show, "show ID" },
-	{ "list", cmd_list, "list [--vendor CODE] [--level N] [--status S] [--model M] [--category CAT] [--limit N] [--offset N]" },
+	{ "list", cmd_list, "list [--vendor CODE] [--level N] [--status S] [--model M] [--category CAT] [--q TEXT] [--limit N] [--offset N]" },
 	{ "search", cmd_search, "search TEXT [--limit N] [--offset N]" },
 	{ "import", cmd_import, "import FILE.csv|FILE.jsonl [--format csv|jsonl] [--skip-bad]" },
 	{ "export", cmd_export, "export [--format jsonl|csv] [--out FILE]" },

@@ -314,6 +314,20 @@ int sm_check_text(const char *s, size_t max, const char *field, sm_err *err)
 	return 0;
 }
 
+int sm_check_id(const char *id, sm_err *err)
+{
+	char q[40];
+	size_t n = id ? strlen(id) : 0;
+	/* "SM-" YYYY "-" serial: 6 to 9 digits (registry.c next_id) */
+	bool ok = n >= 14 && n <= 17 && strncmp(id, "SM-", 3) == 0 && id[7] == '-';
+	for (size_t i = 3; ok && i < n; i++)
+		ok = i == 7 || (id[i] >= '0' && id[i] <= '9');
+	if (ok)
+		return 0;
+	sm_err_quote(q, sizeof(q), id ? id : "", n);
+	return sm_err_set(err, SM_EINVAL, "id", "'%s' is not a certificate id (SM-YYYY-NNNNNN)", q);
+}
+
 int sm_check_vendor(const char *v, sm_err *err)
 {
 	char q[40];

@@ -14,9 +14,6 @@
 /* The map is reserved address space; the file grows only as it is used. */
 #define MAP_SIZE (64ull << 30)
 #define MAX_READERS 256
-/* grams of one certificate's text, before duplicates go: enough for the largest record (64 models of
- * 64 bytes, names of 200): every model of a long certificate is searchable */
-#define GRAMS_MAX 8192
 
 
 /*
@@ -127,6 +124,18 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 		rc = rc == MDB_NOTFOUND ? sm_err_set(err, SM_ESTORE, "db", "%s is not a starmark store", path)
 					: store_err(err, rc, "cannot open the store's tables");
 		goto fail;
+	}
+	if (!readonly) {
+		/* an index built with an older search fold is rebuilt here, in this one transaction: a crash
+		 * leaves the old index and the old version, and the next write open does it again */
+		sm_txn up = { .s = s, .txn = txn, .write = true };
+		if ((rc = sm_store_search_upgrade(&up, NULL))) {
+			mdb_txn_abort(txn);
+			rc = rc == SM_ESTORE ? sm_err_set(err, rc, "db", "%s: cannot rebuild the search index: a certificate's "
+							 "state is damaged (run 'starmark log verify')", path)
+					     : sm_err_set(err, rc, "db", "cannot rebuild the search index: %s", sm_strerror(rc));
+			goto fail;
+		}
 	}
 	if ((rc = mdb_txn_commit(txn))) {
 		rc = store_err(err, rc, "cannot open the store's tables");
@@ -308,140 +317,6 @@ static size_t model_key(char *k, const char *vendor, const char *model)
 	return vn + 1 + mn;
 }
 
-/* Normalised searchable text: fields joined by '\n', ASCII and full-width ASCII folded to lower case. */
-static void fold_append(sm_buf *b, const char *s, int *rc)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p && !*rc) {
-		/* U+FF01..U+FF5E (EF BC 81 .. EF BD 9E) are full-width ASCII 0x21..0x7E */
-		if (p[0] == 0xEF && (p[1] == 0xBC || p[1] == 0xBD) && p[2]) {
-			unsigned cp = ((unsigned)(p[1] & 0x3F) << 6) | (p[2] & 0x3F);
-			cp |= 0xF000;
-			if (cp >= 0xFF01 && cp <= 0xFF5E) {
-				char c = (char)(cp - 0xFF01 + 0x21);
-				if (c >= 'A' && c <= 'Z')
-					c = (char)(c - 'A' + 'a');
-				*rc = sm_buf_append(b, &c, 1);
-				p += 3;
-				continue;
-			}
-		}
-		char c = (char)*p;
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		*rc = sm_buf_append(b, &c, 1);
-		p++;
-	}
-	if (!*rc)
-		*rc = sm_buf_append(b, "\n", 1);
-}
-
-static int search_text(const sm_cert *c, sm_buf *b)
-{
-	int rc = 0;
-	fold_append(b, c->id, &rc);
-	fold_append(b, c->vendor, &rc);
-	fold_append(b, c->vendor_name ? c->vendor_name : "", &rc);
-	fold_append(b, c->product ? c->product : "", &rc);
-	for (size_t i = 0; i < c->nmodels; i++)
-		fold_append(b, c->models[i], &rc);
-	if (!rc)
-		rc = sm_buf_terminate(b);
-	return rc;
-}
-
-char *sm_store_search_text(const sm_cert *c)
-{
-	sm_buf b = SM_BUF_INIT;
-	if (search_text(c, &b)) {
-		sm_buf_cleanup(&b);
-		return NULL;
-	}
-	return (char *)sm_buf_take(&b, NULL);
-}
-
-/* Length of the UTF-8 sequence at p, never stepping over a NUL (input is validated, but be safe). */
-static size_t utf8_len(const unsigned char *p)
-{
-	size_t n = p[0] < 0x80 ? 1 : p[0] < 0xE0 ? 2 : p[0] < 0xF0 ? 3 : 4;
-	for (size_t k = 1; k < n; k++)
-		if (!p[k])
-			return k;
-	return n;
-}
-
-/* The grams of normalised text: every pair of consecutive code points inside one line. */
-typedef struct gram {
-	uint8_t len;
-	char b[8];
-} gram;
-
-static int gram_cmp(const void *a, const void *b)
-{
-	const gram *x = a, *y = b;
-	if (x->len != y->len)
-		return x->len - y->len;
-	return memcmp(x->b, y->b, x->len);
-}
-
-static size_t grams_of(const char *text, gram *out, size_t cap)
-{
-	size_t n = 0;
-	const unsigned char *p = (const unsigned char *)text;
-	while (*p && n < cap) {
-		size_t a = utf8_len(p);
-		if (*p == '\n' || !p[a] || p[a] == '\n') {
-			p += a;
-			continue;
-		}
-		size_t b = utf8_len(p + a);
-		out[n].len = (uint8_t)(a + b);
-		memcpy(out[n].b, p, a + b);
-		n++;
-		p += a;
-	}
-	qsort(out, n, sizeof(*out), gram_cmp);
-	size_t u = 0;
-	for (size_t i = 0; i < n; i++)
-		if (u == 0 || gram_cmp(&out[u - 1], &out[i]) != 0)
-			out[u++] = out[i];
-	return u;
-}
-
-/*
- * A new certificate's serial is the largest so far, so its postings go at the end of each gram's
- * list (MDB_APPENDDUP: no search through the list); through one cursor, in gram order. This is a
- * quarter of a bulk import's time otherwise (bench/import.sh).
- */
-static int index_grams(sm_txn *t, const sm_cert *c, uint32_t serial, bool add, bool newest)
-{
-	sm_buf b = SM_BUF_INIT;
-	MDB_cursor *cur = NULL;
-	gram *g = malloc(GRAMS_MAX * sizeof(*g));
-	int rc = g ? search_text(c, &b) : SM_ENOMEM;
-	if (!rc && add)
-		rc = map_rc(mdb_cursor_open(t->txn, t->s->dbi[DB_GRAMS], &cur));
-	if (!rc) {
-		unsigned int v = serial;
-		size_t n = grams_of((const char *)b.data, g, GRAMS_MAX);
-		for (size_t i = 0; i < n && !rc; i++) {
-			if (!add) {
-				rc = del(t, DB_GRAMS, g[i].b, g[i].len, &v, sizeof(v));
-				continue;
-			}
-			MDB_val key = { g[i].len, g[i].b }, val = { sizeof(v), &v };
-			int mrc = mdb_cursor_put(cur, &key, &val, newest ? MDB_APPENDDUP : MDB_NODUPDATA);
-			if (mrc == MDB_KEYEXIST && newest) /* not the largest after all: an ordinary insert */
-				mrc = mdb_cursor_put(cur, &key, &val, MDB_NODUPDATA);
-			rc = mrc == MDB_KEYEXIST ? 0 : map_rc(mrc);
-		}
-	}
-	mdb_cursor_close(cur);
-	free(g);
-	sm_buf_cleanup(&b);
-	return rc;
-}
-
 static bool same_search_fields(const sm_cert *a, const sm_cert *b)
 {
 	if (strcmp(a->vendor, b->vendor) || strcmp(a->vendor_name, b->vendor_name) || strcmp(a->product, b->product) ||
@@ -471,12 +346,12 @@ int sm_store_cert_put(sm_txn *t, const sm_cert *c, const sm_cert *old)
 			for (size_t i = 0; i < old->nmodels && !rc; i++)
 				rc = del(t, DB_MODELS, k, model_key(k, old->vendor, old->models[i]), old->id, strlen(old->id));
 			if (!rc)
-				rc = index_grams(t, old, serial, false, false);
+				rc = sm_store_index_grams(t, old, serial, false, false);
 		}
 		for (size_t i = 0; i < c->nmodels && !rc; i++)
 			rc = put(t, DB_MODELS, k, model_key(k, c->vendor, c->models[i]), c->id, idlen, 0);
 		if (!rc)
-			rc = index_grams(t, c, serial, true, !old);
+			rc = sm_store_index_grams(t, c, serial, true, !old);
 	}
 	sm_buf_cleanup(&b);
 	return rc;
@@ -575,120 +450,6 @@ int sm_store_model_foreach(sm_txn *t, const char *vendor, const char *model, sm_
 	}
 	mdb_cursor_close(cur);
 	return rc ? rc : (mrc == 0 || mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
-}
-
-struct scan_ctx {
-	const char *needle;
-	sm_store_cert_fn fn;
-	void *ctx;
-};
-
-static int match_one(const char *needle, const char *id, const uint8_t *p, size_t n, bool *hit)
-{
-	sm_cert *c = NULL;
-	if (sm_cert_decode(p, n, &c, NULL))
-		return SM_ESTORE;
-	char *text = sm_store_search_text(c);
-	sm_cert_free(c);
-	if (!text)
-		return SM_ENOMEM;
-	*hit = strstr(text, needle) != NULL;
-	free(text);
-	return 0;
-}
-
-static int scan_one(void *vctx, const char *id, const uint8_t *p, size_t n)
-{
-	struct scan_ctx *s = vctx;
-	bool hit = false;
-	int rc = match_one(s->needle, id, p, n, &hit);
-	return rc ? rc : (hit ? s->fn(s->ctx, id, p, n) : 0);
-}
-
-int sm_store_search(sm_txn *t, const char *query, sm_store_cert_fn fn, void *ctx)
-{
-	/* normalise the query the way the text is normalised (without the trailing newline) */
-	sm_buf qb = SM_BUF_INIT;
-	int rc = 0;
-	fold_append(&qb, query, &rc);
-	if (rc || sm_buf_terminate(&qb)) {
-		sm_buf_cleanup(&qb);
-		return rc ? rc : SM_ENOMEM;
-	}
-	qb.data[--qb.len] = '\0';
-	const char *needle = (const char *)qb.data;
-	struct scan_ctx sc = { needle, fn, ctx };
-	gram *g = malloc(GRAMS_MAX * sizeof(*g));
-	size_t ng = g ? grams_of(needle, g, GRAMS_MAX) : 0;
-	MDB_cursor *cur = NULL, *probe = NULL;
-	if (!g) {
-		rc = SM_ENOMEM;
-		goto out;
-	}
-	if (ng == 0) { /* a single character: no gram to use */
-		rc = sm_store_cert_foreach(t, scan_one, &sc);
-		goto out;
-	}
-	if ((rc = map_rc(mdb_cursor_open(t->txn, t->s->dbi[DB_GRAMS], &cur))) ||
-	    (rc = map_rc(mdb_cursor_open(t->txn, t->s->dbi[DB_GRAMS], &probe))))
-		goto out;
-	/* drive the walk from the rarest gram, probe the others */
-	size_t best = 0, best_count = SIZE_MAX;
-	for (size_t i = 0; i < ng; i++) {
-		MDB_val k = { g[i].len, g[i].b }, v;
-		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-		if (r == MDB_NOTFOUND)
-			goto out; /* a gram nobody has: no result */
-		size_t cnt = 0;
-		if (r || (r = mdb_cursor_count(cur, &cnt))) {
-			rc = map_rc(r);
-			goto out;
-		}
-		if (cnt < best_count) {
-			best_count = cnt;
-			best = i;
-		}
-	}
-	MDB_val k = { g[best].len, g[best].b }, v;
-	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-	while (!r && !rc) {
-		unsigned int serial;
-		memcpy(&serial, v.mv_data, sizeof(serial));
-		bool all = true;
-		for (size_t i = 0; i < ng && all; i++) {
-			if (i == best)
-				continue;
-			MDB_val pk = { g[i].len, g[i].b }, pv = { sizeof(serial), &serial };
-			all = mdb_cursor_get(probe, &pk, &pv, MDB_GET_BOTH) == 0;
-		}
-		if (all) {
-			MDB_val idv;
-			if ((rc = get(t, DB_SERIALS, &serial, sizeof(serial), &idv)))
-				break;
-			char id[SM_ID_MAX + 1];
-			if (idv.mv_size > SM_ID_MAX) {
-				rc = SM_ESTORE;
-				break;
-			}
-			memcpy(id, idv.mv_data, idv.mv_size);
-			id[idv.mv_size] = '\0';
-			const uint8_t *p;
-			size_t n;
-			if ((rc = sm_store_cert_raw(t, id, &p, &n)) || (rc = scan_one(&sc, id, p, n)))
-				break;
-		}
-		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP);
-	}
-	if (!rc && r && r != MDB_NOTFOUND)
-		rc = map_rc(r);
-out:
-	if (rc == SM_ENOTFOUND)
-		rc = SM_ESTORE;
-	mdb_cursor_close(probe);
-	mdb_cursor_close(cur);
-	free(g);
-	sm_buf_cleanup(&qb);
-	return rc;
 }
 
 /* ---- tokens ---- */

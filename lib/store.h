@@ -34,7 +34,11 @@ typedef struct sm_txn sm_txn;
 
 #define SM_STORE_FORMAT 1
 
-/** Open (or with `create`, create) the store in `dir`. SM_ESTORE with a message for a corrupted, truncated or foreign file. */
+/**
+ * Open (or with `create`, create) the store in `dir`. SM_ESTORE with a message for a corrupted, truncated or
+ * foreign file. A write open rebuilds a search index built with an older fold (sm_text_fold) in its first
+ * transaction; a state that does not decode then is SM_ESTORE naming the store.
+ */
 int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, sm_err *err);
 void sm_store_close(sm_store *s);
 /** Clear reader slots of dead processes. */
@@ -94,12 +98,13 @@ int sm_store_cert_foreach(sm_txn *t, sm_store_cert_fn fn, void *ctx);
  * once per model; callers de-duplicate). */
 int sm_store_model_foreach(sm_txn *t, const char *vendor, const char *model, sm_store_cert_fn fn, void *ctx);
 /**
- * Certificates whose searchable text (id, vendor code and name, product, models) contains `query`
- * after normalisation (ASCII and full-width letters folded to lower-case ASCII). Uses the gram
- * index for queries of two or more characters, a scan otherwise. Results in serial order.
+ * Certificates whose searchable text (id, vendor code and name, product, models) contains `query`,
+ * both in the search fold (sm_text_fold: width, ASCII case, kana). Uses the gram index for queries
+ * of two or more characters, in serial order; a scan in id order for one character, or when the
+ * index was built with an older fold (a read-only open of a store no writer has opened since).
  */
 int sm_store_search(sm_txn *t, const char *query, sm_store_cert_fn fn, void *ctx);
-/** The normalised searchable text of a certificate (caller frees); for tests and the scan. */
+/** The folded searchable text of a certificate, fields joined by '\n' (caller frees); for tests and the scan. */
 char *sm_store_search_text(const sm_cert *c);
 
 /* Tokens */

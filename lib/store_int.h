@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Private to store.c and store_log.c: the store's structures and its LMDB helpers. */
+/* Private to store.c, store_log.c and store_search.c: the store's structures and its LMDB helpers. */
 #ifndef STARMARK_STORE_INT_H
 #define STARMARK_STORE_INT_H
 
@@ -89,5 +89,15 @@ static inline uint64_t rd64(const uint8_t *p)
 /* The node cache of an open store (store_log.c): made at open, NULL without memory; freed at close. */
 struct node_cache *sm_store_cache_new(void);
 void sm_store_cache_free(struct node_cache *c);
+
+/* The search index (store_search.c). */
+/* Add (or with !add, remove) the grams of certificate `c` of `serial`; `newest`: its serial is the largest. */
+int sm_store_index_grams(sm_txn *t, const sm_cert *c, uint32_t serial, bool add, bool newest);
+/*
+ * In a write transaction: when the index was built with another fold than SM_TEXT_FOLD_VERSION (meta
+ * `search_fold`; none: version 1), rebuild every certificate's grams and record the version. Nothing is
+ * done for an index of the current fold. *rebuilt (may be NULL) says whether it was rebuilt.
+ */
+int sm_store_search_upgrade(sm_txn *t, bool *rebuilt);
 
 #endif

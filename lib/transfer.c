@@ -466,13 +466,10 @@ static int csv_field(sm_buf *b, const char *s, bool last)
 	return rc ? rc : sm_buf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
-static int export_one(void *vctx, const char *id, const uint8_t *p, size_t n)
+/* One certificate's line (CSV) or lines (JSONL never has more than one), to the sink. */
+static int export_cert(struct export_ctx *x, const sm_cert *c)
 {
-	struct export_ctx *x = vctx;
-	sm_cert *c = NULL;
-	int rc = sm_cert_decode(p, n, &c, NULL);
-	if (rc)
-		return SM_ESTORE;
+	int rc = 0;
 	x->line.len = 0;
 	if (x->fmt == SM_FORMAT_JSONL) {
 		json_t *j = sm_cert_to_json(c, x->today);
@@ -510,25 +507,59 @@ static int export_one(void *vctx, const char *id, const uint8_t *p, size_t n)
 		sm_buf_cleanup(&models);
 		sm_buf_cleanup(&revoked);
 	}
-	sm_cert_free(c);
 	return rc ? rc : x->write(x->wctx, x->line.data, x->line.len);
 }
 
-int sm_export(sm_registry *r, enum sm_format fmt, sm_date today, sm_write_fn write, void *wctx, sm_err *err)
+static int export_one(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	sm_cert *c = NULL;
+	if (sm_cert_decode(p, n, &c, NULL))
+		return SM_ESTORE;
+	int rc = export_cert(vctx, c);
+	sm_cert_free(c);
+	return rc;
+}
+
+static bool filters(const sm_filter *f)
+{
+	return f && (f->vendor || f->model || f->level || f->status >= 0 || f->q);
+}
+
+int sm_export_list(sm_registry *r, enum sm_format fmt, const sm_filter *f, sm_date today, sm_write_fn write, void *wctx,
+		   sm_err *err)
 {
 	struct export_ctx x = { fmt, today, write, wctx, SM_BUF_INIT };
+	sm_cert_list l = { 0 };
 	int rc = 0;
 	if (fmt == SM_FORMAT_CSV) {
 		const char *hdr = "id,status,vendor,vendor_name,product,models,level,firmware,firmware_revoked,category,"
 				  "registered,expires,support_end,requirements,url\r\n";
 		rc = write(wctx, hdr, strlen(hdr));
 	}
-	sm_txn *t = NULL;
-	if (!rc)
+	if (!rc && filters(f)) {
+		/* the listing's own selection and order, every page of it */
+		sm_filter all = *f;
+		all.offset = 0;
+		all.limit = 0;
+		all.today = today;
+		if ((rc = sm_registry_list(r, &all, &l, err)))
+			return rc;
+		for (size_t i = 0; i < l.n && !rc; i++)
+			rc = export_cert(&x, l.v[i]);
+		sm_cert_list_cleanup(&l);
+	} else if (!rc) {
+		/* every certificate, streamed from the store one at a time */
+		sm_txn *t = NULL;
 		rc = sm_store_begin(r->store, false, &t, err);
-	if (!rc)
-		rc = sm_store_cert_foreach(t, export_one, &x);
-	sm_store_abort(t);
+		if (!rc)
+			rc = sm_store_cert_foreach(t, export_one, &x);
+		sm_store_abort(t);
+	}
 	sm_buf_cleanup(&x.line);
 	return rc && err && !err->msg[0] ? sm_err_set(err, rc, NULL, "export failed: %s", sm_strerror(rc)) : rc;
+}
+
+int sm_export(sm_registry *r, enum sm_format fmt, sm_date today, sm_write_fn write, void *wctx, sm_err *err)
+{
+	return sm_export_list(r, fmt, NULL, today, write, wctx, err);
 }

@@ -207,45 +207,59 @@ void sm_h_cert_statement(sm_req *q, const char *id)
 }
 
 #define PAGE_SIZE 50
+/* one public request examines at most this many certificates */
+#define MAX_SCAN 20000
+
+/* The filters of /v1/certs and its downloads from the query (`allowed` names the parameters); -1 when refused
+ * (the answer sent). The strings are the request's. */
+static int certs_filter(sm_req *q, const char *const *allowed, sm_filter *f)
+{
+	sm_err err = { 0 };
+	uint64_t level = 0;
+	int rc;
+	memset(f, 0, sizeof(*f));
+	f->status = -1;
+	if (sm_req_query(q, allowed) || sm_req_u64(q, "level", 0, SM_LEVELS_MAX, &level))
+		return -1;
+	f->vendor = sm_req_param(q, "vendor");
+	f->model = sm_req_param(q, "model");
+	f->q = sm_req_param(q, "q");
+	f->category = sm_req_param(q, "category");
+	f->level = (int)level;
+	if (f->vendor && (rc = sm_check_vendor(f->vendor, &err))) {
+		sm_reply_sm_err(q, rc, &err);
+		return -1;
+	}
+	if (f->model && !f->vendor) {
+		sm_reply_error(q, 400, "missing_parameter", "vendor", "model needs vendor: a model number is unique within a vendor");
+		return -1;
+	}
+	const char *st = sm_req_param(q, "status");
+	if (st && (f->status = sm_status_from_name(st)) < 0) {
+		sm_reply_error(q, 400, "bad_parameter", "status", "status is active, suspended, revoked or expired");
+		return -1;
+	}
+	f->max_scan = MAX_SCAN;
+	f->today = sm_date_from_time(sm_server_now());
+	return 0;
+}
 
 void sm_h_certs(sm_req *q)
 {
 	static const char *const allowed[] = { "vendor", "model", "category", "level", "status", "q", "page", NULL };
 	sm_err err = { 0 };
 	sm_cert_list l;
-	sm_filter f = { 0 };
-	uint64_t level = 0, page = 1;
+	sm_filter f;
+	uint64_t page = 1;
 	int rc;
-	f.status = -1;
-	if (sm_req_query(q, allowed) || sm_req_u64(q, "level", 0, SM_LEVELS_MAX, &level) ||
-	    sm_req_u64(q, "page", 1, 1000000, &page))
+	if (certs_filter(q, allowed, &f) || sm_req_u64(q, "page", 1, 1000000, &page))
 		return;
 	if (page == 0) {
 		sm_reply_error(q, 400, "bad_parameter", "page", "page numbers start at 1");
 		return;
 	}
-	f.vendor = sm_req_param(q, "vendor");
-	f.model = sm_req_param(q, "model");
-	f.q = sm_req_param(q, "q");
-	f.category = sm_req_param(q, "category");
-	f.level = (int)level;
-	if (f.vendor && (rc = sm_check_vendor(f.vendor, &err))) {
-		sm_reply_sm_err(q, rc, &err);
-		return;
-	}
-	if (f.model && !f.vendor) {
-		sm_reply_error(q, 400, "missing_parameter", "vendor", "model needs vendor: a model number is unique within a vendor");
-		return;
-	}
-	const char *st = sm_req_param(q, "status");
-	if (st && (f.status = sm_status_from_name(st)) < 0) {
-		sm_reply_error(q, 400, "bad_parameter", "status", "status is active, suspended, revoked or expired");
-		return;
-	}
 	f.limit = PAGE_SIZE;
 	f.offset = (size_t)(page - 1) * PAGE_SIZE;
-	f.max_scan = 20000; /* one public request examines at most this many certificates */
-	f.today = sm_date_from_time(sm_server_now());
 	if ((rc = sm_registry_list(sm_srv->reg, &f, &l, &err))) {
 		sm_reply_sm_err(q, rc, &err);
 		return;
@@ -258,6 +272,74 @@ void sm_h_certs(sm_req *q)
 	sm_reply_json(q, 200, json_pack("{s:o, s:I, s:I, s:i}", "certificates", a, "total", (json_int_t)l.total, "page",
 					(json_int_t)page, "per_page", PAGE_SIZE), cc, true);
 	sm_cert_list_cleanup(&l);
+}
+
+/* A download is built in memory (for its ETag); over this it is refused: `starmark export` serves such a registry. */
+#define EXPORT_MAX (64u << 20)
+/* A filtered download is kept in the answer cache only up to this; the whole list at any size (one per format). */
+#define EXPORT_CACHE_MAX (64u << 10)
+
+struct export_sink {
+	sm_buf b;
+	bool full; /* the answer passed EXPORT_MAX */
+};
+
+static int export_write(void *ctx, const void *p, size_t n)
+{
+	struct export_sink *x = ctx;
+	int rc = sm_buf_append(&x->b, p, n);
+	x->full = rc == SM_ETOOBIG;
+	return rc;
+}
+
+/*
+ * GET /v1/certs.csv and /v1/certs.jsonl: every certificate /v1/certs would list for the same filters (all of
+ * them, not a page), in exactly the lines `starmark export --format csv|jsonl` writes (sm_export_list). Cached
+ * per thread by the registry's generation and the day (cache.c), like /v1/check.
+ */
+void sm_h_certs_export(sm_req *q, enum sm_format fmt)
+{
+	static const char *const allowed[] = { "vendor", "model", "category", "level", "status", "q", NULL };
+	static const char *const ctype[] = { [SM_FORMAT_CSV] = "text/csv; charset=utf-8; header=present",
+					     [SM_FORMAT_JSONL] = "application/jsonl; charset=utf-8" };
+	static const char *const disposition[] = {
+		[SM_FORMAT_CSV] = "attachment; filename=\"starmark-certificates.csv\"",
+		[SM_FORMAT_JSONL] = "attachment; filename=\"starmark-certificates.jsonl\"",
+	};
+	sm_err err = { 0 };
+	sm_filter f;
+	struct export_sink x = { SM_BUF_INIT, false };
+	char cc[64], key[2100], tag[48];
+	int64_t now = sm_server_now();
+	sm_date today = sm_date_from_time(now);
+	uint64_t gen = atomic_load(&sm_srv->generation);
+	const char *raw = q->r->uri && q->r->uri->query_raw ? (const char *)q->r->uri->query_raw : "";
+	/* a raw query never holds a space, so no /v1/check key is one of these */
+	snprintf(key, sizeof(key), "export %s %s", fmt == SM_FORMAT_CSV ? "csv" : "jsonl", raw);
+	cache_for(cc, sizeof(cc), sm_srv->cfg.cache_seconds);
+	const sm_cached *hit = strlen(raw) < 2000 ? sm_cache_get(key, gen, today) : NULL;
+	if (hit) {
+		evhtp_headers_add_header(q->r->headers_out, evhtp_header_new("Content-Disposition", disposition[fmt], 0, 0));
+		sm_reply_tagged(q, 200, ctype[fmt], hit->body, hit->n, cc, hit->etag);
+		return;
+	}
+	if (certs_filter(q, allowed, &f))
+		return;
+	x.b.max = EXPORT_MAX;
+	int rc = sm_export_list(sm_srv->reg, fmt, &f, f.today, export_write, &x, &err);
+	if (rc && x.full) {
+		sm_reply_error(q, 413, "too_large", NULL, "the list is over %u MiB: use 'starmark export' on the registry",
+			       EXPORT_MAX >> 20);
+	} else if (rc) {
+		sm_reply_sm_err(q, rc, &err);
+	} else {
+		sm_etag_of(x.b.data, x.b.len, tag);
+		if (!raw[0] || x.b.len <= EXPORT_CACHE_MAX)
+			sm_cache_put(key, gen, today, (const char *)x.b.data, x.b.len, tag, 0);
+		evhtp_headers_add_header(q->r->headers_out, evhtp_header_new("Content-Disposition", disposition[fmt], 0, 0));
+		sm_reply_tagged(q, 200, ctype[fmt], x.b.data, x.b.len, cc, tag);
+	}
+	sm_buf_cleanup(&x.b);
 }
 
 /* The trust bundle as the store has it now: a rotation by another process is served at once, not only

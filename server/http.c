@@ -230,6 +230,7 @@ const char *const sm_route_names[R_COUNT] = {
 	"healthz", "metrics", "check", "cert", "cert_statement", "certs", "trust", "trust_chain", "trust_version", "trust_json", "snapshot", "checkpoint",
 	"entries", "inclusion", "consistency", "label_page", "cert_page", "admin_issue", "admin_event",
 	"admin_label", "static", "not_found", "home_check", "policies", "policy", "admin_policy",
+	"certs_export",
 };
 
 /* Decode the path strictly (no '+' rule: that is for queries). */
@@ -309,6 +310,10 @@ static void route(sm_req *q)
 		q->route = R_CERTS;
 		if (method_ok(q, M_GET))
 			sm_h_certs(q);
+	} else if (strcmp(p, "/v1/certs.csv") == 0 || strcmp(p, "/v1/certs.jsonl") == 0) {
+		q->route = R_CERTS_EXPORT;
+		if (method_ok(q, M_GET))
+			sm_h_certs_export(q, strcmp(p, "/v1/certs.csv") == 0 ? SM_FORMAT_CSV : SM_FORMAT_JSONL);
 	} else if ((rest = after(p, "/v1/certs/")) && sscanf(rest, "%63[^/]", id) == 1 &&
 		   strcmp(rest + strlen(id), "/statement") == 0) {
 		q->route = R_CERT_STATEMENT;

@@ -131,6 +131,8 @@ sm_event *sm_event_new(int type);
 void sm_event_free(sm_event *e);
 
 /* Field validators: SM_EINVAL/SM_ETOOBIG with `err` naming the field and the value. */
+/** A certificate id as the registry makes them: "SM-", the year, "-", 6 to 9 digits. SM_EINVAL naming "id". */
+int sm_check_id(const char *id, sm_err *err);
 int sm_check_vendor(const char *v, sm_err *err);
 int sm_check_model(const char *m, const char *field, sm_err *err);
 int sm_check_text(const char *s, size_t max, const char *field, sm_err *err);

@@ -50,5 +50,14 @@ typedef int (*sm_write_fn)(void *ctx, const void *p, size_t n);
 
 /** Export every certificate as CSV (the import columns plus id and status) or JSON Lines (`show --json`). */
 int sm_export(sm_registry *r, enum sm_format fmt, sm_date today, sm_write_fn write, void *wctx, sm_err *err);
+/**
+ * Export what a listing with filter `f` selects (vendor, model, level, status, q, as sm_registry_list
+ * takes them, in its order: id order, search results in serial order), every match (f's offset and
+ * limit are not used; its max_scan is), in exactly the lines sm_export writes; `f` NULL or filtering
+ * nothing: every certificate, as sm_export. Errors: sm_registry_list's (SM_ETOOBIG over max_scan,
+ * naming "q" for a search), SM_ESTORE for a damaged state, and whatever `write` returns.
+ */
+int sm_export_list(sm_registry *r, enum sm_format fmt, const sm_filter *f, sm_date today, sm_write_fn write, void *wctx,
+		   sm_err *err);
 
 #endif

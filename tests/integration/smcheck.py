@@ -1,6 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-# Shared by the Python integration tests: where the binaries are, one check() counting results, finish().
+# Shared by the Python integration tests: where the binaries are, one check() counting results, finish(),
+# the CLI on a registry and starmarkd on 127.0.0.1:0 (both at a fixed day).
+import http.client
+import json
 import os
+import signal
+import subprocess
 import sys
 
 BIN = os.environ.get("STARMARK_BIN", "build/cli/starmark")
@@ -21,3 +26,53 @@ def finish():
     """The closing line ('N passed, N failed') and the exit code."""
     print(f"{counts['passed']} passed, {counts['failed']} failed")
     sys.exit(1 if counts["failed"] else 0)
+
+
+def cli(db, *args, expect=0, now="2026-11-21"):
+    """starmark --db DB ARGS on day `now`: its stdout; any other exit code than `expect` ends the test."""
+    p = subprocess.run([BIN, "--db", db, *args], capture_output=True, text=True, env=dict(os.environ, STARMARK_NOW=now))
+    if p.returncode != expect:
+        sys.exit(f"starmark {' '.join(args)}: exit {p.returncode}, expected {expect}: {p.stderr}")
+    return p.stdout
+
+
+class Server:
+    """starmarkd on a registry, on 127.0.0.1 and a port of the system's choosing, on day `now`."""
+
+    timeout = 10  # seconds a request may take
+
+    def __init__(self, db, *extra, now="2026-11-21"):
+        self.p = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=dict(os.environ, STARMARK_NOW=now))
+        line = self.p.stdout.readline()
+        if not line.startswith("listening on "):
+            self.p.kill()
+            sys.exit(f"starmarkd did not start: {line!r} {self.p.stderr.read()}")
+        self.port = int(line.rsplit(":", 1)[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def req(self, method, path, body=None, headers=None):
+        """One request on a new connection: (status, headers with lower-case names, body bytes)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        h = dict(headers or {})
+        if body is not None and not isinstance(body, bytes):
+            body = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        try:
+            c.request(method, path, body=body, headers=h)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            c.close()
+
+    def stop(self):
+        """SIGTERM, then SIGKILL after 10 s: (exit code, what it wrote on stderr)."""
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            rc = self.p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = -9
+        return rc, self.p.stderr.read()

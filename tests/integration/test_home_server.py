@@ -5,11 +5,9 @@
 # and through the admin API (role matrix), and the log that proves them.
 import base64
 import copy
-import http.client
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +17,8 @@ import jsonschema
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smcheck import BIN, SERVER, check, finish  # noqa: E402
+import smcheck  # noqa: E402
+from smcheck import BIN, check, finish  # noqa: E402
 
 SRC = os.environ.get("SM_SOURCE_DIR", ".")
 SCHEMA = json.load(open(os.path.join(SRC, "schema/starmark.schema.json"), encoding="utf-8"))
@@ -47,31 +46,11 @@ def cli(db, *args, expect=0):
     return p.stdout
 
 
-class Server:
-    def __init__(self, db, conf):
-        self.p = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--threads", "2", "--config", conf],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env=dict(os.environ, STARMARK_NOW=NOW))
-        line = self.p.stdout.readline()
-        if not line.startswith("listening on "):
-            self.p.kill()
-            sys.exit(f"starmarkd did not start: {line!r} {self.p.stderr.read()}")
-        self.port = int(line.rsplit(":", 1)[1])
-        self.url = f"http://127.0.0.1:{self.port}"
+class Server(smcheck.Server):
+    timeout = 30  # a home of a thousand devices
 
-    def req(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        h = dict(headers or {})
-        if body is not None and not isinstance(body, bytes):
-            body = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        try:
-            c.request(method, path, body=body, headers=h)
-            r = c.getresponse()
-            data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-        finally:
-            c.close()
+    def __init__(self, db, conf):
+        super().__init__(db, "--config", conf, now=NOW)
 
     def home(self, doc, headers=None):
         st, h, b = self.req("POST", "/v1/home/check", doc, headers)
@@ -82,15 +61,6 @@ class Server:
 
     def log_size(self):
         return json.loads(self.req("GET", "/healthz")[2])["log_size"]
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            rc = self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = -9
-        return rc, self.p.stderr.read()
 
 
 def b64url(s):

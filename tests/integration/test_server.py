@@ -3,12 +3,10 @@
 # headers, and signed answers (statements, snapshot, checkpoint) verified independently in Python.
 import base64
 import hashlib
-import http.client
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,49 +16,9 @@ import cbor2
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from smcheck import BIN, SERVER, check, finish  # noqa: E402
+from smcheck import BIN, SERVER, Server, check, cli, finish  # noqa: E402
 
 NOW = "2026-11-21"
-
-
-def cli(db, *args, expect=0):
-    p = subprocess.run([BIN, "--db", db, *args], capture_output=True, text=True, env=dict(os.environ, STARMARK_NOW=NOW))
-    if p.returncode != expect:
-        sys.exit(f"starmark {' '.join(args)}: exit {p.returncode}, expected {expect}: {p.stderr}")
-    return p.stdout
-
-
-class Server:
-    def __init__(self, db, *extra):
-        self.p = subprocess.Popen([SERVER, "--db", db, "--listen", "127.0.0.1:0", "--threads", "2", *extra],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env=dict(os.environ, STARMARK_NOW=NOW))
-        line = self.p.stdout.readline()
-        if not line.startswith("listening on "):
-            self.p.kill()
-            sys.exit(f"starmarkd did not start: {line!r} {self.p.stderr.read()}")
-        self.port = int(line.rsplit(":", 1)[1])
-
-    def req(self, method, path, body=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        h = dict(headers or {})
-        if body is not None and not isinstance(body, bytes):
-            body = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        data = r.read()
-        c.close()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            rc = self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = -9
-        return rc, self.p.stderr.read()
 
 
 def b64(s):
@@ -316,8 +274,18 @@ with tempfile.TemporaryDirectory() as tmp:
 
         # a label that does not even decode: the page says NOT GENUINE in words, not a JSON error
         st, h, b = s.req("GET", "/L/AAAAAAAAAAAAAAAA", headers={"Accept-Language": "en"})
-        check(st == 200 and h.get("content-type", "").startswith("text/html") and "NOT GENUINE" in b.decode(),
-              "an unreadable label token gets the not-genuine page", "html NOT GENUINE", (st, b[:200]))
+        check(st == 404 and h.get("content-type", "").startswith("text/html") and "NOT GENUINE" in b.decode(),
+              "an unreadable label token gets the not-genuine page (404: no certificate there)", "html NOT GENUINE",
+              (st, b[:200]))
+        # the page takes ?lang= alone; its refusals are pages too
+        st, h, b = s.req("GET", f"/c/{cid}?lang=en", headers={"Accept-Language": "ja"})
+        check(st == 200 and h.get("content-language") == "en" and "vary" not in h and 'href="/?lang=en"' in b.decode(),
+              "?lang=en overrides Accept-Language, no Vary, the back link keeps it", "en", (st, h.get("content-language")))
+        for path, status in ((f"/c/{cid}?lang=fr", 400), (f"/c/{cid}?x=1", 400), ("/c/SM-2020-999999", 404),
+                             ("/c/not-an-id", 400)):
+            st, h, b = s.req("GET", path, headers={"Accept-Language": "ja"})
+            check(st == status and h.get("content-type", "").startswith("text/html") and 'href="/?lang=ja"' in b.decode(),
+                  f"{path}: an HTML page ({status}) in Japanese with the way back", status, (st, b[:200]))
 
         # metrics
         st, h, b = s.req("GET", "/metrics")

@@ -220,6 +220,23 @@ static void assert_cert_equal(const sm_cert *a, const sm_cert *b)
 
 /* ---- dates ---- */
 
+static void test_record_check_id(void **state)
+{
+	const char *const good[] = { "SM-2024-000123", "SM-2021-999999999", "SM-1999-000001" };
+	const char *const bad[] = { "", "SM-2024-12345", "SM-2024-1234567890", "sm-2024-000123", "SM-20X4-000123",
+				    "SM-2024_000123", "SM-2024-00012a", "SM-2024-000123 ", "XX-2024-000123", "SM--2024-00012" };
+	sm_err err = { 0 };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		if (sm_check_id(good[i], &err) != 0)
+			fail_msg("'%s' is an id, refused: %s", good[i], err.msg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		if (sm_check_id(bad[i], &err) != SM_EINVAL || strcmp(err.field, "id") != 0)
+			fail_msg("'%s' is not an id, expected SM_EINVAL naming id, got field '%s'", bad[i], err.field);
+	}
+	assert_int_equal(sm_check_id(NULL, NULL), SM_EINVAL);
+}
+
 static void test_record_date_parse_real_dates(void **state)
 {
 	(void)state;
@@ -1900,6 +1917,7 @@ static void test_record_fw_revoke_compares_versions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_record_check_id),
 	    cmocka_unit_test(test_record_date_parse_real_dates),
 	    cmocka_unit_test(test_record_date_parse_leap_years),
 	    cmocka_unit_test(test_record_date_parse_month_only),

@@ -16,6 +16,7 @@
 
 #include "starmark/merkle.h"
 #include "starmark/record.h"
+#include "starmark/textfold.h"
 #include "store.h"
 
 struct fx {
@@ -197,6 +198,143 @@ static void test_store_search_japanese_and_ascii(void **state)
 	/* by id */
 	c = search(f, "SM-2022-000002");
 	assert_int_equal(c.n, 1);
+}
+
+/* The example: every way of writing the company finds the certificate; the index, not a scan. */
+static void test_store_search_width_and_kana(void **state)
+{
+	struct fx *f = *state;
+	put_certs(f);
+	sm_txn *t = NULL;
+	sm_cert *c = make_cert("SM-2023-000004", "SECOM", "セコム株式会社", "ホームセキュリティ　コントローラ", "ＨＳ−１０");
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_cert_put(t, c, NULL), 0);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+	sm_cert_free(c);
+	const char *const found[] = { "ｾｺﾑ", "セコム", "せこむ", "ＳＥＣＯＭ", "secom", "SeCoM", "ｾｺﾑ株式会社",
+				      "ﾎｰﾑｾｷｭﾘﾃｨ ｺﾝﾄﾛｰﾗ", "ほーむせきゅりてぃ", "hs-10", "HS‐10", "ＨＳ－１０" };
+	for (size_t i = 0; i < sizeof(found) / sizeof(found[0]); i++) {
+		struct collect r = search(f, found[i]);
+		if (r.n != 1 || strcmp(r.ids[0], "SM-2023-000004") != 0)
+			fail_msg("search '%s': expected SM-2023-000004 alone, got %d result(s)", found[i], r.n);
+	}
+	struct collect r = search(f, "ｾｺﾑﾘﾝﾅｲ");
+	assert_int_equal(r.n, 0);
+	/* the store says which fold its index is of */
+	uint64_t v = 0;
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_meta_get_u64(t, "search_fold", &v), 0);
+	sm_store_abort(t);
+	assert_int_equal(v, SM_TEXT_FOLD_VERSION);
+}
+
+/*
+ * Make the store's search index one of the first fold, as a registry written before this one has it:
+ * no `search_fold` in meta, and the grams of the vendor name as that fold left it (half-width kana kept).
+ * With `version` non-zero, the meta says that version instead (a store that claims the current fold).
+ */
+static void make_old_index(const char *dir, uint32_t serial, uint64_t version)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi grams, meta;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "grams", MDB_DUPSORT | MDB_DUPFIXED | MDB_INTEGERDUP, &grams), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_drop(txn, grams, 0), 0);
+	static char old[][8] = { "ｾｺ", "ｺﾑ", "ﾑ株", "株式", "式会", "会社", "se", "ec", "co", "om" };
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		unsigned int v = serial;
+		MDB_val k = { strlen(old[i]), old[i] }, d = { sizeof(v), &v };
+		assert_int_equal(mdb_put(txn, grams, &k, &d, 0), 0);
+	}
+	static char fold_key[] = "search_fold";
+	MDB_val key = { strlen(fold_key), fold_key };
+	if (version) {
+		uint8_t b[8];
+		for (int i = 7; i >= 0; i--, version >>= 8)
+			b[i] = (uint8_t)version;
+		MDB_val d = { 8, b };
+		assert_int_equal(mdb_put(txn, meta, &key, &d, 0), 0);
+	} else {
+		assert_int_equal(mdb_del(txn, meta, &key, NULL), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static int search_in(sm_store *s, const char *q)
+{
+	struct collect c = { 0 };
+	sm_txn *t = NULL;
+	assert_int_equal(sm_store_begin(s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_search(t, q, collect, &c), 0);
+	sm_store_abort(t);
+	return c.n;
+}
+
+/* A store whose index was built with the first fold: read-only it scans, a write open rebuilds the index. */
+static void test_store_old_fold_reindexed(void **state)
+{
+	struct fx *f = *state;
+	sm_txn *t = NULL;
+	sm_err err = { 0 };
+	sm_cert *c = make_cert("SM-2023-000007", "SECOM", "ｾｺﾑ株式会社", "Alarm", "AL-1");
+	assert_int_equal(sm_store_begin(f->s, true, &t, NULL), 0);
+	assert_int_equal(sm_store_cert_put(t, c, NULL), 0);
+	assert_int_equal(sm_store_commit(t, NULL), 0);
+	sm_cert_free(c);
+	sm_store_close(f->s);
+	f->s = NULL;
+
+	/* the old index under a claim of the current fold: it misses, which is what a rebuild must repair */
+	make_old_index(f->dir, 7, SM_TEXT_FOLD_VERSION);
+	sm_store *ro = NULL;
+	assert_int_equal(sm_store_open(f->dir, false, true, &ro, &err), 0);
+	assert_int_equal(search_in(ro, "セコム"), 0);
+	sm_store_close(ro);
+
+	/* as an older starmark left it: no version. Read-only, the search scans and finds it */
+	make_old_index(f->dir, 7, 0);
+	assert_int_equal(sm_store_open(f->dir, false, true, &ro, &err), 0);
+	assert_int_equal(search_in(ro, "セコム"), 1);
+	assert_int_equal(search_in(ro, "せこむ"), 1);
+	assert_int_equal(search_in(ro, "ｾｺﾑ"), 1);
+	sm_store_close(ro);
+
+	/* a write open rebuilds the index and records the fold; the index alone then finds it */
+	assert_int_equal(sm_store_open(f->dir, false, false, &f->s, &err), 0);
+	uint64_t v = 0;
+	assert_int_equal(sm_store_begin(f->s, false, &t, NULL), 0);
+	assert_int_equal(sm_store_meta_get_u64(t, "search_fold", &v), 0);
+	sm_store_abort(t);
+	assert_int_equal(v, SM_TEXT_FOLD_VERSION);
+	const char *const forms[] = { "ｾｺﾑ", "セコム", "せこむ", "ＳＥＣＯＭ", "secom", "al-1" };
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (search_in(f->s, forms[i]) != 1)
+			fail_msg("after the rebuild, '%s' should find SM-2023-000007", forms[i]);
+	/* no posting of the old fold is left: its half-width gram finds nothing through the index */
+	MDB_env *env = NULL;
+	sm_store_close(f->s);
+	f->s = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi grams;
+	static char half[] = "ｾｺ";
+	MDB_val k = { strlen(half), half }, d;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+	assert_int_equal(mdb_env_open(env, f->dir, MDB_NOTLS | MDB_RDONLY, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "grams", 0, &grams), 0);
+	assert_int_equal(mdb_get(txn, grams, &k, &d), MDB_NOTFOUND);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	/* opening again for writing finds the current fold and leaves the index as it is */
+	assert_int_equal(sm_store_open(f->dir, false, false, &f->s, &err), 0);
+	assert_int_equal(search_in(f->s, "セコム"), 1);
 }
 
 static void test_store_model_index_follows_amend(void **state)
@@ -625,6 +763,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_store_log_append_matches_frontier, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_abort_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_search_japanese_and_ascii, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_search_width_and_kana, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_old_fold_reindexed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_model_index_follows_amend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_store_tiles_give_the_same_tree, setup, teardown),

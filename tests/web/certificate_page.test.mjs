@@ -29,14 +29,23 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
 const WORDS = {
 	en: {
 		locale: 'en-US', status: { active: 'ACTIVE', revoked: 'REVOKED' }, genuine: 'Genuine label',
-		notGenuine: 'NOT GENUINE', forged: 'forged or altered', none: 'none',
+		notGenuine: 'NOT GENUINE', forged: 'forged or altered', none: 'none', back: 'Search the registry',
+		notFound: 'NOT FOUND', history: { issue: 'Certified', 'firmware-revoke': 'Firmware versions revoked',
+			revoke: 'Revoked' },
+		validUntil: 'The certificate is valid until 2027-01-21.',
+		supportEnds: "This product's vendor support ends on 2030-12-31.",
+		atHome: { active: 'nothing needs to be done', revoked: 'can no longer be relied on' },
 		rows: { id: 'Registration number', vendor: 'Vendor', product: 'Product', models: 'Model numbers',
 			fw: 'Firmware covered', fwRevoked: 'Firmware revoked', registered: 'Registered',
 			expires: 'Expires', support: 'Vendor support until' },
 	},
 	ja: {
 		locale: 'ja-JP', status: { active: '有効', revoked: '取り消し済み' }, genuine: '正規のラベルです',
-		notGenuine: '正規のラベルではありません', forged: '偽造または改ざん', none: 'なし',
+		notGenuine: '正規のラベルではありません', forged: '偽造または改ざん', none: 'なし', back: '登録情報を検索',
+		notFound: '見つかりません', history: { issue: '認証', 'firmware-revoke': 'ファームウェアの取り消し', revoke: '取り消し' },
+		validUntil: 'この認証の有効期限は2027-01-21です。',
+		supportEnds: 'この製品のメーカーサポートは2030-12-31に終了します。',
+		atHome: { active: '特に必要なことはありません', revoked: 'もう言えません' },
 		rows: { id: '登録番号', vendor: '事業者', product: '製品名', models: '型番', fw: '対象ファームウェア',
 			fwRevoked: '取り消されたファームウェア', registered: '登録日', expires: '有効期限',
 			support: 'サポート期限' },
@@ -208,10 +217,47 @@ async function measure(page) {
 			reason: box(document.getElementById('reason')),
 			stars: box(document.querySelector('.stars')),
 			table: box(document.querySelector('table')),
-			firstText: box([...document.body.children].find((el) => el.textContent.trim() !== '')),
+			firstText: box([...(document.querySelector('main') || document.body).children]
+				.find((el) => el.textContent.trim() !== '')),
+			nav: box(document.querySelector('nav')),
+			back: document.getElementById('back') && { href: document.getElementById('back').getAttribute('href'),
+				text: document.getElementById('back').textContent.trim() },
+			langs: [...document.querySelectorAll('nav .langs a')].map((a) => ({ href: a.getAttribute('href'),
+				text: a.textContent.trim(), current: a.getAttribute('aria-current') })),
+			history: [...document.querySelectorAll('#history li')].map((li) => ({ event: li.dataset.event,
+				date: li.querySelector('time') && li.querySelector('time').getAttribute('datetime'),
+				text: li.textContent.trim() })),
+			plain: box(document.getElementById('plain')),
+			validUntil: box(document.getElementById('valid-until')),
+			support: box(document.getElementById('support')),
+			atHome: box(document.getElementById('at-home')),
+			error: box(document.getElementById('error')),
 			rows, items, clipped, wide,
 		};
 	});
+}
+
+// Every console message and page error of a page that speaks of the Content Security Policy.
+function watchCsp(page) {
+	const seen = [];
+	page.on('console', (m) => {
+		if (/Content Security Policy|Refused to/i.test(m.text()))
+			seen.push(m.text());
+	});
+	page.on('pageerror', (e) => seen.push(String(e)));
+	return seen;
+}
+
+// The way back and the language switch: both keep the page's language.
+function checkNav(f, lang, what) {
+	const w = WORDS[lang];
+	assert.ok(f.nav && f.nav.visible, `${what}: a visible navigation line`);
+	assert.ok(f.nav.bottom <= f.firstText.top, `${what}: the navigation above the page's content`);
+	assert.deepEqual(f.back, { href: `/?lang=${lang}`, text: `\u2190 ${w.back}` }, `${what}: the way back to the search`);
+	assert.deepEqual(f.langs, [
+		{ href: '?lang=ja', text: '日本語', current: lang === 'ja' ? 'page' : null },
+		{ href: '?lang=en', text: 'English', current: lang === 'en' ? 'page' : null },
+	], `${what}: the language switch, the current one marked`);
 }
 
 function rgb(css) {
@@ -247,8 +293,12 @@ for (const lang of ['en', 'ja']) {
 					const d = data[kind];
 					const page = await context.newPage();
 					const url = route === 'L' ? `${base}/L/${d.token}` : `${base}/c/${d.id}`;
+					const csp = watchCsp(page);
 					const resp = await page.goto(url);
 					assert.equal(resp.status(), 200, `GET ${url}`);
+					assert.match(resp.headers()['content-security-policy'],
+						/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]{43}='; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/,
+						'a strict CSP with the style sheet by its hash');
 					assert.equal(resp.headers()['content-language'], lang, 'Content-Language');
 					const what = `${lang} ${kind} /${route}/`;
 					await page.screenshot({ path: join(SHOTS, `${lang}-${kind}-${route}.png`), fullPage: true });
@@ -315,6 +365,32 @@ for (const lang of ['en', 'ja']) {
 					assert.equal(row('expires'), j.expires, `${what}: expires`);
 					assert.equal(row('support'), j.support_end, `${what}: support end`);
 					checkLayout(f, what);
+					checkNav(f, lang, what);
+					assert.deepEqual(csp, [], `${what}: no CSP violation`);
+
+					// what it means, in plain words, before the facts
+					assert.ok(f.plain && f.plain.visible && f.plain.bottom <= f.table.top, `${what}: plain words above the table`);
+					if (kind === 'active')
+						assert.equal(f.validUntil && f.validUntil.text, w.validUntil, `${what}: valid until`);
+					else
+						assert.equal(f.validUntil, null, `${what}: no "valid until" for a revoked certificate`);
+					if (kind === 'active')
+						assert.equal(f.support && f.support.text, w.supportEnds, `${what}: the vendor's support end`);
+					assert.ok(f.atHome && f.atHome.text.includes(w.atHome[kind]),
+						`${what}: what it means at home ('${w.atHome[kind]}'), got '${f.atHome && f.atHome.text}'`);
+
+					// the history: every event with its date, and the reason given
+					const events = f.history.map((h) => h.event);
+					const want = kind === 'revoked' ? ['issue', 'firmware-revoke', 'revoke'] : ['issue', 'firmware-revoke'];
+					assert.deepEqual(events, want, `${what}: the history's events`);
+					for (const h of f.history) {
+						assert.equal(h.date, NOW, `${what}: ${h.event} dated`);
+						assert.ok(h.text.includes(w.history[h.event]), `${what}: ${h.event} in words, got '${h.text}'`);
+					}
+					const fwr = f.history.find((h) => h.event === 'firmware-revoke');
+					assert.ok(fwr.text.includes('CVE-2026-1234'), `${what}: the reason of the firmware revocation`);
+					if (kind === 'revoked')
+						assert.ok(f.history[2].text.includes(CERTS.revoked.revokeReason), `${what}: the revocation's reason`);
 				});
 			}
 		}
@@ -322,13 +398,17 @@ for (const lang of ['en', 'ja']) {
 		test('a forged label says NOT GENUINE', async () => {
 			const page = await context.newPage();
 			const url = `${base}/L/${forge(data.active.token)}`;
+			const csp = watchCsp(page);
 			const resp = await page.goto(url);
 			const what = `${lang} forged /L/`;
 			await page.screenshot({ path: join(SHOTS, `${lang}-forged-L.png`), fullPage: true });
 			const f = await measure(page);
 			await page.close();
-			assert.equal(resp.status(), 200, `GET ${url}`);
+			assert.equal(resp.status(), 404, `GET ${url}: no certificate at a forged address`);
+			assert.match(resp.headers()['content-type'], /^text\/html/, `${what}: a page, not JSON`);
 			assert.equal(f.lang, lang, `${what}: <html lang>`);
+			checkNav(f, lang, what);
+			assert.deepEqual(csp, [], `${what}: no CSP violation`);
 			assert.ok(f.genuine && f.genuine.visible, `${what}: a visible verdict`);
 			assert.ok(f.genuine.text.startsWith(w.notGenuine),
 				`${what}: verdict '${w.notGenuine}', got '${f.genuine.text}'`);
@@ -345,8 +425,77 @@ for (const lang of ['en', 'ja']) {
 			assert.equal(f.table, null, `${what}: no table`);
 			checkLayout(f, what);
 		});
+
+		for (const [name, path, status] of [
+			['an unknown id', '/c/SM-2020-999999', 404],
+			['a malformed id', '/c/SM-20X0-1', 400],
+			['an unknown token', '/L/AAAAAAAAAAAAAAAAAAAA', 404],
+			['a query the page does not take', () => `/c/${data.active.id}?q=1`, 400],
+		]) {
+			test(`${name}: an HTML page (${status}) in the page's language, with the way back`, async () => {
+				const page = await context.newPage();
+				const csp = watchCsp(page);
+				const url = base + (typeof path === 'function' ? path() : path);
+				const resp = await page.goto(url);
+				const what = `${lang} ${name}`;
+				await page.screenshot({ path: join(SHOTS, `${lang}-${status}-${name.replace(/ /g, '-')}.png`), fullPage: true });
+				const f = await measure(page);
+				await page.close();
+				assert.equal(resp.status(), status, `GET ${url}`);
+				assert.match(resp.headers()['content-type'], /^text\/html; charset=utf-8$/, `${what}: HTML, not JSON`);
+				assert.equal(f.lang, lang, `${what}: <html lang>`);
+				checkNav(f, lang, what);
+				assert.deepEqual(csp, [], `${what}: no CSP violation`);
+				const shown = f.error || f.genuine;
+				assert.ok(shown && shown.visible, `${what}: says what is wrong`);
+				if (status === 404 && name === 'an unknown id')
+					assert.equal(f.error.text, w.notFound, `${what}: '${w.notFound}'`);
+				assert.equal(f.status, null, `${what}: no certificate status`);
+				checkLayout(f, what);
+			});
+		}
 	});
 }
+
+// The switch, both ways, at phone size: the browser's language is one, the page follows the link.
+describe('the language switch', () => {
+	test('ja -> en -> ja on a phone, keeping the path and the way back', async () => {
+		const context = await browser.newContext({ ...PHONE, locale: 'ja-JP' });
+		const page = await context.newPage();
+		const csp = watchCsp(page);
+		const start = `${base}/c/${data.revoked.id}`;
+		let resp = await page.goto(start);
+		assert.equal(resp.headers()['content-language'], 'ja', 'the browser asks for Japanese');
+		assert.equal(resp.headers().vary, 'Accept-Language', 'without ?lang= the answer varies with Accept-Language');
+		let f = await measure(page);
+		assert.equal(f.status.text, WORDS.ja.status.revoked, 'Japanese first');
+		const [nav] = await Promise.all([page.waitForNavigation(), page.click('#lang-en')]);
+		assert.equal(nav.status(), 200, 'the English page');
+		assert.equal(page.url(), `${start}?lang=en`, 'the switch keeps the path');
+		assert.equal(nav.headers()['content-language'], 'en', 'English, whatever the browser asks');
+		assert.equal(nav.headers().vary, undefined, 'a chosen language does not vary with Accept-Language');
+		f = await measure(page);
+		assert.equal(f.lang, 'en', '<html lang> en');
+		assert.equal(f.status.text, WORDS.en.status.revoked, 'the status in English');
+		checkNav(f, 'en', 'after switching to English');
+		checkLayout(f, 'after switching to English');
+		await page.screenshot({ path: join(SHOTS, 'switch-en.png'), fullPage: true });
+		const [back] = await Promise.all([page.waitForNavigation(), page.click('#lang-ja')]);
+		assert.equal(back.status(), 200, 'back to Japanese');
+		assert.equal(page.url(), `${start}?lang=ja`, 'and the path kept');
+		f = await measure(page);
+		assert.equal(f.status.text, WORDS.ja.status.revoked, 'the status in Japanese again');
+		checkNav(f, 'ja', 'after switching back');
+		// on a label's page too
+		resp = await page.goto(`${base}/L/${data.active.token}?lang=en`);
+		assert.equal(resp.status(), 200, '/L/ takes ?lang=');
+		f = await measure(page);
+		assert.equal(f.status.text, WORDS.en.status.active, '/L/ in English by ?lang=en');
+		checkNav(f, 'en', '/L/?lang=en');
+		assert.deepEqual(csp, [], 'no CSP violation on any of these pages');
+		await context.close();
+	});
+});
 
 test('the label PNG carries the same URL (zbarimg, when installed)', (t) => {
 	let text;
