@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PHONE, SHOTS, axeViolations, launch, startServer, stopServer, watch, workspace } from './harness.mjs';
+import { DESKTOP, PHONE, SHOTS, axeViolations, launch, startServer, stopServer, watch, workspace } from './harness.mjs';
 
 let ws;
 let server;
@@ -72,10 +72,10 @@ after(async () => {
 });
 
 // One browser whose camera plays `kind`'s label video.
-async function scanner(kind, lang = 'en') {
+async function scanner(kind, lang = 'en', size = PHONE) {
 	const browser = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
 		`--use-file-for-fake-video-capture=${labels[kind].video}`]);
-	const ctx = await browser.newContext({ ...PHONE, locale: lang === 'ja' ? 'ja-JP' : 'en-US', permissions: ['camera'] });
+	const ctx = await browser.newContext({ ...size, locale: lang === 'ja' ? 'ja-JP' : 'en-US', permissions: ['camera'] });
 	const page = await ctx.newPage();
 	page.setDefaultTimeout(15000);
 	const problems = watch(page, base);
@@ -114,10 +114,10 @@ const EXPECT = {
 const EXPECT_OFFLINE = { ...EXPECT, forged: { verdict: 'unknown-signer', status: '' } };
 
 describe('scanner with a camera', () => {
-	for (const kind of ['genuine', 'forged', 'revoked']) {
-		test(`${kind} label: judged in the browser, then again offline after one visit`, async () => {
+	for (const [kind, lang, sizeName] of [['genuine', 'en', 'phone'], ['forged', 'en', 'phone'], ['revoked', 'ja', 'desktop']]) {
+		test(`${kind} label (${sizeName}, ${lang}): judged in the browser, then again offline after one visit`, async () => {
 			await serve();
-			const { browser, page, problems } = await scanner(kind);
+			const { browser, page, problems } = await scanner(kind, lang, sizeName === 'phone' ? PHONE : DESKTOP);
 			try {
 				await page.goto(`${base}/scan?anchor=${fingerprint}`);
 				await ready(page);
@@ -129,14 +129,14 @@ describe('scanner with a camera', () => {
 				assert.ok(online.ms > 0, `a frame was decoded by jsQR (${online.ms} ms; bench/web_decode.sh measures it)`);
 				console.log(`${kind}: ${online.verdict}, frame decoded in ${online.ms} ms`);
 				await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
-				await page.screenshot({ path: join(SHOTS, `scan-${kind}-phone-en.png`), fullPage: true });
+				await page.screenshot({ path: join(SHOTS, `scan-${kind}-${sizeName}-${lang}.png`), fullPage: true });
 
 				await stopServer(server);
 				await page.reload();
 				await ready(page);
 				assert.equal(await page.getAttribute('#data-state', 'data-newest'), 'false');
 				assert.equal(await page.getAttribute('#data-state', 'data-version'), version, 'the kept snapshot, verified again');
-				assert.match(await page.textContent('#data-state'), /Offline/);
+				assert.match(await page.textContent('#data-state'), lang === 'ja' ? /オフライン/ : /Offline/);
 				const offline = await scanOnce(page);
 				assert.deepEqual({ verdict: offline.verdict, status: offline.status }, EXPECT_OFFLINE[kind], offline.text);
 				assert.deepEqual(problems, []);
