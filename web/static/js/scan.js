@@ -106,6 +106,8 @@ const VERDICT_WORD = {
 	'not-in-force': 'notInForce', 'unknown-signer': 'unknownSigner', 'status-unknown': 'statusUnknown', unreadable: 'unreadable',
 };
 
+const STATUS_WORD = { active: 'statusActive', suspended: 'statusSuspended', revoked: 'statusRevoked', expired: 'statusExpired' };
+
 const recent = new Map();
 
 async function judge(text) {
@@ -123,7 +125,7 @@ async function judge(text) {
 		el('div', { class: 'head' }, t(VERDICT_WORD[res.verdict] || 'unreadable')),
 		res.genuine ? el('div', {}, `${'★'.repeat(c.level || 0)} ${c.vendor || ''} ${c.model || ''} — `,
 			el('a', { href: href(`/c/${encodeURIComponent(c.id || '')}`) }, c.id || '')) : null,
-		res.status ? el('div', {}, `${t('status')}: ${res.status}`) : null,
+		res.status ? el('div', {}, `${t('status')}: ${t(STATUS_WORD[res.status] || 'statusActive')}`) : null,
 		res.pastNextUpdate ? el('div', {}, t('pastNextUpdate')) : null,
 		res.reason ? el('div', { class: 'hint' }, res.reason) : null);
 	const list = document.getElementById('scans');

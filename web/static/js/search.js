@@ -42,6 +42,8 @@ function row(c) {
 		facts.push([t('supportEnd'), c.support_end]);
 	if (c.category)
 		facts.push([t('category'), c.category]);
+	if (c.url && /^https?:\/\//i.test(c.url)) // the vendor's product page, as the public lists give it
+		facts.push([t('productPage'), el('a', { href: c.url, rel: 'noopener noreferrer external' }, c.url)]);
 	return el('li', {},
 		el('div', {}, stars(c.level), el('div', {}, el('span', { class: `badge ${c.status}` }, statusWord(c.status)))),
 		el('div', {}, el('div', { class: 'product' }, c.product || ''),
