@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Error codes, their names, and the user-facing error detail. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,6 +93,36 @@ void sm_err_clear(sm_err *err)
 {
 	if (err)
 		memset(err, 0, sizeof(*err));
+}
+
+char *sm_log_escape(char *dst, size_t cap, const char *value, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	if (cap == 0)
+		return dst;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)value[i];
+		bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\';
+		size_t need = plain ? 1 : 4;
+		if (o + need + 4 > cap) { /* room for "..." and NUL */
+			if (cap > 4) {
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (plain) {
+			dst[o++] = (char)c;
+		} else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o < cap ? o : cap - 1] = '\0';
+	return dst;
 }
 
 void sm_err_quote(char *dst, size_t cap, const char *value, size_t len)

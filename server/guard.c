@@ -161,6 +161,12 @@ static int parse_target(const char *s, size_t len, int complete, sm_guard_head *
 {
 	size_t i = 0;
 
+	/* what the client sent as its target, for the log of a refusal (escaped there): up to the line's end */
+	size_t seen = 0;
+	while (seen < len && seen < 512 && s[seen] != ' ' && s[seen] != '\r' && s[seen] != '\n')
+		seen++;
+	out->target = s;
+	out->target_len = seen;
 	if (len && s[0] != '/')
 		return refuse(out, 400, "target", "the request target must be a path starting with '/'");
 	while (i < len) {
@@ -742,7 +748,7 @@ static void json_escape(char *dst, size_t cap, const char *src)
 }
 
 /* Answer the request ourselves, then close once the reply is flushed. */
-static void reply_close(gconn *gc, unsigned status, const sm_err *e, int no_body)
+static void reply_close(gconn *gc, unsigned status, const sm_err *e, int no_body, const sm_guard_head *h)
 {
 	const char *code = status_code(status);
 	char msg[2 * SM_ERR_MSG_MAX];
@@ -773,7 +779,8 @@ static void reply_close(gconn *gc, unsigned status, const sm_err *e, int no_body
 	arm(gc, CLOSE_FLUSH_S * 1000);
 	bufferevent_enable(gc->bev, EV_READ | EV_WRITE);
 	if (gc->g->reject_cb)
-		gc->g->reject_cb(gc->c, status, code, gc->g->reject_arg);
+		gc->g->reject_cb(gc->c, status, code, h ? h->method : NULL, h ? h->method_len : 0, h ? h->target : NULL,
+				 h ? h->target_len : 0, gc->g->reject_arg);
 }
 
 static void linger_cb(evutil_socket_t fd, short what, void *arg)
@@ -878,7 +885,7 @@ static void step_head(gconn *gc)
 	}
 	if (rc != 0) {
 		int no_body = h.method_len == 4 && memcmp(h.method, "HEAD", 4) == 0;
-		reply_close(gc, h.status, &h.err, no_body);
+		reply_close(gc, h.status, &h.err, no_body, &h);
 		return;
 	}
 	uint64_t avail = n - h.head_len;
@@ -1048,12 +1055,12 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		sm_err_set(&e, SM_EINVAL, "headers", "the request head was not complete within %u s",
 			   lim->head_timeout_s);
-		reply_close(gc, 408, &e, 0);
+		reply_close(gc, 408, &e, 0, NULL);
 		break;
 	case ST_BODY:
 		sm_err_set(&e, SM_EINVAL, "body", "the request body was not complete within %u s",
 			   lim->body_timeout_s);
-		reply_close(gc, 408, &e, 0);
+		reply_close(gc, 408, &e, 0, NULL);
 		break;
 	case ST_CLOSING:
 	case ST_LINGER:
@@ -1114,7 +1121,7 @@ static evhtp_res on_accept(evhtp_connection_t *c, void *arg)
 	if (now > g->lim.max_connections) {
 		sm_err e;
 		sm_err_set(&e, SM_EINVAL, NULL, "the server has too many connections; retry shortly");
-		reply_close(owned, 503, &e, 0);
+		reply_close(owned, 503, &e, 0, NULL);
 	}
 	res = EVHTP_RES_OK;
 out:

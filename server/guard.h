@@ -135,9 +135,12 @@ typedef struct sm_guard sm_guard;
 
 /**
  * Called after the guard answered a request itself (status 400..505, and 503 at the connection
- * cap), on the connection's thread: for the access log and metrics. `code` is static.
+ * cap), on the connection's thread: for the access log and metrics. `code` is static. `method` and
+ * `target` are the request line's as sent (not NUL-terminated, lengths 0 when the guard answered before
+ * it had one: a timeout, the connection cap): raw client bytes, to be escaped before they are logged.
  */
-typedef void (*sm_guard_reject_cb)(evhtp_connection_t *c, unsigned status, const char *code, void *arg);
+typedef void (*sm_guard_reject_cb)(evhtp_connection_t *c, unsigned status, const char *code, const char *method,
+				   size_t method_len, const char *target, size_t target_len, void *arg);
 
 /**
  * Create a guard with a copy of `lim` (NULL: the defaults). On success *out owns the guard: free

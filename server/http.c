@@ -97,12 +97,16 @@ const char *sm_req_header(const sm_req *q, const char *name)
 
 void sm_req_client(const sm_req *q, char *buf, size_t cap)
 {
-	struct sockaddr *sa = q->r->conn ? q->r->conn->saddr : NULL;
+	sm_addr_text(q->r->conn ? q->r->conn->saddr : NULL, buf, cap);
+}
+
+void sm_addr_text(const struct sockaddr *sa, char *buf, size_t cap)
+{
 	buf[0] = '\0';
 	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, buf, (socklen_t)cap);
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)cap);
 	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)sa)->sin6_addr, buf, (socklen_t)cap);
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)cap);
 	else
 		snprintf(buf, cap, "-");
 }
@@ -436,8 +440,11 @@ void sm_dispatch(evhtp_request_t *r, void *arg)
 		char client[64];
 		sm_req_client(&q, client, sizeof(client));
 		/* the path, never the query's secrets (there are none) nor any header (tokens live there) */
+		char path[sizeof(q.path) * 2];
+		/* the decoded path: a %0a in the request is a line feed here, written as \x0a */
 		fprintf(stderr, "req=%llu client=%s method=%s path=%s route=%s status=%d bytes=%zu us=%lld\n",
-			(unsigned long long)q.id, client, htparser_get_methodstr_m(evhtp_request_get_method(r)), q.path,
-			sm_route_names[q.route], q.status, q.bytes, (long long)us);
+			(unsigned long long)q.id, client, htparser_get_methodstr_m(evhtp_request_get_method(r)),
+			sm_log_escape(path, sizeof(path), q.path, strlen(q.path)), sm_route_names[q.route], q.status, q.bytes,
+			(long long)us);
 	}
 }

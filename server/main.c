@@ -35,12 +35,19 @@ static void usage(FILE *f)
 		   "--listen 127.0.0.1:0 picks a free port; the chosen address is printed as 'listening on HOST:PORT'.\n");
 }
 
-static void on_reject(evhtp_connection_t *c, unsigned status, const char *code, void *arg)
+static void on_reject(evhtp_connection_t *c, unsigned status, const char *code, const char *method, size_t method_len,
+		      const char *target, size_t target_len, void *arg)
 {
 	sm_server *s = arg;
 	sm_metrics_observe(&s->metrics, R_NOT_FOUND, (int)status, 0);
-	if (s->cfg.access_log)
-		fprintf(stderr, "req=- guard status=%u code=%s\n", status, code);
+	if (!s->cfg.access_log)
+		return;
+	/* who, and what they sent, every byte of it escaped (a refused request is the likeliest to be hostile) */
+	char client[64], m[40], t[600];
+	sm_addr_text(c ? (const struct sockaddr *)c->saddr : NULL, client, sizeof(client));
+	fprintf(stderr, "req=- client=%s method=%s target=%s guard status=%u code=%s\n", client,
+		method_len ? sm_log_escape(m, sizeof(m), method, method_len) : "-",
+		target_len ? sm_log_escape(t, sizeof(t), target, target_len) : "-", status, code);
 }
 
 static int setup_tls(evhtp_t *htp, const sm_server_config *c, sm_err *err)

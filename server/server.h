@@ -189,6 +189,8 @@ void sm_reply_sm_err(sm_req *q, int rc, const sm_err *err);
 const char *sm_req_header(const sm_req *q, const char *name);
 /** The client's address as text into buf. */
 void sm_req_client(const sm_req *q, char *buf, size_t cap);
+/** An address as text ("-" for none or another family). */
+void sm_addr_text(const struct sockaddr *sa, char *buf, size_t cap);
 
 /* ---- rate limits (rate.c) ---- */
 

@@ -53,6 +53,23 @@ static void test_error_quote(void **state)
 	assert_string_equal(b, "");
 }
 
+/* A value for a log line: printable ASCII stays, every other byte is \xHH, a cut value ends in "...". */
+static void test_log_escape(void **state)
+{
+	(void)state;
+	char b[64];
+	const char in[] = "/a b\r\nreq=1\"\\\x7f\xe3\x81\x82";
+	assert_string_equal(sm_log_escape(b, sizeof(b), in, sizeof(in) - 1),
+			    "/a\\x20b\\x0d\\x0areq=1\\x22\\x5c\\x7f\\xe3\\x81\\x82");
+	assert_string_equal(sm_log_escape(b, sizeof(b), "", 0), "");
+	char small[12];
+	assert_string_equal(sm_log_escape(small, sizeof(small), "abcdefghijklmnop", 16), "abcdefgh...");
+	/* an escape is never cut in half */
+	assert_string_equal(sm_log_escape(small, sizeof(small), "abcd\n\n\n", 7), "abcd\\x0a...");
+	char one[1];
+	assert_string_equal(sm_log_escape(one, sizeof(one), "abc", 3), "");
+}
+
 static void test_error_wrap_keeps_or_replaces_the_field(void **state)
 {
 	(void)state;
@@ -84,6 +101,7 @@ int main(void)
 		cmocka_unit_test(test_error_set_fills_and_returns),
 		cmocka_unit_test(test_error_strerror_names_every_code),
 		cmocka_unit_test(test_error_quote),
+		cmocka_unit_test(test_log_escape),
 		cmocka_unit_test(test_error_wrap_keeps_or_replaces_the_field),
 		cmocka_unit_test(test_error_messages_stay_utf8),
 	};
