@@ -28,6 +28,7 @@ typedef struct cli {
 	const char *token;  /* --token T / $STARMARK_TOKEN: its admin bearer token (never printed) */
 	const char *cacert; /* --cacert FILE / $STARMARK_CACERT: CA certificates for its TLS */
 	const char *trust;  /* --trust FILE|FINGERPRINT / $STARMARK_TRUST: the user's trust anchor */
+	bool insecure;      /* --insecure: the token may go over plain HTTP to another machine */
 	bool json;
 	int64_t now;
 	const char *prog;
@@ -104,6 +105,9 @@ int cmd_home(cli *c, int argc, char **argv);
 int cmd_policy(cli *c, int argc, char **argv);
 
 /* The same verbs through a starmarkd (--server), remote.c: same output and exit codes as with --db. */
+typedef struct sm_client sm_client;
+/** The client of --server with --token, --cacert and --insecure as given (a lib code; err says why). */
+int cli_client(const cli *c, sm_client **out, sm_err *err);
 int remote_issue(cli *c, const sm_cert *draft);
 int remote_event(cli *c, const sm_event *e, const char *verb);
 int remote_show(cli *c, const char *id);

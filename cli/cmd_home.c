@@ -142,7 +142,7 @@ static int open_source(cli *c, bool offline, const char *cache, source *s)
 		if (!(s->trust = malloc(sizeof(*s->trust))))
 			rc = sm_err_set(&err, SM_ENOMEM, NULL, "out of memory");
 		if (!rc)
-			rc = sm_client_new(c->server, c->token, c->cacert, &s->client, &err);
+			rc = cli_client(c, &s->client, &err);
 		if (!rc)
 			rc = sm_sync_server_trust(s->client, a, s->trust, NULL, &err);
 	}

@@ -403,7 +403,7 @@ static int remote_label(cli *c, const char *id, const char *model, const char *p
 		goto out;
 	}
 	q.data[--q.len] = '\0'; /* the last '&' or '?' */
-	if ((rc = sm_client_new(c->server, c->token, c->cacert, &cl, &err))) {
+	if ((rc = cli_client(c, &cl, &err))) {
 		rc = fail(c, rc, &err);
 		goto out;
 	}

@@ -90,7 +90,7 @@ static int server_source(const cli *c, const sm_anchor *a, const char *cache, st
 {
 	sm_err err = {0};
 	*offline = false;
-	int rc = sm_client_new(c->server, c->token, c->cacert, &s->client, &err);
+	int rc = cli_client(c, &s->client, &err);
 	if (rc)
 		return fail(c, rc, &err);
 	if (!(s->trust = malloc(sizeof(*s->trust))))

@@ -23,7 +23,7 @@ int cmd_sync(cli *c, int argc, char **argv)
 		    c, "sync: usage: starmark sync --server URL --cache DIR --trust FILE|FINGERPRINT (the trust "
 		       "anchor provisioned with the device: a bundle 'starmark trust export' wrote, or the root key "
 		       "fingerprint; or set $%s)", SM_ANCHOR_ENV);
-	if ((rc = load_anchor(c, &anchor, &err)) || (rc = sm_client_new(c->server, c->token, c->cacert, &cl, &err)) ||
+	if ((rc = load_anchor(c, &anchor, &err)) || (rc = cli_client(c, &cl, &err)) ||
 	    (rc = sm_sync_run(cl, o[0].value, anchor, c->now, &rep, &err))) {
 		rc = fail(c, rc, &err);
 		goto out;

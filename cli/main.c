@@ -48,7 +48,7 @@ static const struct verb {
 
 static void print_usage(FILE *f)
 {
-	fprintf(f, "usage: starmark [--db DIR | --server URL [--token T] [--cacert F]] [--trust FILE|FINGERPRINT] [--json]\n"
+	fprintf(f, "usage: starmark [--db DIR | --server URL [--token T] [--cacert F] [--insecure]] [--trust FILE|FINGERPRINT] [--json]\n"
 		   "                [--passphrase-file F] VERB [options]\n\nverbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %s\n", verbs[i].help);
@@ -294,6 +294,8 @@ int main(int argc, char **argv)
 			c.json = true;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			help = true;
+		} else if (strcmp(a, "--insecure") == 0) {
+			c.insecure = true;
 		} else if (strcmp(a, "--version") == 0) {
 			printf("starmark %s\n", sm_version_string());
 			free(rest);

@@ -9,10 +9,18 @@
 #include "starmark/status.h"
 #include "starmark/sync.h"
 
+int cli_client(const cli *c, sm_client **out, sm_err *err)
+{
+	int rc = sm_client_new(c->server, c->token, c->cacert, out, err);
+	if (!rc && c->insecure)
+		sm_client_allow_insecure(*out);
+	return rc;
+}
+
 static int open_client(cli *c, sm_client **out)
 {
 	sm_err err = {0};
-	int rc = sm_client_new(c->server, c->token, c->cacert, out, &err);
+	int rc = cli_client(c, out, &err);
 	return rc ? fail(c, rc, &err) : EXIT_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
@@ -19,6 +20,7 @@ struct sm_client {
 	CURL *h;
 	char base[SM_CLIENT_URL_MAX + 1];
 	char *auth; /* "Authorization: Bearer TOKEN", or NULL */
+	bool insecure; /* the user said a token may go over plain HTTP to another machine (sm_client_allow_insecure) */
 	char *cafile;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -146,6 +148,7 @@ struct sink {
 	bool too_big, write_failed;
 	int write_errno;
 	sm_response *resp;
+	long retry_after; /* a 429's Retry-After in seconds, -1 when none */
 };
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *ctx)
@@ -210,8 +213,37 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ctx)
 		copy_header_value(s->resp->etag, sizeof(s->resp->etag), p + 5, n - 5);
 	} else if (n > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
 		copy_header_value(s->resp->content_type, sizeof(s->resp->content_type), p + 13, n - 13);
+	} else if (n > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		char v[24];
+		copy_header_value(v, sizeof(v), p + 12, n - 12);
+		char *end = NULL;
+		long secs = strtol(v, &end, 10);
+		s->retry_after = v[0] && end && !*end && secs >= 0 ? secs : -1; /* an HTTP-date is not waited for */
 	}
 	return n;
+}
+
+void sm_client_allow_insecure(sm_client *c)
+{
+	c->insecure = true;
+}
+
+bool sm_url_is_loopback(const char *url)
+{
+	const char *h = strstr(url, "://");
+	if (!h)
+		return false;
+	h += 3;
+	size_t n = h[0] == '[' ? strcspn(h, "]") + 1 : strcspn(h, ":/");
+	char host[64];
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0)
+		return true;
+	struct in_addr a;
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 static int map_status(long status, const char *code)
@@ -259,12 +291,40 @@ static int answer_error(const sm_buf *body, long status, const char *url, sm_err
 
 enum method { M_GET, M_POST, M_PUT, M_DELETE };
 
+static int exchange_once(sm_client *c, enum method m, const char *path, const char *post, const char *inm, int fd,
+                         uint64_t max, sm_response *resp, long *retry_after, sm_err *err);
+
+/*
+ * One request, with its token only where it cannot be read on the way: over https, or to this machine
+ * (loopback), unless the user allowed plain HTTP (--insecure). A 429 (a rate limit: the server did nothing)
+ * is tried again after its Retry-After, at most SM_CLIENT_RETRIES times and never waiting more than
+ * SM_CLIENT_RETRY_MAX seconds; a download written to `fd` is not retried (its bytes may be in the file).
+ */
 static int exchange(sm_client *c, enum method m, const char *path, const char *post, const char *inm, int fd,
                     uint64_t max, sm_response *resp, sm_err *err)
 {
+	if (c->auth && strncmp(c->base, "https://", 8) != 0 && !sm_url_is_loopback(c->base) && !c->insecure) {
+		memset(resp, 0, sizeof(*resp));
+		return sm_err_set(err, SM_EINVAL, "server",
+		                  "a token is sent only over https:// to a server other than this machine, so that nobody on "
+		                  "the way can read it: use https://, or --insecure if you accept that risk");
+	}
+	for (int attempt = 0;; attempt++) {
+		long wait = -1;
+		int rc = exchange_once(c, m, path, post, inm, fd, max, resp, &wait, err);
+		if (resp->status != 429 || fd >= 0 || attempt >= SM_CLIENT_RETRIES || wait < 0 || wait > SM_CLIENT_RETRY_MAX)
+			return rc;
+		sm_response_cleanup(resp);
+		sleep((unsigned)(wait ? wait : 1));
+	}
+}
+
+static int exchange_once(sm_client *c, enum method m, const char *path, const char *post, const char *inm, int fd,
+                         uint64_t max, sm_response *resp, long *retry_after, sm_err *err)
+{
 	char url[SM_CLIENT_URL_MAX + 1];
 	struct curl_slist *hdrs = NULL, *h2;
-	struct sink s = {c->h, SM_BUF_INIT, fd, max, 0, false, false, 0, resp};
+	struct sink s = {c->h, SM_BUF_INIT, fd, max, 0, false, false, 0, resp, -1};
 	int rc = 0;
 	memset(resp, 0, sizeof(*resp));
 	s.mem.max = SM_CLIENT_MAX_BODY;
@@ -360,6 +420,7 @@ static int exchange(sm_client *c, enum method m, const char *path, const char *p
 		rc = sm_err_set(err, SM_EIO, NULL, "unexpected answer %ld from %s", resp->status, url);
 	}
 out:
+	*retry_after = s.retry_after;
 	curl_slist_free_all(hdrs);
 	/* the Authorization line lives in the slist copy only until here; curl keeps no copy after reset */
 	resp->len = fd >= 0 && resp->status >= 200 && resp->status < 300 ? (size_t)s.written : s.mem.len;

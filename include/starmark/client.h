@@ -59,6 +59,19 @@ void sm_response_cleanup(sm_response *r);
  * libcurl cannot start, SM_ENOMEM.
  */
 int sm_client_new(const char *base_url, const char *token, const char *cafile, sm_client **out, sm_err *err);
+/**
+ * Let the token go over plain http:// to a server that is not this machine (the CLI's --insecure). Without
+ * it such a request fails before anything is sent (SM_EINVAL naming "server"): over https://, or to a
+ * loopback address or localhost, a token is always sent.
+ */
+void sm_client_allow_insecure(sm_client *c);
+/** Whether a URL's host is this machine: localhost, 127.0.0.0/8 or [::1]. */
+bool sm_url_is_loopback(const char *url);
+
+/* A 429 is tried again after its Retry-After (seconds), this many times at most, when it asks no longer than: */
+#define SM_CLIENT_RETRIES 3
+#define SM_CLIENT_RETRY_MAX 60
+
 /** Free a client (NULL is fine); the token is cleansed from memory. */
 void sm_client_free(sm_client *c);
 /** The base URL (borrowed, valid while c lives). */
