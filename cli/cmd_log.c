@@ -359,7 +359,11 @@ int cmd_token(cli *c, int argc, char **argv)
 		if ((rc = sm_registry_token_create(r, o[1].value, role, c->now, &tok, &err))) {
 			rc = fail(c, rc, &err);
 		} else {
-			printf("%s\n", tok); /* shown once; only its hash is stored */
+			/* shown once; only its hash is stored. --json: a document, as every --json output is */
+			if (c->json)
+				rc = print_json(json_pack("{s:s, s:s, s:s}", "name", o[1].value, "role", o[0].value, "token", tok));
+			else
+				printf("%s\n", tok);
 			OPENSSL_cleanse(tok, strlen(tok));
 			free(tok);
 		}

@@ -756,6 +756,10 @@ int sm_registry_list(sm_registry *r, const sm_filter *f, sm_cert_list *out, sm_e
 		if (rc)
 			return rc;
 	}
+	/* a level the scheme does not have is a mistake, as issue and check say: not an empty success */
+	int levels = sm_registry_trust_now(r)->levels;
+	if (f->level < 0 || f->level > levels)
+		return sm_err_set(err, SM_EINVAL, "level", "level %d is not a level of this scheme (1..%d)", f->level, levels);
 	int rc = sm_store_begin(r->store, false, &t, err);
 	if (rc)
 		return rc;

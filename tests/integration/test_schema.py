@@ -42,6 +42,7 @@ with tempfile.TemporaryDirectory() as tmp:
                "--model", "MC-301V", "--level", "2", "--firmware", ">=1.0 <2.0", "--category", "water-heater",
                "--registered", "2021-01-22", "--expires", "2027-01-21", "--support-end", "2030-12")
     check("certificate", cert, "issue --json")
+    check("token_create", run(db, "token", "create", "--role", "auditor", "--name", "audit"), "token create --json")
     check("trust_export", run(db, "trust", "export", os.path.join(tmp, "t.cose")), "trust export --json")
     check("trust_export", run(db, "trust", "export", os.path.join(tmp, "c.cbor"), "--chain"), "trust export --chain --json")
     run(db, "firmware-revoke", cert["id"], "1.4", "--reason", "CVE-2026-1")
