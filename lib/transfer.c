@@ -522,7 +522,7 @@ static int export_one(void *vctx, const char *id, const uint8_t *p, size_t n)
 
 static bool filters(const sm_filter *f)
 {
-	return f && (f->vendor || f->model || f->level || f->status >= 0 || f->q);
+	return f && (f->vendor || f->model || f->category || f->level || f->status >= 0 || f->q);
 }
 
 int sm_export_list(sm_registry *r, enum sm_format fmt, const sm_filter *f, sm_date today, sm_write_fn write, void *wctx,

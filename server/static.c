@@ -6,7 +6,8 @@
  * Why in memory: the set is small (a few hundred KB), fixed for the life of the process (a new web/ needs a
  * restart, as a new binary does), and a request then never touches the disk or a path built from its URL.
  * Only names made of [A-Za-z0-9._-] per segment, of the extensions below, are loaded: nothing else under
- * the root (node_modules, package files, dotfiles) can be served whatever the request says.
+ * the root (node_modules, package files, dotfiles) can be served whatever the request says. Symbolic links
+ * are not followed, so nothing outside the root is served either.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -166,8 +167,9 @@ static int load_tree(const char *dir, const char *url, int depth, sm_err *err)
 			continue;
 		char path[1300], u[STATIC_NAME_MAX + 16];
 		struct stat st;
+		/* lstat: a symbolic link is skipped, file or directory, wherever it points (it could lead out of web/) */
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path) ||
-		    (size_t)snprintf(u, sizeof(u), "%s/%s", url, e->d_name) >= STATIC_NAME_MAX || stat(path, &st) != 0)
+		    (size_t)snprintf(u, sizeof(u), "%s/%s", url, e->d_name) >= STATIC_NAME_MAX || lstat(path, &st) != 0)
 			continue;
 		const char *ct = ctype_of(e->d_name);
 		if (S_ISDIR(st.st_mode))
@@ -190,12 +192,12 @@ int sm_static_load(const char *root, sm_err *err)
 	for (size_t i = 0; !rc && i < sizeof(PAGES) / sizeof(PAGES[0]); i++) {
 		char path[1300];
 		snprintf(path, sizeof(path), "%s/%s", root, PAGES[i].file);
-		if (stat(path, &st) == 0)
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
 			rc = load_file(path, PAGES[i].url, ctype_of(PAGES[i].file), err);
 	}
 	char sdir[1100];
 	snprintf(sdir, sizeof(sdir), "%s/static", root);
-	if (!rc && stat(sdir, &st) == 0)
+	if (!rc && lstat(sdir, &st) == 0 && S_ISDIR(st.st_mode))
 		rc = load_tree(sdir, "/static", 0, err);
 	if (rc)
 		sm_static_free();

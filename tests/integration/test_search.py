@@ -60,7 +60,8 @@ with tempfile.TemporaryDirectory() as tmp:
     db = os.path.join(tmp, "reg")
     cli(db, "init", "--scheme", "CCDS", "--levels", "3", "--origin", "registry.example.jp")
     secom = cli(db, "issue", "--vendor", "SECOM", "--vendor-name", "セコム株式会社", "--product", "ホームセキュリティ　コントローラ",
-                "--model", "HS-10", "--level", "2", "--firmware", ">=1.0", "--registered", "2024-04-01").strip()
+                "--model", "HS-10", "--level", "2", "--firmware", ">=1.0", "--category", "lock",
+                "--registered", "2024-04-01").strip()
     rinnai = cli(db, "issue", "--vendor", "RINNAI", "--vendor-name", "リンナイ株式会社", "--product", "給湯器リモコン",
                  "--model", "MC-301V", "--level", "1", "--firmware", "1.0", "--registered", "2024-05-01").strip()
     halfwidth = cli(db, "issue", "--vendor", "PANA", "--vendor-name", "ﾊﾟﾅｿﾆｯｸ", "--product", "ｴｱｺﾝ \"Eolia\", 無線",
@@ -142,6 +143,16 @@ with tempfile.TemporaryDirectory() as tmp:
         text = b.decode()
         check(st == 200 and halfwidth in text and '"ｴｱｺﾝ ""Eolia"", 無線"' in text and secom not in text,
               "/v1/certs.csv?vendor=PANA&level=3, a quoted product", halfwidth, text)
+        # the category filter alone (the search page's filter): the same certificates as /v1/certs
+        st, got = api_ids(s, {"category": "lock"})
+        check(st == 200 and got == [secom], "/v1/certs?category=lock", [secom], (st, got))
+        for fmt in ("csv", "jsonl"):
+            st, h, b = s.req("GET", f"/v1/certs.{fmt}?category=lock")
+            text = b.decode()
+            check(st == 200 and secom in text and rinnai not in text and halfwidth not in text,
+                  f"/v1/certs.{fmt}?category=lock: the lock alone", [secom], (st, text[:400]))
+        st, h, b = s.req("GET", "/v1/certs.jsonl?category=sensor")
+        check(st == 200 and b == b"", "/v1/certs.jsonl?category=sensor: nothing", b"", (st, b[:200]))
         st, h, b = s.req("GET", "/v1/certs.csv?q=zzzz")
         check(st == 200 and b.decode().count("\r\n") == 1, "no match: the header alone", 1, b)
         # refused as /v1/certs refuses

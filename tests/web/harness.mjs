@@ -33,10 +33,10 @@ export function workspace(prefix) {
 	return { work, cli, db: join(work, 'reg') };
 }
 
-/** starmarkd on the registry with the pages of web/; resolves {proc, base}. */
-export function startServer(db, env = {}) {
+/** starmarkd on the registry with the pages of web/ (or of `web`); resolves {proc, base}. */
+export function startServer(db, env = {}, web = WEB_ROOT) {
 	return new Promise((resolve, reject) => {
-		const p = spawn(SMD, ['--db', db, '--listen', '127.0.0.1:0', '--threads', '2', '--web', WEB_ROOT], {
+		const p = spawn(SMD, ['--db', db, '--listen', '127.0.0.1:0', '--threads', '2', '--web', web], {
 			env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
 		});
 		let seen = '';

@@ -64,36 +64,57 @@ function showState() {
 	p.dataset.newest = String(state.newest);
 }
 
-/** Verify what is kept (or just fetched): the chain from the pinned root, then the snapshot under it. */
-async function adopt(chain, snap, floor) {
-	const trust = await followChain({ fingerprint: state.anchor }, chain);
-	const snapshot = await verifySnapshot(snap, trust, { now: now(), floorVersion: floor });
-	return { trust, snapshot };
+/**
+ * Verify what is kept (or just fetched): the chain from the pinned root, then the snapshot under it. A chain
+ * that does not follow throws; a snapshot that does not verify (expired, below the floor, altered) leaves the
+ * chain's trust, so that labels are still judged genuine or not, with their status unknown (lib's rule).
+ */
+async function adopt(anchor, chain, snap, floor) {
+	const trust = await followChain({ fingerprint: anchor }, chain);
+	try {
+		return { trust, snapshot: await verifySnapshot(snap, trust, { now: now(), floorVersion: floor }), why: null };
+	} catch (e) {
+		return { trust, snapshot: null, why: e.message };
+	}
 }
 
 async function refresh() {
-	state.error = null;
-	if (!state.anchor) {
+	// what decides a label is only ever what verified under the root pinned now: nothing is carried over
+	// from another root, or from an earlier refresh whose data no longer verifies
+	const anchor = state.anchor;
+	Object.assign(state, { trust: null, snapshot: null, newest: false, fetchedAt: 0, error: null });
+	if (!anchor) {
 		showState();
 		return;
 	}
 	const kept = await store.get('data');
 	const floor = (await store.get('floor')) || 0;
+	let fresh = null;
 	try {
 		const chain = await fetchBytes('/v1/trust/chain?from=1', MAX_CHAIN);
 		const snap = await fetchBytes('/v1/snapshot', MAX_SNAPSHOT);
-		const v = await adopt(chain, snap, floor);
-		Object.assign(state, v, { newest: true, fetchedAt: Date.now() });
-		await store.putAll({ data: { anchor: state.anchor, chain, snap, fetchedAt: state.fetchedAt }, floor: v.snapshot.version });
+		fresh = await adopt(anchor, chain, snap, floor);
+		if (!fresh.snapshot)
+			throw new Error(fresh.why);
+		Object.assign(state, fresh, { newest: true, fetchedAt: Date.now() });
+		await store.putAll({ data: { anchor, chain, snap, fetchedAt: state.fetchedAt }, floor: fresh.snapshot.version });
 	} catch (e) {
-		state.newest = false;
 		// no network, or what came does not verify: the kept data, verified again
-		if (kept && kept.anchor === state.anchor) {
+		let old = null;
+		if (kept && kept.anchor === anchor) {
 			try {
-				Object.assign(state, await adopt(kept.chain, kept.snap, floor), { fetchedAt: kept.fetchedAt });
+				old = await adopt(anchor, kept.chain, kept.snap, floor);
 			} catch (e2) {
 				state.error = e2.message;
 			}
+		}
+		if (old) {
+			Object.assign(state, { trust: old.trust, snapshot: old.snapshot, fetchedAt: kept.fetchedAt });
+			if (old.why)
+				state.error = old.why;
+		} else if (fresh) {
+			// the registry's chain followed, its snapshot did not verify: genuineness can still be judged
+			Object.assign(state, { trust: fresh.trust, newest: true });
 		}
 		if (navigator.onLine && !(e instanceof TypeError))
 			state.error = e.message; // the network answered, but not with something that verifies
@@ -104,6 +125,7 @@ async function refresh() {
 const VERDICT_WORD = {
 	'genuine-in-force': 'genuineInForce', 'not-genuine': 'notGenuine', 'claims-differ': 'claimsDiffer',
 	'not-in-force': 'notInForce', 'unknown-signer': 'unknownSigner', 'status-unknown': 'statusUnknown', unreadable: 'unreadable',
+	'not-checked': 'notChecked',
 };
 
 const STATUS_WORD = { active: 'statusActive', suspended: 'statusSuspended', revoked: 'statusRevoked', expired: 'statusExpired' };
@@ -116,8 +138,8 @@ async function judge(text) {
 		return; // the same label still in front of the camera
 	recent.set(text, Date.now());
 	let res;
-	if (!state.trust)
-		res = { verdict: 'status-unknown', genuine: false, reason: t(state.anchor ? 'dataNone' : 'noAnchor') };
+	if (!state.trust) // nothing to check against: never a verdict that names the label genuine
+		res = { verdict: 'not-checked', genuine: false, reason: t(state.anchor ? 'dataNone' : 'noAnchor') };
 	else
 		res = await judgeLabel(text, { trust: state.trust, newest: state.newest, snapshot: state.snapshot }, now());
 	const c = res.claims || {};
@@ -132,7 +154,7 @@ async function judge(text) {
 	list.prepend(item);
 	while (list.children.length > 200)
 		list.lastChild.remove();
-	if (onsite) {
+	if (onsite && res.verdict !== 'not-checked') { // an unchecked scan is neither found nor not genuine
 		onsite.scan(text, res);
 		renderChecklist();
 	}
