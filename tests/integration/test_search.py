@@ -175,6 +175,14 @@ with tempfile.TemporaryDirectory() as tmp:
         check(st == 200 and after != before and f"{secom},revoked,".encode() in after,
               "the download after a change shows it", "revoked", after[:300])
         check(after == export(db, "csv"), "and is still what `starmark export` writes", "same bytes", after[:200])
+
+        # a level the scheme does not have is a mistake everywhere (as issue and check say), not an empty list
+        for path in ("/v1/certs?level=5", "/v1/certs.csv?level=4", "/v1/certs?q=secom&level=9"):
+            st, h, b = s.req("GET", path)
+            err = json.loads(b).get("error", {}) if st == 400 else {}
+            check(st == 400 and err.get("field") == "level", f"{path} is refused naming level", 400, (st, b[:200]))
+        cli(db, "list", "--level", "7", expect=2)
+        cli(db, "list", "--level", "3")
     finally:
         s.stop()
 
