@@ -97,8 +97,8 @@ int fail(const cli *c, int rc, const sm_err *err)
 {
 	const char *msg = err && err->msg[0] ? err->msg : sm_strerror(rc);
 	fprintf(stderr, "%s: %s\n", c->prog, msg);
-	json_error(c, exit_code(rc) == EXIT_USAGE ? "invalid" : exit_code(rc) == EXIT_DENY ? "verify" : "failure", msg,
-		   err ? err->field : NULL);
+	/* the class of the failure, by the same names the server's error bodies use */
+	json_error(c, sm_err_code(rc), msg, err ? err->field : NULL);
 	return exit_code(rc);
 }
 

@@ -95,6 +95,25 @@ void sm_err_clear(sm_err *err)
 		memset(err, 0, sizeof(*err));
 }
 
+const char *sm_err_code(int rc)
+{
+	switch (rc) {
+	case SM_EINVAL: return "invalid";
+	case SM_ETOOBIG: return "too_large";
+	case SM_ENOTFOUND: return "not_found";
+	case SM_EEXIST: return "exists";
+	case SM_ESTATE: return "state";
+	case SM_ECRYPTO: return "crypto";
+	case SM_EIO: return "io";
+	case SM_ESTORE: return "store";
+	case SM_EKEY: return "key";
+	case SM_EFULL: return "store_full";
+	case SM_EVERIFY: return "verify";
+	case SM_ENOMEM: return "nomem";
+	default: return "failure";
+	}
+}
+
 char *sm_log_escape(char *dst, size_t cap, const char *value, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";

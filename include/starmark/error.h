@@ -69,6 +69,13 @@ void sm_err_clear(sm_err *err);
  * character — is written as \xHH, so nothing a client sends can start a line, split a field or pass for
  * another field. A value cut for room ends in "...". Returns dst.
  */
+/**
+ * The machine-readable name of an error class, as the JSON error bodies of the CLI (--json) and the server
+ * carry it in "code": "invalid", "too_large", "not_found", "exists", "state", "crypto", "io", "store",
+ * "key", "store_full", "verify", "nomem"; "failure" for another value.
+ */
+const char *sm_err_code(int rc);
+
 char *sm_log_escape(char *dst, size_t cap, const char *value, size_t len);
 
 void sm_err_quote(char *dst, size_t cap, const char *value, size_t len);
