@@ -48,22 +48,27 @@ static json_t *info_json(const sm_backup_info *info)
 	return j;
 }
 
-/* The keys line and the notes an operator must read (stderr). */
-static void print_keys(const sm_backup_info *info)
+/* The notes an operator must read about the keys (stderr, also under --json). */
+static void print_key_notes(const sm_backup_info *info)
 {
 	bool encrypted = false;
-	printf("keys:");
-	for (int role = SM_ROLE_ROOT; role <= SM_ROLE_LOG; role++) {
-		printf(" %s %s%s", sm_role_name(role), sm_backup_key_state_name(info->keys[role].state),
-		       role < SM_ROLE_LOG ? "," : "\n");
+	for (int role = SM_ROLE_ROOT; role <= SM_ROLE_LOG; role++)
 		encrypted = encrypted || info->keys[role].state == SM_BACKUP_KEY_ENCRYPTED;
-	}
 	if (info->keys[SM_ROLE_ROOT].state == SM_BACKUP_KEY_OFFLINE)
 		fprintf(stderr, "note: the root key is not in the registry (kept offline): it is needed only to rotate keys; "
 				"keep it and its own backup apart\n");
 	if (encrypted)
 		fprintf(stderr, "note: passphrase-protected keys are copied encrypted; the passphrase is needed to run the "
 				"registry, keep it apart from the backup\n");
+}
+
+/* The keys line of the text output. */
+static void print_keys(const sm_backup_info *info)
+{
+	printf("keys:");
+	for (int role = SM_ROLE_ROOT; role <= SM_ROLE_LOG; role++)
+		printf(" %s %s%s", sm_role_name(role), sm_backup_key_state_name(info->keys[role].state),
+		       role < SM_ROLE_LOG ? "," : "\n");
 }
 
 int cmd_backup(cli *c, int argc, char **argv)
@@ -86,6 +91,7 @@ int cmd_backup(cli *c, int argc, char **argv)
 	free_passphrase(pass);
 	if (brc)
 		return fail(c, brc, &err);
+	print_key_notes(&info);
 	if (c->json) {
 		json_t *j = info_json(&info);
 		json_object_set_new(j, "backup", json_string(pos[0]));
@@ -129,6 +135,7 @@ int cmd_restore(cli *c, int argc, char **argv)
 	sm_anchor_free(anchor);
 	if (rrc)
 		return fail(c, rrc, &err);
+	print_key_notes(&info);
 	if (c->json) {
 		json_t *j = info_json(&info);
 		json_object_set_new(j, "backup", json_string(pos[0]));

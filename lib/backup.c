@@ -733,6 +733,15 @@ static int restore_target(const char *dir, bool *over_empty, sm_err *err)
 	return 0;
 }
 
+/* The first bytes of a root in hex, enough to tell two apart in a message. */
+static const char *root_prefix(const uint8_t root[SM_HASH_LEN], char out[20])
+{
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", root[i]);
+	snprintf(out + 16, 4, "...");
+	return out;
+}
+
 /* The restored copy in `tmp`, verified: the store in full, its log against the manifest, its keys, its anchor. */
 static int verify_copy(const char *tmp, const sm_backup_opts *o, const sm_backup_info *want, sm_backup_info *info,
 		       sm_err *err)
@@ -740,7 +749,7 @@ static int verify_copy(const char *tmp, const sm_backup_opts *o, const sm_backup
 	sm_registry *r = NULL;
 	sm_trust_chain chain = { 0 };
 	sm_trust *followed = NULL;
-	char missing[NAME_CAP];
+	char missing[NAME_CAP], have[20], wanted[20];
 	int rc = sm_registry_open(tmp, false, o->passphrase, &r, err);
 	if (!rc && !(rc = sm_registry_verify(r, o->progress, o->pctx, &info->verify, err)))
 		info->verified = true;
@@ -748,11 +757,12 @@ static int verify_copy(const char *tmp, const sm_backup_opts *o, const sm_backup
 		rc = copy_facts(r, info, err);
 	if (!rc && (info->log_size != want->log_size || CRYPTO_memcmp(info->log_root, want->log_root, SM_HASH_LEN) != 0 ||
 		    info->trust_version != want->trust_version))
-		rc = sm_err_set(err, SM_EVERIFY, "manifest",
-				"the store's log (%llu entries, trust bundle version %llu) is not the one the manifest "
-				"recorded (%llu entries, version %llu)",
+		rc = sm_err_set(err, SM_EINVAL, "manifest",
+				"the backup is damaged: its store's log (%llu entries, trust bundle version %llu, root %s) is "
+				"not the one its manifest recorded (%llu entries, version %llu, root %s)",
 				(unsigned long long)info->log_size, (unsigned long long)info->trust_version,
-				(unsigned long long)want->log_size, (unsigned long long)want->trust_version);
+				root_prefix(info->log_root, have), (unsigned long long)want->log_size,
+				(unsigned long long)want->trust_version, root_prefix(want->log_root, wanted));
 	if (!rc)
 		rc = check_keys(tmp, sm_registry_trust(r), o->passphrase, info->keys, missing, err);
 	if (!rc && o->anchor) {

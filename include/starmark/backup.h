@@ -104,7 +104,7 @@ int sm_backup_check(const char *src, sm_backup_info *info, sm_err *err);
  * (SM_EEXIST naming it otherwise, before anything is read). The manifest is read; the files it lists
  * are copied into a temporary directory beside `dbdir`, each checked against its size and SHA-256
  * as it is copied (SM_EINVAL naming it); the copy is verified in full (sm_registry_verify: SM_EVERIFY
- * naming the first problem), its log must be the manifest's size and root (SM_EVERIFY), its current
+ * naming the first problem), its log must be the manifest's size and root (SM_EINVAL), its current
  * issuer, status and log keys must be there and be the keys of the bundle (SM_EKEY; an encrypted key
  * without o->passphrase is only found present), its chain must follow from o->anchor when given
  * (SM_EVERIFY). Only then is the directory renamed to `dbdir`. On any failure nothing is left at
