@@ -27,8 +27,8 @@ static void free_passphrase(char *pass)
 	}
 }
 
-/* What backup and restore both report, as JSON: the copy's facts and keys. */
-static json_t *info_json(const sm_backup_info *info)
+/* What backup and restore both report, as JSON: the backup directory, the registry, the copy's facts and keys. */
+static json_t *info_json(const sm_backup_info *info, const char *backup, const char *db)
 {
 	char created[21];
 	char *root = sm_base64_encode(info->log_root, SM_HASH_LEN);
@@ -40,10 +40,10 @@ static json_t *info_json(const sm_backup_info *info)
 		free(kid);
 	}
 	sm_time_format(info->created, created);
-	json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:{s:I, s:s}, s:I, s:o, s:b}", "created", created, "starmark",
-			      info->version, "files", (json_int_t)info->files, "bytes", (json_int_t)info->bytes, "log",
-			      "size", (json_int_t)info->log_size, "root", root ? root : "", "trust_version",
-			      (json_int_t)info->trust_version, "keys", keys, "verified", info->verified);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:{s:I, s:s}, s:I, s:o, s:b}", "backup", backup, "db", db,
+			      "created", created, "starmark", info->version, "files", (json_int_t)info->files, "bytes",
+			      (json_int_t)info->bytes, "log", "size", (json_int_t)info->log_size, "root", root ? root : "",
+			      "trust_version", (json_int_t)info->trust_version, "keys", keys, "verified", info->verified);
 	free(root);
 	return j;
 }
@@ -93,9 +93,7 @@ int cmd_backup(cli *c, int argc, char **argv)
 		return fail(c, brc, &err);
 	print_key_notes(&info);
 	if (c->json) {
-		json_t *j = info_json(&info);
-		json_object_set_new(j, "backup", json_string(pos[0]));
-		json_object_set_new(j, "db", json_string(c->db));
+		json_t *j = info_json(&info, pos[0], c->db);
 		json_object_set_new(j, "attempts", json_integer(info.attempts));
 		return print_json(j);
 	}
@@ -137,9 +135,7 @@ int cmd_restore(cli *c, int argc, char **argv)
 		return fail(c, rrc, &err);
 	print_key_notes(&info);
 	if (c->json) {
-		json_t *j = info_json(&info);
-		json_object_set_new(j, "backup", json_string(pos[0]));
-		json_object_set_new(j, "db", json_string(c->db));
+		json_t *j = info_json(&info, pos[0], c->db);
 		json_object_set_new(j, "entries", json_integer((json_int_t)info.verify.entries));
 		json_object_set_new(j, "certificates", json_integer((json_int_t)info.verify.certificates));
 		json_object_set_new(j, "trust_bundles", json_integer((json_int_t)info.verify.bundles));
