@@ -101,6 +101,9 @@ int cmd_token(cli *c, int argc, char **argv);
 int cmd_check(cli *c, int argc, char **argv);
 int cmd_sync(cli *c, int argc, char **argv);
 int cmd_home(cli *c, int argc, char **argv);
+/* backup DEST [--verify], restore SRC --db DIR (cmd_backup.c) */
+int cmd_backup(cli *c, int argc, char **argv);
+int cmd_restore(cli *c, int argc, char **argv);
 /* policy check FILE [--trust FILE] | publish FILE | list | withdraw NAME (cmd_policy.c) */
 int cmd_policy(cli *c, int argc, char **argv);
 

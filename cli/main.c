@@ -33,6 +33,8 @@ static const struct verb {
 	{ "log", cmd_log, "log checkpoint | log entries [--from N] [--count K] | log proof ID | log verify" },
 	{ "trust", cmd_trust, "trust show | trust export FILE [--chain]" },
 	{ "keys", cmd_keys, "keys rotate root|issuer|status|log" },
+	{ "backup", cmd_backup, "backup DEST [--verify]" },
+	{ "restore", cmd_restore, "restore SRC --db DIR [--trust FILE|FINGERPRINT]" },
 	{ "token", cmd_token, "token create --role issuer|auditor --name NAME | token list | token revoke NAME" },
 	{ "check", cmd_check, "check --vendor CODE --model M --firmware V [--category CAT] [--level N] [--policy FILE] "
 			      "[--server URL | --offline] [--cache DIR] [--trust FILE|FINGERPRINT]" },
@@ -344,7 +346,8 @@ int main(int argc, char **argv)
 				v = &verbs[i];
 		/* these act on the files of a registry: with --server they would silently use the local one */
 		bool local_only = v && (v->fn == cmd_init || v->fn == cmd_import || v->fn == cmd_export ||
-					v->fn == cmd_keys || v->fn == cmd_token);
+					v->fn == cmd_keys || v->fn == cmd_token || v->fn == cmd_backup ||
+					v->fn == cmd_restore);
 		if (c.server && local_only)
 			rc = usage_error(&c, "%s works on a local registry (--db), not with --server or $STARMARK_SERVER",
 					 v->name);

@@ -159,6 +159,16 @@ void sm_store_check_readers(sm_store *s)
 	mdb_reader_check(s->env, &stale);
 }
 
+int sm_store_copy(sm_store *s, int fd, sm_err *err)
+{
+	int rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	if (rc == ENOMEM)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	if (rc)
+		return sm_err_set(err, SM_EIO, "db", "cannot copy the store: %s", mdb_strerror(rc));
+	return 0;
+}
+
 void sm_store_close(sm_store *s)
 {
 	if (!s)

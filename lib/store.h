@@ -44,6 +44,16 @@ void sm_store_close(sm_store *s);
 /** Clear reader slots of dead processes. */
 void sm_store_check_readers(sm_store *s);
 
+/**
+ * Write a compacted copy of the store to `fd`, an empty file the caller opened for writing (with the
+ * mode the copy must have: LMDB writes through the descriptor and sets no mode of its own) and syncs
+ * and closes. The copy is the state of one committed transaction: LMDB's own read transaction taken
+ * for the copy (mdb_env_copyfd2 with MDB_CP_COMPACT), so other threads and processes go on writing
+ * meanwhile, and none of their later commits is in it. Free pages are left out. SM_EIO naming what
+ * failed (SM_ENOMEM).
+ */
+int sm_store_copy(sm_store *s, int fd, sm_err *err);
+
 /** Begin a transaction; one writer at a time (others wait). Pointers read in it are valid until it ends. */
 int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err);
 /** Commit and free the transaction. SM_EFULL when the map is full, SM_ESTORE otherwise. */

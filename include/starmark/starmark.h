@@ -17,6 +17,7 @@
 #include "starmark/transfer.h"
 #include "starmark/trust.h"
 #include "starmark/anchor.h"
+#include "starmark/backup.h"
 #include "starmark/home.h"
 #include "starmark/verdict.h"
 #include "starmark/version.h"
