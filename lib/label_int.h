@@ -8,11 +8,14 @@
 
 #include <cairo.h>
 
+#include "font_int.h"
 #include "starmark/error.h"
 #include "starmark/label.h"
 #include "starmark/record.h"
 
 #define SM_LABEL_QUIET 4          /* modules of quiet zone on each side (ISO/IEC 18004) */
+/* The label face (fonts-noto-cjk: Latin, kana, kanji and U+2605), regular and bold. */
+#define SM_LABEL_FONT "Noto Sans CJK JP"
 #define SM_LABEL_MEASURE_SIZE 100.0 /* the font size text is measured at; unhinted metrics scale from it */
 
 /* The lines of a label, top to bottom; LN_MODEL2 holds the second half of a wrapped model number. */
@@ -54,11 +57,10 @@ typedef struct label_layout {
 
 /* The fonts, and the same at SM_LABEL_MEASURE_SIZE to measure text with. */
 typedef struct label_typeset {
-	cairo_font_face_t *face[2]; /* regular, bold */
-	cairo_scaled_font_t *measure[2];
+	sm_font font[2]; /* regular, bold */
 } label_typeset;
 
-/** Set up the label fonts (Noto Sans CJK JP regular and bold). SM_ENOMEM. */
+/** Set up the label fonts (SM_LABEL_FONT regular and bold). SM_ENOMEM. */
 int sm_label_typeset_init(label_typeset *t, sm_err *err);
 /** Release what init made; a second call is harmless. */
 void sm_label_typeset_cleanup(label_typeset *t);

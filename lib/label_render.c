@@ -269,7 +269,7 @@ static void draw_text(cairo_t *cr, label_typeset *t, const label_line *ln, doubl
 	const double k = ln->size / SM_LABEL_MEASURE_SIZE;
 	for (int i = 0; i < ln->nglyphs; i++)
 		g[i] = (cairo_glyph_t){ln->glyphs[i].index, x + ln->glyphs[i].x * k, ln->y + ln->glyphs[i].y * k};
-	cairo_set_font_face(cr, t->face[ln->bold]);
+	cairo_set_font_face(cr, t->font[ln->bold].face);
 	cairo_set_font_size(cr, ln->size);
 	cairo_show_text_glyphs(cr, ln->text, -1, g, ln->nglyphs, ln->clusters, ln->nclusters, ln->cluster_flags);
 }
