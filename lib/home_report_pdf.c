@@ -17,7 +17,7 @@
 #define MARGIN 42.52 /* 15 mm */
 #define BODY_W (PAGE_W - 2 * MARGIN)
 #define BODY_BOTTOM (PAGE_H - MARGIN - 12) /* the footer's line below it */
-#define FONT_SANS "Noto Sans CJK JP"       /* fonts-noto-cjk, as labels: Latin, kana, kanji, ★ and ☆ */
+#define FONT_SANS "Noto Sans CJK JP"       /* fonts-noto-cjk: Latin, kana, kanji, ★ and ☆ */
 #define FONT_MONO "Noto Sans Mono CJK JP"  /* the signed checkpoint */
 #define MEASURE 100.0                      /* text is measured at this size; unhinted metrics scale from it */
 #define LEAD 1.45                          /* line height per font size */

@@ -14,8 +14,15 @@
 #include "starmark/record.h"
 
 #define SM_LABEL_QUIET 4          /* modules of quiet zone on each side (ISO/IEC 18004) */
-/* The label face (fonts-noto-cjk: Latin, kana, kanji and U+2605), regular and bold. */
-#define SM_LABEL_FONT "Noto Sans CJK JP"
+/*
+ * The label face, regular and bold: BIZ UDGothic (fonts-morisawa-bizud-gothic), a universal-design
+ * gothic with half-width Latin (a model number reads character by character, 0/O and 1/l/I apart),
+ * Greek, Cyrillic, kana, the kanji of JIS X 0208 and U+2605; no Hangul. Its TrueType outlines are
+ * subset by cairo to the glyphs used. Noto Sans CJK JP (CFF) was not: cairo 1.16 gives up subsetting a
+ * CFF font's subroutines when two glyphs share one that declares hints ("F" with "L"), and then embeds
+ * the subroutines of every font dict in use whole, 790 KB for the kanji one (docs/interface-notes.md).
+ */
+#define SM_LABEL_FONT "BIZ UDGothic"
 #define SM_LABEL_MEASURE_SIZE 100.0 /* the font size text is measured at; unhinted metrics scale from it */
 
 /* The lines of a label, top to bottom; LN_MODEL2 holds the second half of a wrapped model number. */
