@@ -7,8 +7,10 @@
 #include <stddef.h>
 
 #include <cairo.h>
+#include <qrencode.h>
 
 #include "font_int.h"
+#include "starmark/buf.h"
 #include "starmark/error.h"
 #include "starmark/label.h"
 #include "starmark/record.h"
@@ -84,6 +86,21 @@ double sm_label_text_width(label_typeset *t, const char *s, bool bold, double si
 int sm_label_layout_build(label_typeset *t, const sm_cert *c, const char *model, double code_mm, int dpi,
 			  int modules, label_layout *l, sm_err *err);
 void sm_label_layout_release(label_layout *l);
+
+/*
+ * What an SVG document gets besides what cairo draws (paper, cut lines, rules): each label's code as a
+ * path and its lines as <text> (label_svg.c), gathered while cairo draws and put in at the end.
+ */
+typedef struct label_svg {
+	sm_buf body;
+	int rc; /* the first error adding */
+} label_svg;
+
+/** Add the code and the text of the label laid out as `l` with its corner at (x, y) mm. */
+void sm_label_svg_add(label_svg *sv, label_typeset *t, const label_layout *l, const QRcode *q, double x, double y);
+/** Put what was added into `doc`, cairo's SVG, before its </svg>. SM_ENOMEM, SM_EIO (no </svg>). */
+int sm_label_svg_finish(sm_buf *doc, label_svg *sv, sm_err *err);
+void sm_label_svg_cleanup(label_svg *sv);
 
 /** Prefix err's message with the place and id of a failed label of a sheet or a batch
  * ("labels[3] (SM-2024-000123): ..."), its field "labels[3]"; returns rc. */

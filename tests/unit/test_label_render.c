@@ -418,6 +418,26 @@ static void test_label_render_svg_decodes(void **state)
 	free(got);
 }
 
+/* An SVG's lines are <text> in the label face, markup escaped; its code a PNG of the printer's dots. */
+static void test_label_render_svg_text(void **state)
+{
+	struct fx *f = *state;
+	sm_label_opts o = opts(SM_LABEL_SVG);
+	free(f->cert->models[1]);
+	f->cert->models[1] = strdup("R&D<1>");
+	f->out.len = 0;
+	assert_int_equal(sm_label_render(f->cert, "R&D<1>", URL_A, &o, buf_write, &f->out, NULL), 0);
+	assert_int_equal(sm_buf_terminate(&f->out), 0);
+	const char *svg = (const char *)f->out.data;
+	if (!strstr(svg, "font-weight=\"bold\" textLength=") || !strstr(svg, ">R&amp;D&lt;1&gt;</text>"))
+		fail_msg("expected the model number as escaped bold <text>, got: %.600s", svg);
+	assert_non_null(strstr(svg, "font-family=\"'BIZ UDGothic'"));
+	assert_non_null(strstr(svg, "<image "));
+	assert_non_null(strstr(svg, "data:image/png;base64,"));
+	assert_null(strstr(svg, "<use"));
+	assert_null(strstr(svg, "<symbol"));
+}
+
 static void test_label_render_pdf_decodes_and_size(void **state)
 {
 	struct fx *f = *state;
@@ -970,6 +990,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_label_render_png_size_and_dpi, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_ec_h_bigger_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_svg_decodes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_label_render_svg_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_pdf_decodes_and_size, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_same_bytes_later, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_render_zpl, setup, teardown),
