@@ -250,7 +250,9 @@ static int layout_model(label_typeset *t, label_layout *l, const char *m, double
 	if ((rc = line_text(t, l, LN_MODEL, "the model number", m, end, &w, err)) ||
 	    (rc = line_text(t, l, LN_MODEL2, "the model number", m + start, n - start, &w2, err)))
 		return rc;
-	const double widest = (w > w2 ? w : w2) / (MODEL2_SIZE * k); /* mm a mm of type */
+	/* mm a mm of type: the first half was measured at the one-line size, the second at MODEL2_SIZE */
+	const double w1 = w / a->size, w2n = w2 / b->size;
+	const double widest = w1 > w2n ? w1 : w2n;
 	double size = l->text_w * 0.999 / widest;
 	if (size > MODEL2_SIZE * k)
 		size = MODEL2_SIZE * k;
