@@ -8,6 +8,7 @@
 #include <cairo.h>
 
 #include "starmark/home.h"
+#include "font_int.h"
 #include "home_report_int.h"
 
 /* A4 portrait in points; everything below is in points. */
@@ -16,7 +17,7 @@
 #define MARGIN 42.52 /* 15 mm */
 #define BODY_W (PAGE_W - 2 * MARGIN)
 #define BODY_BOTTOM (PAGE_H - MARGIN - 12) /* the footer's line below it */
-#define FONT_SANS "Noto Sans CJK JP"       /* fonts-noto-cjk, as labels: Latin, kana, kanji, ★ and ☆ */
+#define FONT_SANS "Noto Sans CJK JP"       /* fonts-noto-cjk: Latin, kana, kanji, ★ and ☆ */
 #define FONT_MONO "Noto Sans Mono CJK JP"  /* the signed checkpoint */
 #define MEASURE 100.0                      /* text is measured at this size; unhinted metrics scale from it */
 #define LEAD 1.45                          /* line height per font size */
@@ -44,8 +45,7 @@ typedef struct span {
 typedef struct pdf {
 	const sm_home_rep *R;
 	cairo_t *cr;
-	cairo_font_face_t *face[NFONT];
-	cairo_scaled_font_t *measure[NFONT];
+	sm_font font[NFONT];
 	double ascii[NFONT][128]; /* advances at size 1; < 0 until measured */
 	span *spans;              /* lines of the text being set */
 	size_t nspans, cap;
@@ -72,36 +72,24 @@ static cairo_status_t sink_write(void *closure, const unsigned char *p, unsigned
 static int fonts_init(pdf *P)
 {
 	static const char *const family[NFONT] = {FONT_SANS, FONT_SANS, FONT_MONO};
-	cairo_font_options_t *fo = cairo_font_options_create();
-	cairo_matrix_t size, identity;
-	cairo_matrix_init_scale(&size, MEASURE, MEASURE);
-	cairo_matrix_init_identity(&identity);
-	cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-	cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-	bool ok = cairo_font_options_status(fo) == CAIRO_STATUS_SUCCESS;
 	for (int f = 0; f < NFONT; f++) {
-		P->face[f] =
-		    cairo_toy_font_face_create(family[f], CAIRO_FONT_SLANT_NORMAL,
-		                               f == F_BOLD ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-		P->measure[f] = cairo_scaled_font_create(P->face[f], &size, &identity, fo);
-		ok = ok && cairo_scaled_font_status(P->measure[f]) == CAIRO_STATUS_SUCCESS;
+		if (sm_font_open(&P->font[f], family[f], f == F_BOLD, MEASURE))
+			return SM_ENOMEM;
 		for (int c = 0; c < 128; c++)
 			P->ascii[f][c] = -1;
 	}
-	cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_DEFAULT);
+	cairo_font_options_t *fo = sm_font_options(CAIRO_ANTIALIAS_DEFAULT);
+	if (!fo)
+		return SM_ENOMEM;
 	cairo_set_font_options(P->cr, fo);
 	cairo_font_options_destroy(fo);
-	return ok ? 0 : SM_ENOMEM;
+	return 0;
 }
 
 static void fonts_cleanup(pdf *P)
 {
-	for (int f = 0; f < NFONT; f++) {
-		if (P->measure[f])
-			cairo_scaled_font_destroy(P->measure[f]);
-		if (P->face[f])
-			cairo_font_face_destroy(P->face[f]);
-	}
+	for (int f = 0; f < NFONT; f++)
+		sm_font_close(&P->font[f]);
 }
 
 /* The advance at size 1 of the character at s (l bytes; 0: not UTF-8, drawn as '?'). The toy API neither
@@ -121,7 +109,7 @@ static double advance(pdf *P, int f, const char *s, size_t l)
 	} else {
 		one[0] = (char)c;
 	}
-	cairo_scaled_font_text_extents(P->measure[f], one, &e);
+	cairo_scaled_font_text_extents(P->font[f].measure, one, &e);
 	if (c < 0x80)
 		P->ascii[f][c] = e.x_advance / MEASURE;
 	return e.x_advance / MEASURE;
@@ -248,7 +236,7 @@ static void show(pdf *P, int f, double size, const double rgb[3], double x, doub
 	}
 	buf[len] = '\0';
 	cairo_set_source_rgb(P->cr, rgb[0], rgb[1], rgb[2]);
-	cairo_set_font_face(P->cr, P->face[f]);
+	cairo_set_font_face(P->cr, P->font[f].face);
 	cairo_set_font_size(P->cr, size);
 	cairo_move_to(P->cr, x, y);
 	cairo_show_text(P->cr, buf);

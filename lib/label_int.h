@@ -7,12 +7,24 @@
 #include <stddef.h>
 
 #include <cairo.h>
+#include <qrencode.h>
 
+#include "font_int.h"
+#include "starmark/buf.h"
 #include "starmark/error.h"
 #include "starmark/label.h"
 #include "starmark/record.h"
 
 #define SM_LABEL_QUIET 4          /* modules of quiet zone on each side (ISO/IEC 18004) */
+/*
+ * The label face, regular and bold: BIZ UDGothic (fonts-morisawa-bizud-gothic), a universal-design
+ * gothic with half-width Latin (a model number reads character by character, 0/O and 1/l/I apart),
+ * Greek, Cyrillic, kana, the kanji of JIS X 0208 and U+2605; no Hangul. Its TrueType outlines are
+ * subset by cairo to the glyphs used. Noto Sans CJK JP (CFF) was not: cairo 1.16 gives up subsetting a
+ * CFF font's subroutines when two glyphs share one that declares hints ("F" with "L"), and then embeds
+ * the subroutines of every font dict in use whole, 790 KB for the kanji one (docs/interface-notes.md).
+ */
+#define SM_LABEL_FONT "BIZ UDGothic"
 #define SM_LABEL_MEASURE_SIZE 100.0 /* the font size text is measured at; unhinted metrics scale from it */
 
 /* The lines of a label, top to bottom; LN_MODEL2 holds the second half of a wrapped model number. */
@@ -54,11 +66,10 @@ typedef struct label_layout {
 
 /* The fonts, and the same at SM_LABEL_MEASURE_SIZE to measure text with. */
 typedef struct label_typeset {
-	cairo_font_face_t *face[2]; /* regular, bold */
-	cairo_scaled_font_t *measure[2];
+	sm_font font[2]; /* regular, bold */
 } label_typeset;
 
-/** Set up the label fonts (Noto Sans CJK JP regular and bold). SM_ENOMEM. */
+/** Set up the label fonts (SM_LABEL_FONT regular and bold). SM_ENOMEM. */
 int sm_label_typeset_init(label_typeset *t, sm_err *err);
 /** Release what init made; a second call is harmless. */
 void sm_label_typeset_cleanup(label_typeset *t);
@@ -75,6 +86,21 @@ double sm_label_text_width(label_typeset *t, const char *s, bool bold, double si
 int sm_label_layout_build(label_typeset *t, const sm_cert *c, const char *model, double code_mm, int dpi,
 			  int modules, label_layout *l, sm_err *err);
 void sm_label_layout_release(label_layout *l);
+
+/*
+ * What an SVG document gets besides what cairo draws (paper, cut lines, rules): each label's code as a
+ * path and its lines as <text> (label_svg.c), gathered while cairo draws and put in at the end.
+ */
+typedef struct label_svg {
+	sm_buf body;
+	int rc; /* the first error adding */
+} label_svg;
+
+/** Add the code and the text of the label laid out as `l` with its corner at (x, y) mm. */
+void sm_label_svg_add(label_svg *sv, label_typeset *t, const label_layout *l, const QRcode *q, double x, double y);
+/** Put what was added into `doc`, cairo's SVG, before its </svg>. SM_ENOMEM, SM_EIO (no </svg>). */
+int sm_label_svg_finish(sm_buf *doc, label_svg *sv, sm_err *err);
+void sm_label_svg_cleanup(label_svg *sv);
 
 /** Prefix err's message with the place and id of a failed label of a sheet or a batch
  * ("labels[3] (SM-2024-000123): ..."), its field "labels[3]"; returns rc. */

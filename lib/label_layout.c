@@ -9,7 +9,6 @@
 #include "starmark/label.h"
 #include "label_int.h"
 
-#define FONT_FAMILY "Noto Sans CJK JP" /* fonts-noto-cjk: Latin, kana, kanji and U+2605 */
 #define STAR "\xe2\x98\x85"            /* U+2605 BLACK STAR */
 #define ELLIPSIS "\xe2\x80\xa6"        /* U+2026 */
 
@@ -44,35 +43,18 @@ static const struct line_spec {
 
 void sm_label_typeset_cleanup(label_typeset *t)
 {
-	for (int i = 0; i < 2; i++) {
-		if (t->measure[i])
-			cairo_scaled_font_destroy(t->measure[i]);
-		if (t->face[i])
-			cairo_font_face_destroy(t->face[i]);
-	}
-	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < 2; i++)
+		sm_font_close(&t->font[i]);
 }
 
 int sm_label_typeset_init(label_typeset *t, sm_err *err)
 {
 	memset(t, 0, sizeof(*t));
-	cairo_font_options_t *fo = cairo_font_options_create();
-	cairo_matrix_t size, identity;
-	cairo_matrix_init_scale(&size, SM_LABEL_MEASURE_SIZE, SM_LABEL_MEASURE_SIZE);
-	cairo_matrix_init_identity(&identity);
-	cairo_font_options_set_hint_metrics(fo, CAIRO_HINT_METRICS_OFF);
-	cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_NONE);
-	bool ok = cairo_font_options_status(fo) == CAIRO_STATUS_SUCCESS;
 	for (int i = 0; i < 2; i++) {
-		t->face[i] = cairo_toy_font_face_create(FONT_FAMILY, CAIRO_FONT_SLANT_NORMAL,
-		                                        i ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-		t->measure[i] = cairo_scaled_font_create(t->face[i], &size, &identity, fo);
-		ok = ok && cairo_scaled_font_status(t->measure[i]) == CAIRO_STATUS_SUCCESS;
-	}
-	cairo_font_options_destroy(fo);
-	if (!ok) {
-		sm_label_typeset_cleanup(t);
-		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting up fonts");
+		if (sm_font_open(&t->font[i], SM_LABEL_FONT, i == 1, SM_LABEL_MEASURE_SIZE)) {
+			sm_label_typeset_cleanup(t);
+			return sm_err_set(err, SM_ENOMEM, NULL, "out of memory setting up fonts");
+		}
 	}
 	return 0;
 }
@@ -87,7 +69,7 @@ static double extent_width(const cairo_text_extents_t *e, double size)
 double sm_label_text_width(label_typeset *t, const char *s, bool bold, double size)
 {
 	cairo_text_extents_t e;
-	cairo_scaled_font_text_extents(t->measure[bold], s, &e);
+	cairo_scaled_font_text_extents(t->font[bold].measure, s, &e);
 	return extent_width(&e, size);
 }
 
@@ -106,7 +88,7 @@ static void line_release(label_line *ln)
 static int line_glyphs(label_typeset *t, label_line *ln, double *width)
 {
 	line_release(ln);
-	cairo_scaled_font_t *f = t->measure[ln->bold];
+	cairo_scaled_font_t *f = t->font[ln->bold].measure;
 	if (cairo_scaled_font_text_to_glyphs(f, 0, 0, ln->text, -1, &ln->glyphs, &ln->nglyphs, &ln->clusters,
 	                                     &ln->nclusters, &ln->cluster_flags) != CAIRO_STATUS_SUCCESS) {
 		ln->glyphs = NULL;
@@ -268,7 +250,9 @@ static int layout_model(label_typeset *t, label_layout *l, const char *m, double
 	if ((rc = line_text(t, l, LN_MODEL, "the model number", m, end, &w, err)) ||
 	    (rc = line_text(t, l, LN_MODEL2, "the model number", m + start, n - start, &w2, err)))
 		return rc;
-	const double widest = (w > w2 ? w : w2) / (MODEL2_SIZE * k); /* mm a mm of type */
+	/* mm a mm of type: the first half was measured at the one-line size, the second at MODEL2_SIZE */
+	const double w1 = w / a->size, w2n = w2 / b->size;
+	const double widest = w1 > w2n ? w1 : w2n;
 	double size = l->text_w * 0.999 / widest;
 	if (size > MODEL2_SIZE * k)
 		size = MODEL2_SIZE * k;

@@ -151,81 +151,6 @@ int sm_label_qr_size(const char *url, int ec, int *version, int *modules, sm_err
 	return 0;
 }
 
-/* ---- text ---- */
-
-
-/*
- * The code of an SVG as one path of its own, in modules: each row's dark runs as strokes one module
- * wide ("M4 7.5h3m2 0h1"), the module size and corner in the transform. cairo writes a filled
- * rectangle per run in absolute decimals, about 50 KB a code, so that a sheet of 100 labels weighed
- * 5 MB; this is about 3 KB. rsvg-convert and browsers smooth scaled images, so an image would blur
- * the modules: paths stay sharp, and on whole dots.
- */
-static int svg_code(sm_buf *b, const QRcode *q, double x, double y, double u)
-{
-	const int w = q->width;
-	int rc = sm_buf_printf(b, "<path fill=\"none\" stroke=\"#000\" stroke-width=\"1\" "
-	                          "transform=\"matrix(%.6g 0 0 %.6g %.6g %.6g)\" d=\"",
-	                       u, u, x, y);
-	for (int r = 0; !rc && r < w; r++) {
-		const unsigned char *row = q->data + (size_t)r * (size_t)w;
-		int at = -1; /* the pen's column in this row, -1 before the row's first run */
-		for (int c = 0; !rc && c < w;) {
-			if (!(row[c] & 1)) {
-				c++;
-				continue;
-			}
-			int start = c;
-			while (c < w && (row[c] & 1))
-				c++;
-			if (at < 0)
-				rc = sm_buf_printf(b, "M%d %d.5h%d", start, r, c - start);
-			else
-				rc = sm_buf_printf(b, "m%d 0h%d", start - at, c - start);
-			at = c;
-		}
-	}
-	return rc ? rc : sm_buf_puts(b, "\"/>\n");
-}
-
-/* The codes of an SVG, added to cairo's document before its closing tag. */
-typedef struct svg_codes {
-	sm_buf paths;
-	int rc;
-} svg_codes;
-
-static void svg_codes_add(svg_codes *sc, const label_layout *l, const QRcode *q, double x, double y)
-{
-	const double u = l->module_dots * l->dot;
-	if (sc->rc == 0)
-		sc->rc = svg_code(&sc->paths, q, x + l->code_x + SM_LABEL_QUIET * u, y + l->code_y + SM_LABEL_QUIET * u, u);
-}
-
-static int svg_codes_insert(sm_buf *doc, svg_codes *sc, sm_err *err)
-{
-	static const char end[] = "</svg>";
-	const size_t el = sizeof(end) - 1;
-	size_t at = doc->len;
-	int rc = sc->rc;
-	while (at >= el && memcmp(doc->data + at - el, end, el) != 0)
-		at--;
-	if (!rc && at < el)
-		return sm_err_set(err, SM_EIO, NULL, "rendering the label failed: cairo wrote no </svg>");
-	char *tail = rc ? NULL : malloc(doc->len - (at - el));
-	if (!rc && !tail)
-		rc = SM_ENOMEM;
-	if (!rc) {
-		const size_t n = doc->len - (at - el);
-		memcpy(tail, doc->data + at - el, n);
-		doc->len = at - el;
-		rc = sm_buf_append(doc, sc->paths.data, sc->paths.len);
-		if (!rc)
-			rc = sm_buf_append(doc, tail, n);
-	}
-	free(tail);
-	return rc ? sm_err_set(err, rc, NULL, "out of memory writing the SVG") : 0;
-}
-
 /*
  * The code as a 1-module-per-pixel stencil scaled without smoothing: what PDF pages use. A page of
  * 30 codes as paths is ~18,000 rectangles whose coordinates cairo prints and deflates, which made a
@@ -269,21 +194,23 @@ static void draw_text(cairo_t *cr, label_typeset *t, const label_line *ln, doubl
 	const double k = ln->size / SM_LABEL_MEASURE_SIZE;
 	for (int i = 0; i < ln->nglyphs; i++)
 		g[i] = (cairo_glyph_t){ln->glyphs[i].index, x + ln->glyphs[i].x * k, ln->y + ln->glyphs[i].y * k};
-	cairo_set_font_face(cr, t->face[ln->bold]);
+	cairo_set_font_face(cr, t->font[ln->bold].face);
 	cairo_set_font_size(cr, ln->size);
 	cairo_show_text_glyphs(cr, ln->text, -1, g, ln->nglyphs, ln->clusters, ln->nclusters, ln->cluster_flags);
 }
 
 /*
  * One label with its top-left corner at the current origin, black on what is there. The code is
- * drawn from `stencil` when given, else not at all (PNG packs it, SVG writes it as svg_code).
+ * drawn from `stencil` when given, else not at all (PNG packs it, SVG writes it as a path); the text
+ * only when `text` (SVG writes it as <text>: label_svg.c).
  */
-static void draw_label(cairo_t *cr, label_typeset *t, const label_layout *l, const QRcode *q, cairo_pattern_t *stencil)
+static void draw_label(cairo_t *cr, label_typeset *t, const label_layout *l, const QRcode *q, cairo_pattern_t *stencil,
+                       bool text)
 {
 	cairo_set_source_rgb(cr, 0, 0, 0);
 	if (stencil)
 		draw_qr_stencil(cr, stencil, q->width, l->code_x, l->code_y, l->code_s);
-	for (int i = 0; i < LN_COUNT; i++)
+	for (int i = 0; text && i < LN_COUNT; i++)
 		draw_text(cr, t, &l->ln[i], l->text_x);
 	cairo_rectangle(cr, l->text_x, l->rule_y, l->text_w, l->rule_t);
 	cairo_fill(cr);
@@ -456,7 +383,7 @@ static int render_png(sm_label_renderer *rr, const label_layout *l, const QRcode
 	/* ADD, not OVER: pixman has a fast path for adding a solid colour through glyph masks to A8
 	 * (OVER took a general path, half of a label's time); on blank paper the two are the same */
 	cairo_set_operator(cr, CAIRO_OPERATOR_ADD);
-	draw_label(cr, &rr->t, l, NULL, NULL);
+	draw_label(cr, &rr->t, l, NULL, NULL, true);
 	cairo_surface_flush(s);
 	cairo_status_t st = cairo_status(cr);
 	cairo_destroy(cr);
@@ -520,31 +447,6 @@ static void pdf_date(cairo_surface_t *s, const char *const *urls, size_t n)
 	cairo_pdf_surface_set_metadata(s, CAIRO_PDF_METADATA_CREATE_DATE, iso);
 }
 
-/*
- * cairo names an SVG's top group "surface<N>", N counted across the whole process, so a long-running
- * server would write another N than a fresh command for the same label. Nothing refers to the group:
- * when it is the only such id, it is named "surface1" (what a fresh process writes).
- */
-static void svg_normalise(sm_buf *b)
-{
-	static const char pre[] = "<g id=\"surface";
-	const size_t pl = sizeof(pre) - 1;
-	size_t at = 0, count = 0;
-	for (size_t i = 0; i + pl <= b->len; i++)
-		if (memcmp(b->data + i, pre, pl) == 0 && count++ == 0)
-			at = i + pl;
-	if (count != 1)
-		return;
-	size_t end = at;
-	while (end < b->len && b->data[end] >= '0' && b->data[end] <= '9')
-		end++;
-	if (end == at || end >= b->len || b->data[end] != '"')
-		return;
-	b->data[at] = '1';
-	memmove(b->data + at + 1, b->data + end, b->len - end);
-	b->len -= end - at - 1;
-}
-
 static int buf_sink(void *ctx, const void *p, size_t n)
 {
 	return sm_buf_append(ctx, p, n);
@@ -568,7 +470,7 @@ static int render_vector(label_typeset *t, const label_layout *l, QRcode *const 
 	cairo_surface_t *s = NULL;
 	cairo_pattern_t **stencils = NULL;
 	sm_buf svgbuf = SM_BUF_INIT;
-	svg_codes codes = {SM_BUF_INIT, 0};
+	label_svg svgparts = {SM_BUF_INIT, 0};
 	sink ks = {buf_sink, &svgbuf, 0};
 	const double dot = l[0].dot;
 	/* PDF codes are 1-module-a-pixel image masks (qr_stencil), one per label however often it repeats */
@@ -578,7 +480,7 @@ static int render_vector(label_typeset *t, const label_layout *l, QRcode *const 
 		stencils[i] = qr_stencil(q[i]);
 	if (svg) {
 		/* With the document unit mm, cairo writes width="<w>mm" and a viewBox in the same numbers.
-		 * Written to memory first, to be normalised (svg_normalise) and given its codes. */
+		 * Written to memory first, to be given its codes and text (label_svg.c). */
 		s = cairo_svg_surface_create_for_stream(sink_write, &ks, pl->page_w, pl->page_h);
 		cairo_svg_surface_set_document_unit(s, CAIRO_SVG_UNIT_MM);
 	} else {
@@ -612,23 +514,22 @@ static int render_vector(label_typeset *t, const label_layout *l, QRcode *const 
 			cairo_rectangle(cr, 0, 0, l[i].w, l[i].h);
 			cairo_stroke(cr);
 		}
-		draw_label(cr, t, &l[i], q[i], stencils ? stencils[i] : NULL);
+		draw_label(cr, t, &l[i], q[i], stencils ? stencils[i] : NULL, !svg);
 		cairo_restore(cr);
 		if (svg)
-			svg_codes_add(&codes, &l[i], q[i], x, y);
+			sm_label_svg_add(&svgparts, t, &l[i], q[i], x, y);
 	}
 	cairo_show_page(cr);
 	int rc = finish(cr, s, svg ? &ks : k, err);
 	if (!rc && svg) {
-		svg_normalise(&svgbuf);
-		rc = svg_codes_insert(&svgbuf, &codes, err);
+		rc = sm_label_svg_finish(&svgbuf, &svgparts, err);
 		if (!rc && (rc = k->write(k->ctx, svgbuf.data, svgbuf.len)))
 			sm_err_set(err, rc, NULL, "writing the label failed: %s", sm_strerror(rc));
 	}
 	for (size_t i = 0; stencils && i < n; i++)
 		cairo_pattern_destroy(stencils[i]);
 	free(stencils);
-	sm_buf_cleanup(&codes.paths);
+	sm_label_svg_cleanup(&svgparts);
 	sm_buf_cleanup(&svgbuf);
 	return rc;
 }

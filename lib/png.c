@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* PNG for labels: 2-bit grey from a coverage map, pHYs, deflated with row copies, runs and fixed codes. */
+/* PNG for labels: 2-bit grey from a coverage map, pHYs, deflated with row copies, runs and fixed codes;
+ * 1-bit grey for codes in SVG. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -337,9 +338,32 @@ void sm_png_pack_ink(const uint8_t *cov, size_t w, uint8_t *out)
 	}
 }
 
-int sm_png_grey2(const uint8_t *pix, size_t stride, uint32_t w, uint32_t h, int dpi, sm_buf *out)
+/* The bytes of a grey PNG before its IDAT: signature, IHDR and pHYs. */
+#define PNG_HEAD (8 + 25 + 21)
+static const uint8_t png_iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+
+/* Signature, IHDR (grey of `depth` bits, deflate, no interlace) and pHYs of `dpi` in pixels per metre. */
+static void png_head(uint8_t head[PNG_HEAD], uint32_t w, uint32_t h, unsigned depth, int dpi)
 {
 	static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	uint8_t *ihdr = head + 8, *phys = head + 8 + 25;
+	memset(head, 0, PNG_HEAD);
+	memcpy(head, sig, 8);
+	memcpy(ihdr + 4, "IHDR", 4);
+	put32be(ihdr + 8, w);
+	put32be(ihdr + 12, h);
+	ihdr[16] = (uint8_t)depth;
+	chunk_seal(ihdr, 13);
+	const uint32_t ppm = (uint32_t)(dpi / 0.0254 + 0.5);
+	memcpy(phys + 4, "pHYs", 4);
+	put32be(phys + 8, ppm);
+	put32be(phys + 12, ppm);
+	phys[16] = 1; /* the unit is the metre */
+	chunk_seal(phys, 9);
+}
+
+int sm_png_grey2(const uint8_t *pix, size_t stride, uint32_t w, uint32_t h, int dpi, sm_buf *out)
+{
 	const size_t rowbytes = ((size_t)w + 3) / 4;
 	if (w == 0 || h == 0 || w > SM_PNG_WIDTH_MAX || stride < rowbytes)
 		return SM_EINVAL;
@@ -353,21 +377,8 @@ int sm_png_grey2(const uint8_t *pix, size_t stride, uint32_t w, uint32_t h, int 
 	if (!idat)
 		return SM_ENOMEM;
 
-	/* signature, IHDR (grey, 2 bits, deflate, no interlace) and pHYs in pixels per metre */
-	uint8_t head[8 + 25 + 21] = {0};
-	memcpy(head, sig, 8);
-	uint8_t *ihdr = head + 8, *phys = head + 8 + 25;
-	memcpy(ihdr + 4, "IHDR", 4);
-	put32be(ihdr + 8, w);
-	put32be(ihdr + 12, h);
-	ihdr[16] = 2;
-	chunk_seal(ihdr, 13);
-	const uint32_t ppm = (uint32_t)(dpi / 0.0254 + 0.5);
-	memcpy(phys + 4, "pHYs", 4);
-	put32be(phys + 8, ppm);
-	put32be(phys + 12, ppm);
-	phys[16] = 1; /* the unit is the metre */
-	chunk_seal(phys, 9);
+	uint8_t head[PNG_HEAD];
+	png_head(head, w, h, 2, dpi);
 
 	/* IDAT: a zlib stream (78 01: deflate, 32 KiB window, fastest) of one fixed-Huffman block */
 	memcpy(idat + 4, "IDAT\x78\x01", 6);
@@ -387,12 +398,46 @@ int sm_png_grey2(const uint8_t *pix, size_t stride, uint32_t w, uint32_t h, int 
 	const size_t n = (size_t)(b.p + 4 - (idat + 8));
 	chunk_seal(idat, n);
 
-	static const uint8_t iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
 	int rc = sm_buf_append(out, head, sizeof(head));
 	if (!rc)
 		rc = sm_buf_append(out, idat, n + 12);
 	if (!rc)
-		rc = sm_buf_append(out, iend, sizeof(iend));
+		rc = sm_buf_append(out, png_iend, sizeof(png_iend));
 	free(idat);
+	return rc;
+}
+
+/*
+ * zlib's deflate at level 9, not the label encoder: a code of 1-bit pixels has few runs of whole bytes
+ * and many short repeats within a row, which the fixed codes above leave at ~3 times zlib's size.
+ */
+int sm_png_grey1(const uint8_t *pix, size_t stride, uint32_t w, uint32_t h, int dpi, sm_buf *out)
+{
+	const size_t rowbytes = ((size_t)w + 7) / 8;
+	if (w == 0 || h == 0 || w > SM_PNG_MONO_MAX || h > SM_PNG_MONO_MAX || stride < rowbytes)
+		return SM_EINVAL;
+	const size_t raw_n = (rowbytes + 1) * h;
+	uLongf zn = compressBound((uLong)raw_n);
+	uint8_t *raw = malloc(raw_n), *idat = malloc(zn + 12);
+	int rc = raw && idat ? 0 : SM_ENOMEM;
+	for (uint32_t y = 0; !rc && y < h; y++) {
+		raw[(size_t)y * (rowbytes + 1)] = 0; /* filter: none */
+		memcpy(raw + (size_t)y * (rowbytes + 1) + 1, pix + (size_t)y * stride, rowbytes);
+	}
+	if (!rc && compress2(idat + 8, &zn, raw, (uLong)raw_n, 9) != Z_OK)
+		rc = SM_ENOMEM;
+	if (!rc) {
+		uint8_t head[PNG_HEAD];
+		png_head(head, w, h, 1, dpi);
+		memcpy(idat + 4, "IDAT", 4);
+		chunk_seal(idat, zn);
+		rc = sm_buf_append(out, head, sizeof(head));
+	}
+	if (!rc)
+		rc = sm_buf_append(out, idat, zn + 12);
+	if (!rc)
+		rc = sm_buf_append(out, png_iend, sizeof(png_iend));
+	free(idat);
+	free(raw);
 	return rc;
 }

@@ -38,4 +38,15 @@ void sm_png_pack_ink(const uint8_t *cov, size_t n, uint8_t *out);
  */
 int sm_png_grey2(const uint8_t *pix, size_t stride, uint32_t w, uint32_t h, int dpi, sm_buf *out);
 
+/* The largest side sm_png_grey1 writes: a 100 mm code (SM_LABEL_CODE_MM_MAX) at 1200 dpi is 4,725 dots. */
+#define SM_PNG_MONO_MAX 8192u
+
+/**
+ * Append to `out` a complete PNG of `w` x `h` 1-bit grey pixels (0 black, 1 white, eight a byte, the
+ * first in the high bit), row y at `pix + y * stride`, with a pHYs chunk of `dpi`: a QR code drawn at
+ * the dots of a printer. 0, or SM_EINVAL (a size of 0 or over SM_PNG_MONO_MAX, a short stride),
+ * SM_ENOMEM, SM_ETOOBIG (from `out`).
+ */
+int sm_png_grey1(const uint8_t *pix, size_t stride, uint32_t w, uint32_t h, int dpi, sm_buf *out);
+
 #endif

@@ -3,11 +3,13 @@
 # Every model number the contract allows (1 to 64 bytes of printable UTF-8) prints on a label whose
 # code two independent readers (zbarimg, ZXingReader) decode at 203 and 300 dpi, in PNG and in SVG and
 # PDF sheets rasterised by rsvg-convert and pdftoppm, to a text `label verify` finds genuine; the
-# modules are whole pixels at 203, 300 and 600 dpi; a sheet of 100 labels stays under 1 MB; an output
+# modules are whole pixels at 203, 300 and 600 dpi; a sheet of 100 labels stays under 1 MB (held to
+# 500 KB); an output
 # name that contradicts the format is refused.
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+"$PY" -c "import PIL" 2>/dev/null || { echo "SKIP: python3-pil is not installed (scripts/setup.sh)"; exit 0; }
 for tool in zbarimg ZXingReader rsvg-convert pdftoppm; do
 	command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup.sh)"; exit 0; }
 done
@@ -16,13 +18,44 @@ unset STARMARK_TOKEN STARMARK_PASSPHRASE_FILE STARMARK_SERVER
 export STARMARK_DB="$T/reg"
 export STARMARK_NOW=2024-05-01
 
-# gap WHAT — a known shortfall of this branch (issue 10), reported, not yet failed: see the report
-gap() { printf 'GAP: %s\n' "$*" >&2; }
-
-# codes IMAGE — what each reader finds, one text a line, sorted: "zbar TEXT" and "zxing TEXT" lines
+# codes IMAGE — what each reader finds, one text a line, sorted: "zbar TEXT" and "zxing TEXT" lines.
+# Both look for QR codes only: zbar's 1-D decoders read the bars of a line of condensed capitals (64 'W'
+# at 203 dpi) as an Interleaved 2 of 5 "748833".
 codes() {
-	zbarimg --quiet --raw "$1" 2>/dev/null | sed 's/^/zbar /'
+	zbarimg --quiet --raw -Sdisable -Sqrcode.enable "$1" 2>/dev/null | sed 's/^/zbar /'
 	ZXingReader -1 -format QRCode "$1" 2>/dev/null | sed -n 's/^[^ ]* QRCode "\(.*\)"$/zxing \1/p'
+}
+
+# cells IMAGE DIR — crop each label of a rasterised sheet into DIR and print the crops' names. A label
+# is a box of paper: its cut line is ink on all four edges, and the 4 mm gutter between labels is blank.
+# ZXingReader (zxing-cpp 1.4) is given a sheet a label at a time: on a page with a grid of more than
+# about 4 codes of one size it reads few or none (none of 8 codes at 4 pixels a module; all 8 of the same
+# crop scaled to 3/4; every code of any row or column alone). Its QR detector keeps the 256 finder-pattern
+# triples nearest a right isosceles triangle, scored in absolute pixels, and a grid of equal codes makes
+# thousands of such triples across neighbouring codes: a reader limit, not the labels' (each code has its
+# 4-module quiet zone, whole pixels a module, and reads alone and in any row or column of a sheet).
+cells() {
+	"$PY" - "$1" "$2" <<'PYEOF'
+import sys
+from PIL import Image
+im = Image.open(sys.argv[1]).convert("L")
+ink = im.point(lambda v: 255 if v < 250 else 0)
+def runs(flags, at=0):
+    out, start = [], None
+    for i, f in enumerate(list(flags) + [0]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            out.append((at + start, at + i))
+            start = None
+    return out
+stem = sys.argv[1].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+for r, (y0, y1) in enumerate(runs(ink.getprojection()[1])):
+    for c, (x0, x1) in enumerate(runs(ink.crop((0, y0, im.width, y1)).getprojection()[0])):
+        name = "%s/%s-r%dc%d.png" % (sys.argv[2], stem, r, c)
+        im.crop((x0 - 8, y0 - 8, x1 + 8, y1 + 8)).save(name)
+        print(name)
+PYEOF
 }
 
 sm init --scheme CCDS --levels 3 --origin registry.example.jp
@@ -152,19 +185,17 @@ for dpi in 203 300; do
 	rm -f "$T"/pdf-"$dpi"-*.png
 	pdftoppm -r "$dpi" -gray -png "$T/sheet-$dpi.pdf" "$T/pdf-$dpi" || fail "pdftoppm"
 	for kind in svg pdf; do
-		all=$(for f in "$T/$kind-$dpi"*.png; do codes "$f"; done)
-		for reader in zbar zxing; do
-			got=$(sed -n "s/^$reader //p" <<<"$all" | sort)
-			if [ "$kind $reader" = "pdf zxing" ] && [ "$want" != "$got" ]; then
-				# ZXingReader 1.4 misses one code of some A4 pages it reads whole when given fewer codes
-				gap "$kind sheet at $dpi dpi read by $reader: $(comm -23 <(echo "$want") <(echo "$got") | wc -l) code(s) missed"
-				continue
-			fi
-			expect_eq "$want" "$got" "$kind sheet at $dpi dpi read by $reader: every label's URL once"
-		done
+		rm -rf "$T/cells" && mkdir "$T/cells"
+		crops=$(for f in "$T/$kind-$dpi"*.png; do cells "$f" "$T/cells"; done)
+		got=$(for f in "$T/$kind-$dpi"*.png; do codes "$f"; done | sed -n 's/^zbar //p' | sort)
+		expect_eq "$want" "$got" "$kind sheet at $dpi dpi read by zbar: every label's URL once"
+		# shellcheck disable=SC2086 # one crop name a word
+		got=$(ZXingReader -1 -format QRCode $crops 2>/dev/null | sed -n 's/^[^ ]* QRCode "\(.*\)"$/\1/p' | sort)
+		expect_eq "$want" "$got" "$kind sheet at $dpi dpi read by ZXingReader a label at a time: every URL once"
+		all=$got
 	done
 done
-for t in $(sed -n 's/^zxing //p' <<<"$all" | head -3); do verify "$t" "a code of the PDF sheet"; done
+for t in $(head -3 <<<"$all"); do verify "$t" "a code of the PDF sheet"; done
 
 ############################################################ a sheet of 100 labels stays under 1 MB
 # 100 distinct certificates (distinct codes, Japanese product names), model numbers of every length
@@ -190,12 +221,8 @@ for fmt in pdf svg; do
 	expect_rc 0 "a $fmt sheet of 100 labels"
 	bytes=$(stat -c %s "$T/hundred.$fmt")
 	echo "a $fmt sheet of 100 labels: $bytes bytes"
-	if [ "$fmt" = svg ] && ((bytes >= 1000000)); then
-		# cairo writes a <use> of ~58 bytes per glyph; the codes are ~5 KB of path each
-		gap "a $fmt sheet of 100 labels is $bytes bytes, not under 1 MB"
-		continue
-	fi
-	((bytes < 1000000)) || fail "a $fmt sheet of 100 labels should be under 1 MB, is $bytes bytes"
+	# the issue's limit is 1 MB; held to half of it, so that a font or a code that bloats shows here
+	((bytes < 500000)) || fail "a $fmt sheet of 100 labels should be under 500 KB (the limit is 1 MB), is $bytes bytes"
 done
 mkdir "$T/hundred"
 sm --json label "${many[@]}" --out-dir "$T/hundred"
