@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,12 @@ struct sm_store {
 	struct node_cache *cache; /* the upper tree levels; NULL when there was no memory for it */
 	pthread_key_t reader; /* each thread's reset read transaction */
 	bool reader_ok;
+	char *dir;
+	/* health (sm_store_health): the last write failed for lack of space; an integrity check failed */
+	pthread_mutex_t health_lock; /* the two messages */
+	_Atomic bool full, suspect;
+	bool full_map;                /* the map was full, not the disk */
+	char full_msg[SM_ERR_MSG_MAX], suspect_msg[SM_ERR_MSG_MAX];
 };
 
 struct sm_txn {
@@ -46,7 +53,9 @@ static inline int map_rc(int rc)
 	switch (rc) {
 	case 0: return 0;
 	case MDB_NOTFOUND: return SM_ENOTFOUND;
-	case MDB_MAP_FULL: return SM_EFULL;
+	case MDB_MAP_FULL:
+	case ENOSPC:
+	case EDQUOT: return SM_EFULL;
 	case MDB_KEYEXIST: return SM_EEXIST;
 	case ENOMEM: return SM_ENOMEM;
 	default: return SM_ESTORE;
