@@ -95,6 +95,8 @@ static int store_err(const sm_store *s, sm_err *err, int rc, const char *what)
 	return sm_err_set(err, map_rc(rc), NULL, "%s: %s", what, mdb_strerror(rc));
 }
 
+static const char *map_of(const char *path);
+
 int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, sm_err *err)
 {
 	int rc = 0;
@@ -144,6 +146,8 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 				(long long)st.st_size, (unsigned long long)(info.me_last_pgno + 1) * mst.ms_psize);
 		goto fail;
 	}
+	s->map = map_of(path);
+	sm_val_ok(s, NULL);
 	int stale = 0;
 	mdb_reader_check(s->env, &stale);
 	/* open every database once, in one transaction, before any other use */
@@ -193,6 +197,57 @@ fail:
 	free(s->dir);
 	free(s);
 	return rc;
+}
+
+/*
+ * Where LMDB mapped the file `path` in this process: LMDB does not say (mdb_env_info's me_mapaddr is the
+ * address a fixed map asked for, NULL here), so it is read from /proc/self/maps: the mapping of that file,
+ * from offset 0, of the map's size. NULL when not found: values are then not judged (sm_val_ok).
+ */
+static const char *map_of(const char *path)
+{
+	struct stat st;
+	char line[512];
+	const char *found = NULL;
+	FILE *f = stat(path, &st) == 0 ? fopen("/proc/self/maps", "r") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, ino;
+		unsigned maj, min;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms, &off, &maj, &min, &ino) == 7 &&
+		    ino == (unsigned long)st.st_ino && off == 0 && hi - lo == MAP_SIZE)
+			found = (const char *)(uintptr_t)lo;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Whether v lies within [map, end); values outside the map (a write transaction's dirty pages) are not judged. */
+static bool within(const sm_store *s, const MDB_val *v, uintptr_t end)
+{
+	uintptr_t p = (uintptr_t)v->mv_data, base = (uintptr_t)s->map;
+	if (!s->map || p < base || p - base >= MAP_SIZE)
+		return true; /* in memory LMDB allocated, not in the file */
+	return p + v->mv_size >= p && p + v->mv_size <= end;
+}
+
+bool sm_val_ok(sm_store *s, const MDB_val *v)
+{
+	if (v && within(s, v, atomic_load(&s->map_end)))
+		return true;
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat fs;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
+	if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st) || stat(path, &fs))
+		return false;
+	uint64_t pages = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	/* the pages the meta page names, but never past what the file holds */
+	uintptr_t end = (uintptr_t)s->map + (uintptr_t)(pages < (uint64_t)fs.st_size ? pages : (uint64_t)fs.st_size);
+	atomic_store(&s->map_end, end);
+	return v && within(s, v, end);
 }
 
 void sm_store_check_readers(sm_store *s)
@@ -495,6 +550,10 @@ int sm_store_cert_page(sm_txn *t, size_t offset, size_t limit, size_t *total, sm
 			continue;
 		if ((limit && sent == limit) || k.mv_size > SM_ID_MAX)
 			break;
+		if (!sm_val_ok(t->s, &v)) {
+			rc = SM_ESTORE;
+			break;
+		}
 		memcpy(id, k.mv_data, k.mv_size);
 		id[k.mv_size] = '\0';
 		sent++;
@@ -515,7 +574,7 @@ int sm_store_cert_foreach(sm_txn *t, sm_store_cert_fn fn, void *ctx)
 		return map_rc(mrc);
 	/* mrc: LMDB's answer; rc: the callback's (passed back as it is) */
 	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
-		if (k.mv_size > SM_ID_MAX) {
+		if (k.mv_size > SM_ID_MAX || !sm_val_ok(t->s, &v)) {
 			rc = SM_ESTORE;
 			break;
 		}
@@ -804,7 +863,7 @@ int sm_store_policy_foreach(sm_txn *t, sm_store_policy_fn fn, void *ctx)
 	if (mrc)
 		return map_rc(mrc);
 	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
-		if (k.mv_size < 1 || k.mv_size > POLICY_NAME_MAX || v.mv_size < 16) {
+		if (k.mv_size < 1 || k.mv_size > POLICY_NAME_MAX || v.mv_size < 16 || !sm_val_ok(t->s, &v)) {
 			rc = SM_ESTORE;
 			break;
 		}

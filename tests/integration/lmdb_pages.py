@@ -51,6 +51,7 @@ class Owners:
             self.buf = f.read()
         self.pages = len(self.buf) // PSIZE
         self.owner = {0: "lmdb meta", 1: "lmdb meta"}
+        self.gap = {}  # pgno -> (lower, upper): the unused middle of a branch or leaf page
         m0, m1 = _meta(self.buf, 0), _meta(self.buf, 1)
         txnid, self.last, free_root, main_root = max(m0, m1)
         self.current_meta = 0 if m0[0] >= m1[0] else 1
@@ -68,6 +69,9 @@ class Owners:
         if root == P_INVALID or depth > 64 or not self._mark(root, name):
             return
         flags, nodes = _nodes(self.buf, root)
+        if flags & (P_BRANCH | P_LEAF) and not flags & P_LEAF2:
+            lower, upper = struct.unpack_from("<HH", self.buf, root * PSIZE + 12)
+            self.gap[root] = (lower, upper)
         for nflags, key, doff, dsize, child in nodes:
             if flags & P_BRANCH:
                 self._walk(child, name, named, freelist, depth + 1)
@@ -100,7 +104,17 @@ class Owners:
         pg = offset // PSIZE
         if pg > self.last:
             return "unused tail"
-        return self.owner.get(pg, "unreferenced")
+        o = self.owner.get(pg, "unreferenced")
+        lo, up = self.gap.get(pg, (0, 0))
+        at = offset % PSIZE
+        if lo <= at < up:
+            return o + " (page gap)"
+        if pg in self.gap:
+            ptrs = sorted(struct.unpack_from("<H", self.buf, pg * PSIZE + HDR + 2 * i)[0] for i in range((lo - HDR) // 2))
+            node = max([p for p in ptrs if p <= at], default=None)
+            if node is not None and at - node in (4, 5):
+                return o + " (node flags)"  # LMDB reads only 3 bits of a node's 16 flag bits
+        return o
 
     def counts(self):
         c = {}
