@@ -67,6 +67,19 @@ void sm_server_health_get(sm_server *s, sm_server_health *h)
 	h->checking = !atomic_load(&s->verified_once);
 }
 
+/* A check's outcome in the log, and a finding kept for /healthz: false when it passed. */
+static bool check_failed(sm_server *s, int rc, const sm_err *err, const char *which)
+{
+	if (rc == SM_EVERIFY) {
+		sm_integrity_failed(s, err);
+		fprintf(stderr, "starmarkd: INTEGRITY: %s failed: %s; serving reads, refusing changes (docs/operations.md, "
+				"\"Integrity\")\n", which, err->msg);
+	} else if (rc) {
+		fprintf(stderr, "starmarkd: %s could not run: %s\n", which, err->msg);
+	}
+	return rc != 0;
+}
+
 int sm_integrity_quick(sm_server *s)
 {
 	sm_quick_report rep;
@@ -74,12 +87,8 @@ int sm_integrity_quick(sm_server *s)
 	int64_t t0 = sm_now_us();
 	int rc = sm_registry_quick_check(s->reg, &rep, &err);
 	int64_t ms = (sm_now_us() - t0) / 1000;
-	if (rc == SM_EVERIFY) {
-		sm_integrity_failed(s, &err);
-		fprintf(stderr, "starmarkd: INTEGRITY: the quick check failed: %s; serving reads, refusing changes "
-				"(docs/operations.md, \"Integrity\")\n", err.msg);
-	} else if (rc) {
-		fprintf(stderr, "starmarkd: the quick check could not run: %s\n", err.msg);
+	if (check_failed(s, rc, &err, "the quick check")) {
+		return rc;
 	} else {
 		fprintf(stderr, "starmarkd: quick check: %llu entries hashed, saved checkpoint of size %llu agrees (0: none), "
 				"%llu certificates spot-checked, in %lld ms\n", (unsigned long long)rep.entries,
@@ -121,13 +130,7 @@ void *sm_verify_run(void *arg)
 		int64_t t0 = sm_now_us();
 		int rc = sm_registry_verify(s->reg, NULL, NULL, &rep, &err);
 		int64_t us = sm_now_us() - t0;
-		if (rc == SM_EVERIFY) {
-			sm_integrity_failed(s, &err);
-			fprintf(stderr, "starmarkd: INTEGRITY: the background verification failed: %s; serving reads, refusing "
-					"changes\n", err.msg);
-		} else if (rc) {
-			fprintf(stderr, "starmarkd: the background verification could not run: %s\n", err.msg);
-		} else {
+		if (!check_failed(s, rc, &err, "the background verification")) {
 			atomic_fetch_add(&s->metrics.verifies, 1);
 		}
 		if (rc != SM_EVERIFY && rc)
