@@ -23,8 +23,9 @@ const char *sm_strerror(int code)
 	case SM_ESTORE: return "store failure";
 	case SM_ETOOBIG: return "input too large";
 	case SM_EKEY: return "key missing, unreadable or wrong passphrase";
-	case SM_EFULL: return "store is full";
+	case SM_EFULL: return "no space left for the store";
 	case SM_EVERIFY: return "verification failed";
+	case SM_ESUSPECT: return "the store failed an integrity check";
 	default: return "unknown error";
 	}
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The registry facade: init/open, issue and events, list/search, the log, keys, tokens. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -448,7 +450,7 @@ static int next_id(sm_txn *t, const sm_cert *draft, char id[SM_ID_MAX + 1])
 	if (rc)
 		return rc;
 	if (serial > 999999999)
-		return SM_EFULL;
+		return SM_ESTATE; /* the id format's serials are used up: not a lack of space */
 	char date[11];
 	sm_date_format(draft->registered, date);
 	snprintf(id, SM_ID_MAX + 1, "SM-%.4s-%06llu", date, (unsigned long long)serial);
@@ -846,6 +848,68 @@ int sm_registry_checkpoint(sm_registry *r, char **text, sm_err *err)
 	if (!rc)
 		rc = sm_checkpoint_sign(&cp, logkey, text);
 	return rc && err && !err->msg[0] ? sm_err_set(err, rc, NULL, "cannot make a checkpoint: %s", sm_strerror(rc)) : rc;
+}
+
+/* Write `n` bytes to `path` through a temporary file, synced, renamed into place. */
+static int write_atomic(const char *dir, const char *name, const char *p, size_t n, sm_err *err)
+{
+	char path[4200], tmp[4300];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = fd < 0 ? -1 : 0;
+	size_t done = 0;
+	while (!rc && done < n) {
+		ssize_t w = write(fd, p + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			rc = -1;
+		else
+			done += (size_t)w;
+	}
+	if (!rc)
+		rc = fsync(fd);
+	int saved = errno;
+	if (fd >= 0 && close(fd) != 0 && !rc) {
+		rc = -1;
+		saved = errno;
+	}
+	if (!rc && rename(tmp, path) != 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (!rc)
+		return 0;
+	unlink(tmp);
+	if (saved == ENOSPC || saved == EDQUOT)
+		return sm_err_set(err, SM_EFULL, "db", "no space left on the disk of %s: cannot write %s", dir, name);
+	return sm_err_set(err, SM_EIO, "db", "cannot write %s: %s", path, strerror(saved));
+}
+
+int sm_registry_checkpoint_save(sm_registry *r, sm_err *err)
+{
+	char *text = NULL;
+	int rc = sm_registry_checkpoint(r, &text, err);
+	if (!rc)
+		rc = write_atomic(r->dir, "checkpoint", text, strlen(text), err);
+	free(text);
+	return rc;
+}
+
+void sm_registry_health(sm_registry *r, sm_health *h)
+{
+	sm_store_health(r->store, h);
+}
+
+bool sm_registry_space_recheck(sm_registry *r)
+{
+	return sm_store_full_recheck(r->store);
+}
+
+void sm_registry_set_suspect(sm_registry *r, const char *why)
+{
+	sm_store_set_suspect(r->store, why);
 }
 
 int sm_registry_log_vkey(sm_registry *r, char **vkey, sm_err *err)

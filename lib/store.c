@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <lmdb.h>
 
@@ -54,12 +55,47 @@ static void abort_cached(void *p)
 }
 
 
-static int store_err(sm_err *err, int rc, const char *what)
+/* Below this much free space on the store's file system after a failed write, the failure was the disk filling. */
+#define SPACE_MARGIN (1u << 20)
+/* The space a full map or disk must have again before the store stops calling itself full (sm_store_full_recheck). */
+#define SPACE_RESUME (8u << 20)
+
+/* Free bytes for an unprivileged writer on the file system of `dir`; -1 when unknown. */
+static long long space_free(const char *dir)
+{
+	struct statvfs v;
+	if (!dir || statvfs(dir, &v) != 0)
+		return -1;
+	if (v.f_favail == 0 && v.f_files != 0)
+		return 0; /* no inode left is no space too */
+	return (long long)v.f_bavail * (long long)v.f_frsize;
+}
+
+/*
+ * Whether LMDB's `rc` from a write means "no space": a full map, ENOSPC/EDQUOT, or EIO while the file
+ * system is (nearly) full. The last is how a full disk usually shows: LMDB 0.9 turns a short pwrite()
+ * (the part that fitted was written, the rest not) into EIO ("short write, filesystem full?" in mdb.c).
+ */
+static bool no_space(const sm_store *s, int rc)
+{
+	if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT)
+		return true;
+	long long avail = rc == EIO && s ? space_free(s->dir) : -1;
+	return avail >= 0 && avail < SPACE_MARGIN;
+}
+
+static int store_err(const sm_store *s, sm_err *err, int rc, const char *what)
 {
 	if (rc == MDB_MAP_FULL)
-		return sm_err_set(err, SM_EFULL, NULL, "%s: the store is full (%s); grow the map size", what, mdb_strerror(rc));
+		return sm_err_set(err, SM_EFULL, "db", "no space left in the store's map (%llu GiB) in %s: %s; nothing was "
+				  "written", (unsigned long long)(MAP_SIZE >> 30), s && s->dir ? s->dir : "?", what);
+	if (no_space(s, rc))
+		return sm_err_set(err, SM_EFULL, "db", "no space left on the disk of %s (%s): %s; nothing was written",
+				  s && s->dir ? s->dir : "?", rc == EIO ? "a write fell short" : mdb_strerror(rc), what);
 	return sm_err_set(err, map_rc(rc), NULL, "%s: %s", what, mdb_strerror(rc));
 }
+
+static const char *map_of(const char *path);
 
 int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, sm_err *err)
 {
@@ -70,6 +106,12 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 	if (!s)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	s->readonly = readonly;
+	s->dir = strdup(dir);
+	pthread_mutex_init(&s->health_lock, NULL);
+	if (!s->dir) {
+		free(s);
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	}
 	s->cache = sm_store_cache_new();
 	s->reader_ok = pthread_key_create(&s->reader, abort_cached) == 0;
 	snprintf(path, sizeof(path), "%s/data.mdb", dir);
@@ -83,7 +125,7 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 	}
 	if ((rc = mdb_env_create(&s->env)) || (rc = mdb_env_set_maxdbs(s->env, DB_COUNT + 2)) ||
 	    (rc = mdb_env_set_maxreaders(s->env, MAX_READERS)) || (rc = mdb_env_set_mapsize(s->env, MAP_SIZE))) {
-		rc = store_err(err, rc, "cannot set up the store");
+		rc = store_err(s, err, rc, "cannot set up the store");
 		goto fail;
 	}
 	rc = mdb_env_open(s->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS, 0600);
@@ -104,12 +146,14 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 				(long long)st.st_size, (unsigned long long)(info.me_last_pgno + 1) * mst.ms_psize);
 		goto fail;
 	}
+	s->map = map_of(path);
+	sm_val_ok(s, NULL);
 	int stale = 0;
 	mdb_reader_check(s->env, &stale);
 	/* open every database once, in one transaction, before any other use */
 	MDB_txn *txn = NULL;
 	if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) {
-		rc = store_err(err, rc, "cannot read the store");
+		rc = store_err(s, err, rc, "cannot read the store");
 		goto fail;
 	}
 	for (int i = 0; i < DB_COUNT && !rc; i++) {
@@ -122,7 +166,7 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 	if (rc) {
 		mdb_txn_abort(txn);
 		rc = rc == MDB_NOTFOUND ? sm_err_set(err, SM_ESTORE, "db", "%s is not a starmark store", path)
-					: store_err(err, rc, "cannot open the store's tables");
+					: store_err(s, err, rc, "cannot open the store's tables");
 		goto fail;
 	}
 	if (!readonly) {
@@ -138,7 +182,7 @@ int sm_store_open(const char *dir, bool create, bool readonly, sm_store **out, s
 		}
 	}
 	if ((rc = mdb_txn_commit(txn))) {
-		rc = store_err(err, rc, "cannot open the store's tables");
+		rc = store_err(s, err, rc, "cannot open the store's tables");
 		goto fail;
 	}
 	*out = s;
@@ -149,8 +193,61 @@ fail:
 	if (s->reader_ok)
 		pthread_key_delete(s->reader);
 	sm_store_cache_free(s->cache);
+	pthread_mutex_destroy(&s->health_lock);
+	free(s->dir);
 	free(s);
 	return rc;
+}
+
+/*
+ * Where LMDB mapped the file `path` in this process: LMDB does not say (mdb_env_info's me_mapaddr is the
+ * address a fixed map asked for, NULL here), so it is read from /proc/self/maps: the mapping of that file,
+ * from offset 0, of the map's size. NULL when not found: values are then not judged (sm_val_ok).
+ */
+static const char *map_of(const char *path)
+{
+	struct stat st;
+	char line[512];
+	const char *found = NULL;
+	FILE *f = stat(path, &st) == 0 ? fopen("/proc/self/maps", "r") : NULL;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, ino;
+		unsigned maj, min;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu", &lo, &hi, perms, &off, &maj, &min, &ino) == 7 &&
+		    ino == (unsigned long)st.st_ino && off == 0 && hi - lo == MAP_SIZE)
+			found = (const char *)(uintptr_t)lo;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Whether v lies within [map, end); values outside the map (a write transaction's dirty pages) are not judged. */
+static bool within(const sm_store *s, const MDB_val *v, uintptr_t end)
+{
+	uintptr_t p = (uintptr_t)v->mv_data, base = (uintptr_t)s->map;
+	if (!s->map || p < base || p - base >= MAP_SIZE)
+		return true; /* in memory LMDB allocated, not in the file */
+	return p + v->mv_size >= p && p + v->mv_size <= end;
+}
+
+bool sm_val_ok(sm_store *s, const MDB_val *v)
+{
+	if (v && within(s, v, atomic_load(&s->map_end)))
+		return true;
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat fs;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/data.mdb", s->dir);
+	if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st) || stat(path, &fs))
+		return false;
+	uint64_t pages = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	/* the pages the meta page names, but never past what the file holds */
+	uintptr_t end = (uintptr_t)s->map + (uintptr_t)(pages < (uint64_t)fs.st_size ? pages : (uint64_t)fs.st_size);
+	atomic_store(&s->map_end, end);
+	return v && within(s, v, end);
 }
 
 void sm_store_check_readers(sm_store *s)
@@ -182,6 +279,8 @@ void sm_store_close(sm_store *s)
 	}
 	mdb_env_close(s->env);
 	sm_store_cache_free(s->cache);
+	pthread_mutex_destroy(&s->health_lock);
+	free(s->dir);
 	free(s);
 }
 
@@ -193,6 +292,15 @@ int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err)
 	if (write && s->readonly) {
 		free(t);
 		return sm_err_set(err, SM_ESTORE, NULL, "the store is open read-only");
+	}
+	if (write && atomic_load(&s->suspect)) {
+		char why[SM_ERR_MSG_MAX];
+		free(t);
+		pthread_mutex_lock(&s->health_lock);
+		memcpy(why, s->suspect_msg, sizeof(why));
+		pthread_mutex_unlock(&s->health_lock);
+		return sm_err_set(err, SM_ESUSPECT, "db", "the store failed an integrity check (%s): no change is written "
+				  "until an operator repairs it (restore from a backup) and reopens it", why);
 	}
 	int rc = 1;
 	MDB_txn *cached = !write && s->reader_ok ? pthread_getspecific(s->reader) : NULL;
@@ -206,7 +314,7 @@ int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err)
 		rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
 	if (rc) {
 		free(t);
-		return store_err(err, rc, "cannot begin a transaction");
+		return store_err(s, err, rc, "cannot begin a transaction");
 	}
 	t->s = s;
 	t->write = write;
@@ -216,9 +324,73 @@ int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err)
 
 int sm_store_commit(sm_txn *t, sm_err *err)
 {
+	sm_store *s = t->s;
+	bool write = t->write;
+	/* a failed commit aborts the transaction (mdb_txn_commit's own cleanup): the meta page, written last,
+	 * still names the previous tree, so nothing of it is visible, even when some of its pages reached the disk */
 	int rc = mdb_txn_commit(t->txn);
 	free(t);
-	return rc ? store_err(err, rc, "cannot commit") : 0;
+	if (!write)
+		return rc ? store_err(s, err, rc, "cannot end a read") : 0;
+	if (!rc) {
+		atomic_store(&s->full, false);
+		return 0;
+	}
+	sm_err mine = { 0 };
+	int code = store_err(s, &mine, rc, "cannot commit");
+	if (code == SM_EFULL) {
+		pthread_mutex_lock(&s->health_lock);
+		memcpy(s->full_msg, mine.msg, sizeof(s->full_msg));
+		s->full_map = rc == MDB_MAP_FULL;
+		pthread_mutex_unlock(&s->health_lock);
+		atomic_store(&s->full, true);
+	}
+	if (err)
+		*err = mine;
+	return code;
+}
+
+void sm_store_health(sm_store *s, sm_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_lock(&s->health_lock);
+	h->full = atomic_load(&s->full);
+	h->suspect = atomic_load(&s->suspect);
+	if (h->full)
+		memcpy(h->full_msg, s->full_msg, sizeof(h->full_msg));
+	if (h->suspect)
+		memcpy(h->suspect_msg, s->suspect_msg, sizeof(h->suspect_msg));
+	pthread_mutex_unlock(&s->health_lock);
+}
+
+void sm_store_set_suspect(sm_store *s, const char *why)
+{
+	pthread_mutex_lock(&s->health_lock);
+	if (!atomic_load(&s->suspect)) /* the first finding is the one to act on */
+		snprintf(s->suspect_msg, sizeof(s->suspect_msg), "%s", why);
+	atomic_store(&s->suspect, true);
+	pthread_mutex_unlock(&s->health_lock);
+}
+
+bool sm_store_full_recheck(sm_store *s)
+{
+	if (!atomic_load(&s->full))
+		return false;
+	MDB_envinfo info;
+	MDB_stat st;
+	bool room;
+	pthread_mutex_lock(&s->health_lock);
+	if (s->full_map) {
+		room = mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0 &&
+		       ((uint64_t)info.me_last_pgno + 1) * st.ms_psize + SPACE_RESUME <= info.me_mapsize;
+	} else {
+		long long avail = space_free(s->dir);
+		room = avail >= (long long)SPACE_RESUME;
+	}
+	if (room)
+		atomic_store(&s->full, false);
+	pthread_mutex_unlock(&s->health_lock);
+	return room;
 }
 
 void sm_store_abort(sm_txn *t)
@@ -388,6 +560,10 @@ int sm_store_cert_page(sm_txn *t, size_t offset, size_t limit, size_t *total, sm
 			continue;
 		if ((limit && sent == limit) || k.mv_size > SM_ID_MAX)
 			break;
+		if (!sm_val_ok(t->s, &v)) {
+			rc = SM_ESTORE;
+			break;
+		}
 		memcpy(id, k.mv_data, k.mv_size);
 		id[k.mv_size] = '\0';
 		sent++;
@@ -408,7 +584,7 @@ int sm_store_cert_foreach(sm_txn *t, sm_store_cert_fn fn, void *ctx)
 		return map_rc(mrc);
 	/* mrc: LMDB's answer; rc: the callback's (passed back as it is) */
 	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
-		if (k.mv_size > SM_ID_MAX) {
+		if (k.mv_size > SM_ID_MAX || !sm_val_ok(t->s, &v)) {
 			rc = SM_ESTORE;
 			break;
 		}
@@ -697,7 +873,7 @@ int sm_store_policy_foreach(sm_txn *t, sm_store_policy_fn fn, void *ctx)
 	if (mrc)
 		return map_rc(mrc);
 	for (int op = MDB_FIRST; !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
-		if (k.mv_size < 1 || k.mv_size > POLICY_NAME_MAX || v.mv_size < 16) {
+		if (k.mv_size < 1 || k.mv_size > POLICY_NAME_MAX || v.mv_size < 16 || !sm_val_ok(t->s, &v)) {
 			rc = SM_ESTORE;
 			break;
 		}
@@ -709,4 +885,94 @@ int sm_store_policy_foreach(sm_txn *t, sm_store_policy_fn fn, void *ctx)
 	}
 	mdb_cursor_close(cur);
 	return rc ? rc : (mrc == MDB_NOTFOUND ? 0 : map_rc(mrc));
+}
+
+/* ---- integrity checks (log verify) ---- */
+
+int sm_store_serial_id(sm_txn *t, uint32_t serial, char id[SM_ID_MAX + 1])
+{
+	unsigned int key = serial;
+	MDB_val v;
+	int rc = get(t, DB_SERIALS, &key, sizeof(key), &v);
+	if (rc)
+		return rc;
+	if (v.mv_size > SM_ID_MAX)
+		return SM_ESTORE;
+	memcpy(id, v.mv_data, v.mv_size);
+	id[v.mv_size] = '\0';
+	return 0;
+}
+
+int sm_store_due_has(sm_txn *t, int64_t due, const char *id)
+{
+	uint8_t k[8 + SM_ID_MAX];
+	MDB_val v;
+	if (strlen(id) > SM_ID_MAX)
+		return SM_ENOTFOUND;
+	return get(t, DB_DUE, k, due_key(k, due, id), &v);
+}
+
+int sm_store_tables_check(sm_txn *t, char *bad, size_t cap)
+{
+	int rc = 0;
+	uint64_t due = 0, certs = 0;
+	for (int db = 0; db < DB_COUNT && !rc; db++) {
+		MDB_stat st;
+		MDB_cursor *cur = NULL;
+		MDB_val k, v;
+		uint64_t seen = 0;
+		if (t->s->absent[db])
+			continue;
+		int mrc = mdb_stat(t->txn, t->s->dbi[db], &st);
+		if (!mrc)
+			mrc = mdb_cursor_open(t->txn, t->s->dbi[db], &cur);
+		for (int op = MDB_FIRST; !mrc && !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT)
+			seen++;
+		mdb_cursor_close(cur);
+		if (mrc != MDB_NOTFOUND) {
+			snprintf(bad, cap, "table %s cannot be read: %s", dbs[db].name, mdb_strerror(mrc));
+			rc = SM_EVERIFY;
+		} else if (seen != st.ms_entries) {
+			snprintf(bad, cap, "table %s holds %llu records, its header says %llu", dbs[db].name,
+				 (unsigned long long)seen, (unsigned long long)st.ms_entries);
+			rc = SM_EVERIFY;
+		}
+		if (db == DB_DUE)
+			due = seen;
+		if (db == DB_CERTS)
+			certs = seen;
+	}
+	/* every certificate has one place in the refresh queue: its statement's due time, or 0 while none is made */
+	if (!rc && due != certs) {
+		snprintf(bad, cap, "the refresh queue holds %llu entries for %llu certificates", (unsigned long long)due,
+			 (unsigned long long)certs);
+		rc = SM_EVERIFY;
+	}
+	/* tokens and their hash index name each other */
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int mrc = rc ? 0 : mdb_cursor_open(t->txn, t->s->dbi[DB_TOKENS], &cur);
+	for (int op = MDB_FIRST; !rc && !mrc && !(mrc = mdb_cursor_get(cur, &k, &v, op)); op = MDB_NEXT) {
+		MDB_val name;
+		const uint8_t *p = v.mv_data;
+		if (v.mv_size != 41 || (p[0] != 1 && p[0] != 2) || get(t, DB_TOKHASH, p + 1, 32, &name) != 0 ||
+		    name.mv_size != k.mv_size || memcmp(name.mv_data, k.mv_data, k.mv_size) != 0) {
+			char q[80];
+			sm_err_quote(q, sizeof(q), k.mv_data, k.mv_size);
+			snprintf(bad, cap, "token %s does not match the token hash index", q);
+			rc = SM_EVERIFY;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (!rc && mrc && mrc != MDB_NOTFOUND) {
+		snprintf(bad, cap, "table tokens cannot be read: %s", mdb_strerror(mrc));
+		rc = SM_EVERIFY;
+	}
+	MDB_stat a, b;
+	if (!rc && !mdb_stat(t->txn, t->s->dbi[DB_TOKENS], &a) && !mdb_stat(t->txn, t->s->dbi[DB_TOKHASH], &b) &&
+	    a.ms_entries != b.ms_entries) {
+		snprintf(bad, cap, "%zu tokens, %zu token hashes", a.ms_entries, b.ms_entries);
+		rc = SM_EVERIFY;
+	}
+	return rc;
 }

@@ -10,6 +10,7 @@
 #include "starmark/error.h"
 #include "starmark/merkle.h"
 #include "starmark/record.h"
+#include "starmark/registry.h" /* sm_health */
 
 /*
  * Layout (schema/store.md has the whole): one LMDB environment in the registry directory with
@@ -56,8 +57,25 @@ int sm_store_copy(sm_store *s, int fd, sm_err *err);
 
 /** Begin a transaction; one writer at a time (others wait). Pointers read in it are valid until it ends. */
 int sm_store_begin(sm_store *s, bool write, sm_txn **out, sm_err *err);
-/** Commit and free the transaction. SM_EFULL when the map is full, SM_ESTORE otherwise. */
+/**
+ * Commit and free the transaction. SM_EFULL ("no space left on the disk of DIR" / "in the store's map") when
+ * the map or the disk is full: then nothing of the transaction is stored, and the store reports itself full
+ * (sm_store_health) until a write commits or sm_store_full_recheck finds room. SM_ESTORE otherwise.
+ */
 int sm_store_commit(sm_txn *t, sm_err *err);
+
+/** The store's health now. Thread-safe. */
+void sm_store_health(sm_store *s, sm_health *h);
+/**
+ * Mark the store suspect, `why` naming what failed (the first reason is kept): from now on every write
+ * transaction of this handle is refused with SM_ESUSPECT, for as long as it stays open. Thread-safe.
+ */
+void sm_store_set_suspect(sm_store *s, const char *why);
+/**
+ * When the store is full: whether there is room again (8 MiB free on its file system, or in its map when the
+ * map was full); if so it no longer reports itself full, and true is returned. Cheap (statvfs). Thread-safe.
+ */
+bool sm_store_full_recheck(sm_store *s);
 /** Abort and free (NULL accepted). */
 void sm_store_abort(sm_txn *t);
 
@@ -156,6 +174,21 @@ int sm_store_policy_del(sm_txn *t, const char *name);
 typedef int (*sm_store_policy_fn)(void *ctx, const char *name, int64_t at, uint64_t index, const char *json,
 				  size_t n);
 int sm_store_policy_foreach(sm_txn *t, sm_store_policy_fn fn, void *ctx);
+
+/* ---- integrity checks (log verify, lib/verify.c) ---- */
+
+/** The id the serial index gives for `serial`. SM_ENOTFOUND, SM_ESTORE. */
+int sm_store_serial_id(sm_txn *t, uint32_t serial, char id[SM_ID_MAX + 1]);
+/** 0 when the refresh queue has (due, id); SM_ENOTFOUND otherwise. */
+int sm_store_due_has(sm_txn *t, int64_t due, const char *id);
+/** 0 when every gram of `c` lists `serial` (or the index is of an older fold); SM_EVERIFY for one missing. */
+int sm_store_grams_check(sm_txn *t, const sm_cert *c, uint32_t serial);
+/**
+ * Walk every record of every table (a damaged page shows as an LMDB error or a count that differs from the
+ * table's header), count the refresh queue against the certificates, and pair every token with its hash
+ * index. SM_EVERIFY with a description in `bad`.
+ */
+int sm_store_tables_check(sm_txn *t, char *bad, size_t cap);
 
 /** The serial number of an id ("SM-2021-000042" -> 42); 0 when the id is not of that form. */
 uint32_t sm_store_id_serial(const char *id);

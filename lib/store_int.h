@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,7 +26,23 @@ struct sm_store {
 	struct node_cache *cache; /* the upper tree levels; NULL when there was no memory for it */
 	pthread_key_t reader; /* each thread's reset read transaction */
 	bool reader_ok;
+	char *dir;
+	/* health (sm_store_health): the last write failed for lack of space; an integrity check failed */
+	pthread_mutex_t health_lock; /* the two messages */
+	_Atomic bool full, suspect;
+	bool full_map;                /* the map was full, not the disk */
+	char full_msg[SM_ERR_MSG_MAX], suspect_msg[SM_ERR_MSG_MAX];
+	/* the map's start and the end of the file's pages as last seen: a value reaching past it is damage (sm_val_ok) */
+	const char *map;
+	_Atomic uintptr_t map_end;
 };
+
+/*
+ * Whether a value LMDB handed out lies within the file's pages. A damaged node size (a flipped byte) makes
+ * LMDB hand out a value that runs past the end of the file, and reading it would kill the process with
+ * SIGBUS (the map is larger than the file). The end is read again when a value passes it (the file grew).
+ */
+bool sm_val_ok(sm_store *s, const MDB_val *v);
 
 struct sm_txn {
 	sm_store *s;
@@ -46,7 +63,9 @@ static inline int map_rc(int rc)
 	switch (rc) {
 	case 0: return 0;
 	case MDB_NOTFOUND: return SM_ENOTFOUND;
-	case MDB_MAP_FULL: return SM_EFULL;
+	case MDB_MAP_FULL:
+	case ENOSPC:
+	case EDQUOT: return SM_EFULL;
 	case MDB_KEYEXIST: return SM_EEXIST;
 	case ENOMEM: return SM_ENOMEM;
 	default: return SM_ESTORE;
@@ -56,7 +75,8 @@ static inline int map_rc(int rc)
 static inline int get(sm_txn *t, int db, const void *k, size_t kn, MDB_val *v)
 {
 	MDB_val key = { kn, (void *)(uintptr_t)k };
-	return map_rc(mdb_get(t->txn, t->s->dbi[db], &key, v));
+	int rc = map_rc(mdb_get(t->txn, t->s->dbi[db], &key, v));
+	return rc || sm_val_ok(t->s, v) ? rc : SM_ESTORE;
 }
 
 static inline int put(sm_txn *t, int db, const void *k, size_t kn, const void *v, size_t vn, unsigned flags)

@@ -301,3 +301,28 @@ out:
 	return rc;
 }
 
+
+int sm_store_grams_check(sm_txn *t, const sm_cert *c, uint32_t serial)
+{
+	if (index_fold(t) != SM_TEXT_FOLD_VERSION)
+		return 0; /* an index of an older fold, a read-only open: searches scan, there is nothing to compare */
+	sm_buf b = SM_BUF_INIT;
+	MDB_cursor *cur = NULL;
+	gram *g = malloc(GRAMS_MAX * sizeof(*g));
+	int rc = g ? search_text(c, &b) : SM_ENOMEM;
+	if (!rc)
+		rc = map_rc(mdb_cursor_open(t->txn, t->s->dbi[DB_GRAMS], &cur));
+	if (!rc) {
+		unsigned int v = serial;
+		size_t n = grams_of((const char *)b.data, g, GRAMS_MAX);
+		for (size_t i = 0; i < n && !rc; i++) {
+			MDB_val key = { g[i].len, g[i].b }, val = { sizeof(v), &v };
+			int mrc = mdb_cursor_get(cur, &key, &val, MDB_GET_BOTH);
+			rc = mrc == MDB_NOTFOUND ? SM_EVERIFY : map_rc(mrc);
+		}
+	}
+	mdb_cursor_close(cur);
+	free(g);
+	sm_buf_cleanup(&b);
+	return rc;
+}

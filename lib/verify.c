@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "registry_int.h"
+#include "starmark/checkpoint.h"
 #include "starmark/cose.h"
+#include "starmark/status.h"
 
 /* An open-addressing map id -> folded state, for the fold from scratch. */
 typedef struct fold_map {
@@ -245,6 +247,61 @@ static int model_hit(void *vctx, const char *id, const uint8_t *p, size_t n)
 	return 0;
 }
 
+/*
+ * What the store derives from a certificate's state besides the state itself: its serial index entry, its
+ * search grams, its signed status statement (signed by a status key of the bundle, for this certificate
+ * at this level) and its place in the refresh queue.
+ */
+static int check_derived(sm_txn *t, const sm_trust *tr, const sm_cert *c, sm_err *err)
+{
+	char id[SM_ID_MAX + 1];
+	uint32_t serial = sm_store_id_serial(c->id);
+	int rc = serial ? sm_store_serial_id(t, serial, id) : 0;
+	if (serial && (rc || strcmp(id, c->id) != 0))
+		return sm_err_set(err, SM_EVERIFY, "store", "the serial index does not lead to %s", c->id);
+	if ((rc = sm_store_grams_check(t, c, serial)))
+		return rc == SM_EVERIFY ? sm_err_set(err, rc, "store", "the search index lacks text of %s", c->id) : rc;
+	int64_t due = 0;
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	rc = sm_store_stmt_get(t, c->id, &due, &p, &n);
+	if (rc == SM_ENOTFOUND) {
+		due = 0; /* still to be produced: queued at 0 */
+	} else if (rc) {
+		return sm_err_set(err, SM_EVERIFY, "store", "the status statement of %s cannot be read", c->id);
+	} else {
+		sm_statement st;
+		memset(&st, 0, sizeof(st));
+		rc = sm_statement_verify(p, n, tr, &st, NULL);
+		bool same = !rc && st.cert && strcmp(st.cert->id, c->id) == 0 && st.cert->level == c->level;
+		if (!rc)
+			sm_statement_cleanup(&st);
+		if (!same)
+			return sm_err_set(err, SM_EVERIFY, "store", "the stored status statement of %s %s", c->id,
+					  rc ? "does not verify" : "is another certificate's");
+	}
+	if (sm_store_due_has(t, due, c->id) != 0)
+		return sm_err_set(err, SM_EVERIFY, "store", "the refresh queue lacks %s", c->id);
+	return 0;
+}
+
+/* The counters in meta the fold can tell: the next serial lies past every issued one, the trust version is the last. */
+static int check_meta(sm_txn *t, const fold_map *m, const sm_trust *tr, sm_err *err)
+{
+	uint64_t next = 0, version = 0;
+	uint32_t top = 0;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i] && sm_store_id_serial(m->slots[i]->id) > top)
+			top = sm_store_id_serial(m->slots[i]->id);
+	if (sm_store_meta_get_u64(t, "next_serial", &next) || next <= top)
+		return sm_err_set(err, SM_EVERIFY, "store", "the next serial (meta next_serial) is not past the last issued, %u",
+				  top);
+	if (sm_store_meta_get_u64(t, "trust_version", &version) || version != tr->version)
+		return sm_err_set(err, SM_EVERIFY, "store", "meta trust_version is not the log's last bundle, version %llu",
+				  (unsigned long long)tr->version);
+	return 0;
+}
+
 int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_verify_report *rep, sm_err *err)
 {
 	sm_txn *t = NULL;
@@ -399,13 +456,186 @@ int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_v
 						c->models[j], c->id);
 		}
 	}
+	for (size_t i = 0; i < m.cap && !rc; i++)
+		if (m.slots[i])
+			rc = check_derived(t, prev, m.slots[i], err);
+	if (!rc)
+		rc = check_meta(t, &m, prev, err);
+	if (!rc) {
+		char bad[200] = "";
+		if ((rc = sm_store_tables_check(t, bad, sizeof(bad))))
+			rc = sm_err_set(err, SM_EVERIFY, "store", "%s", bad);
+	}
+	/* a read that fails half-way through a walk of a store opened fine is damage, not a passing fault */
+	if (rc == SM_ESTORE && t)
+		rc = sm_err_wrap(err, SM_EVERIFY, "store", "the store cannot be read through");
 	if (rc && err && !err->msg[0])
 		sm_err_set(err, rc, NULL, "log verify failed: %s", sm_strerror(rc));
+	if (rc == SM_EVERIFY)
+		sm_registry_set_suspect(r, err && err->msg[0] ? err->msg : "log verify failed");
 	rep->entries = size;
 	sm_store_abort(t);
 	map_free(&m);
 	policy_fold_free(&pf);
 	free(tr);
 	free(prev);
+	return rc;
+}
+
+/* ---- the quick check at start ---- */
+
+#define SPOT_CHECKS 64
+
+/* The saved checkpoint (the file `checkpoint`), verified under a log key of the bundle: 1 when there is one,
+ * 0 when none was saved, or an error. */
+static int saved_checkpoint(sm_registry *r, sm_checkpoint *cp, sm_err *err)
+{
+	char path[4200], text[SM_NOTE_MAX];
+	snprintf(path, sizeof(path), "%s/checkpoint", r->dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const sm_trust *tr = sm_registry_trust_now(r);
+	for (size_t i = 0; i < tr->nkeys; i++) {
+		sm_key *pub = NULL;
+		char *vkey = NULL;
+		if (tr->keys[i].role != SM_ROLE_LOG || sm_key_from_public(tr->keys[i].pub, &pub))
+			continue;
+		vkey = sm_note_vkey(tr->origin, pub);
+		int rc = vkey ? sm_checkpoint_verify(text, n, vkey, cp, NULL) : SM_ENOMEM;
+		free(vkey);
+		sm_key_free(pub);
+		if (!rc && strcmp(cp->origin, tr->origin) == 0)
+			return 1;
+	}
+	return sm_err_set(err, SM_EVERIFY, "checkpoint", "the saved checkpoint %s is not signed by a log key of this registry",
+			  path);
+}
+
+/* The stored state of `id` against the fold of the entries its history names. */
+static int spot_check(sm_txn *t, int levels, const char *id, const uint8_t *p, size_t n, sm_err *err)
+{
+	sm_cert *stored = NULL, *state = sm_cert_new();
+	sm_buf b = SM_BUF_INIT;
+	int rc = state ? sm_cert_decode(p, n, &stored, NULL) : SM_ENOMEM;
+	for (size_t i = 0; !rc && i < stored->nhistory; i++) {
+		const uint8_t *ep;
+		size_t en, pn;
+		sm_cose *c = NULL;
+		sm_event *e = NULL;
+		uint64_t at = stored->history[i].index;
+		rc = sm_store_log_entry(t, at, &ep, &en);
+		if (!rc)
+			rc = sm_cose_decode(ep, en, &c, NULL);
+		if (!rc && sm_cose_type(c) != SM_COSE_EVENT)
+			rc = SM_EVERIFY;
+		if (!rc) {
+			const uint8_t *payload = sm_cose_payload(c, &pn);
+			rc = sm_event_decode(payload, pn, &e, NULL);
+		}
+		if (!rc && strcmp(e->id, id) != 0)
+			rc = SM_EVERIFY;
+		/* as issue and log verify do: the record validated (which puts it in canonical form), then folded */
+		if (!rc && e->type == SM_EV_ISSUE && i == 0 && e->cert)
+			rc = sm_cert_validate(e->cert, levels, NULL);
+		if (!rc)
+			rc = sm_cert_apply(state, e, at, NULL);
+		sm_event_free(e);
+		sm_cose_free(c);
+	}
+	if (!rc)
+		rc = sm_cert_encode(state, &b);
+	if (!rc && (b.len != n || memcmp(b.data, p, n) != 0))
+		rc = SM_EVERIFY;
+	sm_buf_cleanup(&b);
+	sm_cert_free(state);
+	sm_cert_free(stored);
+	return rc == SM_ENOMEM ? rc
+	       : rc	       ? sm_err_set(err, SM_EVERIFY, "store", "the stored state of %s differs from the fold of its events", id)
+			       : 0;
+}
+
+struct spot_ctx {
+	sm_txn *t;
+	int levels;
+	size_t i, total, step, checked;
+	sm_err *err;
+};
+
+static int spot_visit(void *vctx, const char *id, const uint8_t *p, size_t n)
+{
+	struct spot_ctx *s = vctx;
+	size_t i = s->i++;
+	if (i % s->step != 0 && i + 1 != s->total)
+		return 0;
+	s->checked++;
+	return spot_check(s->t, s->levels, id, p, n, s->err);
+}
+
+static int nothing(void *ctx, const char *id, const uint8_t *p, size_t n)
+{
+	return 0;
+}
+
+int sm_registry_quick_check(sm_registry *r, sm_quick_report *rep, sm_err *err)
+{
+	sm_txn *t = NULL;
+	sm_checkpoint cp;
+	sm_merkle_frontier f;
+	uint8_t root[SM_HASH_LEN], stored[SM_HASH_LEN];
+	uint64_t size = 0;
+	bool cp_seen = false;
+	memset(rep, 0, sizeof(*rep));
+	memset(&cp, 0, sizeof(cp));
+	sm_merkle_frontier_init(&f);
+	int have = saved_checkpoint(r, &cp, err);
+	int rc = have < 0 ? have : sm_store_begin(r->store, false, &t, err);
+	if (!rc)
+		rc = sm_store_log_size(t, &size);
+	if (!rc && have && cp.size > size)
+		rc = sm_err_set(err, SM_EVERIFY, "log", "the store's log has %llu entries, fewer than the %llu of its saved "
+				"checkpoint: entries were lost", (unsigned long long)size, (unsigned long long)cp.size);
+	for (uint64_t i = 0; i < size && !rc; i++) {
+		const uint8_t *p;
+		size_t n;
+		uint8_t leaf[SM_HASH_LEN];
+		if (sm_store_log_entry(t, i, &p, &n) != 0) {
+			rc = sm_err_set(err, SM_EVERIFY, "log", "entry %llu of %llu is missing", (unsigned long long)i,
+					(unsigned long long)size);
+			break;
+		}
+		sm_merkle_leaf_hash(p, n, leaf);
+		sm_merkle_frontier_push(&f, leaf);
+		if (have && i + 1 == cp.size) {
+			cp_seen = true;
+			sm_merkle_frontier_root(&f, root);
+			if (memcmp(root, cp.root, SM_HASH_LEN) != 0)
+				rc = sm_err_set(err, SM_EVERIFY, "log", "the entries disagree with the saved checkpoint of size %llu",
+						(unsigned long long)cp.size);
+		}
+	}
+	if (!rc) {
+		sm_merkle_frontier_root(&f, root);
+		if (sm_store_log_root(t, size, stored) != 0 || memcmp(stored, root, SM_HASH_LEN) != 0)
+			rc = sm_err_set(err, SM_EVERIFY, "log", "the stored tree root differs from the root of the entries");
+	}
+	rep->entries = size;
+	rep->checkpoint = cp_seen ? cp.size : 0;
+	if (!rc) {
+		struct spot_ctx sc = { t, sm_registry_trust_now(r)->levels, 0, 0, 1, 0, err };
+		rc = sm_store_cert_page(t, SIZE_MAX, 1, &sc.total, nothing, NULL);
+		sc.step = sc.total > SPOT_CHECKS ? (sc.total + SPOT_CHECKS - 2) / (SPOT_CHECKS - 1) : 1;
+		if (!rc)
+			rc = sm_store_cert_foreach(t, spot_visit, &sc);
+		rep->spot_checked = sc.checked;
+	}
+	if (rc == SM_ESTORE && t)
+		rc = sm_err_set(err, SM_EVERIFY, "store", "the store cannot be read through");
+	sm_store_abort(t);
+	if (rc == SM_EVERIFY)
+		sm_registry_set_suspect(r, err && err->msg[0] ? err->msg : "the quick check failed");
 	return rc;
 }

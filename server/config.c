@@ -32,6 +32,7 @@ void sm_config_default(sm_server_config *c)
 	c->refresh_seconds = 30;
 	c->snapshot_seconds = 60;
 	c->cache_seconds = 60;
+	c->verify_hours = 24;
 	c->access_log = true;
 	snprintf(c->web, sizeof(c->web), "%s", SM_WEB_DIR);
 }
@@ -166,6 +167,8 @@ int sm_config_load(sm_server_config *c, const char *path, sm_err *err)
 			rc = set_int(&c->refresh_seconds, v, 1, 86400, k, line, err);
 		else if (strcmp(k, "snapshot_seconds") == 0)
 			rc = set_int(&c->snapshot_seconds, v, 1, 86400, k, line, err);
+		else if (strcmp(k, "verify_hours") == 0)
+			rc = set_int(&c->verify_hours, v, 0, 8760, k, line, err);
 		else if (strcmp(k, "cache_seconds") == 0)
 			rc = set_int(&c->cache_seconds, v, 0, 86400, k, line, err);
 		else if (strcmp(k, "access_log") == 0) {

@@ -36,6 +36,13 @@ bool sm_admin_admitted(sm_req *q, const char *const *allowed, bool change)
 			       sm_token_role_name(role));
 		return false;
 	}
+	/* a store that failed an integrity check takes no change (the registry would refuse it too): say so before the body is read */
+	sm_health health;
+	sm_registry_health(sm_srv->reg, &health);
+	if (change && health.suspect) {
+		sm_reply_sm_err(q, SM_ESUSPECT, NULL);
+		return false;
+	}
 	return true;
 }
 

@@ -21,25 +21,47 @@ static void cache_for(char *buf, size_t cap, int64_t seconds)
 	snprintf(buf, cap, "public, max-age=%lld", (long long)seconds);
 }
 
+/*
+ * 200 {"status": "ok"} while the store answers and checks out; 200 "degraded" while the last write failed for
+ * lack of space (reads go on, changes fail with 507); 503 "unhealthy" when the store does not answer or failed
+ * an integrity check (reads go on, changes are refused until an operator acts). "problems" names each
+ * condition; "integrity" says how the checks stand.
+ */
 void sm_h_healthz(sm_req *q)
 {
 	uint64_t size = 0;
 	sm_err err = { 0 };
+	sm_server_health h;
 	int rc = sm_registry_log_size(sm_srv->reg, &size, &err);
-	if (rc) {
-		sm_reply_error(q, 503, "unhealthy", NULL, "the store does not answer");
-		return;
-	}
-	sm_reply_json(q, 200, json_pack("{s:s, s:I}", "status", "ok", "log_size", (json_int_t)size), NULL, false);
+	sm_server_health_get(sm_srv, &h);
+	json_t *problems = json_array();
+	if (rc)
+		json_array_append_new(problems, json_pack("{s:s, s:s}", "code", "store_unreadable", "message",
+							   "the store does not answer"));
+	if (h.suspect)
+		json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "code", "integrity", "what", h.what, "message",
+							   h.why));
+	if (h.full)
+		json_array_append_new(problems, json_pack("{s:s, s:s}", "code", "disk_full", "message", h.full_msg));
+	int64_t last = atomic_load(&sm_srv->metrics.verify_last);
+	json_t *integrity = json_pack("{s:s, s:o}", "state", h.suspect ? "failed" : h.checking ? "checking" : "ok",
+				      "last_verified", last ? json_integer(last) : json_null());
+	bool bad = rc || h.suspect;
+	sm_reply_json(q, bad ? 503 : 200,
+		      json_pack("{s:s, s:I, s:o, s:o}", "status", bad ? "unhealthy" : h.full ? "degraded" : "ok", "log_size",
+				(json_int_t)size, "integrity", integrity, "problems", problems),
+		      NULL, false);
 }
 
 void sm_h_metrics(sm_req *q)
 {
 	uint64_t size = 0;
+	sm_server_health h;
 	sm_registry_log_size(sm_srv->reg, &size, NULL);
+	sm_server_health_get(sm_srv, &h);
 	int64_t built = atomic_load(&sm_srv->snapshot_built);
 	char *text = sm_metrics_render(&sm_srv->metrics, size, built ? sm_server_now() - built : -1,
-				       atomic_load(&sm_srv->snapshot_version));
+				       atomic_load(&sm_srv->snapshot_version), &h);
 	if (!text) {
 		sm_reply_error(q, 500, "internal", NULL, "out of memory");
 		return;

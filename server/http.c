@@ -211,6 +211,7 @@ void sm_reply_sm_err(sm_req *q, int rc, const sm_err *err)
 		{ SM_ENOTFOUND, 404, "not_found" },  { SM_EEXIST, 409, "exists" },
 		{ SM_ESTATE, 409, "state" },         { SM_EVERIFY, 500, "verify" },
 		{ SM_EKEY, 500, "key" },             { SM_EFULL, 507, "store_full" },
+		{ SM_ESUSPECT, 503, "store_suspect" },
 	};
 	int status = 500;
 	const char *code = "internal";
@@ -219,10 +220,16 @@ void sm_reply_sm_err(sm_req *q, int rc, const sm_err *err)
 			status = table[i].status;
 			code = table[i].code;
 		}
-	if (status == 507)
-		status = 500;
 	/* a server-side failure says what failed, not the details of the store or keys */
-	if (status >= 500)
+	if (rc == SM_EFULL) {
+		/* libevhtp 1.2.18 knows no reason phrase for 507: the status line reads "507 UNKNOWN"; the code is what counts */
+		atomic_fetch_add(&sm_srv->metrics.full_writes, 1);
+		sm_reply_error(q, status, code, NULL, "no space left for the registry's store: the change was not made; "
+			       "retry when the operator has freed space (reads go on)");
+	} else if (rc == SM_ESUSPECT) {
+		sm_reply_error(q, status, code, NULL, "the registry's store failed an integrity check: changes are refused "
+			       "until an operator restores it from a backup and restarts the server (reads go on; see /healthz)");
+	} else if (status >= 500)
 		sm_reply_error(q, status, code, NULL, "the registry could not answer: %s", sm_strerror(rc));
 	else
 		sm_reply_error(q, status, code, err ? err->field : NULL, "%s", err && err->msg[0] ? err->msg : sm_strerror(rc));

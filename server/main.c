@@ -181,6 +181,7 @@ int main(int argc, char **argv)
 	snprintf(srv.snapshot_path, sizeof(srv.snapshot_path), "%s/snapshot.cose", srv.cfg.db);
 	pthread_mutex_init(&srv.write_lock, NULL);
 	pthread_mutex_init(&srv.snap_lock, NULL);
+	pthread_mutex_init(&srv.health_lock, NULL);
 	sm_rate_table_init(&srv.admin_rate);
 	sm_rate_table_init(&srv.home_rate);
 	json_object_seed(0);
@@ -231,6 +232,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "starmarkd: %s\n", err.msg);
 		return 4;
 	}
+	/* the store against its entries and its saved checkpoint, before answering (docs/operations.md, "Integrity");
+	 * a failure is served as such: reads go on, /healthz says what failed, changes are refused */
+	sm_integrity_quick(&srv);
+	pthread_t verifier;
+	pthread_create(&verifier, NULL, sm_verify_run, &srv);
 	/* build the first snapshot before answering, so /v1/snapshot is there from the start */
 	if (sm_maint_snapshot(&srv, true, &err))
 		fprintf(stderr, "starmarkd: the first snapshot failed: %s\n", err.msg);
@@ -256,6 +262,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nloops; i++)
 		pthread_join(loops[i].thread, NULL);
 	pthread_join(maint, NULL);
+	pthread_join(verifier, NULL); /* a verification under way ends first */
 	for (int i = 0; i < nloops; i++) {
 		evhtp_free(loops[i].htp);
 		event_base_free(loops[i].base);

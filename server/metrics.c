@@ -35,7 +35,58 @@ void sm_metrics_observe(sm_metrics *m, int route, int status, uint64_t micros)
 	atomic_fetch_add(&m->latency_count, 1);
 }
 
-char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot_age, uint64_t snapshot_version)
+/* A Prometheus label value: backslash, double quote and line feed escaped; other control bytes dropped. */
+static void label_value(char *dst, size_t cap, const char *v)
+{
+	size_t o = 0;
+	for (; *v && o + 3 < cap; v++) {
+		if (*v == '\\' || *v == '"' || *v == '\n') {
+			dst[o++] = '\\';
+			dst[o++] = *v == '\n' ? 'n' : *v;
+		} else if ((unsigned char)*v >= 0x20) {
+			dst[o++] = *v;
+		}
+	}
+	dst[o] = '\0';
+}
+
+/* The integrity and space series (docs/operations.md, "Integrity" and "Faults"). */
+static int render_health(sm_buf *b, const sm_metrics *m, const sm_server_health *h)
+{
+	char what[2 * SM_ERR_FIELD_MAX], why[2 * SM_ERR_MSG_MAX];
+	int rc = sm_buf_printf(b,
+			       "# HELP starmark_integrity_ok 1 while every integrity check passed (the quick check at start, "
+			       "the background verifications), 0 once one failed: changes are then refused.\n"
+			       "# TYPE starmark_integrity_ok gauge\nstarmark_integrity_ok %d\n"
+			       "# HELP starmark_integrity_verify_timestamp_seconds When the last background verification of the "
+			       "whole log ended (0: none yet).\n"
+			       "# TYPE starmark_integrity_verify_timestamp_seconds gauge\n"
+			       "starmark_integrity_verify_timestamp_seconds %lld\n"
+			       "# HELP starmark_integrity_verify_duration_seconds How long it took.\n"
+			       "# TYPE starmark_integrity_verify_duration_seconds gauge\n"
+			       "starmark_integrity_verify_duration_seconds %.3f\n"
+			       "# HELP starmark_integrity_verifications_total Background verifications that passed.\n"
+			       "# TYPE starmark_integrity_verifications_total counter\n"
+			       "starmark_integrity_verifications_total %llu\n"
+			       "# HELP starmark_store_full 1 while the last write failed for lack of space on the disk or in the map.\n"
+			       "# TYPE starmark_store_full gauge\nstarmark_store_full %d\n"
+			       "# HELP starmark_store_full_writes_total Writes that failed for lack of space.\n"
+			       "# TYPE starmark_store_full_writes_total counter\nstarmark_store_full_writes_total %llu\n",
+			       h->suspect ? 0 : 1, (long long)atomic_load(&m->verify_last),
+			       (double)atomic_load(&m->verify_us) / 1e6, (unsigned long long)atomic_load(&m->verifies),
+			       h->full ? 1 : 0, (unsigned long long)atomic_load(&m->full_writes));
+	if (!rc && h->suspect) {
+		label_value(what, sizeof(what), h->what);
+		label_value(why, sizeof(why), h->why);
+		rc = sm_buf_printf(b, "# HELP starmark_integrity_failure What failed: the part checked and the finding.\n"
+				      "# TYPE starmark_integrity_failure gauge\n"
+				      "starmark_integrity_failure{what=\"%s\",message=\"%s\"} 1\n", what, why);
+	}
+	return rc;
+}
+
+char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot_age, uint64_t snapshot_version,
+			const sm_server_health *h)
 {
 	sm_buf b = SM_BUF_INIT;
 	int rc = sm_buf_puts(&b, "# HELP starmark_http_requests_total HTTP requests answered, by route and status.\n"
@@ -89,6 +140,8 @@ char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot
 				   (unsigned long long)atomic_load(&m->rate_limited),
 				   (unsigned long long)atomic_load(&m->home_rate_limited),
 				   (unsigned long long)atomic_load(&m->statements), atomic_load(&m->statements_backlog) ? 1 : 0);
+	if (!rc && h)
+		rc = render_health(&b, m, h);
 	if (rc) {
 		sm_buf_cleanup(&b);
 		return NULL;

@@ -34,6 +34,7 @@ typedef struct sm_server_config {
 	int refresh_seconds;        /* how often statements due are refreshed */
 	int snapshot_seconds;       /* how often the snapshot is rebuilt when the log grew */
 	int cache_seconds;          /* Cache-Control max-age of public answers that can change */
+	int verify_hours;           /* the whole log re-verified in the background every so many hours (0: at start only) */
 	bool access_log;
 	char web[1024];             /* the pages of web/ (static.c); "" = the build's SM_WEB_DIR */
 } sm_server_config;
@@ -79,12 +80,27 @@ typedef struct sm_metrics {
 	_Atomic uint64_t home_rate_limited; /* home checks refused with 429 */
 	_Atomic uint64_t statements;      /* status statements produced by the refresher (maint.c) */
 	_Atomic bool statements_backlog; /* its last round found more due than one round takes */
+	_Atomic uint64_t full_writes;     /* writes (admin or maintenance) that failed for lack of space */
+	_Atomic uint64_t verifies;        /* background full verifications completed (verify.c of lib) */
+	_Atomic int64_t verify_last;      /* Unix time the last one ended, 0 none yet */
+	_Atomic int64_t verify_us;        /* how long it took */
 } sm_metrics;
+
+/* The registry's health as starmarkd shows it (/healthz, /metrics): a copy. */
+typedef struct sm_server_health {
+	bool suspect;                 /* an integrity check failed: reads go on, changes are refused */
+	char what[SM_ERR_FIELD_MAX];  /* what failed: log, store, trust, checkpoint */
+	char why[SM_ERR_MSG_MAX];
+	bool full;                    /* the last write failed for lack of space */
+	char full_msg[SM_ERR_MSG_MAX];
+	bool checking;                /* the first full verification has not finished yet */
+} sm_server_health;
 
 extern const char *const sm_route_names[R_COUNT];
 void sm_metrics_observe(sm_metrics *m, int route, int status, uint64_t micros);
 /** The Prometheus text exposition (caller frees). */
-char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot_age, uint64_t snapshot_version);
+char *sm_metrics_render(const sm_metrics *m, uint64_t log_size, int64_t snapshot_age, uint64_t snapshot_version,
+			const sm_server_health *h);
 
 /* ---- the server ---- */
 
@@ -115,6 +131,10 @@ typedef struct sm_server {
 	sm_rate_table admin_rate;           /* admin requests (h_admin.c) */
 	sm_rate_table home_rate;            /* home checks (h_home.c) */
 	volatile int stopping;
+	pthread_mutex_t health_lock;        /* guards integrity_what, integrity_why */
+	char integrity_what[SM_ERR_FIELD_MAX];
+	char integrity_why[SM_ERR_MSG_MAX];
+	_Atomic bool verified_once;         /* the background verification has finished once */
 	_Atomic uint64_t generation;        /* bumped by every change the answers depend on (cache.c) */
 } sm_server;
 
@@ -270,6 +290,17 @@ void sm_dispatch(evhtp_request_t *r, void *arg);
 
 /** Maintenance (maint.c): refresh statements, rebuild the snapshot; runs in its own thread. */
 void *sm_maint_run(void *arg);
+/**
+ * Integrity (maint.c): the quick check at start (before serving), then the whole log verified in the
+ * background, at the lowest priority (SCHED_IDLE, nice 19), at start and every verify_hours. A failure marks
+ * the registry suspect: /healthz answers 503 naming it, /metrics says what failed, changes are refused.
+ */
+int sm_integrity_quick(sm_server *s);
+void *sm_verify_run(void *arg);
+/** A check failed: keep what and why for /healthz and /metrics (the first failure is kept). */
+void sm_integrity_failed(sm_server *s, const sm_err *err);
+/** The health now, for /healthz and /metrics. */
+void sm_server_health_get(sm_server *s, sm_server_health *h);
 /** Rebuild the snapshot now if the log has grown since the last one. */
 int sm_maint_snapshot(sm_server *s, bool force, sm_err *err);
 

@@ -21,8 +21,11 @@ enum {
 	SM_ESTORE = -8,    /* the store failed or is corrupted */
 	SM_ETOOBIG = -9,   /* input over a size cap */
 	SM_EKEY = -10,     /* a key is missing, unreadable, or its passphrase is wrong */
-	SM_EFULL = -11,    /* the store's map is full: the operator must grow it */
+	SM_EFULL = -11,    /* no space left: the store's disk (ENOSPC, or LMDB's short write) or its map is full;
+			    * the change was not made (LMDB aborted its transaction) */
 	SM_EVERIFY = -12,  /* a log, proof or checkpoint does not check out (tampering) */
+	SM_ESUSPECT = -13, /* the store failed an integrity check in this process: writes are refused until an
+			    * operator repairs it (restores from a backup) and reopens it */
 };
 
 /* Longest message an sm_err holds, with its NUL. */

@@ -186,6 +186,49 @@ int sm_registry_inclusion(sm_registry *r, uint64_t index, uint64_t size, uint8_t
 int sm_registry_consistency(sm_registry *r, uint64_t size1, uint64_t size2, uint8_t proof[][SM_HASH_LEN], size_t *n,
 			    sm_err *err);
 
+/* ---- health: what a long-running process shows about its registry (lib/verify.c, lib/store.c) ---- */
+
+/* A copy of the registry's health; the messages are for operators. */
+typedef struct sm_health {
+	bool full;    /* the last write failed for lack of space (disk or map); cleared by the next write that
+		       * commits, or by sm_registry_space_recheck finding room */
+	bool suspect; /* an integrity check failed: every write of this handle is refused (SM_ESUSPECT) until the
+		       * registry is reopened, after an operator's repair */
+	char full_msg[SM_ERR_MSG_MAX];
+	char suspect_msg[SM_ERR_MSG_MAX];
+} sm_health;
+
+/** The registry's health now. Thread-safe. */
+void sm_registry_health(sm_registry *r, sm_health *h);
+/** When full: whether there is room again (8 MiB on the disk, or in the map); then it is no longer full. Cheap. */
+bool sm_registry_space_recheck(sm_registry *r);
+/** Mark the registry suspect, naming what failed (the first reason is kept); its writes are refused from now on. */
+void sm_registry_set_suspect(sm_registry *r, const char *why);
+
+typedef struct sm_quick_report {
+	uint64_t entries;      /* entries hashed: the whole log */
+	uint64_t checkpoint;   /* the size of the saved checkpoint compared (0: none saved) */
+	uint64_t spot_checked; /* certificates whose stored state was compared with the fold of their events */
+} sm_quick_report;
+
+/**
+ * The quick check a server makes at start (about 1 s for 100,000 certificates; docs/operations.md): the
+ * Merkle root recomputed from every entry's bytes against the stored tree's root, and against the saved
+ * checkpoint (the file `checkpoint` in the registry, sm_registry_checkpoint_save) when there is one, whose
+ * signature must verify under a log key of the trust bundle; then up to 64 certificates spread over the
+ * registry (the first, the last, and evenly between) whose stored state must equal the fold of the entries
+ * their history names. On a mismatch the registry is marked suspect (sm_registry_set_suspect) and
+ * SM_EVERIFY names it; SM_ESTORE when the store cannot be read; SM_ENOMEM.
+ */
+int sm_registry_quick_check(sm_registry *r, sm_quick_report *rep, sm_err *err);
+
+/**
+ * Sign a checkpoint of the log as it is now with the log key and keep it as the file `checkpoint` in the
+ * registry (written to a temporary file, synced and renamed; mode 0644: it is public): the witness the next
+ * quick check compares the store with. SM_EKEY, SM_EIO, SM_EFULL (no space for the file), SM_ESTORE.
+ */
+int sm_registry_checkpoint_save(sm_registry *r, sm_err *err);
+
 typedef struct sm_verify_report {
 	uint64_t entries;
 	uint64_t certificates;
@@ -198,7 +241,8 @@ typedef struct sm_verify_report {
  * Re-check everything from scratch: every entry's signature with the key its trust bundle named
  * valid at the event's time, the chain of bundles, every state transition, the folded state of
  * every certificate against the stored one, the indexes, and the Merkle tree (root recomputed
- * from the entries against the stored nodes). SM_EVERIFY naming the first problem.
+ * from the entries against the stored nodes). SM_EVERIFY naming the first problem; the registry is then
+ * marked suspect (sm_registry_set_suspect).
  */
 int sm_registry_verify(sm_registry *r, sm_progress_fn progress, void *pctx, sm_verify_report *rep, sm_err *err);
 
