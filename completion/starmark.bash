@@ -6,6 +6,15 @@ _starmark_words() { # the --options of a usage text on stdin, one per line
 	grep -o -- '--[a-z][a-z0-9-]*' | sort -u
 }
 
+_starmark_verbs() { # PROG — the verbs `PROG --help` lists
+	"$1" --help 2>/dev/null | sed -n '/^verbs:/,/^$/s/^  \([a-z][a-z-]*\).*/\1/p'
+}
+
+# _starmark_offer COMPGEN-ARGS... — COMPREPLY: what compgen offers for the current word $cur
+_starmark_offer() {
+	mapfile -t COMPREPLY < <(compgen "$@" -- "$cur")
+}
+
 _starmark() {
 	local cur prev words cword
 	_init_completion 2>/dev/null || {
@@ -19,26 +28,19 @@ _starmark() {
 	# values of options: files, directories, fixed choices
 	case $prev in
 	--db | --cache | --out-dir)
-		mapfile -t COMPREPLY < <(compgen -d -- "$cur")
-		return ;;
+		_starmark_offer -d; return ;;
 	--passphrase-file | --cacert | --policy | --trust | --report | --image | --out | --since)
-		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
-		return ;;
+		_starmark_offer -f; return ;;
 	--format)
-		mapfile -t COMPREPLY < <(compgen -W "png svg pdf zpl csv jsonl" -- "$cur")
-		return ;;
+		_starmark_offer -W "png svg pdf zpl csv jsonl"; return ;;
 	--role)
-		mapfile -t COMPREPLY < <(compgen -W "issuer auditor" -- "$cur")
-		return ;;
+		_starmark_offer -W "issuer auditor"; return ;;
 	--status)
-		mapfile -t COMPREPLY < <(compgen -W "active suspended revoked expired" -- "$cur")
-		return ;;
+		_starmark_offer -W "active suspended revoked expired"; return ;;
 	--lang)
-		mapfile -t COMPREPLY < <(compgen -W "ja en" -- "$cur")
-		return ;;
+		_starmark_offer -W "ja en"; return ;;
 	--ec)
-		mapfile -t COMPREPLY < <(compgen -W "L M Q H" -- "$cur")
-		return ;;
+		_starmark_offer -W "L M Q H"; return ;;
 	--server | --token | --vendor | --vendor-name | --product | --model | --level | --firmware | --category | \
 		--registered | --expires | --support-end | --requirements | --url | --reason | --scheme | --levels | \
 		--origin | --name | --q | --limit | --offset | --from | --count | --add | --add-model | --add-firmware | \
@@ -59,25 +61,21 @@ _starmark() {
 	local globals="--db --server --token --cacert --trust --json --passphrase-file --help --version"
 	if [[ -z $verb ]]; then
 		if [[ $cur == -* ]]; then
-			mapfile -t COMPREPLY < <(compgen -W "$globals" -- "$cur")
+			_starmark_offer -W "$globals"
 		else
-			local verbs
-			verbs=$("$prog" --help 2>/dev/null | sed -n '/^verbs:/,/^$/s/^  \([a-z][a-z-]*\).*/\1/p')
-			mapfile -t COMPREPLY < <(compgen -W "$verbs help" -- "$cur")
+			_starmark_offer -W "$(_starmark_verbs "$prog") help"
 		fi
 		return
 	fi
 
 	if [[ $verb == help ]]; then
-		local verbs
-		verbs=$("$prog" --help 2>/dev/null | sed -n '/^verbs:/,/^$/s/^  \([a-z][a-z-]*\).*/\1/p')
-		mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
+		_starmark_offer -W "$(_starmark_verbs "$prog")"
 		return
 	fi
 	local usage
 	usage=$("$prog" "$verb" --help 2>/dev/null | sed -n '1p')
 	if [[ $cur == -* ]]; then
-		mapfile -t COMPREPLY < <(compgen -W "$(_starmark_words <<<"$usage") $globals" -- "$cur")
+		_starmark_offer -W "$(_starmark_words <<<"$usage") $globals"
 		return
 	fi
 	# a sub-verb (log checkpoint, trust show, label verify ...): the words after each '|' and at the start
@@ -86,10 +84,10 @@ _starmark() {
 		subs=$(sed 's/^usage: starmark \[global options\] //' <<<"$usage" | tr '|' '\n' |
 			sed -n "s/^ *$verb \([a-z][a-z-]*\).*/\1/p" | sort -u)
 		if [[ -n $subs ]]; then
-			mapfile -t COMPREPLY < <(compgen -W "$subs" -- "$cur")
+			_starmark_offer -W "$subs"
 			return
 		fi
 	fi
-	mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+	_starmark_offer -f
 }
 complete -F _starmark starmark
