@@ -10,43 +10,118 @@
 
 #include "cli.h"
 
+/*
+ * The verbs. `help` is the usage line that `starmark --help`, `starmark VERB --help` and the man page's
+ * synopsis show (one source: the man page is checked against it by test_install.sh); `what` says in a line
+ * or two what the verb does and `example` is one command to copy. A verb without them still gets its usage.
+ */
 static const struct verb {
 	const char *name;
 	int (*fn)(cli *, int, char **);
 	const char *help;
+	const char *what;
+	const char *example;
 } verbs[] = {
-	{ "init", cmd_init, "init [--scheme NAME] [--levels N] [--origin NAME] [--passphrase-file F]" },
+	{ "init", cmd_init, "init [--scheme NAME] [--levels N] [--origin NAME] [--passphrase-file F]",
+	  "Make a new registry in --db: the store, the root, issuer, status and log keys, trust bundle 1.\n"
+	  "Prints the root key's fingerprint: hand it to gateways and installers as their trust anchor.",
+	  "starmark --db /var/lib/starmark/registry init --scheme CCDS --levels 3 --origin registry.example.jp" },
 	{ "issue", cmd_issue, "issue --vendor CODE --vendor-name NAME --product NAME --model M [--model M]... --level N "
 			      "--firmware SPEC [--category CAT] [--registered DATE] [--expires DATE] [--support-end DATE] "
-			      "[--requirements VERSION] [--url URL]" },
-	{ "amend", cmd_event, "amend ID [--add-model M]... [--add-firmware SPEC]... [--support-end DATE] [--url URL] [--reason TEXT]" },
-	{ "firmware-revoke", cmd_event, "firmware-revoke ID VERSION... --reason TEXT" },
-	{ "suspend", cmd_event, "suspend ID --reason TEXT" },
-	{ "revoke", cmd_event, "revoke ID --reason TEXT" },
-	{ "reinstate", cmd_event, "reinstate ID --reason TEXT" },
-	{ "renew", cmd_event, "renew ID --expires DATE [--requirements VERSION] [--reason TEXT]" },
-	{ "show", cmd_show, "show ID" },
-	{ "list", cmd_list, "list [--vendor CODE] [--level N] [--status S] [--model M] [--category CAT] [--q TEXT] [--limit N] [--offset N]" },
-	{ "search", cmd_search, "search TEXT [--limit N] [--offset N]" },
-	{ "import", cmd_import, "import FILE.csv|FILE.jsonl [--format csv|jsonl] [--skip-bad]" },
-	{ "export", cmd_export, "export [--format jsonl|csv] [--out FILE]" },
-	{ "log", cmd_log, "log checkpoint | log entries [--from N] [--count K] | log proof ID | log verify" },
-	{ "trust", cmd_trust, "trust show | trust export FILE [--chain]" },
-	{ "keys", cmd_keys, "keys rotate root|issuer|status|log" },
-	{ "backup", cmd_backup, "backup DEST [--verify]" },
-	{ "restore", cmd_restore, "restore SRC --db DIR [--trust FILE|FINGERPRINT]" },
-	{ "token", cmd_token, "token create --role issuer|auditor --name NAME | token list | token revoke NAME" },
+			      "[--requirements VERSION] [--url URL]",
+	  "Issue a certification record (a signed event in the log); prints the new certificate id.",
+	  "starmark issue --vendor RINNAI --vendor-name Rinnai --product Remote --model MC-301V --level 1 "
+	  "--firmware '>=1.0.0 <2.0' --expires 2027-01-21" },
+	{ "amend", cmd_event, "amend ID [--add-model M]... [--add-firmware SPEC]... [--support-end DATE] [--url URL] [--reason TEXT]",
+	  "Add model numbers or covered firmware to a certificate, or change its support end or URL.",
+	  "starmark amend SM-2021-000001 --add-model MC-303V --add-firmware 2.1" },
+	{ "firmware-revoke", cmd_event, "firmware-revoke ID VERSION... --reason TEXT",
+	  "Revoke firmware versions: denied even inside a covered range.",
+	  "starmark firmware-revoke SM-2021-000001 1.4.2 --reason CVE-2026-1234" },
+	{ "suspend", cmd_event, "suspend ID --reason TEXT", "Suspend a certificate (reinstate undoes it).",
+	  "starmark suspend SM-2021-000001 --reason 'under review'" },
+	{ "revoke", cmd_event, "revoke ID --reason TEXT", "Revoke a certificate for good.",
+	  "starmark revoke SM-2021-000001 --reason fraud" },
+	{ "reinstate", cmd_event, "reinstate ID --reason TEXT", "Make a suspended certificate active again.",
+	  "starmark reinstate SM-2021-000001 --reason fixed" },
+	{ "renew", cmd_event, "renew ID --expires DATE [--requirements VERSION] [--reason TEXT]",
+	  "Extend a certificate's expiry, optionally against a newer requirement set.",
+	  "starmark renew SM-2021-000001 --expires 2030-01-21" },
+	{ "show", cmd_show, "show ID", "Show one certificate: its facts, status and history.",
+	  "starmark --json show SM-2021-000001" },
+	{ "list", cmd_list, "list [--vendor CODE] [--level N] [--status S] [--model M] [--category CAT] [--q TEXT] [--limit N] [--offset N]",
+	  "List the certificates that pass every filter given.", "starmark list --vendor RINNAI --status active" },
+	{ "search", cmd_search, "search TEXT [--limit N] [--offset N]",
+	  "Find certificates whose id, vendor, product or model contains TEXT (width, case and kana folded).",
+	  "starmark search リンナイ" },
+	{ "import", cmd_import, "import FILE.csv|FILE.jsonl [--format csv|jsonl] [--skip-bad]",
+	  "Issue every row of a CSV list or JSON Lines file; nothing is issued when a row is bad, unless --skip-bad.",
+	  "starmark import examples/ccds-list.csv" },
+	{ "export", cmd_export, "export [--format jsonl|csv] [--out FILE]",
+	  "Write every certificate, as open data (the signatures stay in the log).",
+	  "starmark export --format csv --out certificates.csv" },
+	{ "log", cmd_log, "log checkpoint | log entries [--from N] [--count K] | log proof ID | log verify",
+	  "The signed log: its checkpoint, its entries, a certificate's inclusion proof; `log verify` re-checks\n"
+	  "the whole tree, every signature and every state from scratch (exit 1 when tampered).",
+	  "starmark log verify" },
+	{ "trust", cmd_trust, "trust show | trust export FILE [--chain]",
+	  "The trust bundle: every key with its role, kid and validity; export it for gateways and scanners.",
+	  "starmark trust export trust.cose" },
+	{ "keys", cmd_keys, "keys rotate root|issuer|status|log",
+	  "Replace a key and publish the next trust bundle, signed by the root before it.", "starmark keys rotate issuer" },
+	{ "backup", cmd_backup, "backup DEST [--verify]",
+	  "Copy a live registry (store and keys, consistent, private, compacted) to a new directory DEST.",
+	  "starmark backup /srv/backups/starmark-$(date +%F)" },
+	{ "restore", cmd_restore, "restore SRC --db DIR [--trust FILE|FINGERPRINT]",
+	  "Restore a backup into a new registry DIR, verified in full before it is put in place.",
+	  "starmark restore /srv/backups/starmark-2026-12-01 --db /var/lib/starmark/registry" },
+	{ "token", cmd_token, "token create --role issuer|auditor --name NAME | token list | token revoke NAME",
+	  "Bearer tokens of the admin API: create prints the token once (it is stored hashed).",
+	  "starmark token create --role issuer --name ops" },
 	{ "check", cmd_check, "check --vendor CODE --model M --firmware V [--category CAT] [--level N] [--policy FILE] "
-			      "[--server URL | --offline] [--cache DIR] [--trust FILE|FINGERPRINT]" },
-	{ "sync", cmd_sync, "sync --server URL --cache DIR --trust FILE|FINGERPRINT" },
+			      "[--server URL | --offline] [--cache DIR] [--trust FILE|FINGERPRINT]",
+	  "May this device (model with this firmware) be used? allow or warn (exit 0), deny (1), unknown (3),\n"
+	  "with the reasons; from the registry, a server (its statement verified) or a synced cache.",
+	  "starmark check --vendor RINNAI --model MC-301V --firmware 1.5 --policy examples/policy.json" },
+	{ "sync", cmd_sync, "sync --server URL --cache DIR --trust FILE|FINGERPRINT",
+	  "Fetch the server's snapshot, verify it against your anchor and keep it for offline checks.",
+	  "starmark sync --server https://registry.example.jp --cache /var/cache/gw --trust trust.cose" },
 	{ "home", cmd_home, "home check HOME.json|DIR [--policy FILE] [--server URL | --offline --cache DIR] [--trust F] "
-			    "[--add VENDOR:MODEL@FW[/CATEGORY][#ID][=ROOM]]... [--report FILE.html|FILE.pdf] [--lang ja|en] [--since STATEFILE]" },
+			    "[--add VENDOR:MODEL@FW[/CATEGORY][#ID][=ROOM]]... [--report FILE.html|FILE.pdf] [--lang ja|en] [--since STATEFILE]",
+	  "Check every device of a home: verdicts, the home's level, what is missing or unplanned; --add asks\n"
+	  "whether a retrofit may join, --report writes the hand-over report.",
+	  "starmark home check examples/home-onsite.json --policy examples/policy.json --report handover.pdf" },
 	{ "policy", cmd_policy, "policy check FILE [--trust FILE|FINGERPRINT] | policy publish FILE | policy list | "
-				"policy withdraw NAME" },
+				"policy withdraw NAME",
+	  "Lint a policy against the scheme, or publish, list and withdraw the policies the registry serves\n"
+	  "(each publication is an entry of the log).",
+	  "starmark policy check examples/policy.json" },
 	{ "label", cmd_label, "label ID [--model M] [--format png|svg|pdf|zpl] [--out FILE] [--size-mm MM] [--ec L|M|Q|H] | label ID... --out-dir DIR | "
 			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE|FINGERPRINT] "
-			      "[--server URL] [--cache DIR]" },
+			      "[--server URL] [--cache DIR]",
+	  "Print a certificate's QR label (or a sheet of them), or verify a scanned one: exit 0 only for a\n"
+	  "genuine label of a certificate in force.",
+	  "starmark label SM-2021-000001 --format png --out label.png" },
 };
+
+static const struct verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+/* `starmark VERB --help` and `starmark help VERB`: the verb's usage, what it does, an example. */
+static void print_verb_help(const struct verb *v)
+{
+	printf("usage: starmark [global options] %s\n", v->help);
+	if (v->what)
+		printf("\n%s\n", v->what);
+	if (v->example)
+		printf("\nexample:\n  %s\n", v->example);
+	printf("\nGlobal options (--db, --server, --token, --trust, --json ...): 'starmark --help'; all of it: man starmark.\n");
+}
 
 static void print_usage(FILE *f)
 {
@@ -60,7 +135,8 @@ static void print_usage(FILE *f)
 		   "--trust (default $STARMARK_TRUST) is the trust anchor you provisioned: a trust bundle file of any\n"
 		   "version ('starmark trust export') or the root key fingerprint 'starmark init' printed. Answers of a\n"
 		   "server, a cache or a label are verified only against it; without one they are 'unknown' (exit 3).\n"
-		   "Exit codes: 0 ok/allow/warn, 1 deny/not genuine, 2 bad input, 3 unknown, 4 I/O or storage failure.\n");
+		   "Exit codes: 0 ok/allow/warn, 1 deny/not genuine, 2 bad input, 3 unknown, 4 I/O or storage failure.\n"
+		   "'starmark VERB --help' (or 'starmark help VERB') shows a verb's options and an example; man starmark.\n");
 }
 
 int exit_code(int rc)
@@ -162,7 +238,7 @@ int opt_parse(const cli *c, const char *verb, int argc, char **argv, opt *opts, 
 				if (strlen(p->name) == len && strncmp(p->name, a + 2, len) == 0)
 					o = p;
 			if (!o)
-				return usage_error(c, "%s: unknown option %s (see 'starmark --help')", verb, a);
+				return usage_error(c, "%s: unknown option %s (see 'starmark %s --help')", verb, a, verb);
 			const char *val = NULL;
 			if (o->has_arg) {
 				if (eq)
@@ -336,14 +412,23 @@ int main(int argc, char **argv)
 		}
 	}
 	int rc;
-	if (help || nrest == 0) {
+	/* `starmark help [VERB]` is `starmark [VERB] --help` */
+	bool help_verb = nrest > 0 && strcmp(rest[0], "help") == 0;
+	if (help_verb) {
+		help = true;
+		nrest--;
+		memmove(rest, rest + 1, (size_t)nrest * sizeof(*rest));
+	}
+	const struct verb *v = nrest > 0 ? find_verb(rest[0]) : NULL;
+	if (help && nrest > 0 && !v) {
+		rc = usage_error(&c, "unknown verb '%s' (see 'starmark --help')", rest[0]);
+	} else if (help && v) {
+		print_verb_help(v);
+		rc = EXIT_OK;
+	} else if (help || nrest == 0) {
 		print_usage(help ? stdout : stderr);
 		rc = help ? EXIT_OK : EXIT_USAGE;
 	} else if ((rc = get_now(&c)) == 0) {
-		const struct verb *v = NULL;
-		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]) && !v; i++)
-			if (strcmp(verbs[i].name, rest[0]) == 0)
-				v = &verbs[i];
 		/* these act on the files of a registry: with --server they would silently use the local one */
 		bool local_only = v && (v->fn == cmd_init || v->fn == cmd_import || v->fn == cmd_export ||
 					v->fn == cmd_keys || v->fn == cmd_token || v->fn == cmd_backup ||

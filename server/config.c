@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* starmarkd's configuration: defaults, a `key = value` file, checks (--check-config). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,31 @@
 
 #define CONFIG_MAX_LINE 2048
 #define CONFIG_MAX_LINES 1000
+
+/*
+ * The pages' default: SM_WEB_RELDIR beside this binary when that directory exists (where `cmake --install`
+ * and the package put them, so an installed tree serves its own pages wherever its prefix is), else the
+ * build's SM_WEB_DIR (the source tree's web/ for a build tree).
+ */
+static void default_web(char *out, size_t cap)
+{
+#ifdef SM_WEB_RELDIR
+	char exe[1024], dir[1100], real[PATH_MAX];
+	struct stat st;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash = n > 0 ? memchr(exe, '/', (size_t)n) : NULL;
+	if (slash) {
+		exe[n] = '\0';
+		*strrchr(exe, '/') = '\0';
+		snprintf(dir, sizeof(dir), "%s/%s", exe, SM_WEB_RELDIR);
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && realpath(dir, real) && strlen(real) < cap) {
+			memcpy(out, real, strlen(real) + 1);
+			return;
+		}
+	}
+#endif
+	snprintf(out, cap, "%s", SM_WEB_DIR);
+}
 
 void sm_config_default(sm_server_config *c)
 {
@@ -34,7 +60,7 @@ void sm_config_default(sm_server_config *c)
 	c->cache_seconds = 60;
 	c->verify_hours = 24;
 	c->access_log = true;
-	snprintf(c->web, sizeof(c->web), "%s", SM_WEB_DIR);
+	default_web(c->web, sizeof(c->web));
 }
 
 int sm_config_listen(sm_server_config *c, const char *hostport, sm_err *err)

@@ -241,7 +241,7 @@ const char *const sm_route_names[R_COUNT] = {
 	"healthz", "metrics", "check", "cert", "cert_statement", "certs", "trust", "trust_chain", "trust_version", "trust_json", "snapshot", "checkpoint",
 	"entries", "inclusion", "consistency", "label_page", "cert_page", "admin_issue", "admin_event",
 	"admin_label", "static", "not_found", "home_check", "policies", "policy", "admin_policy",
-	"certs_export",
+	"certs_export", "openapi",
 };
 
 /* Decode the path strictly (no '+' rule: that is for queries). */
@@ -313,6 +313,10 @@ static void route(sm_req *q)
 		q->route = R_METRICS;
 		if (method_ok(q, M_GET))
 			sm_h_metrics(q);
+	} else if (strcmp(p, "/v1/openapi.json") == 0) {
+		q->route = R_OPENAPI;
+		if (method_ok(q, M_GET))
+			sm_h_openapi(q);
 	} else if (strcmp(p, "/v1/check") == 0) {
 		q->route = R_CHECK;
 		if (method_ok(q, M_GET))

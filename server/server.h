@@ -65,7 +65,7 @@ int sm_listen_bind(evhtp_t *const *htps, int n, const sm_server_config *c, int *
 enum sm_route_id {
 	R_HEALTHZ, R_METRICS, R_CHECK, R_CERT, R_CERT_STATEMENT, R_CERTS, R_TRUST, R_TRUST_CHAIN, R_TRUST_VERSION, R_TRUST_JSON, R_SNAPSHOT, R_CHECKPOINT,
 	R_ENTRIES, R_INCLUSION, R_CONSISTENCY, R_LABEL_PAGE, R_CERT_PAGE, R_ADMIN_ISSUE, R_ADMIN_EVENT,
-	R_ADMIN_LABEL, R_STATIC, R_NOT_FOUND, R_HOME_CHECK, R_POLICIES, R_POLICY, R_ADMIN_POLICY, R_CERTS_EXPORT, R_COUNT
+	R_ADMIN_LABEL, R_STATIC, R_NOT_FOUND, R_HOME_CHECK, R_POLICIES, R_POLICY, R_ADMIN_POLICY, R_CERTS_EXPORT, R_OPENAPI, R_COUNT
 };
 
 #define SM_METRIC_BUCKETS 14
@@ -237,6 +237,8 @@ bool sm_req_body_json(sm_req *q, const char **p, size_t *n);
 
 void sm_h_healthz(sm_req *q);
 void sm_h_metrics(sm_req *q);
+/* GET /v1/openapi.json: the OpenAPI 3.1 description of this API, the JSON Schemas bundled in (h_openapi.c) */
+void sm_h_openapi(sm_req *q);
 void sm_h_check(sm_req *q);
 void sm_h_cert(sm_req *q, const char *id);
 /* GET /v1/certs/{id}/statement: the certificate's signed status statement (application/cose) */
