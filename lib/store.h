@@ -147,6 +147,8 @@ typedef int (*sm_store_policy_fn)(void *ctx, const char *name, int64_t at, uint6
 				  size_t n);
 int sm_store_policy_foreach(sm_txn *t, sm_store_policy_fn fn, void *ctx);
 
+/** The id holding `serial` (the serials index, written by sm_store_cert_put): 0, SM_ENOTFOUND, SM_ESTORE. */
+int sm_store_serial_id(sm_txn *t, uint32_t serial, char id[SM_ID_MAX + 1]);
 /** The serial number of an id ("SM-2021-000042" -> 42); 0 when the id is not of that form. */
 uint32_t sm_store_id_serial(const char *id);
 

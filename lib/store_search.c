@@ -48,6 +48,20 @@ char *sm_store_search_text(const sm_cert *c)
 	return (char *)sm_buf_take(&b, NULL);
 }
 
+int sm_store_serial_id(sm_txn *t, uint32_t serial, char id[SM_ID_MAX + 1])
+{
+	MDB_val v;
+	unsigned int key = serial;
+	int rc = get(t, DB_SERIALS, &key, sizeof(key), &v);
+	if (rc)
+		return rc;
+	if (v.mv_size > SM_ID_MAX)
+		return SM_ESTORE;
+	memcpy(id, v.mv_data, v.mv_size);
+	id[v.mv_size] = '\0';
+	return 0;
+}
+
 /* Length of the UTF-8 sequence at p, never stepping over a NUL (input is validated, but be safe). */
 static size_t utf8_len(const unsigned char *p)
 {
