@@ -18,7 +18,7 @@ static const struct verb {
 	{ "init", cmd_init, "init [--scheme NAME] [--levels N] [--origin NAME] [--passphrase-file F]" },
 	{ "issue", cmd_issue, "issue --vendor CODE --vendor-name NAME --product NAME --model M [--model M]... --level N "
 			      "--firmware SPEC [--category CAT] [--registered DATE] [--expires DATE] [--support-end DATE] "
-			      "[--requirements VERSION] [--url URL]" },
+			      "[--requirements VERSION] [--url URL] [--scheme-ref NUMBER]" },
 	{ "amend", cmd_event, "amend ID [--add-model M]... [--add-firmware SPEC]... [--support-end DATE] [--url URL] [--reason TEXT]" },
 	{ "firmware-revoke", cmd_event, "firmware-revoke ID VERSION... --reason TEXT" },
 	{ "suspend", cmd_event, "suspend ID --reason TEXT" },
