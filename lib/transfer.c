@@ -710,6 +710,11 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 		goto out;
 	}
 	rep->imported = ng;
+	for (size_t i = 0; i < ng; i++) {
+		rep->events++;
+		for (size_t h = 0; h < good[i]->nhistory; h++)
+			rep->events += good[i]->history[h].type != SM_EV_ISSUE;
+	}
 	snprintf(rep->first_id, sizeof(rep->first_id), "%s", good[0]->id);
 	snprintf(rep->last_id, sizeof(rep->last_id), "%s", good[ng - 1]->id);
 out:

@@ -27,6 +27,7 @@ typedef struct sm_row_error {
 typedef struct sm_import_report {
 	size_t rows;      /* data rows read */
 	size_t imported;  /* certificates issued */
+	size_t events;    /* log entries written: each certificate's issue and the history it brought */
 	size_t bad;       /* rows refused */
 	sm_row_error *errors; /* the first SM_IMPORT_MAX_ERRORS of them */
 	size_t nerrors;
