@@ -30,6 +30,8 @@ void print_cert(const sm_cert *c, sm_date today)
 	date_or_dash(c->support_end, sup);
 	printf("%s  %s  %s level %d  %s\n", c->id, stars(c->level), c->scheme, c->level, sm_cert_status_name(c, today));
 	printf("  vendor        %s  %s\n", c->vendor, c->vendor_name);
+	if (c->scheme_ref)
+		printf("  scheme ref    %s\n", c->scheme_ref);
 	printf("  product       %s\n", c->product);
 	printf("  models        ");
 	for (size_t i = 0; i < c->nmodels; i++)
@@ -166,7 +168,8 @@ int cmd_issue(cli *c, int argc, char **argv)
 {
 	opt o[] = { { "vendor", true }, { "vendor-name", true }, { "product", true }, { "model", true, true },
 		    { "level", true }, { "firmware", true }, { "category", true }, { "registered", true },
-		    { "expires", true }, { "support-end", true }, { "requirements", true }, { "url", true }, { 0 } };
+		    { "expires", true }, { "support-end", true }, { "requirements", true }, { "url", true },
+		    { "scheme-ref", true }, { 0 } };
 	const char *pos[1];
 	size_t np;
 	sm_registry *r = NULL;
@@ -191,7 +194,8 @@ int cmd_issue(cli *c, int argc, char **argv)
 	    (rc = date_opt(c, &o[7], "registered", false, &draft->registered)) ||
 	    (rc = date_opt(c, &o[8], "expires", false, &draft->expires)) ||
 	    (rc = date_opt(c, &o[9], "support_end", true, &draft->support_end)) ||
-	    (rc = dup_opt(&o[10], &draft->requirements)) || (rc = dup_opt(&o[11], &draft->url)))
+	    (rc = dup_opt(&o[10], &draft->requirements)) || (rc = dup_opt(&o[11], &draft->url)) ||
+	    (rc = dup_opt(&o[12], &draft->scheme_ref)))
 		goto out;
 	if (!o[7].seen) /* registered today unless said */
 		draft->registered = sm_date_from_time(c->now);

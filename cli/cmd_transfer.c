@@ -34,6 +34,15 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+static json_t *row_errors(const sm_row_error *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_pack("{s:I, s:s, s:s}", "line", (json_int_t)v[i].line, "field", v[i].field,
+						   "message", v[i].msg));
+	return a;
+}
+
 int cmd_import(cli *c, int argc, char **argv)
 {
 	opt o[] = { { "format", true }, { "skip-bad", false }, { 0 } };
@@ -67,26 +76,28 @@ int cmd_import(cli *c, int argc, char **argv)
 	}
 	struct progress pr = { !c->json && isatty(STDERR_FILENO), -1 };
 	int irc = sm_import(r, fmt, (const char *)data, n, o[1].seen, c->now, show_progress, &pr, &rep, &err);
+	for (size_t i = 0; i < rep.nwarnings; i++)
+		fprintf(stderr, "%s:%zu: warning: %s\n", pos[0], rep.warnings[i].line, rep.warnings[i].msg);
+	if (rep.warned > rep.nwarnings)
+		fprintf(stderr, "%s: ... and %zu more warnings\n", pos[0], rep.warned - rep.nwarnings);
 	for (size_t i = 0; i < rep.nerrors; i++)
 		fprintf(stderr, "%s:%zu: %s\n", pos[0], rep.errors[i].line, rep.errors[i].msg);
 	if (rep.bad > rep.nerrors)
 		fprintf(stderr, "%s: ... and %zu more bad rows\n", pos[0], rep.bad - rep.nerrors);
 	if (c->json) {
-		json_t *errs = json_array();
-		for (size_t i = 0; i < rep.nerrors; i++)
-			json_array_append_new(errs, json_pack("{s:I, s:s, s:s}", "line", (json_int_t)rep.errors[i].line, "field",
-							      rep.errors[i].field, "message", rep.errors[i].msg));
-		print_json(json_pack("{s:I, s:I, s:I, s:o, s:s*, s:s*}", "rows", (json_int_t)rep.rows, "imported",
-				     (json_int_t)rep.imported, "bad", (json_int_t)rep.bad, "errors", errs, "first_id",
-				     rep.imported ? rep.first_id : NULL, "last_id", rep.imported ? rep.last_id : NULL));
+		json_t *errs = row_errors(rep.errors, rep.nerrors), *warns = row_errors(rep.warnings, rep.nwarnings);
+		print_json(json_pack("{s:I, s:I, s:I, s:o, s:I, s:o, s:s*, s:s*}", "rows", (json_int_t)rep.rows, "imported",
+				     (json_int_t)rep.imported, "bad", (json_int_t)rep.bad, "errors", errs, "warned",
+				     (json_int_t)rep.warned, "warnings", warns, "first_id", rep.imported ? rep.first_id : NULL,
+				     "last_id", rep.imported ? rep.last_id : NULL));
 	}
 	if (irc) {
 		rc = fail(c, irc, &err);
 	} else {
-		fprintf(stderr, "imported %zu of %zu rows%s%s%s%s\n", rep.imported, rep.rows, rep.bad ? " (bad rows skipped)" : "",
-			rep.imported ? ": " : "", rep.imported ? rep.first_id : "", rep.imported > 1 ? " .. " : "");
-		if (rep.imported > 1)
-			fprintf(stderr, "  last id %s\n", rep.last_id);
+		/* one line: "imported 12 of 12 rows: SM-2021-000001 .. SM-2024-000012" */
+		fprintf(stderr, "imported %zu of %zu rows%s%s%s%s%s\n", rep.imported, rep.rows,
+			rep.bad ? " (bad rows skipped)" : "", rep.imported ? ": " : "", rep.imported ? rep.first_id : "",
+			rep.imported > 1 ? " .. " : "", rep.imported > 1 ? rep.last_id : "");
 		rc = EXIT_OK;
 	}
 	sm_import_report_cleanup(&rep);

@@ -28,7 +28,7 @@ static const struct verb {
 	  "starmark --db /var/lib/starmark/registry init --scheme CCDS --levels 3 --origin registry.example.jp" },
 	{ "issue", cmd_issue, "issue --vendor CODE --vendor-name NAME --product NAME --model M [--model M]... --level N "
 			      "--firmware SPEC [--category CAT] [--registered DATE] [--expires DATE] [--support-end DATE] "
-			      "[--requirements VERSION] [--url URL]",
+			      "[--requirements VERSION] [--url URL] [--scheme-ref NUMBER]",
 	  "Issue a certification record (a signed event in the log); prints the new certificate id.",
 	  "starmark issue --vendor RINNAI --vendor-name Rinnai --product Remote --model MC-301V --level 1 "
 	  "--firmware '>=1.0.0 <2.0' --expires 2027-01-21" },

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "starmark/buf.h"
+#include "starmark/json.h"
 #include "starmark/client.h"
 #include "starmark/starmark.h"
 
@@ -560,35 +561,6 @@ static int view_strv(const json_t *v, const char *key, size_t max, char ***out, 
 	return 0;
 }
 
-static int view_history(const json_t *v, sm_cert *c, sm_err *err)
-{
-	if (!json_is_array(v) || json_array_size(v) > SM_HISTORY_MAX)
-		return sm_err_set(err, SM_EINVAL, "history", "history must be an array of at most %d events",
-		                  SM_HISTORY_MAX);
-	c->history = calloc(json_array_size(v) + 1, sizeof(sm_history));
-	if (!c->history)
-		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
-	for (size_t i = 0; i < json_array_size(v); i++) {
-		const json_t *e = json_array_get(v, i), *idx = json_object_get(e, "log_index");
-		sm_history *h = &c->history[i];
-		const char *ev = json_string_value(json_object_get(e, "event"));
-		int rc;
-		c->nhistory = i + 1;
-		if (!ev || !(h->type = sm_event_from_name(ev)))
-			return sm_err_set(err, SM_EINVAL, "history",
-			                  "history[%zu].event is not an event name", i);
-		if ((rc = sm_time_parse(json_string_value(json_object_get(e, "at")), "history.at", &h->at,
-		                        err)) ||
-		    (rc = view_str(e, "reason", SM_REASON_MAX, true, &h->reason, err)))
-			return rc;
-		if (idx && (!json_is_integer(idx) || json_integer_value(idx) < 0))
-			return sm_err_set(err, SM_EINVAL, "history",
-			                  "history[%zu].log_index must be a whole number", i);
-		h->index = idx ? (uint64_t)json_integer_value(idx) : 0;
-	}
-	return 0;
-}
-
 int sm_cert_from_view(const json_t *j, sm_cert **out, sm_err *err)
 {
 	sm_cert *c = sm_cert_new();
@@ -635,8 +607,10 @@ int sm_cert_from_view(const json_t *j, sm_cert **out, sm_err *err)
 		rc = view_str(j, "requirements", SM_REQUIREMENTS_MAX, true, &c->requirements, err);
 	if (!rc)
 		rc = view_str(j, "url", SM_URL_MAX, true, &c->url, err);
+	if (!rc && json_object_get(j, "scheme_ref"))
+		rc = view_str(j, "scheme_ref", SM_SCHEME_REF_MAX, true, &c->scheme_ref, err);
 	if (!rc && json_object_get(j, "history"))
-		rc = view_history(json_object_get(j, "history"), c, err);
+		rc = sm_history_from_json(json_object_get(j, "history"), c, err);
 	if (!rc) {
 		int st = status ? sm_status_from_name(status) : -1;
 		/* "expired" is derived from the date; the stored state under it is active */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "starmark/client.h"
 #include "starmark/codec.h"
 #include "starmark/json.h"
 
@@ -57,6 +58,7 @@ json_t *sm_cert_to_json(const sm_cert *c, sm_date today)
 		return NULL;
 	json_object_set_new(j, "id", json_string(c->id));
 	json_object_set_new(j, "scheme", json_string(c->scheme));
+	json_object_set_new(j, "scheme_ref", str_or_null(c->scheme_ref));
 	json_object_set_new(j, "level", json_integer(c->level));
 	json_object_set_new(j, "vendor", json_pack("{s:s, s:s}", "code", c->vendor, "name", c->vendor_name));
 	json_object_set_new(j, "product", json_string(c->product));
@@ -119,6 +121,62 @@ static int unknown_key(const char *key, const char *where, sm_err *err)
 	char q[40];
 	sm_err_quote(q, sizeof(q), key, strlen(key));
 	return sm_err_set(err, SM_EINVAL, q, "unknown key '%s'%s", q, where);
+}
+
+int sm_history_from_json(const json_t *v, sm_cert *c, sm_err *err)
+{
+	if (!json_is_array(v) || json_array_size(v) > SM_HISTORY_MAX)
+		return sm_err_set(err, SM_EINVAL, "history", "history must be an array of at most %d events",
+				  SM_HISTORY_MAX);
+	c->history = calloc(json_array_size(v) + 1, sizeof(sm_history));
+	if (!c->history)
+		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *e = json_array_get(v, i), *idx = json_object_get(e, "log_index");
+		const json_t *reason = json_object_get(e, "reason");
+		sm_history *h = &c->history[i];
+		const char *ev = json_string_value(json_object_get(e, "event"));
+		int rc;
+		c->nhistory = i + 1;
+		if (!ev || !(h->type = sm_event_from_name(ev)))
+			return sm_err_set(err, SM_EINVAL, "history", "history[%zu].event is not an event name", i);
+		if ((rc = sm_time_parse(json_string_value(json_object_get(e, "at")), "history.at", &h->at, err)))
+			return rc;
+		if (reason && !json_is_null(reason) &&
+		    (!json_is_string(reason) || json_string_length(reason) > SM_REASON_MAX ||
+		     strlen(json_string_value(reason)) != json_string_length(reason)))
+			return sm_err_set(err, SM_EINVAL, "history", "history[%zu].reason must be text of at most %d bytes",
+					  i, SM_REASON_MAX);
+		if (reason && json_is_string(reason) && !(h->reason = strdup(json_string_value(reason))))
+			return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+		if (idx && (!json_is_integer(idx) || json_integer_value(idx) < 0))
+			return sm_err_set(err, SM_EINVAL, "history", "history[%zu].log_index must be a whole number", i);
+		h->index = idx ? (uint64_t)json_integer_value(idx) : 0;
+	}
+	return 0;
+}
+
+/* firmware.revoked of an export line: the versions, kept in the draft for the import to revoke */
+static int revoked_versions(const json_t *v, sm_cert *c, sm_err *err)
+{
+	if (!json_is_array(v) || json_array_size(v) > SM_REVOKED_MAX)
+		return sm_err_set(err, SM_EINVAL, "firmware.revoked", "firmware.revoked must be an array of at most %d "
+				  "versions", SM_REVOKED_MAX);
+	c->revoked = calloc(json_array_size(v) + 1, sizeof(char *));
+	if (!c->revoked)
+		return SM_ENOMEM;
+	size_t i;
+	json_t *x;
+	json_array_foreach(v, i, x) {
+		const char *s = NULL;
+		int rc = want_string(x, "firmware.revoked", &s, err);
+		if (rc)
+			return rc;
+		if (!(c->revoked[i] = strdup(s)))
+			return SM_ENOMEM;
+		c->nrevoked = i + 1;
+	}
+	return 0;
 }
 
 int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm_err *err)
@@ -192,9 +250,7 @@ int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm
 				if (strcmp(k2, "covered") == 0)
 					rc = opt_dup(v2, "firmware.covered", &c->firmware, err);
 				else if (strcmp(k2, "revoked") == 0 && allow_export_keys)
-					rc = json_is_array(v2) && json_array_size(v2) == 0
-						? 0 : sm_err_set(err, SM_EINVAL, "firmware.revoked",
-								 "a record with revoked firmware cannot be imported as a new one");
+					rc = revoked_versions(v2, c, err);
 				else
 					rc = unknown_key(k2, " in firmware", err);
 				if (rc)
@@ -212,12 +268,24 @@ int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm
 			rc = opt_dup(v, "requirements", &c->requirements, err);
 		} else if (strcmp(key, "url") == 0) {
 			rc = opt_dup(v, "url", &c->url, err);
-		} else if (allow_export_keys && (strcmp(key, "id") == 0 || strcmp(key, "scheme") == 0 ||
-						 strcmp(key, "history") == 0)) {
-			continue; /* a new id, the registry's scheme and a fresh history are assigned */
+		} else if (strcmp(key, "scheme_ref") == 0) {
+			rc = opt_dup(v, "scheme_ref", &c->scheme_ref, err);
+		} else if (allow_export_keys && strcmp(key, "scheme") == 0) {
+			continue; /* the registry's own scheme is assigned */
+		} else if (allow_export_keys && strcmp(key, "id") == 0) {
+			/* kept as given; the import checks it is an unused id of this registry's form */
+			if (!json_is_null(v) && !(rc = want_string(v, "id", &s, err)))
+				snprintf(c->id, sizeof(c->id), "%.*s", (int)(sizeof(c->id) - 1), s);
+			if (!rc && s && strlen(s) >= sizeof(c->id))
+				rc = sm_err_set(err, SM_EINVAL, "id", "id is %zu bytes, at most %d", strlen(s), SM_ID_MAX);
+		} else if (allow_export_keys && strcmp(key, "history") == 0) {
+			rc = sm_history_from_json(v, c, err);
 		} else if (allow_export_keys && strcmp(key, "status") == 0) {
-			if (!json_is_string(v) || strcmp(json_string_value(v), "active") != 0)
-				rc = sm_err_set(err, SM_EINVAL, "status", "only an active certificate can be imported as a new one");
+			int st = json_is_string(v) ? sm_status_from_name(json_string_value(v)) : -1;
+			if (st < 0)
+				rc = sm_err_set(err, SM_EINVAL, "status", "status must be active, suspended, revoked or expired");
+			else
+				c->status = st; /* 3, expired, only in a draft: the import checks it against the expiry */
 		} else {
 			rc = unknown_key(key, "", err);
 		}

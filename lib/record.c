@@ -185,6 +185,7 @@ void sm_cert_free(sm_cert *c)
 	free_strv(c->revoked, c->nrevoked);
 	free(c->requirements);
 	free(c->url);
+	free(c->scheme_ref);
 	for (size_t i = 0; i < c->nhistory; i++)
 		free(c->history[i].reason);
 	free(c->history);
@@ -224,13 +225,14 @@ sm_cert *sm_cert_dup(const sm_cert *c)
 	if (!d)
 		return NULL;
 	*d = *c;
-	d->vendor_name = d->product = d->category = d->firmware = d->requirements = d->url = NULL;
+	d->vendor_name = d->product = d->category = d->firmware = d->requirements = d->url = d->scheme_ref = NULL;
 	d->models = d->revoked = NULL;
 	d->history = NULL;
 	d->nmodels = d->nrevoked = d->nhistory = 0;
 	if (dup_str(&d->vendor_name, c->vendor_name) || dup_str(&d->product, c->product) ||
 	    dup_str(&d->category, c->category) || dup_str(&d->firmware, c->firmware) ||
-	    dup_str(&d->requirements, c->requirements) || dup_str(&d->url, c->url))
+	    dup_str(&d->requirements, c->requirements) || dup_str(&d->url, c->url) ||
+	    dup_str(&d->scheme_ref, c->scheme_ref))
 		goto fail;
 	if (dup_strv(&d->models, (const char *const *)c->models, c->nmodels))
 		goto fail;
@@ -262,6 +264,7 @@ sm_event *sm_event_new(int type)
 	if (!e)
 		return NULL;
 	e->type = type;
+	e->effective = SM_TIME_NONE;
 	e->expires = e->support_end = SM_DATE_NONE;
 	return e;
 }
@@ -403,6 +406,11 @@ int sm_check_url(const char *s, sm_err *err)
 	return 0;
 }
 
+int sm_check_scheme_ref(const char *s, sm_err *err)
+{
+	return sm_check_text(s, SM_SCHEME_REF_MAX, "scheme_ref", err);
+}
+
 static int check_models(char *const *models, size_t n, const char *field, sm_err *err)
 {
 	char name[32];
@@ -472,6 +480,8 @@ int sm_cert_validate(sm_cert *c, int levels, sm_err *err)
 		return rc;
 	if (c->url && (rc = sm_check_url(c->url, err)))
 		return rc;
+	if (c->scheme_ref && (rc = sm_check_scheme_ref(c->scheme_ref, err)))
+		return rc;
 	return 0;
 }
 
@@ -489,6 +499,9 @@ int sm_event_validate(const sm_event *e, sm_err *err)
 		return rc;
 	if (needs_reason(e->type) && !e->reason)
 		return sm_err_set(err, SM_EINVAL, "reason", "%s needs a reason (--reason TEXT)", sm_event_name(e->type));
+	if (e->effective != SM_TIME_NONE && (e->effective < 0 || e->effective > e->at))
+		return sm_err_set(err, SM_EINVAL, "effective", "%s: the time it took effect is not between 1970 and the time "
+				  "it is recorded", sm_event_name(e->type));
 	switch (e->type) {
 	case SM_EV_ISSUE:
 		if (!e->cert)
@@ -578,7 +591,8 @@ static int push_history(sm_cert *s, const sm_event *e, uint64_t index)
 	s->history = h;
 	sm_history *n = &h[s->nhistory];
 	n->type = e->type;
-	n->at = e->at;
+	/* history moved in by an import shows when it happened, not when it was recorded */
+	n->at = e->effective != SM_TIME_NONE ? e->effective : e->at;
 	n->index = index;
 	n->reason = NULL;
 	if (dup_str(&n->reason, e->reason))

@@ -10,10 +10,10 @@
 
 /* Map keys, shared by the event payload and the stored state (schema/payloads.cddl). */
 enum {
-	K_TYPE = 1, K_ID = 2, K_AT = 3, K_REASON = 4,
+	K_TYPE = 1, K_ID = 2, K_AT = 3, K_REASON = 4, K_EFFECTIVE = 5,
 	K_SCHEME = 10, K_LEVEL = 11, K_VENDOR = 12, K_VENDOR_NAME = 13, K_PRODUCT = 14, K_MODELS = 15,
 	K_CATEGORY = 16, K_FIRMWARE = 17, K_REGISTERED = 18, K_EXPIRES = 19, K_SUPPORT_END = 20,
-	K_REQUIREMENTS = 21, K_URL = 22, K_VERSIONS = 23,
+	K_REQUIREMENTS = 21, K_URL = 22, K_VERSIONS = 23, K_SCHEME_REF = 24,
 	K_STATUS = 30, K_HISTORY = 31,
 	K_MAX = 32,
 };
@@ -100,8 +100,12 @@ int sm_event_encode(const sm_event *ev, sm_buf *out)
 	put_str(&e, K_ID, ev->id);
 	put_int(&e, K_AT, ev->at);
 	put_str(&e, K_REASON, ev->reason);
+	/* absent unless set: events without it encode as before the field existed */
+	if (ev->effective != SM_TIME_NONE)
+		put_int(&e, K_EFFECTIVE, ev->effective);
 	if (ev->type == SM_EV_ISSUE && ev->cert) {
 		put_record_fields(&e, ev->cert);
+		put_str(&e, K_SCHEME_REF, ev->cert->scheme_ref);
 	} else {
 		put_strv(&e, K_MODELS, ev->models, ev->nmodels);
 		put_str(&e, K_FIRMWARE, ev->firmware);
@@ -120,6 +124,7 @@ int sm_cert_encode(const sm_cert *c, sm_buf *out)
 	put_str(&e, K_ID, c->id);
 	put_record_fields(&e, c);
 	put_strv(&e, K_VERSIONS, c->revoked, c->nrevoked);
+	put_str(&e, K_SCHEME_REF, c->scheme_ref);
 	put_int(&e, K_STATUS, c->status);
 	key(&e, K_HISTORY);
 	if (!e.rc)
@@ -172,7 +177,7 @@ static int read_date(sm_cbor_rd *r, sm_date *d, const char *what, sm_err *err)
 	return 0;
 }
 
-/* Read one record field (keys 10..23) into `c`; false `handled` when the key is not one. */
+/* Read one record field (keys 10..22, 24) into `c`; false `handled` when the key is not one. */
 static int read_record_field(sm_cbor_rd *r, uint64_t k, sm_cert *c, bool *handled, sm_err *err)
 {
 	int64_t v;
@@ -198,6 +203,7 @@ static int read_record_field(sm_cbor_rd *r, uint64_t k, sm_cert *c, bool *handle
 	case K_SUPPORT_END: return read_date(r, &c->support_end, "support_end", err);
 	case K_REQUIREMENTS: return sm_cbor_read_text(r, SM_REQUIREMENTS_MAX, &c->requirements, "requirements", err);
 	case K_URL: return sm_cbor_read_text(r, SM_URL_MAX, &c->url, "url", err);
+	case K_SCHEME_REF: return sm_cbor_read_text(r, SM_SCHEME_REF_MAX, &c->scheme_ref, "scheme_ref", err);
 	default: *handled = false; return 0;
 	}
 }
@@ -247,6 +253,12 @@ int sm_event_decode(const uint8_t *p, size_t n, sm_event **out, sm_err *err)
 		case K_ID: rc = read_id(&r, e->id, err); continue;
 		case K_AT: rc = sm_cbor_read_int(&r, &e->at, "at", err); continue;
 		case K_REASON: rc = sm_cbor_read_text(&r, SM_REASON_MAX, &e->reason, "reason", err); continue;
+		case K_EFFECTIVE:
+			rc = sm_cbor_read_int(&r, &e->effective, "effective", err);
+			if (!rc && e->effective < 0)
+				rc = sm_err_set(err, SM_EINVAL, "effective", "effective time %lld is before 1970",
+						(long long)e->effective);
+			continue;
 		case K_VERSIONS:
 			/* the issue encoding has no versions: accepting them would sign what is then dropped */
 			if (e->type == SM_EV_ISSUE)

@@ -532,8 +532,107 @@ int sm_registry_find_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err)
 	return check_duplicate(t, draft, err);
 }
 
-static int issue_in(sm_registry *r, sm_txn *t, sm_cert *draft, int64_t now, sm_cert **out, sm_err *err)
+/* A draft's own id (an import keeping ids): of this registry's form, its year the registration's, its serial
+ * unused. The counter was moved past it before (sm_registry_import_many). */
+static int take_given_id(sm_txn *t, const sm_cert *draft, sm_err *err)
 {
+	char held[SM_ID_MAX + 1], date[11];
+	uint32_t serial = sm_store_id_serial(draft->id);
+	int rc = sm_check_id(draft->id, err);
+	if (rc)
+		return rc;
+	sm_date_format(draft->registered, date);
+	if (strncmp(draft->id + 3, date, 4) != 0)
+		return sm_err_set(err, SM_EINVAL, "id", "id %s does not carry the registration year %.4s", draft->id, date);
+	rc = sm_store_serial_id(t, serial, held);
+	if (rc == 0)
+		return sm_err_set(err, SM_EEXIST, "id", "id %s: serial %u is used already, by %s", draft->id, serial, held);
+	return rc == SM_ENOTFOUND ? 0 : sm_err_set(err, rc, NULL, "cannot read the serial index: %s", sm_strerror(rc));
+}
+
+/*
+ * Event `i` of the history a draft brings (an import), for certificate `id` recorded at `now` with the
+ * entry's time as its effective time; a firmware-revoke revokes the draft's revoked versions. The reason
+ * and versions are borrowed from the draft: release with history_event_free. NULL on OOM.
+ */
+static sm_event *history_event(const sm_cert *draft, size_t i, const char *id, int64_t now)
+{
+	const sm_history *h = &draft->history[i];
+	sm_event *e = sm_event_new(h->type);
+	if (!e)
+		return NULL;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->at = now;
+	e->effective = h->at;
+	e->reason = h->reason;
+	if (h->type == SM_EV_FW_REVOKE) {
+		e->versions = draft->revoked;
+		e->nversions = draft->nrevoked;
+	}
+	return e;
+}
+
+static void history_event_free(sm_event *e)
+{
+	if (!e)
+		return;
+	e->reason = NULL;
+	e->versions = NULL;
+	e->nversions = 0;
+	sm_event_free(e);
+}
+
+/* Append (t set) or only fold (t NULL: a check before the import) the history a draft brings after its issue. */
+static int replay_history(sm_registry *r, sm_txn *t, const sm_cert *draft, sm_cert **state, int64_t now,
+			  sm_err *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < draft->nhistory && !rc; i++) {
+		sm_cert *next = NULL;
+		if (draft->history[i].type == SM_EV_ISSUE)
+			continue;
+		sm_event *e = history_event(draft, i, (*state)->id, now);
+		if (!e)
+			return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+		rc = sm_event_validate(e, err);
+		if (!rc && t)
+			rc = sm_registry_append_event(r, t, e, *state, &next, err);
+		else if (!rc)
+			rc = sm_cert_apply(*state, e, 0, err);
+		history_event_free(e);
+		if (!rc && next) {
+			sm_cert_free(*state);
+			*state = next;
+		}
+	}
+	return rc;
+}
+
+int sm_registry_check_history(const sm_cert *draft, int64_t now, sm_err *err)
+{
+	sm_cert *state = sm_cert_new();
+	sm_event *e = sm_event_new(SM_EV_ISSUE);
+	int rc = state && e ? 0 : sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
+	if (!rc) {
+		snprintf(e->id, sizeof(e->id), "%s", draft->id[0] ? draft->id : "this row");
+		e->at = now;
+		if (draft->nhistory && draft->history[0].type == SM_EV_ISSUE)
+			e->effective = draft->history[0].at;
+		e->cert = (sm_cert *)(uintptr_t)draft; /* borrowed for the call */
+		if (!(rc = sm_event_validate(e, err)))
+			rc = sm_cert_apply(state, e, 0, err);
+		e->cert = NULL;
+	}
+	if (!rc)
+		rc = replay_history(NULL, NULL, draft, &state, now, err);
+	sm_event_free(e);
+	sm_cert_free(state);
+	return rc;
+}
+
+static int issue_in(sm_registry *r, sm_txn *t, sm_cert *draft, bool migrate, int64_t now, sm_cert **out, sm_err *err)
+{
+	sm_cert *state = NULL;
 	int rc = check_duplicate(t, draft, err);
 	if (rc)
 		return rc;
@@ -541,17 +640,48 @@ static int issue_in(sm_registry *r, sm_txn *t, sm_cert *draft, int64_t now, sm_c
 	if (!e)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	snprintf(draft->scheme, sizeof(draft->scheme), "%s", sm_registry_trust_now(r)->scheme);
-	if ((rc = next_id(t, draft, e->id))) {
+	if (migrate && draft->id[0]) {
+		rc = take_given_id(t, draft, err);
+		snprintf(e->id, sizeof(e->id), "%s", draft->id);
+	} else if ((rc = next_id(t, draft, e->id))) {
+		rc = sm_err_set(err, rc, NULL, "cannot assign an id: %s", sm_strerror(rc));
+	}
+	if (rc) {
 		sm_event_free(e);
-		return sm_err_set(err, rc, NULL, "cannot assign an id: %s", sm_strerror(rc));
+		return rc;
 	}
 	snprintf(draft->id, sizeof(draft->id), "%s", e->id);
 	e->at = now;
+	if (migrate && draft->nhistory && draft->history[0].type == SM_EV_ISSUE)
+		e->effective = draft->history[0].at;
 	e->cert = draft; /* borrowed for the call */
-	rc = sm_registry_append_event(r, t, e, NULL, out, err);
+	if (!(rc = sm_event_validate(e, err)))
+		rc = sm_registry_append_event(r, t, e, NULL, &state, err);
 	e->cert = NULL;
 	sm_event_free(e);
+	if (!rc && migrate)
+		rc = replay_history(r, t, draft, &state, now, err);
+	if (!rc && out) {
+		*out = state;
+		state = NULL;
+	}
+	sm_cert_free(state);
 	return rc;
+}
+
+/* The serial counter past the highest serial the drafts bring, so that no id it makes meets one of theirs. */
+static int counter_past(sm_txn *t, sm_cert **drafts, size_t n)
+{
+	uint64_t next = 0, want = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s = drafts[i]->id[0] ? sm_store_id_serial(drafts[i]->id) : 0;
+		if (s >= want)
+			want = s + 1;
+	}
+	if (want == 0)
+		return 0;
+	int rc = sm_store_meta_get_u64(t, "next_serial", &next);
+	return rc || want <= next ? rc : sm_store_meta_put_u64(t, "next_serial", want);
 }
 
 static int need_write(sm_registry *r, sm_err *err)
@@ -566,23 +696,27 @@ int sm_registry_issue(sm_registry *r, sm_cert *draft, int64_t now, sm_cert **out
 	if ((rc = need_write(r, err)) || (rc = sm_registry_validate_draft(r, draft, now, err)) ||
 	    (rc = sm_store_begin(r->store, true, &t, err)))
 		return rc;
-	if ((rc = issue_in(r, t, draft, now, out, err))) {
+	if ((rc = issue_in(r, t, draft, false, now, out, err))) {
 		sm_store_abort(t);
 		return rc;
 	}
 	return sm_store_commit(t, err);
 }
 
-int sm_registry_issue_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t now, sm_progress_fn progress,
-			   void *pctx, sm_err *err)
+static int issue_many(sm_registry *r, sm_cert **drafts, size_t n, bool migrate, int64_t now, sm_progress_fn progress,
+		      void *pctx, sm_err *err)
 {
 	sm_txn *t = NULL;
 	int rc;
 	if ((rc = need_write(r, err)) || (rc = sm_store_begin(r->store, true, &t, err)))
 		return rc;
+	if (migrate && (rc = counter_past(t, drafts, n))) {
+		sm_store_abort(t);
+		return sm_err_set(err, rc, NULL, "cannot move the serial counter: %s", sm_strerror(rc));
+	}
 	r->defer_statements = true;
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = issue_in(r, t, drafts[i], now, NULL, err);
+		rc = issue_in(r, t, drafts[i], migrate, now, NULL, err);
 		if (rc && err)
 			err->line = i + 1;
 		if (progress && (i % 1024 == 1023 || i + 1 == n))
@@ -594,6 +728,18 @@ int sm_registry_issue_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t n
 		return rc;
 	}
 	return sm_store_commit(t, err);
+}
+
+int sm_registry_issue_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t now, sm_progress_fn progress,
+			   void *pctx, sm_err *err)
+{
+	return issue_many(r, drafts, n, false, now, progress, pctx, err);
+}
+
+int sm_registry_import_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t now, sm_progress_fn progress,
+			    void *pctx, sm_err *err)
+{
+	return issue_many(r, drafts, n, true, now, progress, pctx, err);
 }
 
 int sm_registry_event(sm_registry *r, sm_event *e, int64_t now, sm_cert **out, sm_err *err)

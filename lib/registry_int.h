@@ -63,6 +63,12 @@ int sm_registry_append_event(sm_registry *r, sm_txn *t, sm_event *e, const sm_ce
 /** Validate a draft for issue: the record's fields (sm_cert_validate) and a registration date not in the future. */
 int sm_registry_validate_draft(sm_registry *r, sm_cert *draft, int64_t now, sm_err *err);
 
+/**
+ * Fold a draft's issue and the history it brings (sm_registry_issue_many) without writing anything: the
+ * import's check of a row before its transaction. SM_ESTATE / SM_EINVAL naming why, SM_ENOMEM.
+ */
+int sm_registry_check_history(const sm_cert *draft, int64_t now, sm_err *err);
+
 /** SM_EEXIST (naming the certificate) when a certificate has the draft's vendor, one of its models and its registration date. */
 int sm_registry_find_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err);
 

@@ -12,7 +12,8 @@
  * 64 bytes, names of 200): every model of a long certificate is searchable */
 #define GRAMS_MAX 8192
 
-/* Searchable text: each field in the search fold (sm_text_fold), fields joined by '\n'. */
+/* Searchable text: each field in the search fold (sm_text_fold), fields joined by '\n'. The scheme's own
+ * registration number (scheme_ref) is searched as the id is: a number printed on a label or in a manual. */
 static void fold_append(sm_buf *b, const char *s, int *rc)
 {
 	if (!*rc)
@@ -30,6 +31,8 @@ static int search_text(const sm_cert *c, sm_buf *b)
 	fold_append(b, c->product ? c->product : "", &rc);
 	for (size_t i = 0; i < c->nmodels; i++)
 		fold_append(b, c->models[i], &rc);
+	if (c->scheme_ref)
+		fold_append(b, c->scheme_ref, &rc);
 	if (!rc)
 		rc = sm_buf_terminate(b);
 	return rc;

@@ -5,26 +5,63 @@
 #include <string.h>
 
 #include "registry_int.h"
+#include "starmark/client.h"
 #include "starmark/csv.h"
 #include "starmark/json.h"
 #include "starmark/transfer.h"
 
-/* id and status are the two columns `export --format csv` adds: an import assigns a new id and
- * takes only active certificates, so that an export can be imported into a new registry. */
+/* The contract's columns, then what `export --format csv` adds: the certificate's id, its status with the
+ * reason and date of the event that set it, the revoked firmware with its reason and date, and the scheme's own
+ * registration number. An import takes them all, so an export moves into a new registry as it was
+ * (docs/interface-notes.md, "Migration"). */
 enum col {
 	C_VENDOR, C_VENDOR_NAME, C_PRODUCT, C_MODELS, C_LEVEL, C_FIRMWARE, C_CATEGORY, C_REGISTERED, C_EXPIRES,
-	C_SUPPORT_END, C_REQUIREMENTS, C_URL, C_ID, C_STATUS, C_FW_REVOKED, C_COUNT
+	C_SUPPORT_END, C_REQUIREMENTS, C_URL, C_ID, C_STATUS, C_FW_REVOKED, C_SCHEME_REF, C_STATUS_REASON,
+	C_STATUS_DATE, C_FW_REVOKED_REASON, C_FW_REVOKED_DATE, C_COUNT
 };
 
 static const char *const col_names[C_COUNT] = {
 	"vendor", "vendor_name", "product", "models", "level", "firmware", "category", "registered", "expires",
-	"support_end", "requirements", "url", "id", "status", "firmware_revoked",
+	"support_end", "requirements", "url", "id", "status", "firmware_revoked", "scheme_ref", "status_reason",
+	"status_date", "firmware_revoked_reason", "firmware_revoked_date",
 };
 
 static const bool col_required[C_COUNT] = {
 	[C_VENDOR] = true, [C_VENDOR_NAME] = true, [C_PRODUCT] = true, [C_MODELS] = true,
 	[C_LEVEL] = true, [C_FIRMWARE] = true, [C_REGISTERED] = true,
 };
+
+/*
+ * Spreadsheet formulas (OWASP, "CSV injection"): a cell a spreadsheet would run starts with one of these.
+ * Export writes such a cell with a leading apostrophe, and also a cell that already starts with apostrophes
+ * before one of them, so that import strips exactly one apostrophe from a cell of the form '+[=+-@\t\r]...:
+ * an export imports as the values it was made from.
+ */
+static bool formula_start(char ch)
+{
+	return ch == '=' || ch == '+' || ch == '-' || ch == '@' || ch == '\t' || ch == '\r';
+}
+
+static bool needs_neutral(const char *s)
+{
+	while (*s == '\'')
+		s++;
+	return formula_start(*s);
+}
+
+static void add_warning(sm_import_report *rep, size_t line, const char *field, const char *value)
+{
+	rep->warned++;
+	if (rep->nwarnings >= SM_IMPORT_MAX_ERRORS)
+		return;
+	sm_row_error *x = &rep->warnings[rep->nwarnings++];
+	char q[40];
+	sm_err_quote(q, sizeof(q), value, strlen(value));
+	x->line = line;
+	snprintf(x->field, sizeof(x->field), "%s", field);
+	snprintf(x->msg, sizeof(x->msg), "%s '%s' starts with '%c': a spreadsheet would run it as a formula; imported as "
+		 "written (an export writes it as '%s)", field, q, value[0] == '\t' ? 'T' : value[0], q);
+}
 
 static void add_error(sm_import_report *rep, size_t line, const sm_err *e)
 {
@@ -81,38 +118,119 @@ static char *trimmed_dup(const char *s, size_t n)
 	return d;
 }
 
-static int split_models(sm_cert *c, const char *s, sm_err *err)
+/* A time column: "YYYY-MM-DD" (that day, 00:00 UTC) or "YYYY-MM-DDTHH:MM:SSZ". */
+static int parse_when(const char *v, const char *field, int64_t *out, sm_err *err)
+{
+	sm_date d;
+	if (strlen(v) == 10) {
+		int rc = sm_date_parse(v, false, field, &d, err);
+		if (!rc)
+			*out = (int64_t)d * 86400;
+		return rc;
+	}
+	return sm_time_parse(v, field, out, err);
+}
+
+static int push_history(sm_cert *c, int type, int64_t at, const char *reason)
+{
+	sm_history *h = realloc(c->history, (c->nhistory + 1) * sizeof(*h));
+	if (!h)
+		return SM_ENOMEM;
+	c->history = h;
+	h[c->nhistory] = (sm_history){ type, at, NULL, 0 };
+	if (reason && !(h[c->nhistory].reason = strdup(reason)))
+		return SM_ENOMEM;
+	c->nhistory++;
+	return 0;
+}
+
+/* The history a CSV row states: its firmware revocation, then the event that set its status. */
+static int csv_history(sm_cert *c, const char *const *v, sm_err *err)
+{
+	int64_t at = 0;
+	int rc = 0;
+	if (*v[C_FW_REVOKED_REASON] || *v[C_FW_REVOKED_DATE]) {
+		if (!c->nrevoked)
+			return sm_err_set(err, SM_EINVAL, "firmware_revoked", "firmware_revoked is empty, but a reason or date "
+					  "of a revocation is given");
+		if (!*v[C_FW_REVOKED_DATE])
+			return sm_err_set(err, SM_EINVAL, "firmware_revoked_date", "firmware_revoked_date is required with "
+					  "firmware_revoked (when the versions were revoked)");
+		if ((rc = parse_when(v[C_FW_REVOKED_DATE], "firmware_revoked_date", &at, err)))
+			return rc;
+		if (!*v[C_FW_REVOKED_REASON])
+			return sm_err_set(err, SM_EINVAL, "firmware_revoked_reason", "firmware_revoked_reason is required "
+					  "with firmware_revoked (why the versions were revoked)");
+		if ((rc = push_history(c, SM_EV_FW_REVOKE, at, v[C_FW_REVOKED_REASON])))
+			return rc;
+	} else if (c->nrevoked) {
+		return sm_err_set(err, SM_EINVAL, "firmware_revoked_reason", "firmware_revoked lists versions: "
+				  "firmware_revoked_reason and firmware_revoked_date say why and when they were revoked");
+	}
+	bool stated = c->status == SM_STATUS_SUSPENDED || c->status == SM_STATUS_REVOKED;
+	if (!stated) {
+		if (*v[C_STATUS_REASON] || *v[C_STATUS_DATE])
+			return sm_err_set(err, SM_EINVAL, *v[C_STATUS_REASON] ? "status_reason" : "status_date",
+					  "status_reason and status_date belong to a suspended or revoked row");
+		return 0;
+	}
+	if (!*v[C_STATUS_DATE])
+		return sm_err_set(err, SM_EINVAL, "status_date", "status_date is required when status is %s (when it "
+				  "was %s)", v[C_STATUS], v[C_STATUS]);
+	if (!*v[C_STATUS_REASON])
+		return sm_err_set(err, SM_EINVAL, "status_reason", "status_reason is required when status is %s (why it "
+				  "was %s)", v[C_STATUS], v[C_STATUS]);
+	if ((rc = parse_when(v[C_STATUS_DATE], "status_date", &at, err)))
+		return rc;
+	return push_history(c, c->status == SM_STATUS_SUSPENDED ? SM_EV_SUSPEND : SM_EV_REVOKE, at, v[C_STATUS_REASON]);
+}
+
+/* Model numbers or versions separated by ';', as export writes them. */
+static int split_list(char ***out, size_t *n, size_t max, const char *s, const char *field, sm_err *err)
 {
 	size_t cap = 0;
 	const char *p = s;
 	while (true) {
 		const char *semi = strchr(p, ';');
 		size_t len = semi ? (size_t)(semi - p) : strlen(p);
-		if (c->nmodels == SM_MODELS_MAX)
-			return sm_err_set(err, SM_EINVAL, "models", "more than %d model numbers", SM_MODELS_MAX);
-		if (c->nmodels == cap) {
+		if (*n == max)
+			return sm_err_set(err, SM_EINVAL, field, "more than %zu %s", max,
+					  strcmp(field, "models") == 0 ? "model numbers" : "revoked versions");
+		if (*n == cap) {
 			cap = cap ? cap * 2 : 4;
-			char **v = realloc(c->models, cap * sizeof(*v));
+			char **v = realloc(*out, cap * sizeof(*v));
 			if (!v)
 				return SM_ENOMEM;
-			c->models = v;
+			*out = v;
 		}
-		if (!(c->models[c->nmodels] = trimmed_dup(p, len)))
+		if (!((*out)[*n] = trimmed_dup(p, len)))
 			return SM_ENOMEM;
-		c->nmodels++;
+		(*n)++;
 		if (!semi)
 			return 0;
 		p = semi + 1;
 	}
 }
 
-static int csv_row_to_cert(const int *map, const char **f, size_t nf, sm_cert **out, sm_err *err)
+/*
+ * One CSV row into a draft. A cell neutralised by an export ('=...) loses its apostrophe; a cell a spreadsheet
+ * would run, not neutralised, is taken as written and its column set in *warn (a bit per column).
+ */
+static int csv_row_to_cert(const int *map, const char **f, size_t nf, sm_cert **out, unsigned *warn, sm_err *err)
 {
+	const char *v[C_COUNT];
 	sm_cert *c = sm_cert_new();
 	int rc = c ? 0 : SM_ENOMEM;
+	*warn = 0;
+	for (int col = 0; col < C_COUNT; col++) {
+		v[col] = map[col] >= 0 && (size_t)map[col] < nf ? f[map[col]] : "";
+		if (v[col][0] == '\'' && needs_neutral(v[col] + 1))
+			v[col]++;
+		else if (formula_start(v[col][0]))
+			*warn |= 1u << col;
+	}
 	for (int col = 0; col < C_COUNT && !rc; col++) {
-		const char *v = map[col] >= 0 && (size_t)map[col] < nf ? f[map[col]] : "";
-		if (!*v) {
+		if (!*v[col]) {
 			if (col_required[col])
 				rc = sm_err_set(err, SM_EINVAL, col_names[col], "%s is required and empty", col_names[col]);
 			continue;
@@ -120,38 +238,46 @@ static int csv_row_to_cert(const int *map, const char **f, size_t nf, sm_cert **
 		char **dst = NULL;
 		switch (col) {
 		case C_VENDOR:
-			if (!(rc = sm_check_vendor(v, err)))
-				snprintf(c->vendor, sizeof(c->vendor), "%s", v);
+			if (!(rc = sm_check_vendor(v[col], err)))
+				snprintf(c->vendor, sizeof(c->vendor), "%s", v[col]);
 			break;
 		case C_VENDOR_NAME: dst = &c->vendor_name; break;
 		case C_PRODUCT: dst = &c->product; break;
-		case C_MODELS: rc = split_models(c, v, err); break;
-		case C_LEVEL: rc = parse_level(v, &c->level, err); break;
+		case C_MODELS: rc = split_list(&c->models, &c->nmodels, SM_MODELS_MAX, v[col], "models", err); break;
+		case C_LEVEL: rc = parse_level(v[col], &c->level, err); break;
 		case C_FIRMWARE: dst = &c->firmware; break;
 		case C_CATEGORY: dst = &c->category; break;
-		case C_REGISTERED: rc = sm_date_parse(v, false, "registered", &c->registered, err); break;
-		case C_EXPIRES: rc = sm_date_parse(v, false, "expires", &c->expires, err); break;
-		case C_SUPPORT_END: rc = sm_date_parse(v, true, "support_end", &c->support_end, err); break;
+		case C_REGISTERED: rc = sm_date_parse(v[col], false, "registered", &c->registered, err); break;
+		case C_EXPIRES: rc = sm_date_parse(v[col], false, "expires", &c->expires, err); break;
+		case C_SUPPORT_END: rc = sm_date_parse(v[col], true, "support_end", &c->support_end, err); break;
 		case C_REQUIREMENTS: dst = &c->requirements; break;
 		case C_URL: dst = &c->url; break;
-		case C_ID: break;
+		case C_SCHEME_REF: dst = &c->scheme_ref; break;
+		case C_ID:
+			if (strlen(v[col]) > SM_ID_MAX)
+				rc = sm_err_set(err, SM_EINVAL, "id", "id is %zu bytes: not an id of this registry "
+						"(SM-YYYY-NNNNNN); a scheme's own number goes in scheme_ref", strlen(v[col]));
+			else
+				snprintf(c->id, sizeof(c->id), "%s", v[col]);
+			break;
 		case C_FW_REVOKED:
-			/* an import makes a new certificate: revocations are events of the old one's log */
-			rc = sm_err_set(err, SM_EINVAL, "firmware_revoked", "firmware_revoked is '%.60s': a record with "
-					"revoked firmware cannot be imported as a new one", v);
+			rc = split_list(&c->revoked, &c->nrevoked, SM_REVOKED_MAX, v[col], "firmware_revoked", err);
 			break;
 		case C_STATUS:
-			if (strcmp(v, "active") != 0)
-				rc = sm_err_set(err, SM_EINVAL, "status", "status is '%s': only an active certificate can be "
-						"imported as a new one", v);
+			if ((c->status = sm_status_from_name(v[col])) < 0)
+				rc = sm_err_set(err, SM_EINVAL, "status", "status '%.40s' is not active, suspended, revoked or "
+						"expired", v[col]);
 			break;
+		default: break; /* the history's columns, read below */
 		}
-		if (dst && !rc && !(*dst = strdup(v)))
+		if (dst && !rc && !(*dst = strdup(v[col])))
 			rc = SM_ENOMEM;
 	}
+	if (!rc)
+		rc = csv_history(c, v, err);
 	if (rc) {
 		sm_cert_free(c);
-		return rc;
+		return rc == SM_ENOMEM ? sm_err_set(err, rc, NULL, "out of memory") : rc;
 	}
 	*out = c;
 	return 0;
@@ -191,11 +317,113 @@ static void drafts_free(drafts *d)
 	free(d->line);
 }
 
+/* The status the status events of a history leave. */
+static int history_status(const sm_cert *c)
+{
+	int st = SM_STATUS_ACTIVE;
+	for (size_t i = 0; i < c->nhistory; i++)
+		if (c->history[i].type == SM_EV_SUSPEND)
+			st = SM_STATUS_SUSPENDED;
+		else if (c->history[i].type == SM_EV_REVOKE)
+			st = SM_STATUS_REVOKED;
+		else if (c->history[i].type == SM_EV_REINSTATE)
+			st = SM_STATUS_ACTIVE;
+	return st;
+}
+
+/* An id a row brings: of this registry's form, written as the registry writes it, its year the registration's. */
+static int check_row_id(const sm_cert *c, sm_err *err)
+{
+	char q[40], canon[SM_ID_MAX + 1], date[11];
+	sm_err_quote(q, sizeof(q), c->id, strlen(c->id));
+	uint32_t serial = sm_store_id_serial(c->id);
+	bool ok = sm_check_id(c->id, NULL) == 0 && serial != 0;
+	if (ok) {
+		snprintf(canon, sizeof(canon), "SM-%.4s-%06u", c->id + 3, serial);
+		ok = strcmp(canon, c->id) == 0;
+	}
+	sm_date_format(c->registered, date);
+	if (!ok)
+		return sm_err_set(err, SM_EINVAL, "id", "id '%s' is not an id of this registry (SM-YYYY-NNNNNN, the serial "
+				  "without extra leading zeros); a scheme's own registration number goes in scheme_ref", q);
+	if (strncmp(c->id + 3, date, 4) != 0)
+		return sm_err_set(err, SM_EINVAL, "id", "id %s does not carry the registration year %.4s", c->id, date);
+	return 0;
+}
+
+/*
+ * What a row brings besides the record, checked and put in the form sm_registry_import_many writes: the issue
+ * dated (the history's issue time, else the registration date), the first firmware revocation (it revokes every
+ * listed version; later ones and amend and renew are in the record already) and every status event, in their
+ * order; the status they leave must be the row's. `csv` names the CSV's columns in errors, else "history".
+ */
+static int plan_row(sm_cert *c, int64_t now, bool csv, sm_err *err)
+{
+	sm_history *h = c->history, *keep = calloc(c->nhistory + 1, sizeof(*keep));
+	size_t n = c->nhistory, nk = 0;
+	bool fw = false;
+	int rc = keep ? 0 : SM_ENOMEM;
+	if (!rc && c->id[0])
+		rc = check_row_id(c, err);
+	for (size_t i = 0; i < n && !rc; i++)
+		if (h[i].type == SM_EV_ISSUE && nk == 0)
+			keep[nk++] = h[i];
+	if (!rc && nk == 0 && (int64_t)c->registered * 86400 <= now)
+		keep[nk++] = (sm_history){ SM_EV_ISSUE, (int64_t)c->registered * 86400, NULL, 0 };
+	for (size_t i = 0; i < n && !rc; i++) {
+		bool status = h[i].type == SM_EV_SUSPEND || h[i].type == SM_EV_REVOKE || h[i].type == SM_EV_REINSTATE;
+		if (status || (h[i].type == SM_EV_FW_REVOKE && !fw)) {
+			fw = fw || h[i].type == SM_EV_FW_REVOKE;
+			keep[nk++] = h[i];
+			h[i].reason = NULL; /* moved */
+		}
+	}
+	for (size_t i = 0; i < nk && !rc; i++)
+		if (keep[i].at > now) {
+			char when[21];
+			sm_time_format(keep[i].at, when);
+			rc = sm_err_set(err, SM_EINVAL, !csv ? "history.at" : keep[i].type == SM_EV_FW_REVOKE ? "firmware_revoked_date"
+				       : "status_date", "the %s is dated %s, after the time of the import",
+					sm_event_name(keep[i].type), when);
+		}
+	if (!rc && c->nrevoked && !fw)
+		rc = sm_err_set(err, SM_EINVAL, csv ? "firmware_revoked_reason" : "history", "revoked firmware needs its "
+				"firmware-revoke event (why and when)");
+	if (!rc && fw && !c->nrevoked)
+		rc = sm_err_set(err, SM_EINVAL, csv ? "firmware_revoked" : "firmware.revoked", "a firmware revocation "
+				"without the versions revoked");
+	if (!rc && c->status == 3) { /* expired: active, past its expiry */
+		char d[11] = "none";
+		if (c->expires != SM_DATE_NONE)
+			sm_date_format(c->expires, d);
+		if (!sm_cert_expired(c, sm_date_from_time(now)))
+			rc = sm_err_set(err, SM_EINVAL, "status", "status is expired, but the expiry is %s", d);
+		c->status = SM_STATUS_ACTIVE;
+	}
+	if (rc) {
+		for (size_t i = 0; i < nk; i++)
+			if (keep[i].type != SM_EV_ISSUE)
+				free(keep[i].reason);
+		free(keep);
+		return rc == SM_ENOMEM ? sm_err_set(err, rc, NULL, "out of memory") : rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(h[i].reason);
+	free(h);
+	keep[0].reason = keep[0].type == SM_EV_ISSUE ? NULL : keep[0].reason;
+	c->history = keep;
+	c->nhistory = nk;
+	if (history_status(c) != c->status)
+		return sm_err_set(err, SM_EINVAL, csv ? "status" : "history", "status is %s, but %s", sm_cert_status_name(c, 0),
+				  csv ? "status_reason and status_date are needed" : "no event of the history set it");
+	return 0;
+}
+
 /* Validate a parsed row and keep it, or report it. */
-static int take_row(sm_registry *r, drafts *d, sm_import_report *rep, sm_cert *c, size_t line, int64_t now)
+static int take_row(sm_registry *r, drafts *d, sm_import_report *rep, sm_cert *c, size_t line, int64_t now, bool csv)
 {
 	sm_err e = { 0 };
-	if (sm_registry_validate_draft(r, c, now, &e)) {
+	if (sm_registry_validate_draft(r, c, now, &e) || plan_row(c, now, csv, &e) || sm_registry_check_history(c, now, &e)) {
 		add_error(rep, line, &e);
 		sm_cert_free(c);
 		return 0;
@@ -238,7 +466,8 @@ static int read_csv(sm_registry *r, const char *data, size_t n, int64_t now, dra
 			sm_csv_free(csv);
 			return sm_err_set(err, SM_EINVAL, "csv", "line %zu: unknown column '%s' (columns: vendor, vendor_name, "
 					  "product, models, level, firmware, category, registered, expires, support_end, "
-					  "requirements, url, and from an export id, status, firmware_revoked)", line, q);
+					  "requirements, url, and for a migration id, scheme_ref, status, status_reason, "
+					  "status_date, firmware_revoked, firmware_revoked_reason, firmware_revoked_date)", line, q);
 		}
 		if (map[found] >= 0) {
 			sm_csv_free(csv);
@@ -268,11 +497,15 @@ static int read_csv(sm_registry *r, const char *data, size_t n, int64_t now, dra
 			add_error(rep, line, &e);
 			continue;
 		}
-		if (csv_row_to_cert(map, f, nf, &c, &e)) {
+		unsigned warn = 0;
+		if (csv_row_to_cert(map, f, nf, &c, &warn, &e)) {
 			add_error(rep, line, &e);
 			continue;
 		}
-		rc = take_row(r, d, rep, c, line, now);
+		for (int col = 0; col < C_COUNT; col++)
+			if (warn & (1u << col))
+				add_warning(rep, line, col_names[col], f[map[col]]);
+		rc = take_row(r, d, rep, c, line, now, true);
 	}
 	sm_csv_free(csv);
 	return rc;
@@ -310,7 +543,7 @@ static int read_jsonl(sm_registry *r, const char *data, size_t n, int64_t now, d
 			continue;
 		}
 		json_decref(j);
-		rc = take_row(r, d, rep, c, line, now);
+		rc = take_row(r, d, rep, c, line, now, false);
 	}
 	return rc;
 }
@@ -328,8 +561,46 @@ static int dupkey_cmp(const void *a, const void *b)
 	return c ? c : (x->draft > y->draft) - (x->draft < y->draft);
 }
 
+typedef struct serial_row {
+	uint32_t serial;
+	size_t draft;
+} serial_row;
+
+static int serial_cmp(const void *a, const void *b)
+{
+	const serial_row *x = a, *y = b;
+	if (x->serial != y->serial)
+		return (x->serial > y->serial) - (x->serial < y->serial);
+	return (x->draft > y->draft) - (x->draft < y->draft);
+}
+
+/* Rows keeping ids: a serial given twice is the later row's error. SM_ENOMEM. */
+static int mark_same_serials(drafts *d, bool *bad, sm_import_report *rep)
+{
+	serial_row *v = d->n ? malloc(d->n * sizeof(*v)) : NULL;
+	size_t n = 0;
+	if (d->n && !v)
+		return SM_ENOMEM;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i]->id[0])
+			v[n++] = (serial_row){ sm_store_id_serial(d->v[i]->id), i };
+	if (n)
+		qsort(v, n, sizeof(*v), serial_cmp);
+	for (size_t i = 1; i < n; i++)
+		if (v[i].serial == v[i - 1].serial && !bad[v[i].draft]) {
+			sm_err e = { 0 };
+			sm_err_set(&e, SM_EEXIST, "id", "id %s: its serial is the one of %s on line %zu", d->v[v[i].draft]->id,
+				   d->v[v[i - 1].draft]->id, d->line[v[i - 1].draft]);
+			add_error(rep, d->line[v[i].draft], &e);
+			bad[v[i].draft] = true;
+		}
+	free(v);
+	return 0;
+}
+
 static int mark_duplicates(sm_registry *r, drafts *d, bool *bad, sm_import_report *rep, sm_err *err)
 {
+	int rc = 0;
 	size_t total = 0;
 	for (size_t i = 0; i < d->n; i++)
 		total += d->v[i]->nmodels;
@@ -355,14 +626,29 @@ static int mark_duplicates(sm_registry *r, drafts *d, bool *bad, sm_import_repor
 		}
 	}
 	free(k);
+	/* ids kept by an import: each serial once in the file */
+	if ((rc = mark_same_serials(d, bad, rep)))
+		return sm_err_set(err, rc, NULL, "out of memory");
 	/* and against the registry */
 	sm_txn *t = NULL;
-	int rc = sm_store_begin(r->store, false, &t, err);
+	rc = sm_store_begin(r->store, false, &t, err);
 	for (size_t i = 0; i < d->n && !rc; i++) {
 		if (bad[i])
 			continue;
 		sm_err e = { 0 };
-		int drc = sm_registry_find_duplicate(t, d->v[i], &e);
+		char held[SM_ID_MAX + 1];
+		int drc = d->v[i]->id[0] ? sm_store_serial_id(t, sm_store_id_serial(d->v[i]->id), held) : SM_ENOTFOUND;
+		if (drc == 0) {
+			sm_err_set(&e, SM_EEXIST, "id", "id %s: its serial is used already, by %s", d->v[i]->id, held);
+			add_error(rep, d->line[i], &e);
+			bad[i] = true;
+			continue;
+		}
+		if (drc != SM_ENOTFOUND) {
+			rc = sm_err_set(err, drc, NULL, "cannot read the serial index: %s", sm_strerror(drc));
+			break;
+		}
+		drc = sm_registry_find_duplicate(t, d->v[i], &e);
 		if (drc == SM_EEXIST) {
 			add_error(rep, d->line[i], &e);
 			bad[i] = true;
@@ -393,7 +679,8 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 	if (n > SM_IMPORT_MAX_SIZE)
 		return sm_err_set(err, SM_ETOOBIG, "file", "the import file is %zu bytes, at most %u", n, SM_IMPORT_MAX_SIZE);
 	rep->errors = calloc(SM_IMPORT_MAX_ERRORS, sizeof(*rep->errors));
-	if (!rep->errors)
+	rep->warnings = calloc(SM_IMPORT_MAX_ERRORS, sizeof(*rep->warnings));
+	if (!rep->errors || !rep->warnings)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
 	rc = fmt == SM_FORMAT_CSV ? read_csv(r, data, n, now, &d, rep, err) : read_jsonl(r, data, n, now, &d, rep);
 	if (rc)
@@ -418,11 +705,16 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 			good[ng++] = d.v[i];
 	if (ng == 0)
 		goto out;
-	if ((rc = sm_registry_issue_many(r, good, ng, now, progress, pctx, err))) {
+	if ((rc = sm_registry_import_many(r, good, ng, now, progress, pctx, err))) {
 		/* a storage failure: nothing was written */
 		goto out;
 	}
 	rep->imported = ng;
+	for (size_t i = 0; i < ng; i++) {
+		rep->events++;
+		for (size_t h = 0; h < good[i]->nhistory; h++)
+			rep->events += good[i]->history[h].type != SM_EV_ISSUE;
+	}
 	snprintf(rep->first_id, sizeof(rep->first_id), "%s", good[0]->id);
 	snprintf(rep->last_id, sizeof(rep->last_id), "%s", good[ng - 1]->id);
 out:
@@ -435,6 +727,7 @@ out:
 void sm_import_report_cleanup(sm_import_report *rep)
 {
 	free(rep->errors);
+	free(rep->warnings);
 	memset(rep, 0, sizeof(*rep));
 }
 
@@ -454,16 +747,42 @@ static int csv_field(sm_buf *b, const char *s, bool last)
 	if (!s)
 		s = "";
 	bool quote = strpbrk(s, ",\"\r\n") != NULL || (*s && (s[0] == ' ' || s[strlen(s) - 1] == ' '));
-	if (quote) {
+	if (quote)
 		rc = sm_buf_append(b, "\"", 1);
+	if (!rc && needs_neutral(s))
+		rc = sm_buf_append(b, "'", 1);
+	if (quote && !rc) {
 		for (const char *p = s; *p && !rc; p++)
 			rc = *p == '"' ? sm_buf_append(b, "\"\"", 2) : sm_buf_append(b, p, 1);
 		if (!rc)
 			rc = sm_buf_append(b, "\"", 1);
-	} else {
+	} else if (!rc) {
 		rc = sm_buf_puts(b, s);
 	}
 	return rc ? rc : sm_buf_append(b, last ? "\r\n" : ",", last ? 2 : 1);
+}
+
+/* A history time as the CSV writes it: the day alone at 00:00:00 UTC (a migrated list's dates), else the time. */
+static void when_format(int64_t t, char out[21])
+{
+	if (t % 86400 == 0)
+		sm_date_format(sm_date_from_time(t), out);
+	else
+		sm_time_format(t, out);
+}
+
+/* The event that set the certificate's status (the last suspend or revoke) and its first firmware revocation. */
+static void history_columns(const sm_cert *c, const sm_history **status, const sm_history **fw)
+{
+	*status = *fw = NULL;
+	for (size_t i = 0; i < c->nhistory; i++) {
+		const sm_history *h = &c->history[i];
+		if ((h->type == SM_EV_SUSPEND && c->status == SM_STATUS_SUSPENDED) ||
+		    (h->type == SM_EV_REVOKE && c->status == SM_STATUS_REVOKED))
+			*status = h;
+		if (h->type == SM_EV_FW_REVOKE && !*fw)
+			*fw = h;
+	}
 }
 
 /* One certificate's line (CSV) or lines (JSONL never has more than one), to the sink. */
@@ -480,8 +799,14 @@ static int export_cert(struct export_ctx *x, const sm_cert *c)
 		free(s);
 		json_decref(j);
 	} else {
-		char level[4], reg[11], exp[11], sup[11];
+		char level[4], reg[11], exp[11], sup[11], sdate[21] = "", fdate[21] = "";
+		const sm_history *st, *fw;
 		sm_buf models = SM_BUF_INIT, revoked = SM_BUF_INIT;
+		history_columns(c, &st, &fw);
+		if (st)
+			when_format(st->at, sdate);
+		if (fw && c->nrevoked)
+			when_format(fw->at, fdate);
 		for (size_t i = 0; i < c->nmodels && !rc; i++)
 			rc = sm_buf_printf(&models, "%s%s", i ? ";" : "", c->models[i]);
 		for (size_t i = 0; i < c->nrevoked && !rc; i++)
@@ -500,7 +825,8 @@ static int export_cert(struct export_ctx *x, const sm_cert *c)
 				       rc ? "" : (const char *)models.data, level, c->firmware,
 				       rc || !c->nrevoked ? "" : (const char *)revoked.data, c->category, reg,
 				       c->expires != SM_DATE_NONE ? exp : "", c->support_end != SM_DATE_NONE ? sup : "",
-				       c->requirements, c->url };
+				       c->requirements, c->url, c->scheme_ref, st ? st->reason : NULL, sdate,
+				       fw && c->nrevoked ? fw->reason : NULL, fdate };
 		size_t nc = sizeof(cols) / sizeof(cols[0]);
 		for (size_t i = 0; i < nc && !rc; i++)
 			rc = csv_field(&x->line, cols[i], i + 1 == nc);
@@ -532,8 +858,10 @@ int sm_export_list(sm_registry *r, enum sm_format fmt, const sm_filter *f, sm_da
 	sm_cert_list l = { 0 };
 	int rc = 0;
 	if (fmt == SM_FORMAT_CSV) {
+		/* the migration's columns after the first release's, so that a reader by position still reads those */
 		const char *hdr = "id,status,vendor,vendor_name,product,models,level,firmware,firmware_revoked,category,"
-				  "registered,expires,support_end,requirements,url\r\n";
+				  "registered,expires,support_end,requirements,url,scheme_ref,status_reason,status_date,"
+				  "firmware_revoked_reason,firmware_revoked_date\r\n";
 		rc = write(wctx, hdr, strlen(hdr));
 	}
 	if (!rc && filters(f)) {

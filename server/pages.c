@@ -64,6 +64,7 @@ struct words {
 	 * %s is a date */
 	const char *events[8], *valid_until, *support_ends, *support_ended, *at_home[4];
 	const char *colon; /* between an event and its reason */
+	const char *scheme_ref; /* the scheme's own registration number (a migrated list's) */
 };
 
 static const struct words W[2] = {
@@ -95,7 +96,7 @@ static const struct words W[2] = {
 		   "was certified for. Ask the vendor or your installer whether an update or a replacement is needed.",
 		   "If this device is in your home: it keeps working, but its certification has ended. Ask the vendor "
 		   "whether it has been certified again or an update is available." },
-		 ": " },
+		 ": ", "Scheme registration number" },
 	[JA] = { "認証情報", "正規のラベルです（登録機関の署名を確認しました）", "正規のラベルではありません",
 		 "このラベルは登録機関が発行したものではありません。"
 		 "この製品が認証されていることの証明にはなりません。",
@@ -122,7 +123,7 @@ static const struct words W[2] = {
 		   "更新や交換が必要かどうか、事業者または設置業者にお問い合わせください。",
 		   "ご家庭でこの機器をお使いの場合：機器はそのまま動作しますが、認証期間は終了しています。"
 		   "再認証や更新の有無を事業者にお問い合わせください。" },
-		 "：" },
+		 "：", "制度の登録番号" },
 };
 
 /*
@@ -328,6 +329,8 @@ static int cert_body(sm_buf *b, const struct words *w, const sm_cert *c, sm_date
 	snprintf(lvtext, sizeof(lvtext), "%s %d (%s)", c->scheme, c->level, STARS[lv]);
 	if (!rc)
 		rc = row(b, w->id, c->id);
+	if (!rc && c->scheme_ref)
+		rc = row(b, w->scheme_ref, c->scheme_ref);
 	if (!rc)
 		rc = row(b, w->level, lvtext);
 	char vend[300];

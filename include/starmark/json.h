@@ -21,11 +21,20 @@ json_t *sm_cert_to_json(const sm_cert *c, sm_date today);
 /**
  * A certificate draft from the issue body shape (INTERFACE.md: vendor{code,name}, product,
  * models[], level, firmware{covered}, category, registered, expires, support_end, requirements,
- * url). With `allow_export_keys`, the keys `export --format jsonl` adds (id, scheme, status,
- * history, firmware.revoked) are accepted, and a record whose status is not active is refused.
- * Unknown keys and wrong types are refused naming the key. The draft is not yet validated.
+ * url, scheme_ref). With `allow_export_keys`, the keys `export --format jsonl` adds are read into
+ * the draft for an import to check and replay: `id` (as given, unchecked), `status` (its
+ * sm_status_from_name value: 3 for expired), `history` (sm_history_from_json) and
+ * `firmware.revoked`; `scheme` is ignored (the registry's own is assigned). Unknown keys and wrong
+ * types are refused naming the key. The draft is not yet validated.
  */
 int sm_cert_from_json(const json_t *j, bool allow_export_keys, sm_cert **out, sm_err *err);
+
+/**
+ * The `history` array of a certificate's view (`[{"event", "at", "reason", "log_index"}]`) into
+ * c->history (c->nhistory entries; c must have none). Event names and times (RFC 3339 UTC) are
+ * checked, reasons for type and size. SM_EINVAL naming "history" or "history.at", SM_ENOMEM.
+ */
+int sm_history_from_json(const json_t *v, sm_cert *c, sm_err *err);
 
 /** True when JSON text nests objects/arrays deeper than `max` (checked before jansson builds anything). */
 bool sm_json_too_deep(const char *s, size_t n, int max);

@@ -20,6 +20,7 @@
 #define SM_CATEGORY_MAX 32
 #define SM_REQUIREMENTS_MAX 32
 #define SM_URL_MAX 512
+#define SM_SCHEME_REF_MAX 64  /* a scheme's own registration number */
 #define SM_REASON_MAX 500
 #define SM_REVOKED_MAX 256    /* revoked firmware versions per certificate */
 #define SM_HISTORY_MAX 4096   /* events per certificate */
@@ -28,6 +29,8 @@
 /* A calendar date as days since 1970-01-01; SM_DATE_NONE when unset. */
 typedef int32_t sm_date;
 #define SM_DATE_NONE INT32_MIN
+/* A Unix time that is not set. */
+#define SM_TIME_NONE INT64_MIN
 
 /**
  * Parse "YYYY-MM-DD" (a real calendar date, years 1970..9999). With `allow_month`, "YYYY-MM"
@@ -88,6 +91,8 @@ typedef struct sm_cert {
 	sm_date support_end; /* optional */
 	char *requirements;  /* optional */
 	char *url;           /* optional */
+	char *scheme_ref;    /* optional: the scheme's own registration number (printed on labels and lists
+	                      * before the registry knew the certificate); searchable, not an id */
 	int status;          /* enum sm_status */
 	sm_history *history;
 	size_t nhistory;
@@ -113,7 +118,9 @@ int sm_status_from_name(const char *s);
 typedef struct sm_event {
 	int type;
 	char id[SM_ID_MAX + 1];
-	int64_t at;
+	int64_t at;             /* when the event was recorded (the signing key must be valid then) */
+	int64_t effective;      /* when it took effect, when that is earlier (history an import moves in):
+	                         * the history shows this time; SM_TIME_NONE otherwise */
 	char *reason;
 	sm_cert *cert;          /* issue */
 	char **models;          /* amend: models to add */
@@ -139,6 +146,8 @@ int sm_check_text(const char *s, size_t max, const char *field, sm_err *err);
 int sm_check_category(const char *s, sm_err *err);
 int sm_check_requirements(const char *s, sm_err *err);
 int sm_check_url(const char *s, sm_err *err);
+/** A scheme's registration number: printable UTF-8, 1..SM_SCHEME_REF_MAX bytes, no edge spaces. */
+int sm_check_scheme_ref(const char *s, sm_err *err);
 /** True when `s` (of `n` bytes) is valid UTF-8 without control characters (tab excluded too). */
 bool sm_utf8_printable(const char *s, size_t n);
 
@@ -151,7 +160,7 @@ int sm_cert_validate(sm_cert *c, int levels, sm_err *err);
 
 /**
  * Validate an event's own fields (not against a state): reasons present where needed, versions
- * valid, dates real.
+ * valid, dates real, an effective time (when set) not negative and not after the recording time.
  */
 int sm_event_validate(const sm_event *e, sm_err *err);
 

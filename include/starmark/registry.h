@@ -163,10 +163,24 @@ typedef void (*sm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
  * Issue every draft, in order, in one transaction. Drafts must be validated already
  * (sm_cert_validate); they receive their ids. A duplicate — the same vendor, a shared model and
  * the same registration date as an existing certificate or an earlier draft — is refused with
- * SM_EEXIST naming the draft's index in err->line (1-based) and nothing is written.
+ * SM_EEXIST naming the draft's index in err->line (1-based) and nothing is written. A draft's own
+ * id, status and history are not read.
  */
 int sm_registry_issue_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t now, sm_progress_fn progress,
 			   void *pctx, sm_err *err);
+/**
+ * As sm_registry_issue_many, for a migration (sm_import), which moves certificates in with their ids
+ * and history:
+ * - a draft whose `id` is set keeps it: it must be an id of this registry's form whose year is the
+ *   registration's and whose serial no certificate holds (SM_EINVAL, SM_EEXIST naming "id"); the
+ *   serial counter moves past the highest such serial first, so the ids it makes never meet them;
+ * - a draft's `history` is written after the issue as signed events whose effective time (the
+ *   history's time) is the entry's `at`, recorded at `now`: an ISSUE first entry dates the issue;
+ *   FW_REVOKE revokes the draft's `revoked` versions; SUSPEND, REVOKE and REINSTATE with the entry's
+ *   reason. A transition the fold refuses is SM_ESTATE. The draft's `status` is not read.
+ */
+int sm_registry_import_many(sm_registry *r, sm_cert **drafts, size_t n, int64_t now, sm_progress_fn progress,
+			    void *pctx, sm_err *err);
 
 /* ---- the log ---- */
 

@@ -27,9 +27,13 @@ typedef struct sm_row_error {
 typedef struct sm_import_report {
 	size_t rows;      /* data rows read */
 	size_t imported;  /* certificates issued */
+	size_t events;    /* log entries written: each certificate's issue and the history it brought */
 	size_t bad;       /* rows refused */
 	sm_row_error *errors; /* the first SM_IMPORT_MAX_ERRORS of them */
 	size_t nerrors;
+	size_t warned;    /* cells a spreadsheet would run as formulas, imported as written (CSV) */
+	sm_row_error *warnings; /* the first SM_IMPORT_MAX_ERRORS of them */
+	size_t nwarnings;
 	char first_id[SM_ID_MAX + 1], last_id[SM_ID_MAX + 1];
 } sm_import_report;
 
@@ -40,6 +44,15 @@ typedef struct sm_import_report {
  * certificate or of an earlier row). With errors and !skip_bad nothing is imported and
  * SM_EINVAL is returned; otherwise the good rows are signed and appended in one write
  * transaction (all of them or, on a storage failure, none).
+ *
+ * A migration: the columns (CSV) or keys (JSONL, the `show --json` shape) an export adds are taken
+ * too. A row's `id` of this registry's form is kept when unused (refused naming the row otherwise;
+ * an id of another form is refused: a scheme's own number is `scheme_ref`), and the serial counter
+ * moves past the highest; a row's status (active, suspended, revoked, expired) and revoked firmware
+ * are written as signed events dated by the row (status_date, firmware_revoked_date, or the JSONL
+ * history's times). CSV cells an export neutralised for spreadsheets ('=...) lose that one
+ * apostrophe; cells a spreadsheet would run, not neutralised, are imported and reported in
+ * rep->warnings. docs/interface-notes.md, "Migration", says what moves and what does not.
  */
 int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bool skip_bad, int64_t now,
 	      sm_progress_fn progress, void *pctx, sm_import_report *rep, sm_err *err);
@@ -48,7 +61,11 @@ void sm_import_report_cleanup(sm_import_report *rep);
 /* Output sink: return 0, or a negative SM_E* code to stop. */
 typedef int (*sm_write_fn)(void *ctx, const void *p, size_t n);
 
-/** Export every certificate as CSV (the import columns plus id and status) or JSON Lines (`show --json`). */
+/**
+ * Export every certificate as CSV (the import columns, then id, status, firmware_revoked and the
+ * migration's columns; a cell a spreadsheet would run is written with a leading apostrophe) or
+ * JSON Lines (`show --json`).
+ */
 int sm_export(sm_registry *r, enum sm_format fmt, sm_date today, sm_write_fn write, void *wctx, sm_err *err);
 /**
  * Export what a listing with filter `f` selects (vendor, model, level, status, q, as sm_registry_list

@@ -142,9 +142,9 @@ static void test_json_cert_to_json_shape(void **state)
 	sm_cert *c = make_cert();
 	json_t *j = sm_cert_to_json(c, D("2025-06-01"));
 	assert_non_null(j);
-	expect_keys(j, "certificate", "id", "scheme", "level", "vendor", "product", "models", "category",
-	            "firmware", "registered", "expires", "support_end", "requirements", "url", "status",
-	            "history", NULL);
+	expect_keys(j, "certificate", "id", "scheme", "scheme_ref", "level", "vendor", "product", "models",
+	            "category", "firmware", "registered", "expires", "support_end", "requirements", "url",
+	            "status", "history", NULL);
 	assert_string_equal(sget(j, "id"), "SM-2024-000001");
 	assert_string_equal(sget(j, "scheme"), "CCDS");
 	assert_true(json_is_integer(json_object_get(j, "level")));
@@ -208,11 +208,11 @@ static void test_json_cert_to_json_shape(void **state)
 	c->revoked = NULL;
 	c->nrevoked = 0;
 	j = sm_cert_to_json(c, D("2027-01-16"));
-	expect_keys(j, "certificate", "id", "scheme", "level", "vendor", "product", "models", "category",
-	            "firmware", "registered", "expires", "support_end", "requirements", "url", "status",
-	            "history", NULL);
+	expect_keys(j, "certificate", "id", "scheme", "scheme_ref", "level", "vendor", "product", "models",
+	            "category", "firmware", "registered", "expires", "support_end", "requirements", "url",
+	            "status", "history", NULL);
 	assert_string_equal(sget(j, "status"), "revoked");
-	const char *nulls[] = {"category", "expires", "support_end", "requirements", "url"};
+	const char *nulls[] = {"category", "expires", "support_end", "requirements", "url", "scheme_ref"};
 	for (size_t i = 0; i < 5; i++)
 		if (!json_is_null(json_object_get(j, nulls[i])))
 			fail_msg("expected %s to be null", nulls[i]);
@@ -437,34 +437,62 @@ static void test_json_cert_from_json_export_keys(void **state)
 {
 	(void)state;
 	sm_cert *src = make_cert();
-	for (size_t i = 0; i < src->nrevoked; i++)
-		free(src->revoked[i]);
-	free(src->revoked);
-	src->revoked = NULL;
-	src->nrevoked = 0;
+	src->scheme_ref = xstrdup("CCDS-2024-0042");
 	json_t *j = sm_cert_to_json(src, D("2025-06-01"));
 	sm_cert *c = NULL;
 	sm_err err;
 	int rc = sm_cert_from_json(j, true, &c, &err);
 	if (rc)
-		fail_msg("an exported active record was refused: %s", err.msg);
-	/* id, scheme and history are the registry's to assign */
-	assert_string_equal(c->id, "");
+		fail_msg("an exported record was refused: %s", err.msg);
+	/* what an import checks and replays is kept; the scheme is the registry's to assign */
+	assert_string_equal(c->id, "SM-2024-000001");
 	assert_string_equal(c->scheme, "");
-	assert_int_equal(c->nhistory, 0);
+	assert_string_equal(c->scheme_ref, "CCDS-2024-0042");
+	assert_int_equal(c->status, SM_STATUS_ACTIVE);
+	assert_int_equal(c->nrevoked, 1);
+	assert_string_equal(c->revoked[0], "1.5");
+	assert_int_equal(c->nhistory, 2);
+	assert_int_equal(c->history[1].type, SM_EV_FW_REVOKE);
+	assert_int_equal(c->history[1].at, 1717243199);
+	assert_string_equal(c->history[1].reason, "CVE-2024-0001");
+	assert_null(c->history[0].reason);
 	assert_int_equal(c->level, 3);
 	sm_cert_free(c);
 	json_decref(j);
 
-	body_fails("status", json_string("suspended"), true, "status", "only an active");
-	body_fails("status", json_string("revoked"), true, "status", "only an active");
-	body_fails("status", json_string("expired"), true, "status", "only an active");
-	body_fails("status", json_integer(0), true, "status", "only an active");
-	body_fails("firmware", json_pack("{s:s, s:[s]}", "covered", "1.0", "revoked", "1.0"), true,
-	           "firmware.revoked", "revoked firmware");
+	/* each status is read (expired as 3: an import checks it against the expiry) */
+	const char *names[] = {"active", "suspended", "revoked", "expired"};
+	for (int i = 0; i < 4; i++) {
+		j = parse(ISSUE_BODY);
+		json_object_set_new(j, "status", json_string(names[i]));
+		assert_int_equal(sm_cert_from_json(j, true, &c, &err), 0);
+		assert_int_equal(c->status, i);
+		sm_cert_free(c);
+		json_decref(j);
+	}
+	body_fails("status", json_string("gone"), true, "status", "active, suspended");
+	body_fails("status", json_integer(0), true, "status", "active, suspended");
 	body_fails("firmware", json_pack("{s:s, s:s}", "covered", "1.0", "revoked", "1.0"), true,
-	           "firmware.revoked", "revoked firmware");
+	           "firmware.revoked", "array");
+	body_fails("firmware", json_pack("{s:s, s:[i]}", "covered", "1.0", "revoked", 1), true,
+	           "firmware.revoked", "string");
+	body_fails("history", json_pack("[{s:s, s:s}]", "event", "issue", "at", "yesterday"), true,
+	           "history.at", "YYYY-MM-DDTHH:MM:SSZ");
+	body_fails("history", json_pack("[{s:s, s:s}]", "event", "mend", "at", "2024-01-01T00:00:00Z"), true,
+	           "history", "event name");
+	body_fails("history", json_string("x"), true, "history", "array");
+	body_fails("id", json_integer(7), true, "id", "string");
 	body_fails("colour", json_string("red"), true, "colour", "unknown key");
+	/* the scheme's registration number is part of an issue body too */
+	j = parse(ISSUE_BODY);
+	json_object_set_new(j, "scheme_ref", json_string("R-0001"));
+	assert_int_equal(sm_cert_from_json(j, false, &c, &err), 0);
+	assert_string_equal(c->scheme_ref, "R-0001");
+	sm_cert_free(c);
+	json_decref(j);
+	/* without the export keys, those are unknown */
+	body_fails("status", json_string("active"), false, "status", "unknown key");
+	body_fails("history", json_array(), false, "history", "unknown key");
 	sm_cert_free(src);
 }
 

@@ -1914,10 +1914,91 @@ static void test_record_fw_revoke_compares_versions(void **state)
 	sm_cert_free(s);
 }
 
+/* scheme_ref (key 24) and the effective time (key 5) are optional: an event or state without them
+ * encodes exactly as before they existed, so old logs verify; with them, they survive the round trip. */
+static void test_record_scheme_ref_and_effective(void **state)
+{
+	(void)state;
+	sm_event *e = make_event(SM_EV_ISSUE, T("2025-03-01"));
+	sm_buf before = enc_event(e);
+	/* no key 5 or 24 in an event without them */
+	sm_event *d = decode_event_ok(&before);
+	assert_null(d->cert->scheme_ref);
+	assert_true(d->effective == SM_TIME_NONE);
+	sm_event_free(d);
+
+	e->cert->scheme_ref = xstrdup("CCDS-21-0042");
+	e->effective = T("2021-05-03");
+	sm_buf with = enc_event(e);
+	assert_true(with.len > before.len);
+	d = decode_event_ok(&with);
+	assert_string_equal(d->cert->scheme_ref, "CCDS-21-0042");
+	assert_int_equal(d->effective, T("2021-05-03"));
+	sm_buf again = enc_event(d);
+	assert_int_equal(again.len, with.len);
+	assert_memory_equal(again.data, with.data, with.len);
+	sm_buf_cleanup(&again);
+
+	/* the fold: history shows the effective time, the state keeps scheme_ref */
+	sm_cert *s = sm_cert_new();
+	sm_err err;
+	assert_int_equal(sm_cert_apply(s, d, 7, &err), 0);
+	assert_string_equal(s->scheme_ref, "CCDS-21-0042");
+	assert_int_equal(s->history[0].at, T("2021-05-03"));
+	sm_event *rv = make_event(SM_EV_REVOKE, T("2025-03-01"));
+	rv->effective = T("2023-02-01");
+	assert_int_equal(sm_event_validate(rv, &err), 0);
+	assert_int_equal(sm_cert_apply(s, rv, 8, &err), 0);
+	assert_int_equal(s->history[1].at, T("2023-02-01"));
+	sm_buf st = enc_cert(s);
+	sm_cert *s2 = decode_cert_ok(&st);
+	assert_string_equal(s2->scheme_ref, "CCDS-21-0042");
+	assert_int_equal(s2->history[1].at, T("2023-02-01"));
+	sm_cert *dup = sm_cert_dup(s2);
+	assert_string_equal(dup->scheme_ref, "CCDS-21-0042");
+	sm_cert_free(dup);
+
+	/* an effective time after the recording time, or before 1970, is refused */
+	rv->effective = T("2025-03-02");
+	assert_int_equal(sm_event_validate(rv, &err), SM_EINVAL);
+	assert_string_equal(err.field, "effective");
+	rv->effective = -1;
+	assert_int_equal(sm_event_validate(rv, &err), SM_EINVAL);
+	sm_buf neg = enc_event(rv);
+	sm_event *bad = NULL;
+	assert_int_equal(sm_event_decode(neg.data, neg.len, &bad, &err), SM_EINVAL);
+	assert_string_equal(err.field, "effective");
+	/* scheme_ref on another event than issue is not a field of it */
+	sm_buf x = event_head(SM_EV_REVOKE, 1);
+	put_u(&x, 24);
+	put_s(&x, "R-1");
+	assert_int_equal(sm_event_decode(x.data, x.len, &bad, &err), SM_EINVAL);
+	/* and its caps hold */
+	char big[SM_SCHEME_REF_MAX + 2];
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(sm_check_scheme_ref(big, &err), SM_EINVAL);
+	assert_string_equal(err.field, "scheme_ref");
+	assert_int_equal(sm_check_scheme_ref("R 1", &err), 0);
+	assert_int_equal(sm_check_scheme_ref("R\t1", &err), SM_EINVAL);
+
+	sm_buf_cleanup(&x);
+	sm_buf_cleanup(&neg);
+	sm_event_free(rv);
+	sm_cert_free(s2);
+	sm_buf_cleanup(&st);
+	sm_cert_free(s);
+	sm_event_free(d);
+	sm_buf_cleanup(&with);
+	sm_buf_cleanup(&before);
+	sm_event_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record_check_id),
+	    cmocka_unit_test(test_record_scheme_ref_and_effective),
 	    cmocka_unit_test(test_record_date_parse_real_dates),
 	    cmocka_unit_test(test_record_date_parse_leap_years),
 	    cmocka_unit_test(test_record_date_parse_month_only),

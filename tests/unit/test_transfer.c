@@ -661,14 +661,15 @@ static void test_transfer_export_csv_roundtrip(void **state)
 	const char *s = (const char *)out.data;
 	const char *hdr =
 	    "id,status,vendor,vendor_name,product,models,level,firmware,firmware_revoked,category,registered,expires,"
-	    "support_end,requirements,url\r\n";
+	    "support_end,requirements,url,scheme_ref,status_reason,status_date,firmware_revoked_reason,"
+	    "firmware_revoked_date\r\n";
 	assert_true(strncmp(s, hdr, strlen(hdr)) == 0);
 	assert_non_null(
 	    strstr(s, "SM-2021-000001,active,RINNAI,リンナイ株式会社,\"無線LAN対応リモコン, \"\"新型\"\"\","
 	              "MC-301V;MC-302V,2,>=1.0.0 <2.0,,water-heater,2021-01-22,2027-01-21,2030-03-31,"
-	              "CCDS-2021,https://www.rinnai.co.jp/\r\n"));
+	              "CCDS-2021,https://www.rinnai.co.jp/,,,,,\r\n"));
 	assert_non_null(strstr(
-	    s, "SM-2022-000002,active,PANA,Panasonic,Smart lock,HX-1;HX-2,2,1.2.3,,lock,2022-03-01,,,,\r\n"));
+	    s, "SM-2022-000002,active,PANA,Panasonic,Smart lock,HX-1;HX-2,2,1.2.3,,lock,2022-03-01,,,,,,,,,\r\n"));
 	assert_non_null(strstr(s, ",\"1.0, 1.1\","));
 
 	sm_import_report rep;
@@ -725,96 +726,264 @@ static void test_transfer_export_jsonl_roundtrip(void **state)
 	sm_buf_cleanup(&out);
 }
 
-static void revoke_cert(sm_registry *r, const char *id)
+static void cert_event(sm_registry *r, int type, const char *id, const char *reason, const char *version, int64_t at)
 {
-	sm_event *e = sm_event_new(SM_EV_REVOKE);
+	sm_event *e = sm_event_new(type);
 	sm_err err = {0};
 	snprintf(e->id, sizeof(e->id), "%s", id);
-	e->reason = strdup("vulnerability not fixed");
-	assert_int_equal(sm_registry_event(r, e, NOW + 10, NULL, &err), 0);
+	e->reason = strdup(reason);
+	if (version) {
+		e->versions = calloc(1, sizeof(char *));
+		e->versions[0] = strdup(version);
+		e->nversions = 1;
+	}
+	int rc = sm_registry_event(r, e, at, NULL, &err);
+	if (rc)
+		fail_msg("%s %s: %s", sm_event_name(type), id, err.msg);
 	sm_event_free(e);
 }
 
-static void test_transfer_export_revoked_refused(void **state)
+/* History without what an import does not carry (amend, renew, firmware revocations after the first) and
+ * without log indexes; with `jsonl` the issue's time and every status event, else (CSV) only the event that set
+ * the status. */
+static json_t *carried_history(const sm_cert *c, bool jsonl)
+{
+	json_t *h = json_array();
+	bool fw = false, issue_time = jsonl;
+	size_t last_status = SIZE_MAX;
+	for (size_t i = 0; i < c->nhistory; i++)
+		if (c->status != SM_STATUS_ACTIVE &&
+		    (c->history[i].type == SM_EV_SUSPEND || c->history[i].type == SM_EV_REVOKE))
+			last_status = i;
+	for (size_t i = 0; i < c->nhistory; i++) {
+		int t = c->history[i].type;
+		bool status = t == SM_EV_SUSPEND || t == SM_EV_REVOKE || t == SM_EV_REINSTATE;
+		if (t == SM_EV_AMEND || t == SM_EV_RENEW || (t == SM_EV_FW_REVOKE && fw) ||
+		    (status && !jsonl && i != last_status))
+			continue;
+		fw = fw || t == SM_EV_FW_REVOKE;
+		char at[21];
+		sm_time_format(c->history[i].at, at);
+		json_array_append_new(h, json_pack("{s:s, s:s?, s:s?}", "event", sm_event_name(t), "at",
+		                                   t == SM_EV_ISSUE && !issue_time ? NULL : at, "reason",
+		                                   c->history[i].reason));
+	}
+	return h;
+}
+
+/* Every certificate of `a` is in `b` with the same id and every field, field by field, and the history an
+ * import carries. */
+static void assert_migrated(sm_registry *a, sm_registry *b, bool issue_time)
+{
+	sm_filter flt = {.status = -1, .today = sm_date_from_time(NOW + 100)};
+	sm_cert_list la = {0}, lb = {0};
+	sm_err err = {0};
+	assert_int_equal(sm_registry_list(a, &flt, &la, &err), 0);
+	assert_int_equal(sm_registry_list(b, &flt, &lb, &err), 0);
+	assert_int_equal(la.n, lb.n);
+	for (size_t i = 0; i < la.n; i++) {
+		json_t *ja = sm_cert_to_json(la.v[i], flt.today), *jb = sm_cert_to_json(lb.v[i], flt.today);
+		json_object_set_new(ja, "history", carried_history(la.v[i], issue_time));
+		json_object_set_new(jb, "history", carried_history(lb.v[i], issue_time));
+		if (!json_equal(ja, jb)) {
+			char *sa = json_dumps(ja, JSON_SORT_KEYS), *sb = json_dumps(jb, JSON_SORT_KEYS);
+			print_message("expected %s\n     got %s\n", sa, sb);
+			free(sa);
+			free(sb);
+			fail_msg("certificate %zu (%s) differs after the migration", i, la.v[i]->id);
+		}
+		json_decref(ja);
+		json_decref(jb);
+	}
+	sm_cert_list_cleanup(&la);
+	sm_cert_list_cleanup(&lb);
+}
+
+/* The issue's finding: revoked certificates, and active ones with revoked firmware, were dropped and ids
+ * renumbered. Now each moves with its id, status, reasons, dates and revocations, in both formats. */
+static void test_transfer_export_import_migrates_everything(void **state)
 {
 	struct fx *f = *state;
 	load_good(f);
-	revoke_cert(f->r, "SM-2022-000003");
+	cert_event(f->r, SM_EV_FW_REVOKE, "SM-2021-000001", "CVE-2026-0001", "1.5", NOW + 10);
+	cert_event(f->r, SM_EV_FW_REVOKE, "SM-2022-000003", "CVE-2026-0002", "1.0", NOW + 11);
+	cert_event(f->r, SM_EV_REVOKE, "SM-2022-000003", "vulnerability not fixed", NULL, NOW + 12);
+	cert_event(f->r, SM_EV_SUSPEND, "SM-2022-000004", "under review", NULL, NOW + 13);
+	cert_event(f->r, SM_EV_SUSPEND, "SM-2022-000005", "under review", NULL, NOW + 14);
+	cert_event(f->r, SM_EV_REINSTATE, "SM-2022-000005", "review closed", NULL, NOW + 15);
 	static const enum sm_format fmts[] = {SM_FORMAT_CSV, SM_FORMAT_JSONL};
 	for (size_t k = 0; k < 2; k++) {
-		sm_buf out = SM_BUF_INIT;
+		sm_registry *dst = NULL;
+		char dir[128];
+		snprintf(dir, sizeof(dir), "%s/m%zu", f->dir, k);
+		make_registry(dir, &dst);
+		sm_buf out = SM_BUF_INIT, again = SM_BUF_INIT;
 		export_all(f->r, fmts[k], &out);
-		assert_non_null(strstr((const char *)out.data, "revoked"));
 		sm_import_report rep;
 		sm_err err = {0};
-		uint64_t before = log_size(f->r2);
-		assert_int_equal(sm_import(f->r2, fmts[k], (const char *)out.data, out.len, false, NOW, NULL,
-		                           NULL, &rep, &err),
-		                 SM_EINVAL);
-		assert_int_equal(rep.bad, 1);
-		/* the revoked one is the third certificate in id order: CSV line 4 (after the header), JSONL
-		 * line 3 */
-		size_t line = fmts[k] == SM_FORMAT_CSV ? 4 : 3;
-		expect_row_error(&rep, line, "status",
-		                 "only an active certificate can be imported as a new one");
-		if (fmts[k] == SM_FORMAT_CSV)
-			expect_row_error(&rep, line, "status", "status is 'revoked'");
-		assert_int_equal(log_size(f->r2), before);
+		int rc = sm_import(dst, fmts[k], (const char *)out.data, out.len, false, NOW + 100, NULL, NULL, &rep,
+		                   &err);
+		if (rc) {
+			print_errors(&rep);
+			fail_msg("import of the export: %d %s", rc, err.msg);
+		}
+		assert_int_equal(rep.imported, 6);
+		assert_string_equal(rep.first_id, "SM-2021-000001");
 		sm_import_report_cleanup(&rep);
+		/* CSV carries the status events and the first revocation; JSONL also the issue's time and the
+		 * reinstated suspension */
+		assert_migrated(f->r, dst, fmts[k] == SM_FORMAT_JSONL);
+		/* the export of the new registry is the old one's (CSV byte for byte) */
+		export_all(dst, fmts[k], &again);
+		if (fmts[k] == SM_FORMAT_CSV)
+			assert_string_equal((const char *)again.data, (const char *)out.data);
+		/* the counter moved past the kept ids: the next certificate is the seventh */
+		sm_cert *d = NULL, *c = NULL;
+		json_t *body = json_pack("{s:{s:s,s:s},s:s,s:[s],s:i,s:{s:s},s:s}", "vendor", "code", "NEW", "name",
+		                         "New", "product", "P", "models", "N-1", "level", 1, "firmware", "covered",
+		                         "1.0", "registered", "2026-01-01");
+		assert_int_equal(sm_cert_from_json(body, false, &d, &err), 0);
+		json_decref(body);
+		assert_int_equal(sm_registry_issue(dst, d, NOW + 200, &c, &err), 0);
+		assert_string_equal(c->id, "SM-2026-000007");
+		sm_cert_free(c);
+		sm_cert_free(d);
 		sm_buf_cleanup(&out);
+		sm_buf_cleanup(&again);
+		sm_registry_close(dst);
 	}
-	/* skip-bad takes the other five */
-	sm_buf out = SM_BUF_INIT;
-	export_all(f->r, SM_FORMAT_CSV, &out);
-	sm_import_report rep;
-	sm_err err = {0};
-	assert_int_equal(sm_import(f->r2, SM_FORMAT_CSV, (const char *)out.data, out.len, true, NOW, NULL,
-	                           NULL, &rep, &err),
-	                 0);
-	assert_int_equal(rep.imported, 5);
-	sm_import_report_cleanup(&rep);
-	sm_buf_cleanup(&out);
 }
 
-/* A certificate with revoked firmware must not come back without its revocation. */
-static void test_transfer_export_revoked_firmware_not_lost(void **state)
+/* A kept id that is used already, or given twice, is refused naming the row; nothing is written. */
+static void test_transfer_import_kept_ids(void **state)
 {
 	struct fx *f = *state;
 	load_good(f);
-	sm_event *e = sm_event_new(SM_EV_FW_REVOKE);
-	sm_err err = {0};
-	snprintf(e->id, sizeof(e->id), "SM-2021-000001");
-	e->versions = calloc(1, sizeof(char *));
-	e->versions[0] = strdup("1.5");
-	e->nversions = 1;
-	e->reason = strdup("CVE-2026-0001");
-	assert_int_equal(sm_registry_event(f->r, e, NOW + 10, NULL, &err), 0);
-	sm_event_free(e);
-	static const enum sm_format fmts[] = {SM_FORMAT_JSONL, SM_FORMAT_CSV};
-	for (size_t k = 0; k < 2; k++) {
-		sm_buf out = SM_BUF_INIT;
-		export_all(f->r, fmts[k], &out);
-		sm_import_report rep;
-		memset(&err, 0, sizeof(err));
-		int rc = sm_import(f->r2, fmts[k], (const char *)out.data, out.len, false, NOW, NULL, NULL,
-		                   &rep, &err);
-		bool kept = true;
-		if (rc == 0) {
-			/* imported: then the revocation must have come along */
-			sm_cert *c = get(f->r2, rep.first_id);
-			kept = c->nrevoked == 1 && strcmp(c->revoked[0], "1.5") == 0;
-			sm_cert_free(c);
-		} else {
-			assert_int_equal(rc, SM_EINVAL);
-			expect_row_error(&rep, fmts[k] == SM_FORMAT_CSV ? 2 : 1, NULL, "revoked firmware");
-		}
-		sm_import_report_cleanup(&rep);
-		sm_buf_cleanup(&out);
-		if (!kept)
-			fail_msg("%s: the certificate with firmware 1.5 revoked was imported without the "
-			         "revocation",
-			         fmts[k] == SM_FORMAT_CSV ? "CSV" : "JSONL");
-	}
+	sm_import_report rep;
+	sm_err err;
+	const char *csv = "id,vendor,vendor_name,product,models,level,firmware,registered\n"
+	                  "SM-2021-000001,NEW,New,P,N-1,1,1.0,2021-02-01\n"
+	                  "SM-2021-000042,NEW,New,P,N-2,1,1.0,2021-02-01\n"
+	                  "SM-2022-000042,NEW,New,P,N-3,1,1.0,2022-02-01\n"
+	                  "CCDS-0001,NEW,New,P,N-4,1,1.0,2022-02-01\n"
+	                  "SM-2021-0000043,NEW,New,P,N-5,1,1.0,2021-02-01\n"
+	                  "SM-2020-000044,NEW,New,P,N-6,1,1.0,2021-02-01\n";
+	uint64_t before = log_size(f->r);
+	assert_int_equal(import(f->r, SM_FORMAT_CSV, csv, false, &rep, &err), SM_EINVAL);
+	expect_row_error(&rep, 2, "id", "used already, by SM-2021-000001");
+	expect_row_error(&rep, 4, "id", "the one of SM-2021-000042 on line 3");
+	expect_row_error(&rep, 5, "id", "goes in scheme_ref");
+	expect_row_error(&rep, 6, "id", "not an id of this registry");
+	expect_row_error(&rep, 7, "id", "registration year 2021");
+	assert_int_equal(rep.bad, 5);
+	assert_int_equal(log_size(f->r), before);
+	sm_import_report_cleanup(&rep);
+	/* with --skip-bad the one good row keeps its id and the counter moves past it */
+	assert_int_equal(import(f->r, SM_FORMAT_CSV, csv, true, &rep, &err), 0);
+	assert_int_equal(rep.imported, 1);
+	assert_string_equal(rep.first_id, "SM-2021-000042");
+	sm_import_report_cleanup(&rep);
+	assert_int_equal(import(f->r, SM_FORMAT_CSV,
+	                        "vendor,vendor_name,product,models,level,firmware,registered\n"
+	                        "NEW,New,P,N-9,1,1.0,2022-05-01\n",
+	                        false, &rep, &err),
+	                 0);
+	assert_string_equal(rep.first_id, "SM-2022-000043");
+	sm_import_report_cleanup(&rep);
+}
+
+/* A row's status needs its reason and date; revoked firmware its reason and date; refused naming the column. */
+static void test_transfer_import_history_columns(void **state)
+{
+	struct fx *f = *state;
+	sm_import_report rep;
+	sm_err err;
+	const char *csv =
+	    "vendor,vendor_name,product,models,level,firmware,registered,status,status_reason,status_date,"
+	    "firmware_revoked,firmware_revoked_reason,firmware_revoked_date\n"
+	    "A,A,P,M-1,1,1.0,2021-01-01,revoked,,2022-01-01,,,\n"
+	    "A,A,P,M-2,1,1.0,2021-01-01,suspended,why,,,,\n"
+	    "A,A,P,M-3,1,1.0,2021-01-01,active,why,2022-01-01,,,\n"
+	    "A,A,P,M-4,1,1.0,2021-01-01,gone,,,,,\n"
+	    "A,A,P,M-5,1,>=1.0,2021-01-01,active,,,1.5,,2022-01-01\n"
+	    "A,A,P,M-6,1,>=1.0,2021-01-01,active,,,,CVE,2022-01-01\n"
+	    "A,A,P,M-7,1,>=1.0,2021-01-01,active,,,0.5,CVE,2022-01-01\n"
+	    "A,A,P,M-8,1,1.0,2021-01-01,revoked,why,2030-01-01,,,\n"
+	    "A,A,P,M-9,1,1.0,2021-01-01,expired,,,,,\n"
+	    "A,A,P,M-10,1,>=1.0,2021-01-01,revoked,gone,2023-02-01T10:00:00Z,1.5;1.6,CVE,2022-01-01\n";
+	assert_int_equal(import(f->r, SM_FORMAT_CSV, csv, false, &rep, &err), SM_EINVAL);
+	expect_row_error(&rep, 2, "status_reason", "required when status is revoked");
+	expect_row_error(&rep, 3, "status_date", "required when status is suspended");
+	expect_row_error(&rep, 4, "status_reason", "belong to a suspended or revoked row");
+	expect_row_error(&rep, 5, "status", "not active, suspended, revoked or expired");
+	expect_row_error(&rep, 6, "firmware_revoked_reason", "required with firmware_revoked");
+	expect_row_error(&rep, 7, "firmware_revoked", "firmware_revoked is empty");
+	expect_row_error(&rep, 8, "versions", "not covered");
+	expect_row_error(&rep, 9, "status_date", "after the time of the import");
+	expect_row_error(&rep, 10, "status", "status is expired, but the expiry is none");
+	assert_int_equal(rep.bad, 9);
+	sm_import_report_cleanup(&rep);
+	assert_int_equal(import(f->r, SM_FORMAT_CSV, csv, true, &rep, &err), 0);
+	assert_int_equal(rep.imported, 1);
+	sm_cert *c = get(f->r, rep.first_id);
+	assert_int_equal(c->status, SM_STATUS_REVOKED);
+	assert_int_equal(c->nrevoked, 2);
+	assert_int_equal(c->nhistory, 3);
+	assert_int_equal(c->history[0].at, (int64_t)18628 * 86400); /* issued on its registration date */
+	assert_int_equal(c->history[1].type, SM_EV_FW_REVOKE);
+	assert_string_equal(c->history[1].reason, "CVE");
+	assert_int_equal(c->history[2].at, (int64_t)19389 * 86400 + 36000);
+	assert_string_equal(c->history[2].reason, "gone");
+	sm_cert_free(c);
+	sm_import_report_cleanup(&rep);
+}
+
+/* Spreadsheet formulas: export neutralises, import strips exactly that apostrophe and warns about the rest. */
+static void test_transfer_csv_formula_cells(void **state)
+{
+	struct fx *f = *state;
+	sm_import_report rep;
+	sm_err err;
+	const char *csv = "vendor,vendor_name,product,models,level,firmware,registered,scheme_ref\n"
+	                  "A,\"=HYPERLINK(\"\"x\"\")\",+P,-M-1;@M-2,1,1.0,2021-01-01,'=kept\n"
+	                  "A,'A,'''@P,M-3,1,1.0,2021-01-01,''+x\n";
+	assert_int_equal(import(f->r, SM_FORMAT_CSV, csv, false, &rep, &err), 0);
+	assert_int_equal(rep.imported, 2);
+	/* the cells not neutralised, one warning each; neutralised ones are quiet */
+	assert_int_equal(rep.warned, 3);
+	assert_int_equal(rep.warnings[0].line, 2);
+	assert_string_equal(rep.warnings[0].field, "vendor_name");
+	assert_non_null(strstr(rep.warnings[0].msg, "formula"));
+	assert_string_equal(rep.warnings[1].field, "product");
+	assert_string_equal(rep.warnings[2].field, "models");
+	sm_cert *c = get(f->r, "SM-2021-000001");
+	assert_string_equal(c->vendor_name, "=HYPERLINK(\"x\")");
+	assert_string_equal(c->models[0], "-M-1");
+	assert_string_equal(c->models[1], "@M-2");
+	assert_string_equal(c->scheme_ref, "=kept");
+	sm_cert_free(c);
+	c = get(f->r, "SM-2021-000002");
+	assert_string_equal(c->vendor_name, "'A");
+	assert_string_equal(c->product, "''@P");
+	assert_string_equal(c->scheme_ref, "'+x");
+	sm_cert_free(c);
+	sm_import_report_cleanup(&rep);
+	sm_buf out = SM_BUF_INIT, again = SM_BUF_INIT;
+	export_all(f->r, SM_FORMAT_CSV, &out);
+	const char *s = (const char *)out.data;
+	assert_non_null(strstr(s, ",A,\"'=HYPERLINK(\"\"x\"\")\",'+P,'-M-1;@M-2,1,"));
+	assert_non_null(strstr(s, ",A,'A,'''@P,M-3,"));
+	assert_non_null(strstr(s, ",'=kept,"));
+	assert_non_null(strstr(s, ",''+x,"));
+	/* and the round trip gives the same values, quietly */
+	sm_err e2 = {0};
+	assert_int_equal(sm_import(f->r2, SM_FORMAT_CSV, s, out.len, false, NOW, NULL, NULL, &rep, &e2), 0);
+	assert_int_equal(rep.warned, 0);
+	sm_import_report_cleanup(&rep);
+	export_all(f->r2, SM_FORMAT_CSV, &again);
+	assert_string_equal((const char *)again.data, s);
+	sm_buf_cleanup(&out);
+	sm_buf_cleanup(&again);
 }
 
 struct failing {
@@ -844,7 +1013,8 @@ static void test_transfer_export_write_error_stops(void **state)
 	export_all(f->r2, SM_FORMAT_CSV, &out);
 	assert_string_equal((const char *)out.data,
 	                    "id,status,vendor,vendor_name,product,models,level,firmware,firmware_revoked,"
-	                    "category,registered,expires,support_end,requirements,url\r\n");
+	                    "category,registered,expires,support_end,requirements,url,scheme_ref,status_reason,"
+	                    "status_date,firmware_revoked_reason,firmware_revoked_date\r\n");
 	export_all(f->r2, SM_FORMAT_JSONL, &out);
 	assert_int_equal(out.len, 0);
 	sm_buf_cleanup(&out);
@@ -867,8 +1037,10 @@ int main(void)
 	    T(test_transfer_jsonl),
 	    T(test_transfer_export_csv_roundtrip),
 	    T(test_transfer_export_jsonl_roundtrip),
-	    T(test_transfer_export_revoked_refused),
-	    T(test_transfer_export_revoked_firmware_not_lost),
+	    T(test_transfer_export_import_migrates_everything),
+	    T(test_transfer_import_kept_ids),
+	    T(test_transfer_import_history_columns),
+	    T(test_transfer_csv_formula_cells),
 	    T(test_transfer_export_write_error_stops),
 	};
 #undef T

@@ -35,6 +35,7 @@ function row(c) {
 		[t('vendor'), `${c.vendor?.name ?? ''} (${c.vendor?.code ?? ''})`],
 		[t('models'), (c.models || []).join(', ')],
 		[t('regno'), el('a', { href: href(`/c/${encodeURIComponent(c.id)}`) }, c.id)],
+		...(c.scheme_ref ? [[t('schemeRef'), c.scheme_ref]] : []), // a migrated list's own number
 		[t('registered'), c.registered || '—'],
 		[t('expires'), c.expires || '—'],
 	];

@@ -14,7 +14,7 @@ const WORDS = {
 		statusRevoked: 'Revoked', statusExpired: 'Expired', results: (n) => `${n} certificate${n === 1 ? '' : 's'}`,
 		noResults: 'No certificate matches.', pageOf: (p, n) => `Page ${p} of ${n}`, prev: 'Previous', next: 'Next',
 		downloads: 'Open data:', csv: 'CSV', jsonl: 'JSON Lines', pagination: 'Result pages',
-		vendor: 'Company', models: 'Model numbers', regno: 'Registration number', registered: 'Registered', expires: 'Expires',
+		vendor: 'Company', models: 'Model numbers', regno: 'Registration number', schemeRef: 'Scheme registration number', registered: 'Registered', expires: 'Expires',
 		supportEnd: 'Support until', productPage: 'Product page', levelN: (n) => `Level ${n}`, loading: 'Loading…', failed: (m) => `The registry did not answer: ${m}`,
 		// retrofit check
 		checkTitle: 'May this device join my home?', policyStep: '1. Your home’s rules',
@@ -56,7 +56,7 @@ const WORDS = {
 		statusRevoked: '取り消し', statusExpired: '期限切れ', results: (n) => `${n} 件`,
 		noResults: '該当する認証はありません。', pageOf: (p, n) => `${n} ページ中 ${p} ページ目`, prev: '前へ', next: '次へ',
 		downloads: 'オープンデータ：', csv: 'CSV', jsonl: 'JSON Lines', pagination: '検索結果のページ',
-		vendor: '事業者', models: '型番', regno: '登録番号', registered: '登録日', expires: '有効期限',
+		vendor: '事業者', models: '型番', regno: '登録番号', schemeRef: '制度の登録番号', registered: '登録日', expires: '有効期限',
 		supportEnd: 'サポート期限', productPage: '製品情報', levelN: (n) => `レベル ${n}`, loading: '読み込み中…', failed: (m) => `登録機関から応答がありません：${m}`,
 		checkTitle: 'この機器を自宅に追加できますか？', policyStep: '1. 住まいのルール',
 		policyPick: '住宅会社のポリシー', policyNone: 'ポリシーを選択', homeDoc: '…または住まいの文書（JSON）を貼り付け',
