@@ -498,7 +498,7 @@ int sm_event_validate(const sm_event *e, sm_err *err)
 	if (e->reason && (rc = sm_check_text(e->reason, SM_REASON_MAX, "reason", err)))
 		return rc;
 	if (needs_reason(e->type) && !e->reason)
-		return sm_err_set(err, SM_EINVAL, "reason", "%s needs a reason (--reason TEXT)", sm_event_name(e->type));
+		return sm_err_set(err, SM_EINVAL, "reason", "%s needs a reason: why it is done, kept in the log", sm_event_name(e->type));
 	if (e->effective != SM_TIME_NONE && (e->effective < 0 || e->effective > e->at))
 		return sm_err_set(err, SM_EINVAL, "effective", "%s: the time it took effect is not between 1970 and the time "
 				  "it is recorded", sm_event_name(e->type));
@@ -535,7 +535,7 @@ int sm_event_validate(const sm_event *e, sm_err *err)
 		break;
 	case SM_EV_RENEW:
 		if (e->expires == SM_DATE_NONE)
-			return sm_err_set(err, SM_EINVAL, "expires", "renew needs a new expiry date (--expires DATE)");
+			return sm_err_set(err, SM_EINVAL, "expires", "renew needs a new expiry date (expires)");
 		if (e->requirements && (rc = sm_check_requirements(e->requirements, err)))
 			return rc;
 		break;
