@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Run by `cmake --install` (and cpack): the files that name installed paths, written for the prefix in force
-# now. Set by the caller: SM_SRC (packaging/), SM_OUT (a directory of the build), SM_BINDIR, SM_LIBDIR, SM_INCLUDEDIR, SM_DOCDIR, SM_VERSION.
+# now. Set by the caller: SM_SRC (packaging/), SM_OUT (a directory of the build), SM_BINDIR, SM_LIBDIR, SM_INCLUDEDIR, SM_DOCDIR, SM_VERSION,
+# SM_LINK_EXTRA (link flags a program of the library needs: the sanitizers of a sanitizer build).
 set(SM_PREFIX "${CMAKE_INSTALL_PREFIX}")
 string(REGEX REPLACE "/+$" "" SM_PREFIX "${SM_PREFIX}")
 # the FHS: a package (prefix /usr) keeps its configuration in /etc; a local install in PREFIX/etc

@@ -60,7 +60,8 @@ void sm_cache_put(const char *key, uint64_t gen, sm_date day, const char *body, 
 		return;
 	}
 	memcpy(k, key, kn + 1);
-	memcpy(b, body, n);
+	if (n) /* an empty answer may come as NULL (an export of no certificate) */
+		memcpy(b, body, n);
 	b[n] = '\0';
 	free(s->key);
 	free(s->val.body);
