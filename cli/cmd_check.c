@@ -42,6 +42,9 @@ int cmd_check(cli *c, int argc, char **argv)
 		}
 		free(text);
 	}
+	/* both: the explicit --offline wins (a gateway may have $STARMARK_SERVER set), and the user is told */
+	if (c->server && o[6].seen)
+		fprintf(stderr, "%s: check --offline answers from the cache; the server %s is not asked\n", c->prog, c->server);
 	if (c->server || o[6].seen)
 		return remote_check(c, &q, &pol, o[5].seen, o[6].seen, o[7].value);
 	if (o[7].seen)

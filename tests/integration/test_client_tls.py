@@ -35,6 +35,12 @@ check(rc == 2 and "https://" in err, "also for a host name", "exit 2", (rc, err)
 rc, _, err, _ = run("--server", "http://127.0.0.2:1", "show", "SM-2026-000001")
 check(rc == 4, "public reads over plain http are not refused for it", 4, (rc, err))
 
+# --server and --offline: the explicit --offline wins, and says so
+rc, _, err, _ = run("--server", "http://127.0.0.2:1", "check", "--offline", "--cache", os.path.join(work, "nocache"),
+                    "--trust", "ab" * 32, "--vendor", "A", "--model", "B", "--firmware", "1")
+check(rc == 3 and "is not asked" in err, "--offline with --server answers from the cache and says so", "exit 3, a word",
+      (rc, err))
+
 s = Server(db)
 # this machine: loopback is fine
 rc, out, err, _ = run("--server", s.url, "--token", token, "--json", "list")
