@@ -65,6 +65,8 @@ pids+=($!)
 pids+=($!)
 
 anon() { awk '/^RssAnon/ { print $2 }' "/proc/$SPID/status"; }
+# failures a writer counted (0 when it never failed: no file)
+fails() { if [ -f "$T/$1.fail" ]; then wc -l < "$T/$1.fail"; else echo 0; fi; }
 : > "$T/p99"
 errors=0
 for m in $(seq "$MIN"); do
@@ -78,9 +80,9 @@ for m in $(seq "$MIN"); do
 	[ "$m" = 1 ] && a1=$a
 	printf 'minute %2d: p50 %s ms p99 %s ms read errors %s; anon %d KiB; threads %s; fds %s; writes failed %d, syncs failed %d, labels failed %d\n' \
 		"$m" "$p50" "$p99" "${e:-?}" "$a" "$(awk '/^Threads/ { print $2 }' /proc/$SPID/status)" "$(ls /proc/$SPID/fd | wc -l)" \
-		"$(cat "$T/w.fail" 2>/dev/null | wc -l)" "$(cat "$T/s.fail" 2>/dev/null | wc -l)" "$(cat "$T/l.fail" 2>/dev/null | wc -l)"
+		"$(fails w)" "$(fails s)" "$(fails l)"
 done
-other=$(( $(cat "$T"/*.fail 2>/dev/null | wc -l) ))
+other=$(cat "$T"/*.fail 2>/dev/null | wc -l || true)
 [ -s "$T/w.err" ] && { echo "write errors:"; sort "$T/w.err" | uniq -c | head -5; }
 a_end=$(anon)
 kill -0 "$SPID" || { echo "starmarkd died"; exit 1; }
