@@ -275,16 +275,9 @@ int sm_store_search(sm_txn *t, const char *query, sm_store_cert_fn fn, void *ctx
 			all = mdb_cursor_get(probe, &pk, &pv, MDB_GET_BOTH) == 0;
 		}
 		if (all) {
-			MDB_val idv;
-			if ((rc = get(t, DB_SERIALS, &serial, sizeof(serial), &idv)))
-				break;
 			char id[SM_ID_MAX + 1];
-			if (idv.mv_size > SM_ID_MAX) {
-				rc = SM_ESTORE;
+			if ((rc = sm_store_serial_id(t, serial, id)))
 				break;
-			}
-			memcpy(id, idv.mv_data, idv.mv_size);
-			id[idv.mv_size] = '\0';
 			const uint8_t *p;
 			size_t n;
 			if ((rc = sm_store_cert_raw(t, id, &p, &n)) || (rc = scan_one(&sc, id, p, n)))
