@@ -109,6 +109,8 @@ describe('registry search', () => {
 		assert.match(await page.textContent('#pages'), /Page 2 of 2/);
 		await page.click('#pages a:has-text("Previous")');
 		await page.waitForFunction(() => !new URLSearchParams(location.search).has('page'));
+		// the URL changes first, the results when the answer comes: wait for them (a flake under load otherwise)
+		await page.waitForFunction(() => /Page 1 of 2/.test(document.querySelector('#pages').textContent));
 		assert.equal(await page.locator('#results li').count(), 50);
 		await page.goBack();
 		await page.waitForFunction(() => new URLSearchParams(location.search).get('page') === '2');
