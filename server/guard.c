@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,6 +596,48 @@ void sm_guard_head_fixup(evhtp_request_t *req)
 	evbuffer_drain(req->buffer_out, len);
 }
 
+void sm_guard_reason_fixup(evhtp_request_t *req, size_t at, unsigned status)
+{
+	enum { CODE_END = 12 }; /* "HTTP/1.1 429" */
+	if (status == 200 || status == 304 || !req || !req->conn || !req->conn->bev)
+		return;
+	struct evbuffer *out = bufferevent_get_output(req->conn->bev);
+	if (evbuffer_get_length(out) <= at + CODE_END)
+		return;
+	/*
+	 * A socket bufferevent freezes its output's front (only it drains what it has queued), and a frozen
+	 * front cannot even be read: lift that for the edit, as libevent does around its own writes.
+	 */
+	bool frozen = evbuffer_drain(out, 0) != 0;
+	if (frozen)
+		evbuffer_unfreeze(out, 1);
+	char head[64], line[64];
+	struct evbuffer_ptr p;
+	struct evbuffer *front = NULL;
+	ev_ssize_t got = -1;
+	if (evbuffer_ptr_set(out, &p, at, EVBUFFER_PTR_SET) == 0)
+		got = evbuffer_copyout_from(out, &p, head, sizeof(head) - 1);
+	if (got <= CODE_END || memcmp(head, "HTTP/", 5) != 0 || head[CODE_END] != ' ')
+		goto out;
+	head[got] = '\0';
+	const char *end = strstr(head, "\r\n"), *reason = sm_http_reason(status);
+	/* libevhtp's phrase stands where it is right or where RFC 9110's is not known here */
+	if (!end || !strcmp(reason, "Error") ||
+	    ((size_t)(end - head) == CODE_END + 1 + strlen(reason) && !memcmp(head + CODE_END + 1, reason, strlen(reason))))
+		goto out;
+	int n = snprintf(line, sizeof(line), "%.*s %s\r\n", CODE_END, head, reason);
+	if (n <= 0 || (size_t)n >= sizeof(line) || !(front = evbuffer_new()))
+		goto out;
+	/* Replies queued before this one (pipelining) are moved aside and put back in front. */
+	if (evbuffer_remove_buffer(out, front, at) == (int)at && evbuffer_drain(out, (size_t)(end - head) + 2) == 0)
+		evbuffer_prepend(out, line, (size_t)n);
+	evbuffer_prepend_buffer(out, front);
+	evbuffer_free(front);
+out:
+	if (frozen)
+		evbuffer_freeze(out, 1);
+}
+
 /* ---------------------------------------------------------------- per connection */
 
 enum conn_state {
@@ -713,20 +756,44 @@ static void take_raw(gconn *gc)
 	evbuffer_prepend_buffer(in, gc->tmp);
 }
 
-static const char *status_text(unsigned status)
+const char *sm_http_reason(unsigned status)
 {
 	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 410: return "Gone";
 	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
 	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
+	case 422: return "Unprocessable Content";
+	case 428: return "Precondition Required";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
+	case 507: return "Insufficient Storage";
 	default: return "Error";
 	}
 }
@@ -766,7 +833,7 @@ static void reply_close(gconn *gc, unsigned status, const sm_err *e, int no_body
 	evbuffer_add_printf(out,
 			    "HTTP/1.1 %u %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
 			    "Cache-Control: no-store\r\nConnection: close\r\n",
-			    status, status_text(status), blen);
+			    status, sm_http_reason(status), blen);
 	if (status == 405)
 		evbuffer_add_printf(out, "Allow: %s\r\n", gc->g->allow);
 	if (status == 503)

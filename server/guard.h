@@ -177,4 +177,15 @@ unsigned sm_guard_connections(const sm_guard *g);
  */
 void sm_guard_head_fixup(evhtp_request_t *req);
 
+/* RFC 9110's reason phrase of an HTTP status ("Error" for one it does not name). */
+const char *sm_http_reason(unsigned status);
+
+/*
+ * libevhtp 1.2.18 writes "UNKNOWN" as the reason phrase of every status its table lacks (429, 507,
+ * 422, 416, 308, …) and RFC 2616's old names for some (405 "Not Allowed"). Call right after
+ * evhtp_send_reply with the output's length before it: the status line that begins there is
+ * rewritten with sm_http_reason's phrase.
+ */
+void sm_guard_reason_fixup(evhtp_request_t *req, size_t at, unsigned status);
+
 #endif

@@ -116,7 +116,9 @@ void sm_addr_text(const struct sockaddr *sa, char *buf, size_t cap)
 void sm_send(sm_req *q, int status)
 {
 	sm_guard_head_fixup(q->r); /* libevhtp would send a body after HEAD */
+	size_t at = q->r->conn && q->r->conn->bev ? evbuffer_get_length(bufferevent_get_output(q->r->conn->bev)) : 0;
 	evhtp_send_reply(q->r, (evhtp_res)status);
+	sm_guard_reason_fixup(q->r, at, (unsigned)status);
 }
 
 static void add_header(sm_req *q, const char *k, const char *v)
@@ -222,7 +224,6 @@ void sm_reply_sm_err(sm_req *q, int rc, const sm_err *err)
 		}
 	/* a server-side failure says what failed, not the details of the store or keys */
 	if (rc == SM_EFULL) {
-		/* libevhtp 1.2.18 knows no reason phrase for 507: the status line reads "507 UNKNOWN"; the code is what counts */
 		atomic_fetch_add(&sm_srv->metrics.full_writes, 1);
 		sm_reply_error(q, status, code, NULL, "no space left for the registry's store: the change was not made; "
 			       "retry when the operator has freed space (reads go on)");

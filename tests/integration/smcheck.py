@@ -67,6 +67,16 @@ class Server:
         finally:
             c.close()
 
+    def raw(self, data):
+        """Send bytes as they are on one connection (say, pipelined requests); all that came back until it closed."""
+        import socket
+        with socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout) as so:
+            so.sendall(data)
+            got = b""
+            while chunk := so.recv(65536):
+                got += chunk
+            return got
+
     def stop(self):
         """SIGTERM, then SIGKILL after 10 s: (exit code, what it wrote on stderr)."""
         self.p.send_signal(signal.SIGTERM)

@@ -3,6 +3,7 @@
 # writes fail with "no space left on the disk of ..." (exit 4, HTTP 507), nothing acknowledged is lost and nothing
 # half-written shows (log verify passes), reads go on, /healthz and /metrics show the condition, and after space is
 # freed the next write succeeds without a restart.
+import http.client
 import json
 import os
 import re
@@ -128,6 +129,14 @@ def main():
                 break
         check(st507 is not None and st507[0] == 507 and st507[1]["error"]["code"] == "store_full",
               "an admin write on a full disk answers 507 store_full", 507, st507)
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/v1/admin/certs", json.dumps(draft(999)),
+                  {"Content-Type": "application/json", "Authorization": "Bearer " + token})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        check((r.status, r.reason) == (507, "Insufficient Storage"), "its status line: 507 Insufficient Storage",
+              (507, "Insufficient Storage"), (r.status, r.reason))
         st, body = req(port, "GET", "/healthz")
         h = json.loads(body)
         check(st == 200 and h["status"] == "degraded" and h["problems"][0]["code"] == "disk_full",

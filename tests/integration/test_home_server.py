@@ -450,9 +450,20 @@ with tempfile.TemporaryDirectory() as tmp:
               (codes, h.get("retry-after"), e))
         st, h, b = s.req("GET", "/v1/policies")
         check(st == 200, "other public routes are not limited by it", 200, st)
+        # the status lines say what they are (libevhtp itself writes "429 UNKNOWN"), also for pipelined replies
+        body = json.dumps(ok_home).encode()
+        got = s.raw(b"GET /v1/policies HTTP/1.1\r\nHost: t\r\n\r\n"
+                    b"POST /v1/home/check HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body +
+                    b"GET /v1/admin/certs HTTP/1.1\r\nHost: t\r\n\r\n"
+                    b"HEAD /v1/policies HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        lines = re.findall(rb"HTTP/1\.1 [0-9]{3} [^\r]*\r\n", got)
+        check(lines == [b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 429 Too Many Requests\r\n",
+                        b"HTTP/1.1 405 Method Not Allowed\r\n", b"HTTP/1.1 200 OK\r\n"],
+              "four pipelined replies with RFC 9110's reason phrases (200, 429, 405, 200)", None, lines)
         m = s.req("GET", "/metrics")[2].decode()
-        check(re.search(r"^starmark_home_rate_limited_total 2$", m, re.M) is not None, "metrics: 2 home checks limited",
-              2, re.findall(r"starmark_home_rate_limited_total.*", m))
+        check(re.search(r"^starmark_home_rate_limited_total 3$", m, re.M) is not None, "metrics: 3 home checks limited",
+              3, re.findall(r"starmark_home_rate_limited_total.*", m))
     finally:
         s.stop()
 
