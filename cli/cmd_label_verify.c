@@ -210,7 +210,24 @@ static json_t *claims_json(const sm_label_claims *cl)
 	return j;
 }
 
-static int print_result_json(const sm_label_result *v, int64_t now)
+/* The warnings beside a verdict, for people (stderr) and for programs (`warnings` in --json). */
+static void foreign_host_warning(const sm_label_result *v, const char *origin, char *out, size_t cap)
+{
+	snprintf(out, cap,
+	         "this code's link leads to %.100s, not to the registry (%.100s): the registry did not print this "
+	         "code; the token in it is genuine, but do not open its link",
+	         v->host[0] ? v->host : "a host too long to show", origin);
+}
+
+static void past_next_update_warning(const sm_label_result *v, char *out, size_t cap)
+{
+	char nx[21];
+	sm_time_format(v->next_update, nx);
+	snprintf(out, cap, "the status data (%s) is past its next update (%s), within the offline grace", v->source,
+	         nx);
+}
+
+static int print_result_json(const sm_label_result *v, const char *origin, int64_t now)
 {
 	char nx[21];
 	if (v->next_update)
@@ -225,7 +242,22 @@ static int print_result_json(const sm_label_result *v, int64_t now)
 	                      v->genuine ? claims_json(&v->claims) : json_null(), "status", v->status, "source",
 	                      v->source[0] ? v->source : NULL, "next_update", v->next_update ? nx : NULL, "certificate",
 	                      v->cert ? sm_cert_to_json(v->cert, sm_date_from_time(now)) : json_null());
-	return j ? print_json(j) : EXIT_IO;
+	json_t *warn = j ? json_array() : NULL;
+	char msg[512];
+	if (warn && v->foreign_host) {
+		foreign_host_warning(v, origin, msg, sizeof(msg));
+		json_array_append_new(warn, json_pack("{s:s, s:s}", "code", "host_not_registry", "message", msg));
+	}
+	if (warn && v->past_next_update) {
+		past_next_update_warning(v, msg, sizeof(msg));
+		json_array_append_new(warn, json_pack("{s:s, s:s}", "code", "data_past_next_update", "message", msg));
+	}
+	if (!warn || json_object_set_new(j, "host", v->host[0] ? json_string(v->host) : json_null()) ||
+	    json_object_set_new(j, "warnings", warn)) {
+		json_decref(j);
+		return EXIT_IO;
+	}
+	return print_json(j);
 }
 
 static void upper(const char *s, char *out, size_t cap)
@@ -369,10 +401,11 @@ int cmd_label_verify(cli *c, int argc, char **argv)
 		rc = fail(c, rc, &err);
 		goto out;
 	}
+	const char *origin = s.src.trust ? s.src.trust->origin : "";
 	if (c->json) {
 		if (v.verdict == SM_LABEL_UNREADABLE)
 			fprintf(stderr, "%s: label verify: unreadable: %s\n", c->prog, v.reason);
-		if ((rc = print_result_json(&v, c->now)))
+		if ((rc = print_result_json(&v, origin, c->now)))
 			goto out;
 	} else {
 		print_result_text(c, &v);
@@ -381,12 +414,14 @@ int cmd_label_verify(cli *c, int argc, char **argv)
 		fprintf(stderr,
 		        "warning: certificate %s is %s now; the label is genuine but does not say it is still good\n",
 		        v.claims.id, v.status);
+	char msg[512];
+	if (v.foreign_host) {
+		foreign_host_warning(&v, origin, msg, sizeof(msg));
+		fprintf(stderr, "warning: %s\n", msg);
+	}
 	if (v.past_next_update) {
-		char nx[21];
-		sm_time_format(v.next_update, nx);
-		fprintf(stderr,
-		        "warning: the status data (%s) is past its next update (%s), within the offline grace\n",
-		        v.source, nx);
+		past_next_update_warning(&v, msg, sizeof(msg));
+		fprintf(stderr, "warning: %s\n", msg);
 	}
 	rc = verdict_exit(v.verdict);
 out:

@@ -230,11 +230,17 @@ static bool has_prefix(const char *s, size_t n, const char *pre)
 	return true;
 }
 
-int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_err *err)
+/*
+ * Where the parts of a label text are: its host (NULL for a bare token) and its base32 token, after
+ * the white space scanners and copy-paste add around it is dropped. SM_EINVAL (field label) saying
+ * why when it is neither a label URL nor a bare token.
+ */
+static int locate(const char *text, size_t len, const char **host, size_t *hlen, const char **b32, size_t *blen,
+                  sm_err *err)
 {
 	char q[80];
-	*tok = NULL;
-	*n = 0;
+	*host = NULL;
+	*hlen = 0;
 	if (!text)
 		len = 0;
 	if (len > SM_LABEL_URL_MAX)
@@ -243,7 +249,6 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 		                  SM_LABEL_URL_MAX);
 	if (len > 0 && memchr(text, '\0', len))
 		return sm_err_set(err, SM_EINVAL, "label", "the label text contains a NUL byte");
-	/* Scanners and copy-paste add line ends and spaces around the code's text. */
 	while (len > 0 && is_space(text[0])) {
 		text++;
 		len--;
@@ -252,13 +257,13 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 		len--;
 	if (len == 0)
 		return sm_err_set(err, SM_EINVAL, "label", "the label text is empty");
-	const char *b32 = text;
-	size_t blen = len;
+	*b32 = text;
+	*blen = len;
 	size_t skip = has_prefix(text, len, "https://") ? 8 : has_prefix(text, len, "http://") ? 7 : 0;
 	if (skip) {
-		const char *host = text + skip;
-		const char *slash = memchr(host, '/', len - skip);
-		if (!slash || slash == host) {
+		const char *h = text + skip;
+		const char *slash = memchr(h, '/', len - skip);
+		if (!slash || slash == h) {
 			sm_err_quote(q, sizeof(q), text, len);
 			return sm_err_set(err, SM_EINVAL, "label", "'%s' has no host and path",
 			                  q);
@@ -270,14 +275,61 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 			    err, SM_EINVAL, "label",
 			    "not a label URL: the path is '%s', where /L/<token> belongs", q);
 		}
-		b32 = slash + 3;
-		blen = rest - 3;
+		*host = h;
+		*hlen = (size_t)(slash - h);
+		*b32 = slash + 3;
+		*blen = rest - 3;
 	} else if (memchr(text, '/', len) || memchr(text, ':', len)) {
 		sm_err_quote(q, sizeof(q), text, len);
 		return sm_err_set(
 		    err, SM_EINVAL, "label",
 		    "'%s' is neither a label URL (HTTPS://HOST/L/<token>) nor a bare token", q);
 	}
+	return 0;
+}
+
+int sm_label_host(const char *text, size_t len, char *host, size_t cap)
+{
+	const char *h, *b32;
+	size_t hlen, blen;
+	sm_err e = {0};
+	if (cap == 0)
+		return SM_EINVAL;
+	host[0] = '\0';
+	int rc = locate(text, len, &h, &hlen, &b32, &blen, &e);
+	if (rc || !h)
+		return rc;
+	if (hlen >= cap)
+		return SM_ETOOBIG;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	return 0;
+}
+
+bool sm_label_host_is(const char *host, const char *origin)
+{
+	size_t i = 0;
+	for (; host[i] && origin[i]; i++) {
+		char a = host[i], b = origin[i];
+		if (a >= 'A' && a <= 'Z')
+			a = (char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (char)(b - 'A' + 'a');
+		if (a != b)
+			return false;
+	}
+	return host[i] == origin[i];
+}
+
+int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_err *err)
+{
+	const char *host, *b32;
+	size_t hlen, blen;
+	*tok = NULL;
+	*n = 0;
+	int rc = locate(text, len, &host, &hlen, &b32, &blen, err);
+	if (rc)
+		return rc;
 	if (blen == 0)
 		return sm_err_set(err, SM_EINVAL, "label",
 		                  "the label URL holds no token after /L/");
@@ -285,7 +337,7 @@ int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_er
 		return sm_err_set(err, SM_EINVAL, "label",
 		                  "the token is %zu characters, more than %d", blen, B32_MAX);
 	sm_err e = {0};
-	int rc = sm_base32_decode(b32, blen, tok, n, &e);
+	rc = sm_base32_decode(b32, blen, tok, n, &e);
 	if (rc == SM_ENOMEM)
 		return rc;
 	if (rc)

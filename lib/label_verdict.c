@@ -169,6 +169,8 @@ int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int
 		say(res, SM_LABEL_UNREADABLE, e.field, "%s", e.msg);
 		return 0;
 	}
+	/* a host longer than the buffer is longer than any origin: not the registry's */
+	bool long_host = !rc && sm_label_host(text, len, res->host, sizeof(res->host)) == SM_ETOOBIG;
 	if (!rc)
 		rc = genuine(tok, n, src, res);
 	free(tok);
@@ -177,6 +179,7 @@ int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int
 	if (rc)
 		return sm_err_set(err, rc, NULL, "out of memory");
 	res->genuine = true;
+	res->foreign_host = long_host || (res->host[0] && !sm_label_host_is(res->host, src->trust->origin));
 	if (!src->lookup) {
 		say(res, SM_LABEL_STATUS_UNKNOWN, "status",
 		    "the label is genuine; its certificate's status was not checked: nothing to ask (give --server "

@@ -85,6 +85,21 @@ char *sm_label_url(const char *host, const uint8_t *tok, size_t n);
  */
 int sm_label_parse(const char *text, size_t len, uint8_t **tok, size_t *n, sm_err *err);
 
+/**
+ * The host of a label URL as written (between the scheme and /L/), "" for a bare token: 0, or what
+ * sm_label_parse would refuse the text for (SM_EINVAL), SM_ETOOBIG when it needs more than `cap`.
+ */
+int sm_label_host(const char *text, size_t len, char *host, size_t cap);
+
+/*
+ * Whether a label URL's host is the registry's origin (ASCII case aside: labels print it upper case).
+ * The registry writes its origin, and nothing else, into every label it makes (sm_registry_label), and
+ * a trust bundle's origin never changes along its chain: a genuine token under another host was put
+ * into a code by someone else — the token still says what the registry signed, but the code's link
+ * leads elsewhere (a phishing copy of a real label). Front ends say so beside the verdict.
+ */
+bool sm_label_host_is(const char *host, const char *origin);
+
 /*
  * Who signed a label. Tokens carry no kid, so a verifier tries every issuer key of its bundle:
  *  - a key that verifies and was valid at the label's `issued at`: genuine;
@@ -182,6 +197,8 @@ typedef struct sm_label_result {
 	const char *status;      /* "active", "suspended", "revoked", "expired" (static), NULL when unknown */
 	bool in_force;           /* verdict SM_LABEL_GENUINE_IN_FORCE */
 	bool past_next_update;   /* in force from data past its next update, within the offline grace: warn */
+	bool foreign_host;       /* genuine, but the code's URL host is not the registry's origin: warn */
+	char host[256];          /* the label URL's host as written ("" for a bare token or unreadable text) */
 	int64_t next_update;     /* of the status data (0: the registry itself) */
 	char source[128];        /* where the status came from ("" when none was asked) */
 	char field[SM_ERR_FIELD_MAX]; /* SM_LABEL_CLAIMS_DIFFER: the claim; otherwise the input at fault, or "" */
@@ -202,7 +219,10 @@ void sm_label_result_cleanup(sm_label_result *r);
  *     (sm_label_match) -> SM_LABEL_CLAIMS_DIFFER; a record past its `expires`, or past its
  *     next_update by more than the default policy's offline grace (sm_policy_stale) ->
  *     SM_LABEL_STATUS_UNKNOWN; suspended, revoked or expired at `now` -> SM_LABEL_NOT_IN_FORCE;
- *     else SM_LABEL_GENUINE_IN_FORCE (past_next_update when within the grace).
+ *     else SM_LABEL_GENUINE_IN_FORCE (past_next_update when within the grace);
+ *  4. whatever the verdict of a genuine label: foreign_host when its URL's host is not the bundle's
+ *     origin (sm_label_host_is). It changes no verdict (the token is what the registry signed, and a
+ *     label can be copied anyway); every front end warns not to follow the code's link.
  * *res is overwritten whole (clean up what it held first). Returns 0 whatever the verdict; SM_ENOMEM,
  * or the lookup's failure of the machine (SM_EIO, SM_ESTORE, ...) with err saying what failed.
  */

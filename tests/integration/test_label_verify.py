@@ -461,9 +461,24 @@ def main():
     check({k: d["claims"].get(k) for k in want} == want, "--json claims", want, d["claims"])
     check(d["status"] == "active" and d["certificate"]["id"] == cid and d["certificate"]["expires"] == "2027-01-21",
           "--json status and certificate", "active", d)
-    # any case, http, other host, bare token
-    for text in (url.lower(), "http://other.example:8443/l/" + b32(token), b32(token), b32(token).lower()):
-        expect(sm(env, "label", "verify", text), 0, "genuine form %s" % text[:40])
+    check(d["host"] == HOST and d["warnings"] == [], "--json: the label's host, the registry's; no warning", HOST, d)
+    # any case, http, bare token: genuine, and nothing to warn of
+    for text in (url.lower(), b32(token), b32(token).lower()):
+        r = sm(env, "label", "verify", text)
+        expect(r, 0, "genuine form %s" % text[:40])
+        check("warning" not in r.err, "genuine form %s: no warning" % text[:40], "", r.err)
+    # a genuine token under another host: still genuine (the token is what the registry signed, and labels
+    # can be copied anyway), but the code's link leads elsewhere: said, for people and for programs
+    phish = "http://other.example:8443/l/" + b32(token)
+    expect(sm(env, "label", "verify", phish), 0, "genuine token under another host",
+           out=["CURRENT STATUS: ACTIVE"], err=["warning: this code's link leads to other.example:8443, not to the "
+                                                "registry (" + HOST.lower() + ")", "do not open its link"])
+    r = sm(env, "--json", "label", "verify", phish)
+    d = json.loads(r.out)
+    check(r.rc == 0 and d["verdict"] == "genuine-in-force" and d["host"] == "other.example:8443" and
+          [w["code"] for w in d["warnings"]] == ["host_not_registry"], "--json: host_not_registry", "host_not_registry", d)
+    r = sm(env, "label", "verify", "HTTPS://" + "X" * 300 + "/L/" + b32(token))
+    expect(r, 0, "genuine token under a 300-character host", err=["a host too long to show"])
 
     # ---- --trust FILE, no registry: genuine offline, fingerprint shown, but the status is unknown (3):
     # a script that trusts exit 0 must not accept a label whose certificate nobody asked about

@@ -177,6 +177,7 @@ int wv_label(const wv_input *in, const char *text, bool newest, json_t **out, sm
 		json_object_set_new(*out, "claims", res.genuine || res.verdict == SM_LABEL_CLAIMS_DIFFER
 							    ? claims_json(&res.claims) : json_null());
 		json_object_set_new(*out, "certificate", res.cert ? json_string(res.cert->id) : json_null());
+		json_object_set_new(*out, "foreign_host", json_boolean(res.foreign_host));
 	}
 	sm_label_result_cleanup(&res);
 	sm_cache_close(sc);

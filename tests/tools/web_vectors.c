@@ -462,6 +462,12 @@ int main(int argc, char **argv)
 	L("label: genuine, issued after the root rotations", l_new);
 	L("label: genuine, lower case URL", lower);
 	L("label: genuine, bare token with white space", spaced);
+	char *foreign = NULL, *foreign_forged = NULL;
+	if (asprintf(&foreign, "https://registry.example.jp.evil.example%s", strstr(l_ok, "/L/")) < 0 ||
+	    asprintf(&foreign_forged, "HTTPS://EVIL.EXAMPLE%s", strstr(forged_sig, "/L/")) < 0)
+		die("out of memory");
+	L("label: genuine token under another host", foreign);
+	L("label: forged token under another host", foreign_forged);
 	L("label: forged (signature bit flipped)", forged_sig);
 	L("label: forged (payload bit flipped)", forged_payload);
 	L("label: wrong key, dated before the bundle", by_stranger_old);
@@ -590,7 +596,7 @@ int main(int argc, char **argv)
 	json_decref(doc);
 	free(l_ok), free(l_rev), free(l_susp), free(l_ok2), free(l_new), free(l_other);
 	free(forged_sig), free(forged_payload), free(by_stranger_old), free(by_stranger_new), free(by_status);
-	free(by_retired), free(differ), free(expired_label);
+	free(by_retired), free(differ), free(expired_label), free(foreign), free(foreign_forged);
 	sm_key_free(issuer1), sm_key_free(issuer3), sm_key_free(status2), sm_key_free(stranger);
 	sm_trust_chain_cleanup(&full);
 	sm_trust_chain_cleanup(&ochain);

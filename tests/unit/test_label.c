@@ -696,6 +696,22 @@ static void test_label_parse_forms(void **state)
 		assert_memory_equal(tok, want, wn);
 		free(tok);
 	}
+	/* the host as written, and whether it is the registry's origin */
+	const char *hosts[] = {"REGISTRY.EXAMPLE.JP", "registry.example.jp", "OTHER.HOST:8080", " \t", ""};
+	const bool theirs[] = {true, true, false, false, false};
+	char host[64];
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s%s", forms[i][0], i == 0 ? url : b32, forms[i][1]);
+		assert_int_equal(sm_label_host(text, strlen(text), host, sizeof(host)), 0);
+		assert_string_equal(host, i == 0 || i == 1 || i == 2 ? hosts[i] : "");
+		if (i < 3)
+			assert_true(sm_label_host_is(host, "registry.example.jp") == theirs[i]);
+	}
+	assert_false(sm_label_host_is("registry.example.jp.evil", "registry.example.jp"));
+	assert_false(sm_label_host_is("registry.example.j", "registry.example.jp"));
+	snprintf(text, sizeof(text), "https://%0100d/L/%s", 0, b32);
+	assert_int_equal(sm_label_host(text, strlen(text), host, sizeof(host)), SM_ETOOBIG);
+	assert_int_equal(sm_label_host("https:///L/AA", 13, host, sizeof(host)), SM_EINVAL);
 	/* Unreadable: each with the words that say why. */
 	struct {
 		const char *text, *needle;

@@ -98,6 +98,15 @@ static void test_web_vectors_cover_the_issue(void **state)
 		if (!v || strcmp(v, want[i][1]) != 0)
 			fail_msg("%s: expected verdict %s, the file has %s", want[i][0], want[i][1], v ? v : "none");
 	}
+	/* a genuine token under another host: the verdict stands, the warning is set (and only there) */
+	const json_t *fh = json_object_get(case_named("label: genuine token under another host"), "expect");
+	assert_string_equal(json_string_value(json_object_get(fh, "verdict")), "genuine-in-force");
+	assert_true(json_is_true(json_object_get(fh, "foreign_host")));
+	fh = json_object_get(case_named("label: forged token under another host"), "expect");
+	assert_string_equal(json_string_value(json_object_get(fh, "verdict")), "not-genuine");
+	assert_true(json_is_false(json_object_get(fh, "foreign_host")));
+	fh = json_object_get(case_named("label: genuine, lower case URL"), "expect");
+	assert_true(json_is_false(json_object_get(fh, "foreign_host")));
 	static const char *const refused[] = {"chain: gap (bundle 1, chain from 3)", "chain: equivocation (a second bundle 2)",
 					      "chain: another registry's (pinned root)", "snapshot: expired",
 					      "snapshot: rollback below the floor"};

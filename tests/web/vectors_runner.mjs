@@ -58,7 +58,8 @@ export async function runCase(sm, c, blobs) {
 				floorVersion: c.floor, newest: c.newest }, c.now);
 			return { verdict: r.verdict, genuine: r.genuine, in_force: r.inForce, status: r.status,
 				past_next_update: r.pastNextUpdate, next_update: r.nextUpdate, field: r.field,
-				claims: claimsOf(r.claims), certificate: r.certificate ? r.certificate.id : null };
+				claims: claimsOf(r.claims), certificate: r.certificate ? r.certificate.id : null,
+				foreign_host: r.foreignHost };
 		});
 	case 'device':
 		return refused(sm, async () => {

@@ -149,6 +149,7 @@ async function judge(text) {
 			el('a', { href: href(`/c/${encodeURIComponent(c.id || '')}`) }, c.id || '')) : null,
 		res.status ? el('div', {}, `${t('status')}: ${t(STATUS_WORD[res.status] || 'statusActive')}`) : null,
 		res.pastNextUpdate ? el('div', {}, t('pastNextUpdate')) : null,
+		res.foreignHost ? el('div', { class: 'warn', 'data-warning': 'host_not_registry' }, t('foreignHost', res.host)) : null,
 		res.reason ? el('div', { class: 'hint' }, res.reason) : null);
 	const list = document.getElementById('scans');
 	list.prepend(item);

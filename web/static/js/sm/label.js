@@ -2,6 +2,7 @@
 // Label tokens: the scanned text, the claims, and offline verification against a trust bundle (lib/label.c).
 //
 // export const TOKEN_MAX = 512, TEXT_MAX = 1200, B32_MAX = 820
+// export function labelHost(text) -> string; export function hostIsOrigin(host, origin) -> boolean
 // export function parseLabelText(text) -> Uint8Array (the token)
 //     "HTTPS://HOST/L/<BASE32>" (any case, http or https, any host) or the bare base32 token; white space
 //     around it ignored. SmError 'invalid' (field 'label') saying why: empty, over TEXT_MAX characters, no /L/
@@ -67,6 +68,22 @@ export function base32Decode(text) {
 }
 
 const isSpace = (ch) => ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n';
+
+// The host of a label URL as written ('' for a bare token): sm_label_host. Call it on text that parses.
+export function labelHost(text) {
+	const s = (typeof text === 'string' ? text : '').replace(/^[ \t\r\n]+/, '');
+	const low = s.toLowerCase();
+	const skip = low.startsWith('https://') ? 8 : low.startsWith('http://') ? 7 : 0;
+	if (!skip) return '';
+	const slash = s.indexOf('/', skip);
+	return slash < 0 ? '' : s.slice(skip, slash);
+}
+
+// Whether a label URL's host is the registry's origin, ASCII case aside: sm_label_host_is.
+export function hostIsOrigin(host, origin) {
+	const fold = (x) => x.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+	return fold(host) === fold(origin);
+}
 
 export function parseLabelText(text) {
 	let s = typeof text === 'string' ? text : '';

@@ -13,8 +13,9 @@
 //     from readSnapshot, or null (nothing to ask: genuine at best, status unknown).
 // LabelResult = { verdict: 'genuine-in-force'|'not-genuine'|'claims-differ'|'not-in-force'|'unknown-signer'|
 //     'status-unknown'|'unreadable', genuine, claims (genuine or claims-differ, else null), status (the record's,
-//     or null), inForce (true | false for not-in-force | null), pastNextUpdate, nextUpdate (0: none), field,
-//     reason, certificate (the record, or null), source }
+//     or null), inForce (true | false for not-in-force | null), pastNextUpdate, foreignHost (genuine, but the
+//     URL's host is not the registry's origin), host (as written, '' for a bare token), nextUpdate (0: none),
+//     field, reason, certificate (the record, or null), source }
 // export async function judgeLabelOffline(text, { anchor, chain, snapshot, floorVersion, newest }, now)
 //     -> LabelResult, the trust first followed from the anchor through the chain (trust.js followChain; a chain
 //     that does not follow throws its SmError)
@@ -29,7 +30,7 @@
 //     certificate: Cert | null }
 // policy may be a policy document or null (lib's default: level 1, 72 h grace, unknown fails closed).
 import { SmError, fail } from './errors.js';
-import { dayString, parseLabelText, verifyLabel } from './label.js';
+import { dayString, hostIsOrigin, labelHost, parseLabelText, verifyLabel } from './label.js';
 import { checkFloor, readSnapshot } from './snapshot.js';
 import { followChain } from './trust.js';
 import { compareVersions, covers, parseFwSpec, validateVersion } from './version.js';
@@ -76,7 +77,7 @@ function matchClaims(cl, c) {
 
 function result() {
 	return { verdict: null, genuine: false, claims: null, status: null, inForce: null, pastNextUpdate: false,
-		nextUpdate: 0, field: '', reason: '', certificate: null, source: '' };
+		foreignHost: false, host: '', nextUpdate: 0, field: '', reason: '', certificate: null, source: '' };
 }
 
 export async function judgeLabel(text, { trust, newest = false, snapshot = null, floorVersion = 0 } = {}, now) {
@@ -89,6 +90,7 @@ export async function judgeLabel(text, { trust, newest = false, snapshot = null,
 		if (!(e instanceof SmError)) throw e;
 		return set('unreadable', e.field, e.message);
 	}
+	res.host = labelHost(text);
 	const v = await verifyLabel(tok, trust);
 	if (v.result === 'unreadable') return set('unreadable', v.field, v.reason);
 	if (v.result === 'unknown-signer' && newest) {
@@ -96,6 +98,8 @@ export async function judgeLabel(text, { trust, newest = false, snapshot = null,
 	}
 	if (v.result !== 'genuine') return set(v.result, v.field, v.reason);
 	res.genuine = true;
+	// a genuine token under another host than the registry's origin: the verdict stands, the link is not the registry's
+	res.foreignHost = res.host !== '' && !hostIsOrigin(res.host, trust.origin);
 	res.claims = v.claims;
 	const cl = v.claims;
 	if (!snapshot) return set('status-unknown', 'status', "the label is genuine; its certificate's status was not checked: nothing to ask");
