@@ -58,7 +58,9 @@ json_t *sm_cert_to_json(const sm_cert *c, sm_date today)
 		return NULL;
 	json_object_set_new(j, "id", json_string(c->id));
 	json_object_set_new(j, "scheme", json_string(c->scheme));
-	json_object_set_new(j, "scheme_ref", str_or_null(c->scheme_ref));
+	/* what a statement or snapshot does not carry is left out: null would say "none" */
+	if (!c->facts_only)
+		json_object_set_new(j, "scheme_ref", str_or_null(c->scheme_ref));
 	json_object_set_new(j, "level", json_integer(c->level));
 	json_object_set_new(j, "vendor", json_pack("{s:s, s:s}", "code", c->vendor, "name", c->vendor_name));
 	json_object_set_new(j, "product", json_string(c->product));
@@ -69,9 +71,13 @@ json_t *sm_cert_to_json(const sm_cert *c, sm_date today)
 	json_object_set_new(j, "registered", date_or_null(c->registered));
 	json_object_set_new(j, "expires", date_or_null(c->expires));
 	json_object_set_new(j, "support_end", date_or_null(c->support_end));
-	json_object_set_new(j, "requirements", str_or_null(c->requirements));
-	json_object_set_new(j, "url", str_or_null(c->url));
+	if (!c->facts_only) {
+		json_object_set_new(j, "requirements", str_or_null(c->requirements));
+		json_object_set_new(j, "url", str_or_null(c->url));
+	}
 	json_object_set_new(j, "status", json_string(sm_cert_status_name(c, today)));
+	if (c->facts_only)
+		return j;
 	json_t *h = json_array();
 	for (size_t i = 0; h && i < c->nhistory; i++) {
 		char at[21];

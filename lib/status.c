@@ -154,6 +154,7 @@ static int read_facts(sm_cbor_rd *r, sm_cert **out, sm_err *err)
 	c->level = (int)level;
 	c->status = (int)status;
 	c->registered = (sm_date)reg;
+	c->facts_only = true;
 	*out = c;
 	return 0;
 }

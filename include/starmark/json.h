@@ -15,7 +15,10 @@
 #define SM_JSON_MAX_BODY (1024u * 1024u)
 #define SM_JSON_MAX_DEPTH 8
 
-/** The `show --json` shape of a certificate, status as of `today`. New reference. */
+/**
+ * The `show --json` shape of a certificate, status as of `today`. New reference. A certificate read
+ * from a statement or snapshot (facts_only) leaves out scheme_ref, requirements, url and history.
+ */
 json_t *sm_cert_to_json(const sm_cert *c, sm_date today);
 
 /**

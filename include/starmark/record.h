@@ -96,6 +96,8 @@ typedef struct sm_cert {
 	int status;          /* enum sm_status */
 	sm_history *history;
 	size_t nhistory;
+	bool facts_only;     /* read from a status statement or a snapshot, which carry the facts a verdict needs
+	                      * and not scheme_ref, requirements, url or history: those are unknown, not empty */
 } sm_cert;
 
 sm_cert *sm_cert_new(void);

@@ -215,6 +215,14 @@ expect_out revoked "check --offline after the revoke: the reason"
 sm --server "$URL" --token "$ISSUER" amend SM-2026-000002 --url https://acme.example/wh1
 sync_current
 V3=$(jget 'd["version"]')
+# what a snapshot does not carry is left out of an offline answer, not printed as null ("none")
+sm --json check --offline --cache "$CACHE" --vendor ACME --model WH-1 --firmware 2.1
+expect_rc 0 "check --offline of the amended certificate"
+expect_eq "SM-2026-000002 []" "$(jget 'd["certificate"]["id"] + " " + str(sorted(k for k in d["certificate"] if k in ("url", "requirements", "history", "scheme_ref")))')" \
+	"check --offline --json: url, requirements, history and scheme_ref are left out (the snapshot does not carry them)"
+sm --server "$URL" --json show SM-2026-000002
+expect_eq "https://acme.example/wh1 True" "$(jget 'd["url"] + " " + str(all(k in d for k in ("requirements", "history", "scheme_ref")))')" \
+	"show --server --json: the whole record, url included"
 
 # the cache pinned to old data: an older, validly signed snapshot copied over the newer one is refused
 # offline, and the next sync does not believe it either (no side file says "unchanged")
