@@ -215,6 +215,20 @@ static int put_bstr_head(sm_buf *b, size_t n)
 	return hn ? sm_buf_append(b, h, hn) : SM_EINVAL;
 }
 
+/*
+ * A snapshot's version: the second it is produced, or one more than the last version when that is not
+ * less (two in a second, a clock set back). Gateways keep the highest version they have seen as a
+ * rollback floor, so a registry restored from a backup, whose stored counter is the backup's, must
+ * still number its next snapshot above anything it served after the backup: a plain counter would
+ * restart below, and every gateway that synced since would refuse the restored registry's snapshots
+ * until the counter caught up (documented in docs/operations.md). Versions stay increasing across
+ * the change from the counter of earlier releases (small numbers) to seconds.
+ */
+static uint64_t next_snapshot_version(uint64_t last, int64_t now)
+{
+	return now > 0 && (uint64_t)now > last ? (uint64_t)now : last + 1;
+}
+
 int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t *version, sm_err *err)
 {
 	sm_status_timing tm;
@@ -242,7 +256,7 @@ int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t
 			return rc;
 		if ((rc = sm_store_meta_get_u64(w, "snapshot_version", &ver)) == SM_ENOTFOUND)
 			rc = 0;
-		ver++;
+		ver = next_snapshot_version(ver, now);
 		if (rc || (rc = sm_store_meta_put_u64(w, "snapshot_version", ver))) {
 			sm_store_abort(w);
 			return sm_err_set(err, rc, "snapshot", "cannot take a snapshot version: %s", sm_strerror(rc));
@@ -260,7 +274,7 @@ int sm_registry_snapshot(sm_registry *r, const char *path, int64_t now, uint64_t
 	if (!r->write) {
 		if ((rc = sm_store_meta_get_u64(t, "snapshot_version", &ver)) == SM_ENOTFOUND)
 			rc = 0;
-		ver++;
+		ver = next_snapshot_version(ver, now);
 	}
 	if (!rc && !(rc = sm_store_log_size(t, &size)) && !(rc = sm_store_log_root(t, size, root)))
 		rc = sm_store_cert_foreach(t, count_one, &count);

@@ -618,8 +618,8 @@ static void test_sync_cache_rollback_floor(void **state)
 	sm_check_req q = {"ACME", "L1", "1.5", NULL, 0};
 	sm_policy_default(&pol);
 	issue(f, "ACME", "L1", 2, ">=1.0", NULL);
-	/* the generation was written for snapshot version 3; the snapshot in it is version 1 */
-	put_cache_gen(f, NOW + 10, 3);
+	/* the generation was written for a snapshot version one above the snapshot in it (produced at NOW + 10) */
+	put_cache_gen(f, NOW + 10, (uint64_t)(NOW + 11));
 	sm_anchor *a = registry_anchor(f);
 	assert_int_equal(sm_cache_open(f->cache, a, &c, &err), 0);
 	assert_int_equal(sm_cache_check(c, &q, &pol, NOW + 20, &res, NULL, &err), SM_EVERIFY);
