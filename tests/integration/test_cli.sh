@@ -424,6 +424,10 @@ expect_json "log proof shape" 'd["tree_size"] == '"$size"' and
 sm --json log verify
 expect_rc 0 "log verify"
 expect_json "log verify --json" 'd["ok"] is True and d["entries"] == '"$size"' and d["trust_bundles"] == 1'
+sm log verify
+expect_rc 0 "log verify (text)"
+expect_out ", 1 trust bundle, 0 published policies;" "log verify: one trust bundle in the singular"
+grep -qE '(^|[^0-9])1 [a-z ]*(bundles|policies|entries|certificates)\b' "$OUT" && fail "log verify: a plural after 1: $(show_out)"
 sm log bogus
 expect_rc 2 "log bogus"
 
