@@ -262,6 +262,29 @@ expect_rc 1 "sync 30 days later (freeze)"
 expect_err "expired" "freeze: the message"
 expect_eq "$SUM" "$(md5sum <"$CACHE/$(cat "$CACHE/CURRENT")/snapshot.cose")" "freeze: the cached snapshot is kept"
 
+# a change the snapshot does not have yet (rebuilt every snapshot_seconds, here an hour): sync names the
+# kept snapshot's own log size and says the registry's newer entries come with the next snapshot; a first
+# sync names the anchor the trust came from, not a "version 0"
+stop_server
+SMD_CONF_KEPT=$SMD_CONF
+SMD_CONF=$T/smd-slow.conf
+sed 's/^snapshot_seconds = 1$/snapshot_seconds = 3600/' "$SMD_CONF_KEPT" >"$SMD_CONF"
+start_server "$REG"
+SMD_CONF=$SMD_CONF_KEPT
+sm --server "$URL" --token "$ISSUER" amend SM-2026-000002 --add-model WH-1C
+expect_rc 0 "amend while the snapshot is an hour from its rebuild"
+sm --server "$URL" sync --cache "$T/cache-slow" --trust "$T/trust.cose"
+expect_rc 0 "first sync, the snapshot older than the log"
+expect_err "trust bundle version 1, from your anchor" "first sync: the trust bundle came from the anchor"
+grep -q "followed from version 0" "$ERR" && fail "first sync speaks of a trust bundle version 0: $(show_err)"
+SNAP_SIZE=$(sed -n 's/^snapshot version [0-9]*: [0-9]* certificates\{0,1\} as of log size \([0-9]*\),.*/\1/p' "$OUT")
+[ -n "$SNAP_SIZE" ] || fail "sync: expected 'snapshot version V: N certificates as of log size S', got: $(show_out)"
+expect_out "the registry has 1 newer entry (its log is at size $((${SNAP_SIZE:-0} + 1))); the next snapshot brings it" \
+	"sync: the amend is in the log, not yet in the snapshot kept"
+sm --server "$URL" --json sync --cache "$T/cache-slow" --trust "$T/trust.cose"
+expect_json "sync --json: the snapshot's log size and the checkpoint's" \
+	"d['snapshot_log_size'] == ${SNAP_SIZE:-0} and d['log_size'] == ${SNAP_SIZE:-0} + 1"
+
 # rollback: the registry as it was before, served over TLS, offers an older snapshot
 stop_server
 openssl req -x509 -newkey ed25519 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 2 -subj /CN=127.0.0.1 \
