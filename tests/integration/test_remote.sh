@@ -84,6 +84,11 @@ expect_rc 0 "trust export (the provisioned bundle)"
 export STARMARK_TRUST=$T/trust.cose
 
 start_server "$REG"
+# the first start: no checkpoint file yet, and its start line says so rather than "size 0 agrees"
+CHECKS=$((CHECKS + 1))
+grep -q 'quick check: .*no checkpoint saved yet' "$T/smd.err" ||
+	fail "starmarkd's first start: expected 'no checkpoint saved yet', got: $(grep 'quick check' "$T/smd.err")"
+grep -q 'checkpoint of size 0' "$T/smd.err" && fail "starmarkd's first start speaks of a checkpoint of size 0: $(grep 'quick check' "$T/smd.err")"
 
 # ---- the role matrix ----
 ISSUE=(issue --vendor ACME --vendor-name "Acme Corp" --product "Smart Lock" --model L-100 --level 3
@@ -204,6 +209,9 @@ cp -a "$CACHE" "$T/cache-before-revoke"
 stop_server
 cp -a "$REG" "$T/reg-old" # a registry as it was: its snapshots will be older than the cache's
 start_server "$REG"
+CHECKS=$((CHECKS + 1))
+grep 'quick check' "$T/smd.err" | tail -n 1 | grep -q 'the saved checkpoint of size [1-9][0-9]* agrees' ||
+	fail "starmarkd's second start: expected the saved checkpoint to agree, got: $(grep 'quick check' "$T/smd.err" | tail -n 1)"
 sm --server "$URL" --token "$ISSUER" revoke SM-2026-000001 --reason "key extraction"
 expect_rc 0 "revoke on the server"
 sync_current
