@@ -79,11 +79,13 @@ int cmd_import(cli *c, int argc, char **argv)
 	for (size_t i = 0; i < rep.nwarnings; i++)
 		fprintf(stderr, "%s:%zu: warning: %s\n", pos[0], rep.warnings[i].line, rep.warnings[i].msg);
 	if (rep.warned > rep.nwarnings)
-		fprintf(stderr, "%s: ... and %zu more warnings\n", pos[0], rep.warned - rep.nwarnings);
+		fprintf(stderr, "%s: ... and %zu more %s\n", pos[0], rep.warned - rep.nwarnings,
+			plural(rep.warned - rep.nwarnings, "warning", "warnings"));
 	for (size_t i = 0; i < rep.nerrors; i++)
 		fprintf(stderr, "%s:%zu: %s\n", pos[0], rep.errors[i].line, rep.errors[i].msg);
 	if (rep.bad > rep.nerrors)
-		fprintf(stderr, "%s: ... and %zu more bad rows\n", pos[0], rep.bad - rep.nerrors);
+		fprintf(stderr, "%s: ... and %zu more bad %s\n", pos[0], rep.bad - rep.nerrors,
+			plural(rep.bad - rep.nerrors, "row", "rows"));
 	if (c->json) {
 		json_t *errs = row_errors(rep.errors, rep.nerrors), *warns = row_errors(rep.warnings, rep.nwarnings);
 		print_json(json_pack("{s:I, s:I, s:I, s:o, s:I, s:o, s:s*, s:s*}", "rows", (json_int_t)rep.rows, "imported",
@@ -94,10 +96,19 @@ int cmd_import(cli *c, int argc, char **argv)
 	if (irc) {
 		rc = fail(c, irc, &err);
 	} else {
-		/* one line: "imported 12 of 12 rows: SM-2021-000001 .. SM-2024-000012" */
-		fprintf(stderr, "imported %zu of %zu rows%s%s%s%s%s\n", rep.imported, rep.rows,
-			rep.bad ? " (bad rows skipped)" : "", rep.imported ? ": " : "", rep.imported ? rep.first_id : "",
-			rep.imported > 1 ? " .. " : "", rep.imported > 1 ? rep.last_id : "");
+		/* one line: "imported 12 of 12 rows: SM-2024-000001 .. SM-2024-000012" only when those are all the ids
+		 * between; else the first and the last row's ids and the count, without a range that is not one */
+		char ids[2 * SM_ID_MAX + 128] = "";
+		if (rep.imported == 1)
+			snprintf(ids, sizeof(ids), ": %s", rep.first_id);
+		else if (rep.imported && rep.one_run)
+			snprintf(ids, sizeof(ids), ": %s .. %s", rep.first_id, rep.last_id);
+		else if (rep.imported)
+			snprintf(ids, sizeof(ids), ": %zu certificates, the first row's %s, the last row's %s (%s)", rep.imported,
+				 rep.first_id, rep.last_id,
+				 rep.several_years ? "registered in several years: not one run of ids" : "not one run of ids");
+		fprintf(stderr, "imported %zu of %zu %s%s%s\n", rep.imported, rep.rows, plural(rep.rows, "row", "rows"),
+			rep.bad ? (rep.bad == 1 ? " (a bad row skipped)" : " (bad rows skipped)") : "", ids);
 		rc = EXIT_OK;
 	}
 	sm_import_report_cleanup(&rep);

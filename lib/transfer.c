@@ -695,8 +695,9 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 		goto out;
 	qsort(rep->errors, rep->nerrors, sizeof(*rep->errors), by_line);
 	if (rep->bad && !skip_bad) {
-		rc = sm_err_set(err, SM_EINVAL, "file", "%zu of %zu rows are bad; nothing was imported (--skip-bad imports "
-				"the good rows)", rep->bad, rep->rows);
+		rc = sm_err_set(err, SM_EINVAL, "file", "%zu of %zu %s bad; nothing was imported (--skip-bad imports "
+				"the good rows)", rep->bad, rep->rows,
+				rep->rows == 1 ? "row is" : rep->bad == 1 ? "rows is" : "rows are");
 		goto out;
 	}
 	size_t ng = 0;
@@ -717,6 +718,16 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 	}
 	snprintf(rep->first_id, sizeof(rep->first_id), "%s", good[0]->id);
 	snprintf(rep->last_id, sizeof(rep->last_id), "%s", good[ng - 1]->id);
+	/* "first .. last" says every id between: only when the rows took consecutive serials of one year (ids
+	 * are SM-YYYY-NNNNNN, the serial counter shared by all years; a migration brings ids of its own) */
+	rep->one_run = true;
+	for (size_t i = 1; i < ng; i++) {
+		if (strncmp(good[i]->id, good[0]->id, 8) != 0)
+			rep->several_years = true;
+		if (strncmp(good[i]->id, good[0]->id, 8) != 0 ||
+		    sm_store_id_serial(good[i]->id) != sm_store_id_serial(good[i - 1]->id) + 1)
+			rep->one_run = false;
+	}
 out:
 	free(good);
 	free(bad);

@@ -34,7 +34,9 @@ typedef struct sm_import_report {
 	size_t warned;    /* cells a spreadsheet would run as formulas, imported as written (CSV) */
 	sm_row_error *warnings; /* the first SM_IMPORT_MAX_ERRORS of them */
 	size_t nwarnings;
-	char first_id[SM_ID_MAX + 1], last_id[SM_ID_MAX + 1];
+	char first_id[SM_ID_MAX + 1], last_id[SM_ID_MAX + 1]; /* of the first and the last row imported */
+	bool one_run;     /* the ids imported are exactly first_id .. last_id: one year, consecutive serials */
+	bool several_years; /* they were registered in more than one year (ids carry the year) */
 } sm_import_report;
 
 /**

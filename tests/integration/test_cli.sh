@@ -307,6 +307,29 @@ expect_json "imported rows" 'd["total"] == 2 and sorted(m for c in d["certificat
 	["HP-1", "HP-2", "HP-4"] and
 	any(c["vendor"]["name"] == "Pana \"Home\" Co., Ltd." for c in d["certificates"])'
 
+# rows of several years: their ids are not one run, and the summary gives no range that would say so
+cat >"$T/years.csv" <<'EOF'
+vendor,vendor_name,product,models,level,firmware,registered
+YEARS,Years,Thing,Y-1,1,1.0,2023-05-01
+YEARS,Years,Thing,Y-2,1,1.0,2021-05-01
+YEARS,Years,Thing,Y-3,1,1.0,2023-06-01
+EOF
+sm import "$T/years.csv"
+expect_rc 0 "import of rows of 2021 and 2023"
+expect_err "imported 3 of 3 rows: 3 certificates, the first row's SM-2023-" "import of several years: the count and the first row's id"
+expect_err "(registered in several years: not one run of ids)" "import of several years: says the ids are not one run"
+grep -q ' \.\. ' "$ERR" && fail "import of several years: a range that is not one: $(show_err)"
+cat >"$T/one-year.csv" <<'EOF'
+vendor,vendor_name,product,models,level,firmware,registered
+ONEYR,One Year,Thing,O-1,1,1.0,2024-03-01
+ONEYR,One Year,Thing,O-2,1,1.0,2024-03-02
+EOF
+sm import "$T/one-year.csv"
+expect_rc 0 "import of two rows of one year"
+CHECKS=$((CHECKS + 1))
+grep -qE '^imported 2 of 2 rows: SM-2024-[0-9]{6} \.\. SM-2024-[0-9]{6}$' "$ERR" ||
+	fail "import of one year: expected 'imported 2 of 2 rows: FIRST .. LAST', got: $(show_err)"
+
 size=$(logsize)
 cat >"$T/dup.csv" <<'EOF'
 vendor,vendor_name,product,models,level,firmware,registered
