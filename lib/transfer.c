@@ -639,7 +639,9 @@ static int mark_duplicates(sm_registry *r, drafts *d, bool *bad, sm_import_repor
 		char held[SM_ID_MAX + 1];
 		int drc = d->v[i]->id[0] ? sm_store_serial_id(t, sm_store_id_serial(d->v[i]->id), held) : SM_ENOTFOUND;
 		if (drc == 0) {
-			sm_err_set(&e, SM_EEXIST, "id", "id %s: its serial is used already, by %s", d->v[i]->id, held);
+			char q[SM_SHOWN_ID];
+			sm_err_set(&e, SM_EEXIST, "id", "id %s: its serial is used already, by %s", d->v[i]->id,
+				   sm_shown_id(q, held));
 			add_error(rep, d->line[i], &e);
 			bad[i] = true;
 			continue;
