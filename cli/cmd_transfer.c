@@ -96,17 +96,20 @@ int cmd_import(cli *c, int argc, char **argv)
 	if (irc) {
 		rc = fail(c, irc, &err);
 	} else {
-		/* one line: "imported 12 of 12 rows: SM-2024-000001 .. SM-2024-000012" only when those are all the ids
-		 * between; else the first and the last row's ids and the count, without a range that is not one */
-		char ids[2 * SM_ID_MAX + 128] = "";
-		if (rep.imported == 1)
-			snprintf(ids, sizeof(ids), ": %s", rep.first_id);
-		else if (rep.imported && rep.one_run)
-			snprintf(ids, sizeof(ids), ": %s .. %s", rep.first_id, rep.last_id);
-		else if (rep.imported)
-			snprintf(ids, sizeof(ids), ": %zu certificates, the first row's %s, the last row's %s (%s)", rep.imported,
-				 rep.first_id, rep.last_id,
-				 rep.several_years ? "registered in several years: not one run of ids" : "not one run of ids");
+		/* one line: "imported 12 of 12 rows: SM-2024-000001 .. SM-2024-000012", a range only where it names
+		 * every id between (ids carry the registration year: rows of several years are several runs) */
+		char ids[SM_IMPORT_RUNS_MAX * (2 * SM_ID_MAX + 8) + 128] = "";
+		size_t at = 0;
+		if (rep.nruns > SM_IMPORT_RUNS_MAX)
+			snprintf(ids, sizeof(ids), ": %zu certificates in %zu runs of ids, the first row's %s, the last row's %s",
+				 rep.imported, rep.nruns, rep.first_id, rep.last_id);
+		for (size_t i = 0; i < rep.nruns && rep.nruns <= SM_IMPORT_RUNS_MAX; i++) {
+			const struct sm_id_run *run = &rep.runs[i];
+			int w = run->n == 1 ? snprintf(ids + at, sizeof(ids) - at, "%s%s", i ? ", " : ": ", run->first)
+					    : snprintf(ids + at, sizeof(ids) - at, "%s%s .. %s", i ? ", " : ": ", run->first,
+						       run->last);
+			at += w > 0 && (size_t)w < sizeof(ids) - at ? (size_t)w : 0;
+		}
 		fprintf(stderr, "imported %zu of %zu %s%s%s\n", rep.imported, rep.rows, plural(rep.rows, "row", "rows"),
 			rep.bad ? (rep.bad == 1 ? " (a bad row skipped)" : " (bad rows skipped)") : "", ids);
 		rc = EXIT_OK;

@@ -720,15 +720,20 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 	}
 	snprintf(rep->first_id, sizeof(rep->first_id), "%s", good[0]->id);
 	snprintf(rep->last_id, sizeof(rep->last_id), "%s", good[ng - 1]->id);
-	/* "first .. last" says every id between: only when the rows took consecutive serials of one year (ids
-	 * are SM-YYYY-NNNNNN, the serial counter shared by all years; a migration brings ids of its own) */
-	rep->one_run = true;
-	for (size_t i = 1; i < ng; i++) {
-		if (strncmp(good[i]->id, good[0]->id, 8) != 0)
-			rep->several_years = true;
-		if (strncmp(good[i]->id, good[0]->id, 8) != 0 ||
-		    sm_store_id_serial(good[i]->id) != sm_store_id_serial(good[i - 1]->id) + 1)
-			rep->one_run = false;
+	/* "first .. last" says every id between: only for consecutive serials of one year ("SM-YYYY-") */
+	for (size_t i = 0; i < ng; i++) {
+		const char *id = good[i]->id;
+		bool more = i > 0 && strncmp(id, good[i - 1]->id, 8) == 0 &&
+			    sm_store_id_serial(id) == sm_store_id_serial(good[i - 1]->id) + 1;
+		if (!more)
+			rep->nruns++;
+		if (rep->nruns > SM_IMPORT_RUNS_MAX)
+			continue;
+		struct sm_id_run *run = &rep->runs[rep->nruns - 1];
+		if (!more)
+			snprintf(run->first, sizeof(run->first), "%s", id);
+		snprintf(run->last, sizeof(run->last), "%s", id);
+		run->n++;
 	}
 out:
 	free(good);

@@ -316,9 +316,9 @@ YEARS,Years,Thing,Y-3,1,1.0,2023-06-01
 EOF
 sm import "$T/years.csv"
 expect_rc 0 "import of rows of 2021 and 2023"
-expect_err "imported 3 of 3 rows: 3 certificates, the first row's SM-2023-" "import of several years: the count and the first row's id"
-expect_err "(registered in several years: not one run of ids)" "import of several years: says the ids are not one run"
-grep -q ' \.\. ' "$ERR" && fail "import of several years: a range that is not one: $(show_err)"
+CHECKS=$((CHECKS + 1))
+grep -qE '^imported 3 of 3 rows: SM-2023-[0-9]{6}, SM-2021-[0-9]{6}, SM-2023-[0-9]{6}$' "$ERR" ||
+	fail "import of several years: expected each id apart (no range spans years), got: $(show_err)"
 cat >"$T/one-year.csv" <<'EOF'
 vendor,vendor_name,product,models,level,firmware,registered
 ONEYR,One Year,Thing,O-1,1,1.0,2024-03-01
