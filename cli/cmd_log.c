@@ -326,8 +326,11 @@ static int print_token(void *ctx, const char *name, int role, int64_t created)
 	if (ctx)
 		json_array_append_new(ctx, json_pack("{s:s, s:s, s:s}", "name", name, "role", sm_token_role_name(role),
 						     "created", at));
-	else
-		printf("%s%*s %-8s %s\n", name, pad_cols(name, 24), "", sm_token_role_name(role), at);
+	else {
+		char q[SM_TOKEN_NAME_MAX + 8];
+		sm_err_quote(q, sizeof(q), name, strlen(name)); /* a store key: no control byte reaches the terminal */
+		printf("%s%*s %-8s %s\n", q, pad_cols(q, 24), "", sm_token_role_name(role), at);
+	}
 	return 0;
 }
 

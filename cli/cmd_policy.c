@@ -82,9 +82,10 @@ static json_t *summary_json(const sm_policy *p, const scheme *s)
 static void print_published(json_t *j)
 {
 	const char *at = json_string_value(json_object_get(j, "published_at"));
-	const char *name = json_string_value(json_object_get(j, "name"));
+	const char *n = json_string_value(json_object_get(j, "name"));
 	int level = (int)json_integer_value(json_object_get(j, "default_level"));
-	name = name ? name : "?";
+	char name[80]; /* a store key, or a server's answer: no control byte reaches the terminal */
+	sm_err_quote(name, sizeof(name), n ? n : "?", strlen(n ? n : "?"));
 	printf("%s%*s default level %d %s%*s published %.10s  (log entry %lld)\n", name, pad_cols(name, 32), "", level,
 	       stars(level), pad_cols(stars(level), 6), "", at ? at : "?",
 	       (long long)json_integer_value(json_object_get(j, "log_index")));
