@@ -84,6 +84,14 @@ void print_trust(const sm_trust *t, const char *vkey);
 int export_trust(const cli *c, const sm_trust *t, const char *file, const uint8_t *b, size_t n, bool chain);
 /** "★★" for a level. */
 const char *stars(int level);
+/** `one` when n is 1, else `many`: printf("%zu %s", n, plural(n, "label", "labels")). */
+const char *plural(unsigned long long n, const char *one, const char *many);
+/**
+ * The spaces that pad user text `s` to `cols` terminal columns (sm_text_width: kanji take two, combining
+ * marks none), 0 when it is as wide or wider: printf("%s%*s", s, pad_cols(s, 16), "") where "%-16s" would
+ * pad by bytes.
+ */
+int pad_cols(const char *s, int cols);
 
 /* Verb handlers: argc/argv are the verb's own arguments (argv[0] is the verb). */
 int cmd_init(cli *c, int argc, char **argv);

@@ -98,8 +98,9 @@ int cmd_backup(cli *c, int argc, char **argv)
 		return print_json(j);
 	}
 	char *root = sm_base64_encode(info.log_root, SM_HASH_LEN);
-	printf("backup %s: %zu files, %llu bytes; log %llu entries, root %s; trust bundle version %llu%s\n", pos[0],
-	       info.files, (unsigned long long)info.bytes, (unsigned long long)info.log_size, root ? root : "",
+	printf("backup %s: %zu %s, %llu %s; log %llu %s, root %s; trust bundle version %llu%s\n", pos[0], info.files,
+	       plural(info.files, "file", "files"), (unsigned long long)info.bytes, plural(info.bytes, "byte", "bytes"),
+	       (unsigned long long)info.log_size, plural(info.log_size, "entry", "entries"), root ? root : "",
 	       (unsigned long long)info.trust_version, info.verified ? "; verified" : "");
 	free(root);
 	print_keys(&info);
@@ -145,11 +146,12 @@ int cmd_restore(cli *c, int argc, char **argv)
 	char *root = sm_base64_encode(info.log_root, SM_HASH_LEN);
 	char created[21];
 	sm_time_format(info.created, created);
-	printf("restored %s (taken %s by starmark %s) to %s: verified %llu entries, %llu certificates, %llu trust "
-	       "bundles, %llu published policies; root %s\n",
+	printf("restored %s (taken %s by starmark %s) to %s: verified %llu %s, %llu %s, %llu %s, %llu %s; root %s\n",
 	       pos[0], created, info.version, c->db, (unsigned long long)info.verify.entries,
-	       (unsigned long long)info.verify.certificates, (unsigned long long)info.verify.bundles,
-	       (unsigned long long)info.verify.policies, root ? root : "");
+	       plural(info.verify.entries, "entry", "entries"), (unsigned long long)info.verify.certificates,
+	       plural(info.verify.certificates, "certificate", "certificates"), (unsigned long long)info.verify.bundles,
+	       plural(info.verify.bundles, "trust bundle", "trust bundles"), (unsigned long long)info.verify.policies,
+	       plural(info.verify.policies, "published policy", "published policies"), root ? root : "");
 	free(root);
 	print_keys(&info);
 	return EXIT_OK;

@@ -6,12 +6,24 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "starmark/textfold.h"
 
 const char *stars(int level)
 {
 	static const char *const s[] = { "", "★", "★★", "★★★", "★★★★", "★★★★★", "★★★★★★", "★★★★★★★", "★★★★★★★★",
 					 "★★★★★★★★★" };
 	return level >= 0 && level <= 9 ? s[level] : "?";
+}
+
+const char *plural(unsigned long long n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+int pad_cols(const char *s, int cols)
+{
+	size_t w = sm_text_width(s, strlen(s));
+	return w >= (size_t)cols ? 0 : cols - (int)w;
 }
 
 static void date_or_dash(sm_date d, char out[11])
@@ -62,8 +74,10 @@ void print_cert(const sm_cert *c, sm_date today)
 void print_cert_line(const sm_cert *c, sm_date today)
 {
 	int pad = c->level < 4 ? 4 - c->level : 1; /* a star is three bytes but one column */
-	printf("%-16s %s%*s %-9s %-8s %-24s %s\n", c->id, stars(c->level), pad, "", sm_cert_status_name(c, today),
-	       c->vendor, c->nmodels ? c->models[0] : "", c->product);
+	const char *model = c->nmodels ? c->models[0] : "";
+	/* a model number may be full-width: padded by columns, not bytes */
+	printf("%-16s %s%*s %-9s %-8s %s%*s %s\n", c->id, stars(c->level), pad, "", sm_cert_status_name(c, today),
+	       c->vendor, model, pad_cols(model, 24), "", c->product);
 }
 
 static int parse_int(const cli *c, const char *opt_name, const char *s, int lo, int hi, int *out)
@@ -108,9 +122,9 @@ int cmd_init(cli *c, int argc, char **argv)
 		return print_json(json_pack("{s:s, s:s, s:i, s:s, s:s}", "db", c->db, "scheme", io.scheme, "levels",
 					    io.levels, "origin", io.origin, "root_fingerprint", fp));
 	printf("%s\n", fp);
-	fprintf(stderr, "created registry %s (%s, %d levels, origin %s); the line above is the root key's fingerprint:\n"
+	fprintf(stderr, "created registry %s (%s, %d %s, origin %s); the line above is the root key's fingerprint:\n"
 			"give it to gateways and scanners so that they can check the trust bundle.\n",
-		c->db, io.scheme, io.levels, io.origin);
+		c->db, io.scheme, io.levels, plural((unsigned long long)io.levels, "level", "levels"), io.origin);
 	return EXIT_OK;
 }
 

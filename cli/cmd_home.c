@@ -181,9 +181,11 @@ static void print_home(const sm_home *h, const sm_home_result *r, json_t *doc)
 		printf("  (nothing installed yet: the design's devices were checked)\n");
 	for (size_t i = 0; i < r->ndevices; i++) {
 		const sm_home_device_result *d = &r->devices[i];
-		printf("  %-16s %-8s %-12s %s %s @%s%s%s\n", d->dev->id, sm_verdict_name(d->res.verdict),
-		       d->dev->room[0] ? d->dev->room : "-", d->dev->vendor, d->dev->model, d->dev->firmware,
-		       d->res.cert ? "  " : "", d->res.cert ? stars(d->res.cert->level) : "");
+		const char *room = d->dev->room[0] ? d->dev->room : "-";
+		/* ids and rooms are the home document's text (Japanese rooms welcome): padded by columns, not bytes */
+		printf("  %s%*s %-8s %s%*s %s %s @%s%s%s\n", d->dev->id, pad_cols(d->dev->id, 16), "",
+		       sm_verdict_name(d->res.verdict), room, pad_cols(room, 12), "", d->dev->vendor, d->dev->model,
+		       d->dev->firmware, d->res.cert ? "  " : "", d->res.cert ? stars(d->res.cert->level) : "");
 		for (size_t k = 0; k < d->res.nreasons; k++)
 			if (strcmp(d->res.reasons[k].code, "certified") != 0)
 				printf("      %-22s %s\n", d->res.reasons[k].code, d->res.reasons[k].message);
@@ -481,8 +483,9 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:i, s:I, s:I}", "home", h->id, "file", names[i],
 							      "verdict", v, "level", r.level, "missing", (json_int_t)r.nmissing,
 							      "unplanned", (json_int_t)r.nunplanned));
-		else if (sm_buf_printf(&lines, "%-24s %-8s level %d %-4s missing %zu unplanned %zu%s%s%s\n", h->id, v, r.level,
-				       r.level ? stars(r.level) : "-", r.nmissing, r.nunplanned, differs ? "  (was " : "",
+		else if (sm_buf_printf(&lines, "%s%*s %-8s level %d %s%*s missing %zu unplanned %zu%s%s%s\n", h->id,
+				       pad_cols(h->id, 24), "", v, r.level, r.level ? stars(r.level) : "-",
+				       pad_cols(r.level ? stars(r.level) : "-", 4), "", r.nmissing, r.nunplanned, differs ? "  (was " : "",
 				       differs ? (was ? was : "new") : "", differs ? ")" : ""))
 			rc = EXIT_IO;
 		sm_home_result_cleanup(&r);
@@ -510,8 +513,8 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 					     (json_int_t)counts[SM_WARN], "deny", (json_int_t)counts[SM_DENY], "unknown",
 					     (json_int_t)counts[SM_UNKNOWN], "changed", since ? changed : NULL));
 		else
-			printf("%zu homes: %zu allow, %zu warn, %zu deny, %zu unknown%s\n", n, counts[SM_ALLOW], counts[SM_WARN],
-			       counts[SM_DENY], counts[SM_UNKNOWN], since ? "" : "");
+			printf("%zu %s: %zu allow, %zu warn, %zu deny, %zu unknown\n", n, plural(n, "home", "homes"),
+			       counts[SM_ALLOW], counts[SM_WARN], counts[SM_DENY], counts[SM_UNKNOWN]);
 		if (since) {
 			char *text = json_dumps(next, JSON_INDENT(1) | JSON_SORT_KEYS);
 			sm_err err = { 0 };
@@ -520,7 +523,9 @@ static int check_estate(cli *c, source *s, const char *dir, const sm_policy *pol
 			if (wrc)
 				rc = fail(c, wrc, &err);
 			else if (!c->json)
-				fprintf(stderr, "%zu homes changed verdict since the last run (%s)\n", json_array_size(changed), since);
+				fprintf(stderr, "%zu %s since the last run (%s)\n", json_array_size(changed),
+					plural(json_array_size(changed), "home changed its verdict", "homes changed verdict"),
+					since);
 		}
 		if (rc == EXIT_OK)
 			rc = verdict_exit(worst);

@@ -147,7 +147,7 @@ static int report(const cli *c, const char *what, const char *out, enum sm_label
 	}
 	json_decref(extra);
 	if (dest)
-		fprintf(stderr, "wrote %s to %s (%s, %zu bytes)\n", what, dest, format_names[f], bytes);
+		fprintf(stderr, "wrote %s to %s (%s, %zu %s)\n", what, dest, format_names[f], bytes, plural(bytes, "byte", "bytes"));
 	return EXIT_OK;
 }
 
@@ -336,8 +336,8 @@ static int label_many(cli *c, opt *o, const char *const *ids, size_t n)
 		rc = print_json(json_pack("{s:s, s:s, s:I, s:I}", "format", format_names[lo.format], "out_dir", dir,
 		                          "labels", (json_int_t)n, "bytes", (json_int_t)m.bytes));
 	else
-		fprintf(stderr, "wrote %zu labels to %s/ (%s, %zu bytes, one file per certificate: <id>.%s)\n", n, dir,
-		        format_names[lo.format], m.bytes, format_names[lo.format]);
+		fprintf(stderr, "wrote %zu %s to %s/ (%s, %zu bytes, one file per certificate: <id>.%s)\n", n,
+		        plural(n, "label", "labels"), dir, format_names[lo.format], m.bytes, format_names[lo.format]);
 out:
 	free(m.written);
 	batch_free(&b);
@@ -562,7 +562,7 @@ static int label_sheet(cli *c, int argc, char **argv)
 	if ((rc = save(c, o[0].value, b.data, b.len)))
 		goto out;
 	char what[64];
-	snprintf(what, sizeof(what), "a sheet of %zu labels", n * (size_t)per_id);
+	snprintf(what, sizeof(what), "a sheet of %zu %s", n * (size_t)per_id, plural(n * (size_t)per_id, "label", "labels"));
 	rc = report(c, what, o[0].value, lo.format, b.len,
 	            json_pack("{s:I}", "labels", (json_int_t)(n * (size_t)per_id)));
 out:

@@ -48,8 +48,8 @@ static int print_entry(void *vctx, uint64_t index, const uint8_t *p, size_t n)
 static void verify_progress(void *ctx, uint64_t done, uint64_t total)
 {
 	if (*(bool *)ctx && (done % 65536 == 0 || done == total))
-		fprintf(stderr, "\rverified %llu/%llu entries%s", (unsigned long long)done, (unsigned long long)total,
-			done == total ? "\n" : "");
+		fprintf(stderr, "\rverified %llu/%llu %s%s", (unsigned long long)done, (unsigned long long)total,
+			plural(total, "entry", "entries"), done == total ? "\n" : "");
 }
 
 static int log_proof(cli *c, sm_registry *r, const char *id)
@@ -82,8 +82,8 @@ static int log_proof(cli *c, sm_registry *r, const char *id)
 			if (!one || json_array_append_new(proofs, one) != 0)
 				rc = sm_err_set(&err, SM_ENOMEM, NULL, "out of memory writing the proofs");
 		} else {
-			printf("entry %llu (%s): inclusion proof of %zu hashes in tree size %llu\n", (unsigned long long)idx,
-			       sm_event_name(cert->history[i].type), n, (unsigned long long)size);
+			printf("entry %llu (%s): inclusion proof of %zu %s in tree size %llu\n", (unsigned long long)idx,
+			       sm_event_name(cert->history[i].type), n, plural(n, "hash", "hashes"), (unsigned long long)size);
 			for (size_t k = 0; k < n; k++) {
 				char *b = sm_base64_encode(proof[k], SM_HASH_LEN);
 				printf("  %s\n", b ? b : "");
@@ -169,9 +169,11 @@ int cmd_log(cli *c, int argc, char **argv)
 							  "trust_bundles", (json_int_t)rep.bundles, "policies",
 							  (json_int_t)rep.policies, "root", root ? root : ""));
 			else
-				printf("ok: %llu entries, %llu certificates, %llu trust bundles, %llu published policies; root %s\n",
-				       (unsigned long long)rep.entries, (unsigned long long)rep.certificates,
-				       (unsigned long long)rep.bundles, (unsigned long long)rep.policies, root ? root : "");
+				printf("ok: %llu %s, %llu %s, %llu %s, %llu %s; root %s\n", (unsigned long long)rep.entries,
+				       plural(rep.entries, "entry", "entries"), (unsigned long long)rep.certificates,
+				       plural(rep.certificates, "certificate", "certificates"), (unsigned long long)rep.bundles,
+				       plural(rep.bundles, "trust bundle", "trust bundles"), (unsigned long long)rep.policies,
+				       plural(rep.policies, "published policy", "published policies"), root ? root : "");
 			free(root);
 		}
 	}
@@ -191,8 +193,8 @@ int export_trust(const cli *c, const sm_trust *t, const char *file, const uint8_
 	if (c->json)
 		return print_json(json_pack("{s:s, s:I, s:I, s:b}", "file", file, "version", (json_int_t)t->version, "bytes",
 					    (json_int_t)n, "chain", chain));
-	fprintf(stderr, "wrote %s version %llu (%zu bytes) to %s\n", chain ? "the trust chain up to" : "trust bundle",
-		(unsigned long long)t->version, n, file);
+	fprintf(stderr, "wrote %s version %llu (%zu %s) to %s\n", chain ? "the trust chain up to" : "trust bundle",
+		(unsigned long long)t->version, n, plural(n, "byte", "bytes"), file);
 	return EXIT_OK;
 }
 
@@ -324,8 +326,11 @@ static int print_token(void *ctx, const char *name, int role, int64_t created)
 	if (ctx)
 		json_array_append_new(ctx, json_pack("{s:s, s:s, s:s}", "name", name, "role", sm_token_role_name(role),
 						     "created", at));
-	else
-		printf("%-24s %-8s %s\n", name, sm_token_role_name(role), at);
+	else {
+		char q[SM_TOKEN_NAME_MAX + 8];
+		sm_err_quote(q, sizeof(q), name, strlen(name)); /* a store key: no control byte reaches the terminal */
+		printf("%s%*s %-8s %s\n", q, pad_cols(q, 24), "", sm_token_role_name(role), at);
+	}
 	return 0;
 }
 

@@ -53,13 +53,15 @@ static void print_summary(const sm_policy *p, const scheme *s)
 	else
 		printf("levels:\n");
 	for (size_t i = 0; i < p->ncats; i++)
-		printf("  %-22s %d %s\n", p->cats[i].category, p->cats[i].level, stars(p->cats[i].level));
-	printf("offline grace:   %lld hours past the data's next update\n", (long long)(p->offline_grace / 3600));
+		printf("  %s%*s %d %s\n", p->cats[i].category, pad_cols(p->cats[i].category, 22), "", p->cats[i].level,
+		       stars(p->cats[i].level));
+	printf("offline grace:   %lld %s past the data's next update\n", (long long)(p->offline_grace / 3600),
+	       plural((unsigned long long)(p->offline_grace / 3600), "hour", "hours"));
 	printf("unknown:         %s\n", p->unknown_fails_closed
 					    ? "deny (no usable data fails closed: exit 3)"
 					    : "allow (no usable data passes with a warning: warn, exit 0)");
-	printf("support:         warn %d days before the vendor's support ends; after it: %s\n",
-	       p->support_warn_days, p->deny_after_support_end ? "deny" : "warn");
+	printf("support:         warn %d %s before the vendor's support ends; after it: %s\n", p->support_warn_days,
+	       plural((unsigned long long)p->support_warn_days, "day", "days"), p->deny_after_support_end ? "deny" : "warn");
 	if (s->levels)
 		printf("scheme:          %s, levels 1..%d (from the %s %s): the policy fits\n", s->name, s->levels,
 		       strcmp(s->source, "trust") == 0 ? "trust bundle" : "registry", s->where);
@@ -80,9 +82,12 @@ static json_t *summary_json(const sm_policy *p, const scheme *s)
 static void print_published(json_t *j)
 {
 	const char *at = json_string_value(json_object_get(j, "published_at"));
+	const char *n = json_string_value(json_object_get(j, "name"));
 	int level = (int)json_integer_value(json_object_get(j, "default_level"));
-	printf("%-32s default level %d %-6s published %.10s  (log entry %lld)\n",
-	       json_string_value(json_object_get(j, "name")), level, stars(level), at ? at : "?",
+	char name[80]; /* a store key, or a server's answer: no control byte reaches the terminal */
+	sm_err_quote(name, sizeof(name), n ? n : "?", strlen(n ? n : "?"));
+	printf("%s%*s default level %d %s%*s published %.10s  (log entry %lld)\n", name, pad_cols(name, 32), "", level,
+	       stars(level), pad_cols(stars(level), 6), "", at ? at : "?",
 	       (long long)json_integer_value(json_object_get(j, "log_index")));
 }
 

@@ -49,15 +49,34 @@ int cmd_sync(cli *c, int argc, char **argv)
 		                          "snapshot_log_size", (json_int_t)rep.snapshot.log_size, "frozen", rep.frozen,
 		                          "cache_reset", rep.cache_reset));
 	} else {
-		printf("snapshot version %llu%s: %llu certificates, next update %s, expires %s; log size "
-		       "%llu%s\n",
+		const uint64_t snap_size = rep.snapshot.log_size, newer = rep.log_size > snap_size ? rep.log_size - snap_size : 0;
+		/* what the cache now answers from is the snapshot: its own log size, not the checkpoint's */
+		printf("snapshot version %llu%s: %llu %s as of log size %llu, next update %s, expires %s\n",
 		       (unsigned long long)rep.snapshot.version,
 		       rep.frozen ? " (unchanged, past its next update: frozen)" : rep.snapshot_changed ? "" : " (unchanged)",
-		       (unsigned long long)rep.snapshot.count, nx, ex, (unsigned long long)rep.log_size,
-		       rep.had_checkpoint ? " (consistent with the one kept)" : "");
-		if (rep.trust_changed)
+		       (unsigned long long)rep.snapshot.count, plural(rep.snapshot.count, "certificate", "certificates"),
+		       (unsigned long long)snap_size, nx, ex);
+		/* starmarkd rebuilds its snapshot every snapshot_seconds: a change since is in the log, not yet in it */
+		if (newer)
+			printf("the registry has %llu newer %s (its log is at size %llu%s); the next snapshot brings %s\n",
+			       (unsigned long long)newer, plural(newer, "entry", "entries"), (unsigned long long)rep.log_size,
+			       rep.had_checkpoint ? ", consistent with the one kept" : "", newer == 1 ? "it" : "them");
+		else if (rep.had_checkpoint)
+			printf("the registry's log is at size %llu, consistent with the one kept\n",
+			       (unsigned long long)rep.log_size);
+		if (rep.trust_changed && rep.old_trust_version == 0) {
+			/* a first sync (or one over a cache started over): nothing was followed from a kept version */
+			char from[256];
+			sm_anchor_describe(anchor, from, sizeof(from));
+			if (rep.trust_version == sm_anchor_fetch_from(anchor))
+				fprintf(stderr, "trust bundle version %llu, from your anchor\n", (unsigned long long)rep.trust_version);
+			else
+				fprintf(stderr, "trust bundle version %llu, followed from your anchor (%s)\n",
+				        (unsigned long long)rep.trust_version, from);
+		} else if (rep.trust_changed) {
 			fprintf(stderr, "trust bundle now version %llu (followed from version %llu)\n",
 			        (unsigned long long)rep.trust_version, (unsigned long long)rep.old_trust_version);
+		}
 	}
 out:
 	sm_anchor_free(anchor);

@@ -79,11 +79,13 @@ int cmd_import(cli *c, int argc, char **argv)
 	for (size_t i = 0; i < rep.nwarnings; i++)
 		fprintf(stderr, "%s:%zu: warning: %s\n", pos[0], rep.warnings[i].line, rep.warnings[i].msg);
 	if (rep.warned > rep.nwarnings)
-		fprintf(stderr, "%s: ... and %zu more warnings\n", pos[0], rep.warned - rep.nwarnings);
+		fprintf(stderr, "%s: ... and %zu more %s\n", pos[0], rep.warned - rep.nwarnings,
+			plural(rep.warned - rep.nwarnings, "warning", "warnings"));
 	for (size_t i = 0; i < rep.nerrors; i++)
 		fprintf(stderr, "%s:%zu: %s\n", pos[0], rep.errors[i].line, rep.errors[i].msg);
 	if (rep.bad > rep.nerrors)
-		fprintf(stderr, "%s: ... and %zu more bad rows\n", pos[0], rep.bad - rep.nerrors);
+		fprintf(stderr, "%s: ... and %zu more bad %s\n", pos[0], rep.bad - rep.nerrors,
+			plural(rep.bad - rep.nerrors, "row", "rows"));
 	if (c->json) {
 		json_t *errs = row_errors(rep.errors, rep.nerrors), *warns = row_errors(rep.warnings, rep.nwarnings);
 		print_json(json_pack("{s:I, s:I, s:I, s:o, s:I, s:o, s:s*, s:s*}", "rows", (json_int_t)rep.rows, "imported",
@@ -94,10 +96,22 @@ int cmd_import(cli *c, int argc, char **argv)
 	if (irc) {
 		rc = fail(c, irc, &err);
 	} else {
-		/* one line: "imported 12 of 12 rows: SM-2021-000001 .. SM-2024-000012" */
-		fprintf(stderr, "imported %zu of %zu rows%s%s%s%s%s\n", rep.imported, rep.rows,
-			rep.bad ? " (bad rows skipped)" : "", rep.imported ? ": " : "", rep.imported ? rep.first_id : "",
-			rep.imported > 1 ? " .. " : "", rep.imported > 1 ? rep.last_id : "");
+		/* one line: "imported 12 of 12 rows: SM-2024-000001 .. SM-2024-000012", a range only where it names
+		 * every id between (ids carry the registration year: rows of several years are several runs) */
+		char ids[SM_IMPORT_RUNS_MAX * (2 * SM_ID_MAX + 8) + 128] = "";
+		size_t at = 0;
+		if (rep.nruns > SM_IMPORT_RUNS_MAX)
+			snprintf(ids, sizeof(ids), ": %zu certificates in %zu runs of ids, the first row's %s, the last row's %s",
+				 rep.imported, rep.nruns, rep.first_id, rep.last_id);
+		for (size_t i = 0; i < rep.nruns && rep.nruns <= SM_IMPORT_RUNS_MAX; i++) {
+			const struct sm_id_run *run = &rep.runs[i];
+			int w = run->n == 1 ? snprintf(ids + at, sizeof(ids) - at, "%s%s", i ? ", " : ": ", run->first)
+					    : snprintf(ids + at, sizeof(ids) - at, "%s%s .. %s", i ? ", " : ": ", run->first,
+						       run->last);
+			at += w > 0 && (size_t)w < sizeof(ids) - at ? (size_t)w : 0;
+		}
+		fprintf(stderr, "imported %zu of %zu %s%s%s\n", rep.imported, rep.rows, plural(rep.rows, "row", "rows"),
+			rep.bad ? (rep.bad == 1 ? " (a bad row skipped)" : " (bad rows skipped)") : "", ids);
 		rc = EXIT_OK;
 	}
 	sm_import_report_cleanup(&rep);

@@ -504,8 +504,9 @@ static int check_duplicate(sm_txn *t, const sm_cert *draft, sm_err *err)
 		if (rc == 1) {
 			char date[11];
 			sm_date_format(draft->registered, date);
+			char q[SM_SHOWN_ID];
 			return sm_err_set(err, SM_EEXIST, "models", "%s %s registered %s is already certified as %s",
-					  draft->vendor, draft->models[i], date, d.found);
+					  draft->vendor, draft->models[i], date, sm_shown_id(q, d.found));
 		}
 		if (rc)
 			return sm_err_set(err, rc, NULL, "cannot read the model index: %s", sm_strerror(rc));
@@ -545,8 +546,10 @@ static int take_given_id(sm_txn *t, const sm_cert *draft, sm_err *err)
 	if (strncmp(draft->id + 3, date, 4) != 0)
 		return sm_err_set(err, SM_EINVAL, "id", "id %s does not carry the registration year %.4s", draft->id, date);
 	rc = sm_store_serial_id(t, serial, held);
+	char q[SM_SHOWN_ID];
 	if (rc == 0)
-		return sm_err_set(err, SM_EEXIST, "id", "id %s: serial %u is used already, by %s", draft->id, serial, held);
+		return sm_err_set(err, SM_EEXIST, "id", "id %s: serial %u is used already, by %s", draft->id, serial,
+				  sm_shown_id(q, held));
 	return rc == SM_ENOTFOUND ? 0 : sm_err_set(err, rc, NULL, "cannot read the serial index: %s", sm_strerror(rc));
 }
 

@@ -5,11 +5,23 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "starmark/anchor.h"
 #include "starmark/keys.h"
 #include "starmark/registry.h"
 #include "store.h"
+
+/*
+ * A key or id read from the store, fit for a message: a store's bytes are data, and a damaged key must not
+ * reach a terminal or a log raw; control bytes and any byte past ASCII become \xHH (sm_log_escape). Returns
+ * buf, which must hold SM_SHOWN_ID bytes.
+ */
+#define SM_SHOWN_ID (4 * SM_ID_MAX + 8)
+static inline const char *sm_shown_id(char buf[SM_SHOWN_ID], const char *id)
+{
+	return sm_log_escape(buf, SM_SHOWN_ID, id, strlen(id));
+}
 
 /*
  * What one trust bundle of the registry brings: the bundle, its signed bytes, every earlier version

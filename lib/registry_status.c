@@ -39,8 +39,10 @@ static int produce(sm_registry *r, sm_txn *t, const sm_cert *c, int64_t now, sm_
 		rc = sm_cose_sign1(key, SM_COSE_STATUS, payload.data, payload.len, true, &cose, &cn);
 	if (!rc)
 		rc = sm_store_stmt_put(t, c->id, s.next_update - tm.refresh_before, cose, cn);
+	char q[SM_SHOWN_ID];
 	if (rc && err && !err->msg[0])
-		sm_err_set(err, rc, NULL, "cannot produce the status statement of %s: %s", c->id, sm_strerror(rc));
+		sm_err_set(err, rc, NULL, "cannot produce the status statement of %s: %s", sm_shown_id(q, c->id),
+			   sm_strerror(rc));
 	free(cose);
 	sm_buf_cleanup(&payload);
 	return rc;

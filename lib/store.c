@@ -478,16 +478,15 @@ int sm_store_cert_get(sm_txn *t, const char *id, sm_cert **out, sm_err *err)
 {
 	const uint8_t *p;
 	size_t n;
+	char q[40];
 	int rc = sm_store_cert_raw(t, id, &p, &n);
-	if (rc == SM_ENOTFOUND) {
-		char q[40];
-		sm_err_quote(q, sizeof(q), id, strlen(id));
+	sm_err_quote(q, sizeof(q), id, strlen(id));
+	if (rc == SM_ENOTFOUND)
 		return sm_err_set(err, rc, "id", "no certificate %s in this registry", q);
-	}
 	if (rc)
-		return sm_err_set(err, rc, NULL, "cannot read certificate %s", id);
+		return sm_err_set(err, rc, NULL, "cannot read certificate %s", q);
 	rc = sm_cert_decode(p, n, out, err);
-	return rc ? sm_err_wrap(err, SM_ESTORE, NULL, "stored state of %s is damaged", id) : 0;
+	return rc ? sm_err_wrap(err, SM_ESTORE, NULL, "stored state of %s is damaged", q) : 0;
 }
 
 static size_t model_key(char *k, const char *vendor, const char *model)

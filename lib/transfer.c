@@ -639,7 +639,9 @@ static int mark_duplicates(sm_registry *r, drafts *d, bool *bad, sm_import_repor
 		char held[SM_ID_MAX + 1];
 		int drc = d->v[i]->id[0] ? sm_store_serial_id(t, sm_store_id_serial(d->v[i]->id), held) : SM_ENOTFOUND;
 		if (drc == 0) {
-			sm_err_set(&e, SM_EEXIST, "id", "id %s: its serial is used already, by %s", d->v[i]->id, held);
+			char q[SM_SHOWN_ID];
+			sm_err_set(&e, SM_EEXIST, "id", "id %s: its serial is used already, by %s", d->v[i]->id,
+				   sm_shown_id(q, held));
 			add_error(rep, d->line[i], &e);
 			bad[i] = true;
 			continue;
@@ -695,8 +697,9 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 		goto out;
 	qsort(rep->errors, rep->nerrors, sizeof(*rep->errors), by_line);
 	if (rep->bad && !skip_bad) {
-		rc = sm_err_set(err, SM_EINVAL, "file", "%zu of %zu rows are bad; nothing was imported (--skip-bad imports "
-				"the good rows)", rep->bad, rep->rows);
+		rc = sm_err_set(err, SM_EINVAL, "file", "%zu of %zu %s bad; nothing was imported (--skip-bad imports "
+				"the good rows)", rep->bad, rep->rows,
+				rep->rows == 1 ? "row is" : rep->bad == 1 ? "rows is" : "rows are");
 		goto out;
 	}
 	size_t ng = 0;
@@ -717,6 +720,21 @@ int sm_import(sm_registry *r, enum sm_format fmt, const char *data, size_t n, bo
 	}
 	snprintf(rep->first_id, sizeof(rep->first_id), "%s", good[0]->id);
 	snprintf(rep->last_id, sizeof(rep->last_id), "%s", good[ng - 1]->id);
+	/* "first .. last" says every id between: only for consecutive serials of one year ("SM-YYYY-") */
+	for (size_t i = 0; i < ng; i++) {
+		const char *id = good[i]->id;
+		bool more = i > 0 && strncmp(id, good[i - 1]->id, 8) == 0 &&
+			    sm_store_id_serial(id) == sm_store_id_serial(good[i - 1]->id) + 1;
+		if (!more)
+			rep->nruns++;
+		if (rep->nruns > SM_IMPORT_RUNS_MAX)
+			continue;
+		struct sm_id_run *run = &rep->runs[rep->nruns - 1];
+		if (!more)
+			snprintf(run->first, sizeof(run->first), "%s", id);
+		snprintf(run->last, sizeof(run->last), "%s", id);
+		run->n++;
+	}
 out:
 	free(good);
 	free(bad);

@@ -203,12 +203,14 @@ static int compare_policy(void *vctx, const char *name, int64_t at, uint64_t ind
 	struct policy_cmp *c = vctx;
 	size_t i = 0;
 	const sm_policy_event *e = policy_find(c->pf, name, &i);
+	char q[80];
+	sm_err_quote(q, sizeof(q), name, strlen(name)); /* a store key: control bytes become '?' */
 	c->seen++;
 	if (!e)
-		return sm_err_set(c->err, SM_EVERIFY, "store", "the store publishes policy %s, which the log does not", name);
+		return sm_err_set(c->err, SM_EVERIFY, "store", "the store publishes policy %s, which the log does not", q);
 	if (e->at != at || c->pf->index[i] != index || e->json_len != n || memcmp(e->json, json, n) != 0)
 		return sm_err_set(c->err, SM_EVERIFY, "store", "the stored policy %s differs from the one its log entry %llu "
-				  "published", name, (unsigned long long)c->pf->index[i]);
+				  "published", q, (unsigned long long)c->pf->index[i]);
 	return 0;
 }
 
@@ -222,13 +224,14 @@ static int compare_stored(void *vctx, const char *id, const uint8_t *p, size_t n
 {
 	struct cmp_ctx *c = vctx;
 	sm_cert **slot = slot_of(c->m, id);
+	char q[SM_SHOWN_ID];
 	if (!*slot)
-		return sm_err_set(c->err, SM_EVERIFY, "store", "the store holds %s, which no log entry issued", id);
+		return sm_err_set(c->err, SM_EVERIFY, "store", "the store holds %s, which no log entry issued", sm_shown_id(q, id));
 	sm_buf b = SM_BUF_INIT;
 	int rc = sm_cert_encode(*slot, &b);
 	if (!rc && (b.len != n || memcmp(b.data, p, n) != 0))
 		rc = sm_err_set(c->err, SM_EVERIFY, "store", "the stored state of %s differs from the state its log entries give",
-				id);
+				sm_shown_id(q, id));
 	sm_buf_cleanup(&b);
 	c->seen++;
 	return rc;
@@ -553,9 +556,11 @@ static int spot_check(sm_txn *t, int levels, const char *id, const uint8_t *p, s
 	sm_buf_cleanup(&b);
 	sm_cert_free(state);
 	sm_cert_free(stored);
+	char q[SM_SHOWN_ID];
 	return rc == SM_ENOMEM ? rc
-	       : rc	       ? sm_err_set(err, SM_EVERIFY, "store", "the stored state of %s differs from the fold of its events", id)
-			       : 0;
+	       : rc ? sm_err_set(err, SM_EVERIFY, "store", "the stored state of %s differs from the fold of its events",
+				 sm_shown_id(q, id))
+		    : 0;
 }
 
 struct spot_ctx {

@@ -90,9 +90,16 @@ int sm_integrity_quick(sm_server *s)
 	if (check_failed(s, rc, &err, "the quick check")) {
 		return rc;
 	} else {
-		fprintf(stderr, "starmarkd: quick check: %llu entries hashed, saved checkpoint of size %llu agrees (0: none), "
-				"%llu certificates spot-checked, in %lld ms\n", (unsigned long long)rep.entries,
-			(unsigned long long)rep.checkpoint, (unsigned long long)rep.spot_checked, (long long)ms);
+		char cp[96];
+		/* no file before the first start (init writes none): nothing to agree with, and it is no failure */
+		if (rep.checkpoint)
+			snprintf(cp, sizeof(cp), "the saved checkpoint of size %llu agrees", (unsigned long long)rep.checkpoint);
+		else
+			snprintf(cp, sizeof(cp), "no checkpoint saved yet (the first is saved now)");
+		fprintf(stderr, "starmarkd: quick check: %llu %s hashed, %s, %llu %s spot-checked, in %lld ms\n",
+			(unsigned long long)rep.entries, rep.entries == 1 ? "entry" : "entries", cp,
+			(unsigned long long)rep.spot_checked, rep.spot_checked == 1 ? "certificate" : "certificates",
+			(long long)ms);
 		/* the witness of the next start: this log, now that it has checked out */
 		if (sm_registry_checkpoint_save(s->reg, &err))
 			fprintf(stderr, "starmarkd: cannot save the checkpoint: %s\n", err.msg);

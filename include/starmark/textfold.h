@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The search fold: one normal form for searchable text and for queries (width, case and kana). */
+/* The search fold: one normal form for searchable text and for queries (width, case and kana); display width. */
 #ifndef STARMARK_TEXTFOLD_H
 #define STARMARK_TEXTFOLD_H
 
@@ -38,5 +38,17 @@
  * s[n - 1]. 0, or SM_ENOMEM / SM_ETOOBIG from the buffer (what was appended stays).
  */
 int sm_text_fold(sm_buf *out, const char *s, size_t n);
+
+/**
+ * The columns the `n` bytes at `s` take in a terminal, for padding user text in a table: East Asian
+ * Wide and Fullwidth characters (kanji, kana, hangul, full-width forms U+FF01..FF60, the wide emoji)
+ * count 2; combining marks (U+0300..036F and the other combining blocks, the kana voicing marks
+ * U+3099/309A), zero-width and format characters (U+200B..200F, U+2060..2064, U+FEFF), variation
+ * selectors and C0/C1 controls count 0; everything else 1, half-width katakana and the Ambiguous
+ * characters (★, ○) included, as a terminal shows them outside a CJK locale. A byte that does not
+ * start well-formed UTF-8 counts 1 (shown as U+FFFD). The same answer in every locale; reads only
+ * below s[n].
+ */
+size_t sm_text_width(const char *s, size_t n);
 
 #endif

@@ -24,6 +24,8 @@ typedef struct sm_row_error {
 	char msg[SM_ERR_MSG_MAX];
 } sm_row_error;
 
+#define SM_IMPORT_RUNS_MAX 4 /* runs of ids an import report keeps (sm_import_report.runs) */
+
 typedef struct sm_import_report {
 	size_t rows;      /* data rows read */
 	size_t imported;  /* certificates issued */
@@ -34,7 +36,15 @@ typedef struct sm_import_report {
 	size_t warned;    /* cells a spreadsheet would run as formulas, imported as written (CSV) */
 	sm_row_error *warnings; /* the first SM_IMPORT_MAX_ERRORS of them */
 	size_t nwarnings;
-	char first_id[SM_ID_MAX + 1], last_id[SM_ID_MAX + 1];
+	char first_id[SM_ID_MAX + 1], last_id[SM_ID_MAX + 1]; /* of the first and the last row imported */
+	/* The ids imported in row order as runs that "first .. last" names truly: one registration year (ids
+	 * are SM-YYYY-NNNNNN) and consecutive serials (one counter for every year; a migration brings its own).
+	 * nruns counts them all; runs holds the first SM_IMPORT_RUNS_MAX. */
+	struct sm_id_run {
+		char first[SM_ID_MAX + 1], last[SM_ID_MAX + 1];
+		size_t n;
+	} runs[SM_IMPORT_RUNS_MAX];
+	size_t nruns;
 } sm_import_report;
 
 /**

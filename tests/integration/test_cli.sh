@@ -307,6 +307,29 @@ expect_json "imported rows" 'd["total"] == 2 and sorted(m for c in d["certificat
 	["HP-1", "HP-2", "HP-4"] and
 	any(c["vendor"]["name"] == "Pana \"Home\" Co., Ltd." for c in d["certificates"])'
 
+# rows of several years: their ids are not one run, and the summary gives no range that would say so
+cat >"$T/years.csv" <<'EOF'
+vendor,vendor_name,product,models,level,firmware,registered
+YEARS,Years,Thing,Y-1,1,1.0,2023-05-01
+YEARS,Years,Thing,Y-2,1,1.0,2021-05-01
+YEARS,Years,Thing,Y-3,1,1.0,2023-06-01
+EOF
+sm import "$T/years.csv"
+expect_rc 0 "import of rows of 2021 and 2023"
+CHECKS=$((CHECKS + 1))
+grep -qE '^imported 3 of 3 rows: SM-2023-[0-9]{6}, SM-2021-[0-9]{6}, SM-2023-[0-9]{6}$' "$ERR" ||
+	fail "import of several years: expected each id apart (no range spans years), got: $(show_err)"
+cat >"$T/one-year.csv" <<'EOF'
+vendor,vendor_name,product,models,level,firmware,registered
+ONEYR,One Year,Thing,O-1,1,1.0,2024-03-01
+ONEYR,One Year,Thing,O-2,1,1.0,2024-03-02
+EOF
+sm import "$T/one-year.csv"
+expect_rc 0 "import of two rows of one year"
+CHECKS=$((CHECKS + 1))
+grep -qE '^imported 2 of 2 rows: SM-2024-[0-9]{6} \.\. SM-2024-[0-9]{6}$' "$ERR" ||
+	fail "import of one year: expected 'imported 2 of 2 rows: FIRST .. LAST', got: $(show_err)"
+
 size=$(logsize)
 cat >"$T/dup.csv" <<'EOF'
 vendor,vendor_name,product,models,level,firmware,registered
@@ -424,6 +447,10 @@ expect_json "log proof shape" 'd["tree_size"] == '"$size"' and
 sm --json log verify
 expect_rc 0 "log verify"
 expect_json "log verify --json" 'd["ok"] is True and d["entries"] == '"$size"' and d["trust_bundles"] == 1'
+sm log verify
+expect_rc 0 "log verify (text)"
+expect_out ", 1 trust bundle, 0 published policies;" "log verify: one trust bundle in the singular"
+grep -qE '(^|[^0-9])1 [a-z ]*(bundles|policies|entries|certificates)\b' "$OUT" && fail "log verify: a plural after 1: $(show_out)"
 sm log bogus
 expect_rc 2 "log bogus"
 

@@ -46,6 +46,12 @@ sm home check "$T/design.json" --policy "$T/policy.json"
 expect_rc 0 "the design meets the policy"
 expect_out "the design's devices were checked" "nothing installed: the design is what is judged"
 expect_out "level 2" "the design's level: the weakest planned device"
+# the table pads by terminal columns, not bytes: after 玄関 (4 columns) and リビング (8) the vendors line up
+cols=$("$PY" -c 'import sys, unicodedata
+width = lambda s: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+at = [width(l[:l.index(v)]) for l in open(sys.argv[1], encoding="utf-8") for v in (" SECOM ", " PANA ") if v in l]
+print(len(at), len(set(at)), at)' "$OUT")
+expect_eq "2 1" "$(echo "$cols" | cut -d' ' -f1-2)" "home check: rooms 玄関 and リビング padded to one column (the vendors' columns: $cols)"
 sm --json home check "$T/site.json" --policy "$T/policy.json"
 expect_rc 1 "on site: an unauthorised camera of level 1 under a policy of 2 for cameras"
 expect_schema home_check "home check --json"

@@ -229,6 +229,10 @@ for id in "$id1" "$id2"; do
 	expect_rc 0 "the batch label of $id verifies offline"
 	grep -q "$id" "$OUT" || fail "label verify of $id's batch label should name $id: $(cat "$OUT")"
 done
+mkdir -p "$T/one"
+sm label "$id1" --out-dir "$T/one"
+expect_rc 0 "label ID --out-dir, one id"
+expect_err "wrote 1 label to $T/one/" "one label written: in the singular"
 sm label "$id1" "$id2" --out-dir "$T/many" --format zpl
 expect_rc 0 "label --out-dir --format zpl"
 grep -q '^\^XA' "$T/many/$id2.zpl" || fail "label --out-dir --format zpl: $id2.zpl is not ZPL"

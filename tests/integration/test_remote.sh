@@ -84,6 +84,11 @@ expect_rc 0 "trust export (the provisioned bundle)"
 export STARMARK_TRUST=$T/trust.cose
 
 start_server "$REG"
+# the first start: no checkpoint file yet, and its start line says so rather than "size 0 agrees"
+CHECKS=$((CHECKS + 1))
+grep -q 'quick check: .*no checkpoint saved yet' "$T/smd.err" ||
+	fail "starmarkd's first start: expected 'no checkpoint saved yet', got: $(grep 'quick check' "$T/smd.err")"
+grep -q 'checkpoint of size 0' "$T/smd.err" && fail "starmarkd's first start speaks of a checkpoint of size 0: $(grep 'quick check' "$T/smd.err")"
 
 # ---- the role matrix ----
 ISSUE=(issue --vendor ACME --vendor-name "Acme Corp" --product "Smart Lock" --model L-100 --level 3
@@ -204,6 +209,9 @@ cp -a "$CACHE" "$T/cache-before-revoke"
 stop_server
 cp -a "$REG" "$T/reg-old" # a registry as it was: its snapshots will be older than the cache's
 start_server "$REG"
+CHECKS=$((CHECKS + 1))
+grep 'quick check' "$T/smd.err" | tail -n 1 | grep -q 'the saved checkpoint of size [1-9][0-9]* agrees' ||
+	fail "starmarkd's second start: expected the saved checkpoint to agree, got: $(grep 'quick check' "$T/smd.err" | tail -n 1)"
 sm --server "$URL" --token "$ISSUER" revoke SM-2026-000001 --reason "key extraction"
 expect_rc 0 "revoke on the server"
 sync_current
@@ -269,6 +277,29 @@ STARMARK_NOW=$((DAY0 + 30 * 86400)) sm --server "$URL" sync --cache "$CACHE" --t
 expect_rc 1 "sync 30 days later (freeze)"
 expect_err "expired" "freeze: the message"
 expect_eq "$SUM" "$(md5sum <"$CACHE/$(cat "$CACHE/CURRENT")/snapshot.cose")" "freeze: the cached snapshot is kept"
+
+# a change the snapshot does not have yet (rebuilt every snapshot_seconds, here an hour): sync names the
+# kept snapshot's own log size and says the registry's newer entries come with the next snapshot; a first
+# sync names the anchor the trust came from, not a "version 0"
+stop_server
+SMD_CONF_KEPT=$SMD_CONF
+SMD_CONF=$T/smd-slow.conf
+sed 's/^snapshot_seconds = 1$/snapshot_seconds = 3600/' "$SMD_CONF_KEPT" >"$SMD_CONF"
+start_server "$REG"
+SMD_CONF=$SMD_CONF_KEPT
+sm --server "$URL" --token "$ISSUER" amend SM-2026-000002 --add-model WH-1C
+expect_rc 0 "amend while the snapshot is an hour from its rebuild"
+sm --server "$URL" sync --cache "$T/cache-slow" --trust "$T/trust.cose"
+expect_rc 0 "first sync, the snapshot older than the log"
+expect_err "trust bundle version 1, from your anchor" "first sync: the trust bundle came from the anchor"
+grep -q "followed from version 0" "$ERR" && fail "first sync speaks of a trust bundle version 0: $(show_err)"
+SNAP_SIZE=$(sed -n 's/^snapshot version [0-9]*: [0-9]* certificates\{0,1\} as of log size \([0-9]*\),.*/\1/p' "$OUT")
+[ -n "$SNAP_SIZE" ] || fail "sync: expected 'snapshot version V: N certificates as of log size S', got: $(show_out)"
+expect_out "the registry has 1 newer entry (its log is at size $((${SNAP_SIZE:-0} + 1))); the next snapshot brings it" \
+	"sync: the amend is in the log, not yet in the snapshot kept"
+sm --server "$URL" --json sync --cache "$T/cache-slow" --trust "$T/trust.cose"
+expect_json "sync --json: the snapshot's log size and the checkpoint's" \
+	"d['snapshot_log_size'] == ${SNAP_SIZE:-0} and d['log_size'] == ${SNAP_SIZE:-0} + 1"
 
 # rollback: the registry as it was before, served over TLS, offers an older snapshot
 stop_server

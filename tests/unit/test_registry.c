@@ -355,6 +355,55 @@ static void test_registry_verify_detects_state_tampering(void **state)
 	expect_verify_fails(f, "SM-2021-000002");
 }
 
+/* Copy the value stored under `from` of LMDB database `db` to the key `to` (the registry must be closed). */
+static void copy_under(const char *dir, const char *db, const char *from, const char *to)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { strlen(from), (void *)(uintptr_t)from }, v;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_set_mapsize(env, 64ull << 30), 0);
+	assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
+	MDB_val k2 = { strlen(to), (void *)(uintptr_t)to };
+	assert_int_equal(mdb_put(txn, dbi, &k2, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* A message must carry no control byte, and show the one in the store's key as \xHH. */
+static void expect_escaped(const char *msg, const char *what)
+{
+	for (const char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			fail_msg("%s: the message carries the control byte 0x%02x raw: '%s'", what, (unsigned char)*p, msg);
+	if (!strstr(msg, "SM-2021-\\x1b[2J"))
+		fail_msg("%s: expected the store's key as SM-2021-\\x1b[2J..., got '%s'", what, msg);
+}
+
+/* A store key with a control byte in it (a damaged or planted certificate): the checks name it escaped. */
+static void test_registry_verify_escapes_store_keys(void **state)
+{
+	struct fx *f = *state;
+	sm_err err = { 0 };
+	sm_verify_report rep;
+	sm_quick_report qr;
+	issue_two(f);
+	copy_under(f->dir, "certs", "SM-2021-000002", "SM-2021-\x1b[2J0002");
+	assert_int_equal(sm_registry_open(f->dir, false, NULL, &f->r, &err), 0);
+	assert_int_equal(sm_registry_verify(f->r, NULL, NULL, &rep, &err), SM_EVERIFY);
+	expect_escaped(err.msg, "log verify");
+	sm_registry_close(f->r);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sm_registry_open(f->dir, false, NULL, &f->r, &err), 0);
+	assert_int_equal(sm_registry_quick_check(f->r, &qr, &err), SM_EVERIFY);
+	expect_escaped(err.msg, "the quick check");
+}
+
 static void test_registry_verify_detects_tile_tampering(void **state)
 {
 	struct fx *f = *state;
@@ -690,6 +739,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registry_rotation_keeps_history_verifiable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_entry_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_state_tampering, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_verify_escapes_store_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_tree_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_verify_detects_tile_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_tokens, setup, teardown),

@@ -184,6 +184,39 @@ static void test_textfold_cap(void **state)
 	sm_buf_cleanup(&b);
 }
 
+/* Terminal columns: ASCII 1, kanji/kana/full-width 2, half-width kana 1, combining marks and controls 0. */
+static void test_textfold_width(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t want;
+	} t[] = {
+		{ "", 0 },
+		{ "Kitchen", 7 },
+		{ "台所", 4 },
+		{ "リビング 1", 10 },
+		{ "ﾘﾋﾞﾝｸﾞ", 6 },            /* half-width katakana and half-width voicing marks: 1 each */
+		{ "か\xe3\x82\x99", 2 },    /* か + combining voiced mark U+3099 */
+		{ "e\xcc\x81", 1 },          /* e + combining acute U+0301 */
+		{ "ＡＢ", 4 },                /* full-width ASCII */
+		{ "★★★", 3 },                /* Ambiguous: one column outside a CJK locale */
+		{ "\xf0\x9f\x8f\xa0", 2 }, /* U+1F3E0 house emoji */
+		{ "a\tb\x1b", 2 },           /* controls take no column */
+		{ "\xff\xfe", 2 },           /* not UTF-8: one U+FFFD each */
+		{ "\xe5\x8f", 2 },           /* a sequence cut short: one U+FFFD per byte */
+		{ "\xe2\x80\x8b", 0 },      /* zero-width space */
+		{ "\xf0\xa0\x80\x8b", 2 }, /* U+2000B, CJK extension B */
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		size_t got = sm_text_width(t[i].s, strlen(t[i].s));
+		if (got != t[i].want)
+			fail_msg("width of '%s': expected %zu columns, got %zu", t[i].s, t[i].want, got);
+	}
+	/* only n bytes are read */
+	assert_int_equal(sm_text_width("台所", 3), 2);
+	assert_int_equal(sm_text_width("台所", 4), 3); /* 台, then a cut sequence: one U+FFFD */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_textfold_malformed),
 		cmocka_unit_test(test_textfold_every_prefix),
 		cmocka_unit_test(test_textfold_cap),
+		cmocka_unit_test(test_textfold_width),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,6 +141,14 @@ static void test_transfer_csv_good(void **state)
 	assert_int_equal(rep.nerrors, 0);
 	assert_string_equal(rep.first_id, "SM-2021-000001");
 	assert_string_equal(rep.last_id, "SM-2022-000006"); /* one serial across the years */
+	/* so SM-2021-000001 .. SM-2022-000006 is no range: one run per year */
+	assert_int_equal(rep.nruns, 2);
+	assert_string_equal(rep.runs[0].first, "SM-2021-000001");
+	assert_string_equal(rep.runs[0].last, "SM-2021-000001");
+	assert_int_equal(rep.runs[0].n, 1);
+	assert_string_equal(rep.runs[1].first, "SM-2022-000002");
+	assert_string_equal(rep.runs[1].last, "SM-2022-000006");
+	assert_int_equal(rep.runs[1].n, 5);
 	assert_int_equal(log_size(f->r), before + 6);
 	sm_import_report_cleanup(&rep);
 
@@ -293,6 +301,8 @@ static void test_transfer_csv_skip_bad(void **state)
 	assert_int_equal(rep.imported, 2);
 	assert_string_equal(rep.first_id, "SM-2021-000001");
 	assert_string_equal(rep.last_id, "SM-2021-000002");
+	assert_int_equal(rep.nruns, 1);
+	assert_int_equal(rep.runs[0].n, 2);
 	assert_int_equal(log_size(f->r), before + 2);
 	sm_cert *c = get(f->r, "SM-2021-000001");
 	assert_string_equal(c->models[0], "M-1");
