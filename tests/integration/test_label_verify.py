@@ -562,9 +562,9 @@ def main():
     expect(sm(env, "label", "verify", "--image", os.path.join(tmp, "hand.png")), 0, "--image drawn by hand",
            out=["GENUINE"])
     with open(os.path.join(tmp, "photo.jpg"), "wb") as f:
-        f.write(b"\xff\xd8\xff\xe0 not a png")
-    expect(sm(env, "label", "verify", "--image", os.path.join(tmp, "photo.jpg")), 2, "--image not a PNG",
-           err=["is not a PNG image"])
+        f.write(b"\xff\xd8\xff\xe0 not a jpeg")
+    expect(sm(env, "label", "verify", "--image", os.path.join(tmp, "photo.jpg")), 2, "--image a JPEG start only",
+           err=["photo.jpg is not a readable JPEG image (Premature end of JPEG file)"])
     expect(sm(env, "label", "verify", "--image", os.path.join(tmp, "missing.png")), 2, "--image missing",
            err=["cannot open"])
     forged_png = os.path.join(tmp, "forged.png")

@@ -804,7 +804,7 @@ static void test_label_read_image(void **state)
 	fputs("GIF89a this is not a PNG at all", fp);
 	fclose(fp);
 	assert_int_equal(sm_label_read_image(path, &text, &err), SM_EINVAL);
-	assert_non_null(strstr(err.msg, "is not a PNG image"));
+	assert_non_null(strstr(err.msg, "is not a PNG or JPEG image"));
 
 	/* a PNG header asking for 20000 x 20000 pixels is refused before decoding */
 	/* clang-format off */
