@@ -314,7 +314,12 @@ static int jpeg_decode(jpeg_dec *d, const uint8_t *data, size_t len, const char 
 	if (setjmp(d->jump)) {
 		if (d->msg[0] == '\0')
 			snprintf(d->msg, sizeof(d->msg), "decoder error");
-		/* libjpeg runs out of memory only at our cap (its allocations are small next to ours) */
+		/* libjpeg asks for more than JPEG_MEMORY_MAX only for a frame the check below let through */
+		if (d->jerr.msg_code == JERR_OUT_OF_MEMORY || d->jerr.msg_code == JERR_NO_BACKING_STORE)
+			return sm_err_set(
+			    err, SM_EINVAL, "image",
+			    "%s needs more than %u MB to decode (%s): save it as a baseline JPEG or a PNG", name,
+			    JPEG_MEMORY_MAX >> 20, d->msg);
 		return sm_err_set(err, SM_EINVAL, "image", "%s is not a readable JPEG image (%s)", name, d->msg);
 	}
 	jpeg_create_decompress(cinfo);
