@@ -100,7 +100,7 @@ static const struct verb {
 			      "label sheet ID... --out FILE.pdf [--per-id N] | label verify TEXT | --image FILE [--trust FILE|FINGERPRINT] "
 			      "[--server URL] [--cache DIR]",
 	  "Print a certificate's QR label (or a sheet of them), or verify a scanned one: exit 0 only for a\n"
-	  "genuine label of a certificate in force.",
+	  "genuine label of a certificate in force. --image reads a PNG or JPEG (a scan, a phone photo).",
 	  "starmark label SM-2021-000001 --format png --out label.png" },
 };
 

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cairo.h>
 #include <qrencode.h>
@@ -105,5 +106,14 @@ void sm_label_svg_cleanup(label_svg *sv);
 /** Prefix err's message with the place and id of a failed label of a sheet or a batch
  * ("labels[3] (SM-2024-000123): ..."), its field "labels[3]"; returns rc. */
 int sm_label_item_failed(int rc, size_t i, const char *id, sm_err *err);
+
+/**
+ * sm_label_read_image on an image in memory (what the fuzz target drives): `data`, `len` (borrowed) are a
+ * PNG or JPEG, told apart by their first bytes; `name` names it in messages; `pixels_max` caps the image
+ * below the default 100 megapixels (0: the default). *text as sm_label_read_image, and the same errors
+ * but those of opening and reading a file.
+ */
+int sm_label_read_image_mem(const uint8_t *data, size_t len, const char *name, uint64_t pixels_max, char **text,
+                            sm_err *err);
 
 #endif

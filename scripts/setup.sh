@@ -7,6 +7,7 @@ PACKAGES=(
   # build
   build-essential cmake pkgconf libevhtp-dev libevent-dev libssl-dev liblmdb-dev libqrencode-dev
   libjansson-dev libcmocka-dev libcbor-dev libcurl4-openssl-dev libcairo2-dev libzbar-dev zlib1g-dev
+  libjpeg62-turbo-dev
   # tests and tools
   curl zbar-tools lmdb-utils python3 python3-cbor2 python3-cryptography python3-jsonschema python3-pil
   wrk nginx-light valgrind clang libclang-rt-14-dev fonts-noto-cjk fonts-morisawa-bizud-gothic openssl

@@ -238,10 +238,13 @@ int sm_registry_label(sm_registry *r, const char *id, const char *model, int64_t
 		      sm_err *err);
 
 /**
- * Read the one QR code in a PNG image (a scan or a photo converted to PNG) into *text (caller
- * frees). Images are capped at 64 MiB, 12000 pixels a side and 100 megapixels. SM_EINVAL: "no QR
- * code found in FILE", "N codes found; crop the photo to one label", not a PNG, over a cap, a
- * missing file; SM_EIO (cannot read), SM_ENOMEM.
+ * Read the one QR code in a PNG or JPEG image (a scan, a phone photo) into *text (caller frees). The
+ * format is told by the file's first bytes, not its name. Images are capped at 64 MiB, 12000 pixels a
+ * side and 100 megapixels (from the header, before decoding), a progressive JPEG also at the memory its
+ * decoding needs. SM_EINVAL: "no QR code found in FILE", "N codes found; crop the photo to one label",
+ * "FILE is not a PNG or JPEG image", "FILE is WxH pixels; ...", "FILE is not a readable JPEG image
+ * (libjpeg's message)" (also a truncated one), the same for PNG, a missing file; SM_EIO (cannot read),
+ * SM_ENOMEM.
  */
 int sm_label_read_image(const char *path, char **text, sm_err *err);
 

@@ -2,7 +2,8 @@
 # `starmark label verify` end to end: label tokens made outside C (cbor2 + cryptography, with the
 # registry's own issuer key file) verify in C, and a C-made token verifies in Python; forged,
 # foreign, mistyped, out-of-validity and unreadable tokens; --trust files; --image with PNGs made by
-# the qrencode CLI and by hand (no code, two codes, not a PNG); status of a revoked certificate.
+# the qrencode CLI and by hand (no code, two codes, not an image), and JPEGs made by ImageMagick from the
+# rendered label (a phone-size photo, no code, truncated, a huge header, a GIF); status of a revoked certificate.
 import base64
 import datetime
 import hashlib
@@ -185,6 +186,82 @@ def canvas(w, h, codes, scale=4):
                         for dx in range(scale):
                             r[x0 + x * scale + dx] = 0
     return rows
+
+
+# ---------------------------------------------------------------- JPEGs: a label photographed
+
+def jpeg_sof(data):
+    """The offset of a JPEG's frame header (SOF0/1/2) marker."""
+    i = 2
+    while i + 4 <= len(data):
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            return i
+        i += 2 + length
+    raise ValueError("no frame header")
+
+
+def jpeg_images(env, tmp, cid):
+    """`label verify --image` with JPEGs made by ImageMagick from the label `starmark label` renders."""
+    label_png = os.path.join(tmp, "jl.png")
+    if not expect(sm(env, "label", cid, "--format", "png", "--out", label_png), 0, "render a label for the JPEGs"):
+        return
+
+    def convert(*args):
+        subprocess.run(["convert", *args], check=True, capture_output=True, timeout=300)
+
+    def path(name):
+        return os.path.join(tmp, name)
+
+    # the rendered label as a JPEG at quality 85 (colour, 4:2:0, as a phone or a scanner writes)
+    convert(label_png, "-type", "TrueColor", "-sampling-factor", "4:2:0", "-quality", "85", path("label.jpg"))
+    expect(sm(env, "label", "verify", "--image", path("label.jpg")), 0, "--image JPEG of the rendered label",
+           out=["GENUINE label of certificate " + cid])
+    # the format comes from the bytes, not the name
+    os.rename(path("label.jpg"), path("label-jpeg.png"))
+    expect(sm(env, "label", "verify", "--image", path("label-jpeg.png")), 0, "--image JPEG named .png",
+           out=["GENUINE label of certificate " + cid])
+
+    # a phone photo: 4032x3024, noisy grey, the label small and turned 7 degrees; once large enough to read at
+    # the reader's first, half-size try, once so small in the frame that only the full-size retry reads it
+    convert("-size", "4032x3024", "xc:#8a8070", "-attenuate", "0.5", "+noise", "Gaussian", path("bg.png"))
+    for name, width, where in (("phone.jpg", "700", "+300+200"), ("phone-far.jpg", "420", "-900-300")):
+        convert(path("bg.png"), "(", label_png, "-resize", width + "x", "-background", "white", "-rotate", "7", ")",
+                "-gravity", "center", "-geometry", where, "-composite", "-sampling-factor", "4:2:0",
+                "-quality", "90", path(name))
+        t0 = time.monotonic()
+        r = sm(env, "label", "verify", "--image", path(name))
+        expect(r, 0, "--image phone photo %s (label %s px wide)" % (name, width),
+               out=["GENUINE label of certificate " + cid])
+        print("label verify --image %s: %.2f s" % (name, time.monotonic() - t0))
+
+    # a photo with no code in it
+    convert(path("bg.png"), "-quality", "85", path("nothing.jpg"))
+    expect(sm(env, "label", "verify", "--image", path("nothing.jpg")), 2, "--image JPEG with no code",
+           err=["no QR code found in " + path("nothing.jpg")])
+
+    # cut short: a clear error, not a label read from a picture libjpeg finished with grey
+    data = open(path("label-jpeg.png"), "rb").read()
+    with open(path("cut.jpg"), "wb") as f:
+        f.write(data[:len(data) // 2])
+    expect(sm(env, "label", "verify", "--image", path("cut.jpg")), 2, "--image truncated JPEG",
+           err=[path("cut.jpg") + " is not a readable JPEG image (Premature end of JPEG file)"])
+
+    # a header asking for 60000 x 60000 pixels is refused from the header, before anything is decoded
+    i = jpeg_sof(data)
+    with open(path("huge.jpg"), "wb") as f:
+        f.write(data[:i + 5] + struct.pack(">HH", 60000, 60000) + data[i + 9:])
+    t0 = time.monotonic()
+    expect(sm(env, "label", "verify", "--image", path("huge.jpg")), 2, "--image JPEG of 60000x60000",
+           err=[path("huge.jpg") + " is 60000x60000 pixels; at most 12000x12000 and 100 megapixels are read"])
+    check(time.monotonic() - t0 < 10, "--image of a huge JPEG header answers at once", "< 10 s",
+          time.monotonic() - t0)
+
+    # neither PNG nor JPEG, whatever the name
+    convert(label_png, path("label.gif"))
+    os.rename(path("label.gif"), path("gif.jpg"))
+    expect(sm(env, "label", "verify", "--image", path("gif.jpg")), 2, "--image GIF named .jpg",
+           err=[path("gif.jpg") + " is not a PNG or JPEG image"])
 
 
 # ---------------------------------------------------------------- a real starmarkd
@@ -577,14 +654,16 @@ def main():
     expect(sm(env, "label", "verify", "--image", os.path.join(tmp, "hand.png")), 0, "--image drawn by hand",
            out=["GENUINE"])
     with open(os.path.join(tmp, "photo.jpg"), "wb") as f:
-        f.write(b"\xff\xd8\xff\xe0 not a png")
-    expect(sm(env, "label", "verify", "--image", os.path.join(tmp, "photo.jpg")), 2, "--image not a PNG",
-           err=["is not a PNG image"])
+        f.write(b"\xff\xd8\xff\xe0 not a jpeg")
+    expect(sm(env, "label", "verify", "--image", os.path.join(tmp, "photo.jpg")), 2, "--image a JPEG start only",
+           err=["photo.jpg is not a readable JPEG image (Premature end of JPEG file)"])
     expect(sm(env, "label", "verify", "--image", os.path.join(tmp, "missing.png")), 2, "--image missing",
            err=["cannot open"])
     forged_png = os.path.join(tmp, "forged.png")
     subprocess.run(["qrencode", "-o", forged_png, "-l", "M", url_of(bytes(forged))], check=True)
     expect(sm(env, "label", "verify", "--image", forged_png), 1, "--image of a forged label", out=["NOT GENUINE"])
+
+    jpeg_images(env, tmp, cid)
 
     # ---- a C-made token verifies in Python (the renderer's PNG, or the unit test's output)
     c_urls = []

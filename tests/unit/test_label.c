@@ -12,8 +12,10 @@
 
 #include <cairo.h>
 #include <cmocka.h>
+#include <jpeglib.h>
 #include <qrencode.h>
 
+#include "label_int.h"
 #include "registry_int.h"
 #include "starmark/label.h"
 #include "starmark/starmark.h"
@@ -820,7 +822,7 @@ static void test_label_read_image(void **state)
 	fputs("GIF89a this is not a PNG at all", fp);
 	fclose(fp);
 	assert_int_equal(sm_label_read_image(path, &text, &err), SM_EINVAL);
-	assert_non_null(strstr(err.msg, "is not a PNG image"));
+	assert_non_null(strstr(err.msg, "is not a PNG or JPEG image"));
 
 	/* a PNG header asking for 20000 x 20000 pixels is refused before decoding */
 	/* clang-format off */
@@ -853,6 +855,169 @@ static void test_label_read_image(void **state)
 	free(url);
 }
 
+/* ---- images in memory (sm_label_read_image_mem): JPEG through libjpeg's own encoder ---- */
+
+#define MEM_URL "HTTPS://REGISTRY.EXAMPLE.JP/L/AEBAGBAFAYDQQCIKBMGA2DQPCAIREEYUCULBOGAZDINRYHI6D4QCAQ"
+
+/* A white w x h gray image with the code of `text` at (x0, y0), `scale` pixels a module (caller frees). */
+static uint8_t *gray_code(int w, int h, const char *text, int x0, int y0, int scale)
+{
+	uint8_t *g = malloc((size_t)w * h);
+	assert_non_null(g);
+	memset(g, 255, (size_t)w * h);
+	if (!text)
+		return g;
+	QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	assert_non_null(q);
+	for (int y = 0; y < q->width * scale; y++)
+		for (int x = 0; x < q->width * scale; x++)
+			if (q->data[(y / scale) * q->width + x / scale] & 1)
+				g[(size_t)(y0 + y) * w + x0 + x] = 0;
+	QRcode_free(q);
+	return g;
+}
+
+enum jpeg_kind { JK_GRAY, JK_YCC, JK_YCC444_PROGRESSIVE, JK_CMYK_ADOBE, JK_CMYK_PLAIN };
+
+/* `g` as a JPEG of that kind at quality 85 (caller frees *out). */
+static void jpeg_of(const uint8_t *g, int w, int h, enum jpeg_kind kind, uint8_t **out, size_t *len)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr e;
+	unsigned char *buf = NULL;
+	unsigned long size = 0;
+	const int comps = kind == JK_GRAY ? 1 : kind <= JK_YCC444_PROGRESSIVE ? 3 : 4;
+	uint8_t *row = malloc((size_t)w * comps);
+	assert_non_null(row);
+	c.err = jpeg_std_error(&e);
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &buf, &size);
+	c.image_width = (JDIMENSION)w;
+	c.image_height = (JDIMENSION)h;
+	c.input_components = comps;
+	c.in_color_space = comps == 1 ? JCS_GRAYSCALE : comps == 3 ? JCS_RGB : JCS_CMYK;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, 85, TRUE);
+	if (comps == 4) {
+		jpeg_set_colorspace(&c, JCS_CMYK);
+		c.write_Adobe_marker = kind == JK_CMYK_ADOBE;
+	}
+	if (kind == JK_YCC444_PROGRESSIVE) {
+		c.comp_info[0].h_samp_factor = c.comp_info[0].v_samp_factor = 1;
+		jpeg_simple_progression(&c);
+	}
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < c.image_height) {
+		const uint8_t *src = g + (size_t)c.next_scanline * w;
+		for (int x = 0; x < w; x++)
+			for (int k = 0; k < comps; k++) {
+				/* Adobe CMYK is stored inverted (255: no ink); plain CMYK as ink */
+				uint8_t v = comps < 4 ? src[x] : k < 3 ? (kind == JK_CMYK_ADOBE ? 255 : 0)
+				                                       : (kind == JK_CMYK_ADOBE ? src[x] : 255 - src[x]);
+				row[(size_t)x * comps + k] = v;
+			}
+		JSAMPROW rows[1] = {row};
+		jpeg_write_scanlines(&c, rows, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	free(row);
+	*out = buf;
+	*len = size;
+}
+
+/* Set a JPEG's frame header to w x h (the data after it stays as it was). */
+static void patch_sof(uint8_t *j, size_t len, unsigned w, unsigned h)
+{
+	for (size_t i = 2; i + 9 < len;) {
+		assert_int_equal(j[i], 0xff);
+		unsigned m = j[i + 1], seglen = (unsigned)j[i + 2] << 8 | j[i + 3];
+		if (m == 0xc0 || m == 0xc1 || m == 0xc2) {
+			j[i + 5] = (uint8_t)(h >> 8);
+			j[i + 6] = (uint8_t)h;
+			j[i + 7] = (uint8_t)(w >> 8);
+			j[i + 8] = (uint8_t)w;
+			return;
+		}
+		i += 2 + seglen;
+	}
+	fail_msg("no frame header in the JPEG");
+}
+
+/* Read `j` from memory and expect `url`, or (url NULL) an error whose message holds `want`. */
+static void expect_read(const uint8_t *j, size_t len, uint64_t pixels_max, const char *url, const char *want)
+{
+	char *text = NULL;
+	sm_err err = {0};
+	int rc = sm_label_read_image_mem(j, len, "input", pixels_max, &text, &err);
+	if (url) {
+		if (rc != 0)
+			fail_msg("expected the code, got %d: %s", rc, err.msg);
+		assert_string_equal(text, url);
+		free(text);
+		return;
+	}
+	assert_int_equal(rc, SM_EINVAL);
+	assert_null(text);
+	if (!strstr(err.msg, want))
+		fail_msg("expected a message with \"%s\", got \"%s\"", want, err.msg);
+}
+
+static void test_label_read_image_mem_jpeg(void **state)
+{
+	(void)state;
+	uint8_t *g = gray_code(400, 400, MEM_URL, 40, 40, 4), *j = NULL;
+	size_t len = 0;
+	const enum jpeg_kind kinds[] = {JK_GRAY, JK_YCC, JK_YCC444_PROGRESSIVE, JK_CMYK_ADOBE, JK_CMYK_PLAIN};
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		jpeg_of(g, 400, 400, kinds[k], &j, &len);
+		expect_read(j, len, 0, MEM_URL, NULL);
+		free(j);
+	}
+
+	/* cut short: an error, not a picture whose bottom half libjpeg made up */
+	jpeg_of(g, 400, 400, JK_YCC, &j, &len);
+	expect_read(j, len / 2, 0, NULL, "input is not a readable JPEG image (Premature end of JPEG file)");
+	/* over the caller's pixel cap, and over the side cap, from the header */
+	expect_read(j, len, 100000, NULL, "input is 400x400 pixels; at most 12000x12000 and 0 megapixels");
+	patch_sof(j, len, 20000, 20000);
+	expect_read(j, len, 0, NULL, "input is 20000x20000 pixels; at most 12000x12000 and 100 megapixels");
+	free(j);
+	/* a progressive 4:4:4 header of 96 MP needs 576 MB of coefficients: refused before anything is allocated */
+	jpeg_of(g, 400, 400, JK_YCC444_PROGRESSIVE, &j, &len);
+	patch_sof(j, len, 12000, 8000);
+	expect_read(j, len, 0, NULL, "input is a progressive JPEG of 12000x8000 pixels, which needs");
+	free(j);
+	free(g);
+
+	/* no code */
+	g = gray_code(300, 200, NULL, 0, 0, 1);
+	jpeg_of(g, 300, 200, JK_GRAY, &j, &len);
+	expect_read(j, len, 0, NULL, "no QR code found in input");
+	free(j);
+	free(g);
+
+	/* not an image at all, and nothing */
+	expect_read((const uint8_t *)"GIF89a", 6, 0, NULL, "input is not a PNG or JPEG image");
+	expect_read((const uint8_t *)"", 0, 0, NULL, "input is not a PNG or JPEG image");
+}
+
+/* Phone-size frames (12 MP): read first at half size, at full size when the code is too small for that. */
+static void test_label_read_image_mem_large(void **state)
+{
+	(void)state;
+	uint8_t *j = NULL;
+	size_t len = 0;
+	const int scales[] = {8, 2};
+	for (size_t k = 0; k < 2; k++) {
+		uint8_t *g = gray_code(4032, 3024, MEM_URL, 1500, 1100, scales[k]);
+		jpeg_of(g, 4032, 3024, JK_YCC, &j, &len);
+		expect_read(j, len, 0, MEM_URL, NULL);
+		free(j);
+		free(g);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +1035,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_label_verify_unknown_signer, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_parse_forms, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_label_read_image, setup, teardown),
+	    cmocka_unit_test(test_label_read_image_mem_jpeg),
+	    cmocka_unit_test(test_label_read_image_mem_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
