@@ -222,9 +222,26 @@ static int load_home(const cli *c, const char *path, sm_home **out)
 	return EXIT_OK;
 }
 
+/* The home checked against the source: a local registry's answers come with the checkpoint they reflect
+ * exactly (lib, as the server's); other sources' evidence is added after. */
+struct home_ctx {
+	cli *c;
+	source *s;
+	const sm_policy *pol;
+};
+
+static int check_home(void *ctx, const sm_home *h, sm_home_result *out, sm_err *err)
+{
+	struct home_ctx *k = ctx;
+	void *fctx = NULL;
+	sm_home_check_fn fn = source_fn(k->s, &fctx);
+	return k->s->reg ? sm_registry_home_check(k->s->reg, h, k->pol, k->c->now, out, err)
+			 : sm_home_check(h, k->pol, fn, fctx, k->s->trust, k->c->now, out, err);
+}
+
 /*
  * One home. With retrofits (`added` devices at the end, from --add), the home as it is is checked too,
- * so the answer says whether they may join and what the home's level becomes.
+ * so the answer says whether they may join and what the home's level becomes (sm_home_check_retrofits).
  */
 static int check_one(cli *c, source *s, sm_home *h, size_t added, const sm_policy *pol, const char *report,
 		     const char *lang)
@@ -232,37 +249,17 @@ static int check_one(cli *c, source *s, sm_home *h, size_t added, const sm_polic
 	sm_home_result r;
 	sm_err err = { 0 };
 	int before = -1;
-	void *ctx = NULL;
-	sm_home_check_fn fn = source_fn(s, &ctx);
-	int rc = 0;
-	if (added) {
-		h->ndevices -= added;
-		rc = sm_home_check(h, pol, fn, ctx, s->trust, c->now, &r, &err);
-		h->ndevices += added;
-		before = rc ? -1 : r.level;
-		if (!rc)
-			sm_home_result_cleanup(&r);
-	}
-	/* a local registry's answers come with the checkpoint they reflect exactly (lib, as the server's) */
-	if (!rc)
-		rc = s->reg ? sm_registry_home_check(s->reg, h, pol, c->now, &r, &err)
-			    : sm_home_check(h, pol, fn, ctx, s->trust, c->now, &r, &err);
+	struct home_ctx k = { c, s, pol };
+	int rc = sm_home_check_retrofits(h, added, check_home, &k, &r, &before, &err);
 	if (rc)
 		return fail(c, rc, &err);
 	if (!s->reg)
 		evidence(s, &r);
 	json_t *doc = sm_home_result_to_json(h, &r, sm_date_from_time(c->now));
-	if (!doc) {
+	if (!doc || (added && sm_home_retrofit_json(doc, h, &r, h->ndevices - added, before))) {
+		json_decref(doc);
 		sm_home_result_cleanup(&r);
 		return EXIT_IO;
-	}
-	bool may = added && sm_home_may_join(&r, h->ndevices - added);
-	if (added) {
-		json_t *ids = json_array();
-		for (size_t i = h->ndevices - added; i < h->ndevices; i++)
-			json_array_append_new(ids, json_string(h->devices[i].id));
-		json_object_set_new(doc, "retrofit", json_pack("{s:o, s:b, s:i, s:i}", "devices", ids, "may_join", may,
-								 "level_before", before, "level_after", r.level));
 	}
 	if (report) {
 		sm_home_report_opts ro = { lang, s->trust->levels, c->now };
@@ -289,15 +286,7 @@ static int check_one(cli *c, source *s, sm_home *h, size_t added, const sm_polic
 	if (r.verdict == SM_WARN)
 		fprintf(stderr, "warning: home %s passes with warnings\n", h->id);
 	/* a retrofit question is answered by the retrofit: may it join (the rest of the home is as it was) */
-	if (added) { /* the retrofits together, by the home's rule: any deny, else any unknown, else they may join */
-		int v = SM_ALLOW;
-		for (size_t i = h->ndevices - added; i < h->ndevices; i++)
-			if (r.devices[i].res.verdict == SM_DENY || (r.devices[i].res.verdict == SM_UNKNOWN && v != SM_DENY))
-				v = r.devices[i].res.verdict;
-		rc = verdict_exit(v);
-	} else {
-		rc = verdict_exit(r.verdict);
-	}
+	rc = verdict_exit(added ? sm_home_retrofit_verdict(&r, h->ndevices - added) : r.verdict);
 	json_decref(doc);
 	sm_home_result_cleanup(&r);
 	return rc;

@@ -240,53 +240,38 @@ out:
 	return 0;
 }
 
-int sm_home_add(sm_home *h, const char *spec, sm_err *err)
+int sm_home_add_retrofit(sm_home *h, const sm_home_retrofit *rf, sm_err *err)
 {
-	char buf[512], *vendor, *model, *fw, *cat = NULL, *id = NULL, *room = NULL;
 	sm_home_device d;
 	memset(&d, 0, sizeof(d));
-	if (strlen(spec) >= sizeof(buf))
-		return sm_err_set(err, SM_EINVAL, "add", "--add is longer than %zu bytes", sizeof(buf) - 1);
-	snprintf(buf, sizeof(buf), "%s", spec);
-	/* VENDOR:MODEL@FIRMWARE[/CATEGORY][#ID][=ROOM], parsed from the right: a room may hold anything */
-	if ((room = strchr(buf, '=')))
-		*room++ = '\0';
-	if ((id = strchr(buf, '#')))
-		*id++ = '\0';
-	vendor = buf;
-	model = strchr(buf, ':');
-	fw = model ? strrchr(model, '@') : NULL;
-	if (!model || !fw)
-		return sm_err_set(err, SM_EINVAL, "add",
-				  "--add %.100s: write VENDOR:MODEL@FIRMWARE[/CATEGORY][#ID][=ROOM], e.g. RINNAI:MC-301V@1.5/water-heater",
-				  spec);
-	*model++ = '\0';
-	*fw++ = '\0';
-	if ((cat = strchr(fw, '/')))
-		*cat++ = '\0';
+	if (!rf->vendor || !rf->model || !rf->firmware)
+		return sm_err_set(err, SM_EINVAL, "add", "a retrofit needs its vendor, model and firmware");
 	if (h->ndevices >= SM_HOME_MAX_DEVICES)
 		return sm_err_set(err, SM_ETOOBIG, "add", "a home has at most %d devices", SM_HOME_MAX_DEVICES);
-	if (strlen(vendor) >= sizeof(d.vendor) || strlen(model) >= sizeof(d.model) || strlen(fw) >= sizeof(d.firmware) ||
-	    (cat && strlen(cat) >= sizeof(d.category)) || (room && strlen(room) >= sizeof(d.room)))
-		return sm_err_set(err, SM_EINVAL, "add", "--add %.100s: a part is too long", spec);
+	if (strlen(rf->vendor) >= sizeof(d.vendor) || strlen(rf->model) >= sizeof(d.model) ||
+	    strlen(rf->firmware) >= sizeof(d.firmware) || (rf->category && strlen(rf->category) >= sizeof(d.category)) ||
+	    (rf->room && strlen(rf->room) >= sizeof(d.room)) || (rf->id && strlen(rf->id) >= sizeof(d.id)))
+		return sm_err_set(err, SM_EINVAL, "add", "the retrofit %.64s:%.64s: a part is too long", rf->vendor,
+				  rf->model);
 	/* every length was checked above */
-	memcpy(d.vendor, vendor, strlen(vendor) + 1);
-	memcpy(d.model, model, strlen(model) + 1);
-	memcpy(d.firmware, fw, strlen(fw) + 1);
-	if (cat)
-		memcpy(d.category, cat, strlen(cat) + 1);
-	if (room)
-		memcpy(d.room, room, strlen(room) + 1);
-	for (const unsigned char *q = (const unsigned char *)(room ? room : ""); *q; q++)
+	memcpy(d.vendor, rf->vendor, strlen(rf->vendor) + 1);
+	memcpy(d.model, rf->model, strlen(rf->model) + 1);
+	memcpy(d.firmware, rf->firmware, strlen(rf->firmware) + 1);
+	if (rf->category && rf->category[0])
+		memcpy(d.category, rf->category, strlen(rf->category) + 1);
+	const char *room = rf->room ? rf->room : "";
+	for (const unsigned char *q = (const unsigned char *)room; *q; q++)
 		if (*q < 0x20 || *q == 0x7f)
-			return sm_err_set(err, SM_EINVAL, "add", "--add: the room holds a control character");
-	size_t rn = room ? strlen(room) : 0, ri = 0;
+			return sm_err_set(err, SM_EINVAL, "add", "the retrofit's room holds a control character");
+	size_t rn = strlen(room), ri = 0;
 	uint32_t cp;
 	while (ri < rn)
 		if (!sm_utf8_next((const uint8_t *)room, rn, &ri, &cp))
-			return sm_err_set(err, SM_EINVAL, "add", "--add: the room is not UTF-8");
+			return sm_err_set(err, SM_EINVAL, "add", "the retrofit's room is not UTF-8");
+	memcpy(d.room, room, rn + 1);
+	const char *id = rf->id && rf->id[0] ? rf->id : NULL;
 	if (id && !id_ok(id))
-		return sm_err_set(err, SM_EINVAL, "add", "--add %.100s: the id must be 1-64 letters, digits, '.', '_' or '-'", spec);
+		return sm_err_set(err, SM_EINVAL, "add", "the retrofit's id must be 1-64 letters, digits, '.', '_' or '-'");
 	for (size_t n = h->ndevices + 1; !id && n <= 2 * SM_HOME_MAX_DEVICES; n++) {
 		snprintf(d.id, sizeof(d.id), "retrofit-%zu", n);
 		bool taken = false;
@@ -299,11 +284,11 @@ int sm_home_add(sm_home *h, const char *spec, sm_err *err)
 		snprintf(d.id, sizeof(d.id), "%s", id);
 	for (size_t i = 0; i < h->ndevices; i++)
 		if (strcmp(h->devices[i].id, d.id) == 0)
-			return sm_err_set(err, SM_EEXIST, "add", "--add: the home has a device %s already", d.id);
+			return sm_err_set(err, SM_EEXIST, "add", "the home has a device %s already", d.id);
 	sm_check_req q = { d.vendor, d.model, d.firmware, d.category[0] ? d.category : NULL, 0 };
 	int rc = sm_check_req_validate(&q, err);
 	if (rc)
-		return sm_err_wrap(err, rc, "add", "--add %.100s", spec);
+		return sm_err_wrap(err, rc, "add", "the retrofit %.64s:%.64s", d.vendor, d.model);
 	sm_home_device *v = realloc(h->devices, (h->ndevices + 1) * sizeof(*v));
 	if (!v)
 		return sm_err_set(err, SM_ENOMEM, NULL, "out of memory");
@@ -312,6 +297,40 @@ int sm_home_add(sm_home *h, const char *spec, sm_err *err)
 	v[h->ndevices++] = d;
 	h->devices = v;
 	return 0;
+}
+
+int sm_home_add(sm_home *h, const char *spec, sm_err *err)
+{
+	char buf[512];
+	sm_home_retrofit rf = { 0 };
+	if (strlen(spec) >= sizeof(buf))
+		return sm_err_set(err, SM_EINVAL, "add", "the retrofit is longer than %zu bytes", sizeof(buf) - 1);
+	snprintf(buf, sizeof(buf), "%s", spec);
+	/* VENDOR:MODEL@FIRMWARE[/CATEGORY][#ID][=ROOM]: the room after the first '=', the id after the first '#' */
+	char *room = strchr(buf, '='), *id;
+	if (room)
+		*room++ = '\0';
+	if ((id = strchr(buf, '#')))
+		*id++ = '\0';
+	char *model = strchr(buf, ':');
+	char *fw = model ? strrchr(model, '@') : NULL;
+	if (!model || !fw)
+		return sm_err_set(err, SM_EINVAL, "add",
+				  "the retrofit %.100s: write VENDOR:MODEL@FIRMWARE[/CATEGORY][#ID][=ROOM], e.g. "
+				  "RINNAI:MC-301V@1.5/water-heater",
+				  spec);
+	*model++ = '\0';
+	*fw++ = '\0';
+	char *cat = strchr(fw, '/');
+	if (cat)
+		*cat++ = '\0';
+	rf.vendor = buf;
+	rf.model = model;
+	rf.firmware = fw;
+	rf.category = cat;
+	rf.id = id;
+	rf.room = room;
+	return sm_home_add_retrofit(h, &rf, err);
 }
 
 /* ---- checking ---- */
@@ -623,4 +642,49 @@ bool sm_home_may_join(const sm_home_result *r, size_t first)
 	for (size_t i = first; i < r->ndevices; i++)
 		ok = ok && (r->devices[i].res.verdict == SM_ALLOW || r->devices[i].res.verdict == SM_WARN);
 	return ok;
+}
+
+int sm_home_check_retrofits(sm_home *h, size_t added, sm_home_checker check, void *ctx, sm_home_result *out,
+			    int *level_before, sm_err *err)
+{
+	*level_before = -1;
+	if (added > h->ndevices)
+		return sm_err_set(err, SM_EINVAL, "add", "%zu retrofits in a home of %zu devices", added, h->ndevices);
+	if (added) {
+		h->ndevices -= added;
+		int rc = check(ctx, h, out, err);
+		h->ndevices += added;
+		if (rc)
+			return rc;
+		*level_before = out->level;
+		sm_home_result_cleanup(out);
+	}
+	return check(ctx, h, out, err);
+}
+
+int sm_home_retrofit_verdict(const sm_home_result *r, size_t first)
+{
+	int v = SM_ALLOW;
+	for (size_t i = first; i < r->ndevices; i++) {
+		int d = r->devices[i].res.verdict;
+		if (d == SM_DENY || (d == SM_UNKNOWN && v != SM_DENY) || (d == SM_WARN && v == SM_ALLOW))
+			v = d;
+	}
+	return v;
+}
+
+int sm_home_retrofit_json(json_t *doc, const sm_home *h, const sm_home_result *r, size_t first, int level_before)
+{
+	json_t *ids = json_array();
+	for (size_t i = first; ids && i < h->ndevices; i++)
+		if (json_array_append_new(ids, json_string(h->devices[i].id))) {
+			json_decref(ids);
+			ids = NULL;
+		}
+	if (!ids)
+		return SM_ENOMEM;
+	json_t *rf = json_pack("{s:o, s:b, s:s, s:i, s:i}", "devices", ids, "may_join", sm_home_may_join(r, first),
+			       "verdict", sm_verdict_name(sm_home_retrofit_verdict(r, first)), "level_before", level_before,
+			       "level_after", r->level);
+	return rf && json_object_set_new(doc, "retrofit", rf) == 0 ? 0 : SM_ENOMEM;
 }

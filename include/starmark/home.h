@@ -76,6 +76,15 @@ int sm_home_policy(const sm_home *h, const sm_policy *given, int levels, sm_poli
  */
 int sm_home_add(sm_home *h, const char *spec, sm_err *err);
 
+/* A retrofit's parts (NULL or "" for an optional one left out). */
+typedef struct sm_home_retrofit {
+	const char *vendor, *model, *firmware; /* required */
+	const char *category, *id, *room;      /* optional */
+} sm_home_retrofit;
+
+/** sm_home_add from parts (any text a model may hold: POST /v1/home/check?vendor=&model=&firmware=). */
+int sm_home_add_retrofit(sm_home *h, const sm_home_retrofit *rf, sm_err *err);
+
 /* ---- checking a home ---- */
 
 /* What a device's scanned label says, compared with its entry and its certificate. */
@@ -142,6 +151,26 @@ bool sm_home_counted(const sm_home_result *r, const sm_home_device *dev);
  * home: each is allowed (or allowed with a warning) under the home's policy. False when there are none.
  */
 bool sm_home_may_join(const sm_home_result *r, size_t first);
+
+/*
+ * The retrofit question — may these devices join the home, and what becomes of its level — answered one
+ * way for `home check --add` and `POST /v1/home/check?vendor=&model=&firmware=`: the home is checked as it is (without its
+ * last `added` devices, which sm_home_add appended) for its level, then whole, by `check` (the caller's
+ * source: the registry, a server's statements, a snapshot). *out is the whole home's result and
+ * *level_before the level without the retrofits. `check`'s own failure is returned as it is.
+ */
+typedef int (*sm_home_checker)(void *ctx, const sm_home *h, sm_home_result *out, sm_err *err);
+int sm_home_check_retrofits(sm_home *h, size_t added, sm_home_checker check, void *ctx, sm_home_result *out,
+			    int *level_before, sm_err *err);
+
+/* The retrofits' verdict together, by the home's rule: any deny, else any unknown, else warn or allow. */
+int sm_home_retrofit_verdict(const sm_home_result *r, size_t first);
+
+/*
+ * Add the `retrofit` member to a home check's document `doc` (sm_home_result_to_json): {"devices": [ids],
+ * "may_join", "verdict", "level_before", "level_after"} for the devices from `first` on. 0 or SM_ENOMEM.
+ */
+int sm_home_retrofit_json(json_t *doc, const sm_home *h, const sm_home_result *r, size_t first, int level_before);
 
 /** The `home check --json` / POST /v1/home/check document (schema `home_check`). */
 json_t *sm_home_result_to_json(const sm_home *h, const sm_home_result *r, sm_date today);

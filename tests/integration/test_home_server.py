@@ -209,6 +209,39 @@ with tempfile.TemporaryDirectory() as tmp:
         check(st == 200 and verdicts(d3)["heater"][0] == "deny" and "level_below_policy" in verdicts(d3)["heater"][1],
               "the home's own policy applies", "deny/level_below_policy", verdicts(d3).get("heater"))
 
+        # ---- a retrofit asked about: added by the registry as `home check --add` adds it, the same answer ----
+        def retrofit(doc_, **params):
+            from urllib.parse import urlencode
+            st_, h_, b_ = s.req("POST", "/v1/home/check?" + urlencode(params), doc_)
+            return st_, json.loads(b_)
+        write_home(bare)
+        st, rdoc = retrofit(bare, vendor="ACME", model="L-1", firmware="1.2", category="lock")
+        shape("home_check", rdoc, "POST /v1/home/check with a retrofit")
+        check(st == 200 and rdoc.get("retrofit") == {"devices": ["retrofit-3"], "may_join": True, "verdict": "allow",
+                                                     "level_before": 2, "level_after": 2},
+              "a retrofit that may join: its answer", "may_join", (st, rdoc.get("retrofit")))
+        rc, ldoc = local("--add", "ACME:L-1@1.2/lock")
+        check(rc == 0 and ldoc == rdoc, "home check --add gives the same document as the server", rdoc.get("retrofit"),
+              (rc, ldoc.get("retrofit")))
+        st, rdoc = retrofit(bare, vendor="PANA", model="S-1", firmware="1.9", room="寝室")
+        r_dev = [d for d in rdoc.get("devices", []) if d["id"] == "retrofit-3"]
+        check(st == 200 and rdoc["retrofit"]["may_join"] is False and rdoc["retrofit"]["verdict"] == "deny" and
+              (rdoc["retrofit"]["level_before"], rdoc["retrofit"]["level_after"]) == (2, 0) and r_dev and
+              r_dev[0]["room"] == "寝室", "a retrofit that may not join lowers the home to 0", ("deny", 2, 0),
+              (st, rdoc.get("retrofit")))
+        st, rdoc = retrofit(bare, vendor="ACME", model="X#1=2@3/4", firmware="1.0")
+        r_dev = [d for d in rdoc.get("devices", []) if d["id"] == "retrofit-3"]
+        check(st == 200 and r_dev and r_dev[0]["model"] == "X#1=2@3/4" and rdoc["retrofit"]["verdict"] in
+              ("deny", "unknown"), "any model number can be asked (parts, not the --add syntax)", "X#1=2@3/4",
+              (st, r_dev))
+        st, e = retrofit(bare, vendor="ACME", model="L-1")
+        check(st == 400 and e["error"]["field"] == "add" and "firmware" in e["error"]["message"],
+              "a retrofit without its firmware: 400", 400, (st, e))
+        st, e = retrofit(bare, vendor="ACME", model="L-1", firmware="1.2", id="heater")
+        check(st == 409 and "heater" in e["error"]["message"], "a retrofit under an id the home has: 409", 409, (st, e))
+        st, e = retrofit(bare, add="ACME:L-1@1.2")
+        check(st == 400 and e["error"]["code"] == "unknown_parameter", "an unknown parameter: 400", 400, (st, e))
+
         # ---- bad documents: 400 naming the device and the field; nothing is checked ----
         def bad(mutate, field, words, status=400):
             doc_ = copy.deepcopy(home)

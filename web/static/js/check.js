@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The resident's retrofit check (/check): may this device join my home, and what becomes of its level?
-// The answer is the registry's (POST /v1/home/check, lib's sm_home_check): the device is added to the home
-// as `starmark home check --add` adds it (installed, not planned); with a home document the home is also
-// checked as it is, for the level before. A published policy alone makes a home of the one device.
+// The answer is the registry's (POST /v1/home/check?vendor=&model=&firmware=, lib's sm_home_check_retrofits):
+// the registry adds the device to the home as `starmark home check --add` adds it (installed, not planned) and
+// checks the home as it is too, for the level before. A published policy alone makes a home of the one device.
 import { el, fetchJSON, header, href, reasonText, t } from './site.js';
 
 const POLICY_KEYS = ['name', 'default_level', 'levels', 'offline_grace_hours', 'unknown', 'support_warn_days',
@@ -60,27 +60,21 @@ function homeBefore() {
 	return { home: 'retrofit-check', policy: policyOf(policies[Number(i)]), devices: [] };
 }
 
-function freeId(home) {
-	const taken = new Set(home.devices.map((d) => d.id));
-	for (let n = home.devices.length + 1; ; n++)
-		if (!taken.has(`retrofit-${n}`))
-			return `retrofit-${n}`;
-}
-
 function levelWord(n) {
 	return n > 0 ? `${'★'.repeat(n)} (${t('levelN', n)})` : t('none0');
 }
 
-function show(res, before, added) {
-	const dev = res.devices.find((d) => d.id === added.id);
-	const v = dev?.verdict || 'unknown';
+function show(res, hadDevices) {
+	const rf = res.retrofit;
+	const dev = res.devices.find((d) => d.id === rf.devices[0]);
+	const v = rf.verdict;
 	const head = { allow: 'mayJoin', warn: 'mayJoinWarn', deny: 'mayNotJoin', unknown: 'unknownJoin' }[v];
 	const lines = (dev?.reasons || []).map((r) => el('li', { 'data-code': r.code }, reasonText(r)));
 	const facts = [];
-	if (before && before.devices.length)
-		facts.push(before.level === res.level ? t('homeLevelSame', levelWord(res.level)) : t('homeLevel', levelWord(before.level), levelWord(res.level)));
+	if (hadDevices)
+		facts.push(rf.level_before === rf.level_after ? t('homeLevelSame', levelWord(rf.level_after)) : t('homeLevel', levelWord(rf.level_before), levelWord(rf.level_after)));
 	else
-		facts.push(t('homeLevelNew', levelWord(res.level)));
+		facts.push(t('homeLevelNew', levelWord(rf.level_after)));
 	const support = dev?.certificate?.support_end;
 	if (support)
 		facts.push(t('supportNote', support));
@@ -97,18 +91,14 @@ async function check(ev) {
 	ev.preventDefault();
 	answer.replaceChildren(el('p', {}, t('loading')));
 	try {
-		const before = homeBefore();
 		const f = form.elements;
-		const added = { id: freeId(before), vendor: f.vendor.value.trim(), model: f.model.value.trim(),
-			firmware: f.firmware.value.trim(), planned: false, installed: true };
+		// the retrofit is added by the registry, as `home check --add` adds it (lib's sm_home_add_retrofit)
+		const q = new URLSearchParams({ vendor: f.vendor.value.trim(), model: f.model.value.trim(),
+			firmware: f.firmware.value.trim() });
 		if (f.category.value.trim())
-			added.category = f.category.value.trim();
-		const after = { ...before, devices: [...before.devices, added] };
-		const [resBefore, resAfter] = await Promise.all([
-			before.devices.length ? fetchJSON('/v1/home/check', { method: 'POST', body: before }) : null,
-			fetchJSON('/v1/home/check', { method: 'POST', body: after }),
-		]);
-		show(resAfter, resBefore, added);
+			q.set('category', f.category.value.trim());
+		const home = homeBefore();
+		show(await fetchJSON(`/v1/home/check?${q}`, { method: 'POST', body: home }), home.devices.length > 0);
 	} catch (e) {
 		answer.replaceChildren(el('p', { class: 'error', id: 'error' }, e.field ? `${e.field}: ${e.message}` : e.message));
 	}
