@@ -43,8 +43,8 @@ static const char *const words_ja[M_COUNT] = {
 	[M_EVIDENCE_TEXT] = "この報告書の判定は、上記のチェックポイントの時点の登録簿に対して行われました。登録簿は署名された"
 			    "追記専用のログで、チェックポイントはその時点の全記録を要約しています。そのため誰でも後日、"
 			    "この日に登録簿が何を示していたかを証明できます。",
-	[M_NO_CHECKPOINT] = "この確認にはログのチェックポイントがありません。この日に登録簿が何を示していたかは、"
-			    "この報告書だけでは証明できません。",
+	[M_NO_CHECKPOINT] = ("この確認にはログのチェックポイントがありません。この日に登録簿が何を示していたかは、"
+			    "この報告書だけでは証明できません。"),
 	[A_INSTALL] = "{1}（{2} {3}）は設計にありますが、現場で見つかりませんでした。設置してください",
 	[A_APPROVE_OR_REMOVE] = "{1}（{2} {3}）は設置されていますが設計にありません。後付けとして承認するか、撤去してください",
 	[A_COUNTERFEIT] = "{1}：{2}。偽造品の疑いがあります。交換してください",
@@ -95,8 +95,8 @@ static const char *const words_en[M_COUNT] = {
 	[M_EVIDENCE_TEXT] = "The verdicts in this report were made against the registry as of this checkpoint. The "
 			    "registry is a signed, append-only log and the checkpoint commits to everything it held then, "
 			    "so anyone can later prove what the registry said on that day.",
-	[M_NO_CHECKPOINT] = "No log checkpoint was available for this check: this report alone cannot prove what the "
-			    "registry said on that day.",
+	[M_NO_CHECKPOINT] = ("No log checkpoint was available for this check: this report alone cannot prove what the "
+			    "registry said on that day."),
 	[A_INSTALL] = "{1} ({2} {3}) is in the design but was not found on site",
 	[A_APPROVE_OR_REMOVE] = "{1} ({2} {3}) is installed but not in the design: approve it as a retrofit or remove it",
 	[A_COUNTERFEIT] = "{1}: {2}: suspected counterfeit, replace it",
