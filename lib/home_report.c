@@ -497,7 +497,7 @@ int sm_home_rep_actions(const sm_home_result *r, sm_home_action **out, size_t *n
 static const char css[] =
     "@page { size: A4; margin: 15mm; @bottom-right { content: counter(page) \" / \" counter(pages); font-size: 8pt; } "
     "}\n"
-    "html { font-family: \"Noto Sans CJK JP\", \"Noto Sans JP\", \"Hiragino Sans\", \"Yu Gothic\", Meiryo, sans-serif;"
+    "html { font-family: \"BIZ UDGothic\", \"BIZ UDゴシック\", \"Noto Sans CJK JP\", \"Hiragino Sans\", \"Yu Gothic\", Meiryo, sans-serif;"
     " font-size: 10pt; color: #000; background: #fff; }\n"
     "body { margin: 0 auto; max-width: 180mm; }\n"
     "h1 { font-size: 18pt; margin: 0 0 4mm; }\n"
@@ -519,7 +519,7 @@ static const char css[] =
     "col.verdict { width: 17%; } col.support { width: 9.5%; }\n"
     ".v-allow { color: #00733a; font-weight: bold; } .v-warn { color: #a85a00; font-weight: bold; }\n"
     ".v-deny { color: #b00000; font-weight: bold; } .v-unknown { color: #555; font-weight: bold; }\n"
-    "pre { font-family: \"Noto Sans Mono CJK JP\", \"Noto Sans Mono\", monospace; font-size: 8pt; white-space: "
+    "pre { font-family: \"BIZ UDGothic\", \"BIZ UDゴシック\", \"Noto Sans Mono CJK JP\", monospace; font-size: 8pt; white-space: "
     "pre-wrap; overflow-wrap: anywhere; border: 0.4pt solid #999; padding: 2mm; margin: 1mm 0 2mm; }\n"
     "footer { margin-top: 8mm; font-size: 8pt; color: #444; }\n"
     "@media print { body { max-width: none; } }\n";

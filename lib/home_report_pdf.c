@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The hand-over report as an A4 PDF: cairo, Noto Sans CJK JP, a device table that wraps and paginates. */
+/* The hand-over report as an A4 PDF: cairo, BIZ UDPGothic, a device table that wraps and paginates. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +17,16 @@
 #define MARGIN 42.52 /* 15 mm */
 #define BODY_W (PAGE_W - 2 * MARGIN)
 #define BODY_BOTTOM (PAGE_H - MARGIN - 12) /* the footer's line below it */
-#define FONT_SANS "Noto Sans CJK JP"       /* fonts-noto-cjk: Latin, kana, kanji, ★ and ☆ */
-#define FONT_MONO "Noto Sans Mono CJK JP"  /* the signed checkpoint */
+/*
+ * fonts-morisawa-bizud-gothic: Latin, kana, the kanji of JIS X 0208, ★ and ☆; TrueType, which cairo 1.16
+ * subsets to the glyphs used. Noto Sans CJK JP (CFF) made every report about 1 MB: cairo embeds whole
+ * subroutine sets of a CFF font it cannot subset (lib/label_int.h says when); in BIZ UD about 100 KB.
+ */
+#define FONT_SANS "BIZ UDGothic" /* half-width Latin (narrower than the proportional face's in the table) */
+#define FONT_MONO "BIZ UDGothic" /* the signed checkpoint: its Latin is of one width */
 #define MEASURE 100.0                      /* text is measured at this size; unhinted metrics scale from it */
 #define LEAD 1.45                          /* line height per font size */
-#define ASCENT 0.88                        /* Noto Sans CJK's ascent per font size */
+#define ASCENT 0.88                        /* BIZ UD Gothic's ascent per font size */
 #define TEXT 9.5                           /* body text */
 #define TABLE 7.5                          /* the device table */
 #define PAD 2.5                            /* inside a table cell */
