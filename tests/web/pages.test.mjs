@@ -235,6 +235,37 @@ describe('retrofit check', () => {
 	});
 });
 
+describe('a scheme of four levels', () => {
+	test('the level filter offers the scheme\'s levels, and a link with level=4 selects ★★★★', async () => {
+		const w = workspace('sm-pages4-');
+		const s4 = { proc: null };
+		try {
+			w.cli('init', '--scheme', 'SMART4', '--levels', '4', '--origin', 'four.example.jp');
+			w.cli('issue', '--registered', '2025-04-01', '--vendor', 'TOP', '--vendor-name', 'Top Devices', '--product', 'Hub',
+				'--model', 'H-4', '--level', '4', '--firmware', '>=1.0', '--category', 'hub');
+			w.cli('issue', '--registered', '2025-04-01', '--vendor', 'MID', '--vendor-name', 'Mid Devices', '--product', 'Plug',
+				'--model', 'P-2', '--level', '2', '--firmware', '>=1.0', '--category', 'plug');
+			Object.assign(s4, await startServer(w.db));
+			const ctx = await browser.newContext({ ...DESKTOP, locale: 'en-US' });
+			const page = await ctx.newPage();
+			page.setDefaultTimeout(10000);
+			const problems = watch(page, s4.base);
+			await page.goto(`${s4.base}/?level=4`);
+			await page.locator('#level option[value="4"]').waitFor({ state: 'attached' });
+			assert.deepEqual(await page.$$eval('#level option', (o) => o.map((x) => x.value)), ['', '1', '2', '3', '4']);
+			await page.waitForFunction(() => document.querySelector('#level').value === '4');
+			await page.locator('#results li').first().waitFor();
+			assert.match(await page.textContent('#results'), /H-4/);
+			assert.doesNotMatch(await page.textContent('#results'), /P-2/);
+			assert.deepEqual(problems, []);
+			await ctx.close();
+		} finally {
+			await stopServer(s4.proc);
+			rmSync(w.work, { recursive: true, force: true });
+		}
+	});
+});
+
 describe('pages', () => {
 	test('every page has the strict CSP; an unknown page is an HTML page for a person, JSON for a program', async () => {
 		for (const path of ['/', '/check', '/scan']) {

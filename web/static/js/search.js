@@ -117,6 +117,24 @@ window.addEventListener('popstate', () => {
 	fill(s);
 	run(s);
 });
+// The level choices are the scheme's (its trust bundle says how many levels it has; ★–★★★ is only the
+// page's first guess): a four-level scheme's ★★★★ can be picked and a link with level=4 selects it.
+async function levels() {
+	try {
+		const n = (await fetchJSON('/v1/trust.json')).levels;
+		if (!Number.isInteger(n) || n < 1 || n > 9)
+			return;
+		const select = form.elements.level;
+		select.replaceChildren(select.options[0], ...Array.from({ length: n }, (_, i) =>
+			el('option', { value: String(i + 1), 'aria-label': t('levelN', i + 1) }, '★'.repeat(i + 1))));
+	} catch {
+		// the static ★–★★★ stay; the search itself says when the registry cannot be reached
+	}
+}
+
 const initial = stateFromURL();
 fill(initial);
 run(initial);
+levels().then(() => {
+	form.elements.level.value = stateFromURL().level; // a level the first guess lacked (level=4)
+});
