@@ -205,6 +205,41 @@ describe('scanner with a camera', () => {
 		}
 	});
 
+	test('the rollback floor is the pinned root\'s own: a floor kept under another root holds nothing back', async () => {
+		await serve();
+		const { browser, page, problems } = await scanner('genuine');
+		try {
+			await page.goto(`${base}/scan?anchor=${fingerprint}`);
+			await ready(page);
+			await page.waitForFunction(() => document.querySelector('#data-state').dataset.version !== '');
+			// what a scanner keeps after another registry's root was pinned at this address: its data and a floor
+			// far above this registry's versions (the page before per-root floors kept one 'floor' for all)
+			await page.evaluate(() => new Promise((resolve, reject) => {
+				const r = indexedDB.open('starmark-scanner', 1);
+				r.onsuccess = () => {
+					const t = r.result.transaction('kv', 'readwrite');
+					const kv = t.objectStore('kv');
+					kv.get('data').onsuccess = (ev) => {
+						kv.put({ ...ev.target.result, anchor: 'cd'.repeat(32) }, 'data');
+						kv.put(9e15, 'floor');
+					};
+					t.oncomplete = () => { r.result.close(); resolve(); };
+					t.onerror = () => reject(t.error);
+				};
+				r.onerror = () => reject(r.error);
+			}));
+			await page.reload();
+			await ready(page);
+			await page.waitForFunction(() => document.querySelector('#data-state').dataset.version !== '' ||
+				/\(/.test(document.querySelector('#data-state').textContent));
+			assert.notEqual(await page.getAttribute('#data-state', 'data-version'), '', 'this root\'s snapshot is held');
+			assert.equal((await paste(page, labels.genuine.url)).verdict, 'genuine-in-force');
+			assert.deepEqual(problems, []);
+		} finally {
+			await browser.close();
+		}
+	});
+
 	test('offline past the kept snapshot\'s expiry: labels are still checked against the kept chain', async () => {
 		await serve();
 		const { browser, ctx, page, problems } = await scanner('genuine');

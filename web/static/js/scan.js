@@ -88,7 +88,10 @@ async function refresh() {
 		return;
 	}
 	const kept = await store.get('data');
-	const floor = (await store.get('floor')) || 0;
+	// the rollback floor is the pinned root's own: another registry's versions say nothing of this one's
+	// ('floor' alone: what an older page kept, for the root it had pinned)
+	const floorKey = `floor:${anchor}`;
+	const floor = (await store.get(floorKey)) || (kept && kept.anchor === anchor && (await store.get('floor'))) || 0;
 	let fresh = null;
 	try {
 		const chain = await fetchBytes('/v1/trust/chain?from=1', MAX_CHAIN);
@@ -97,7 +100,7 @@ async function refresh() {
 		if (!fresh.snapshot)
 			throw new Error(fresh.why);
 		Object.assign(state, fresh, { newest: true, fetchedAt: Date.now() });
-		await store.putAll({ data: { anchor, chain, snap, fetchedAt: state.fetchedAt }, floor: fresh.snapshot.version });
+		await store.putAll({ data: { anchor, chain, snap, fetchedAt: state.fetchedAt }, [floorKey]: fresh.snapshot.version });
 	} catch (e) {
 		// no network, or what came does not verify: the kept data, verified again
 		let old = null;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // What the scanner keeps in this browser (IndexedDB, one object store of named values): the pinned root
 // fingerprint, the trust chain and snapshot bytes as fetched (verified again every time they are used, never
-// trusted because they are stored), the highest snapshot version seen (the rollback floor) and when.
+// trusted because they are stored), the highest snapshot version seen of each pinned root ('floor:<root>',
+// the rollback floor) and when.
 const DB = 'starmark-scanner';
 const STORE = 'kv';
 
