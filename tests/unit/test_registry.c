@@ -290,19 +290,26 @@ static void test_registry_rotation_keeps_history_verifiable(void **state)
 	assert_int_equal(sm_registry_verify(f->r, NULL, NULL, &rep, &err), 0);
 }
 
-/* Change the bytes stored under `key` of LMDB database `db` (the registry must be closed). */
-static void tamper(const char *dir, const char *db, const void *key, size_t kn, size_t at)
+/* A write transaction on LMDB database `db` of the store in `dir`, under the registry's back (closed). */
+static MDB_env *open_raw(const char *dir, const char *db, MDB_txn **txn, MDB_dbi *dbi)
 {
 	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_val k = { kn, (void *)(uintptr_t)key }, v;
 	assert_int_equal(mdb_env_create(&env), 0);
 	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
 	assert_int_equal(mdb_env_set_mapsize(env, 64ull << 30), 0);
 	assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, txn), 0);
+	assert_int_equal(mdb_dbi_open(*txn, db, 0, dbi), 0);
+	return env;
+}
+
+/* Change the bytes stored under `key` of LMDB database `db` (the registry must be closed). */
+static void tamper(const char *dir, const char *db, const void *key, size_t kn, size_t at)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { kn, (void *)(uintptr_t)key }, v;
+	MDB_env *env = open_raw(dir, db, &txn, &dbi);
 	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
 	uint8_t *copy = malloc(v.mv_size);
 	memcpy(copy, v.mv_data, v.mv_size);
@@ -358,16 +365,10 @@ static void test_registry_verify_detects_state_tampering(void **state)
 /* Copy the value stored under `from` of LMDB database `db` to the key `to` (the registry must be closed). */
 static void copy_under(const char *dir, const char *db, const char *from, const char *to)
 {
-	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k = { strlen(from), (void *)(uintptr_t)from }, v;
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-	assert_int_equal(mdb_env_set_mapsize(env, 64ull << 30), 0);
-	assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+	MDB_env *env = open_raw(dir, db, &txn, &dbi);
 	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
 	MDB_val k2 = { strlen(to), (void *)(uintptr_t)to };
 	assert_int_equal(mdb_put(txn, dbi, &k2, &v, 0), 0);
