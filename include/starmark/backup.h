@@ -16,7 +16,7 @@
 /*
  * What a registry directory holds, and what a backup carries (docs/operations.md says it for operators):
  * - data.mdb: the LMDB store — the log (every event and every trust bundle version), the state,
- *   the indexes, the bearer tokens (hashed), the published policies, the snapshot's version counter.
+ *   the indexes, the bearer tokens (hashed), the published policies, the last snapshot version.
  *   Carried, as a compacted copy of one committed transaction (sm_store_copy).
  * - keys/<role>-<kid hex>.key: the private keys (mode 0600, PKCS#8, maybe passphrase-encrypted).
  *   Carried: every key file that a trust bundle of the copied store names (current and retired,
