@@ -244,16 +244,21 @@ static int print_result_json(const sm_label_result *v, const char *origin, int64
 	                      v->cert ? sm_cert_to_json(v->cert, sm_date_from_time(now)) : json_null());
 	json_t *warn = j ? json_array() : NULL;
 	char msg[512];
-	if (warn && v->foreign_host) {
+	bool ok = warn != NULL;
+	if (ok && v->foreign_host) {
 		foreign_host_warning(v, origin, msg, sizeof(msg));
-		json_array_append_new(warn, json_pack("{s:s, s:s}", "code", "host_not_registry", "message", msg));
+		ok = !json_array_append_new(warn, json_pack("{s:s, s:s}", "code", "host_not_registry", "message", msg));
 	}
-	if (warn && v->past_next_update) {
+	if (ok && v->past_next_update) {
 		past_next_update_warning(v, msg, sizeof(msg));
-		json_array_append_new(warn, json_pack("{s:s, s:s}", "code", "data_past_next_update", "message", msg));
+		ok = !json_array_append_new(warn, json_pack("{s:s, s:s}", "code", "data_past_next_update", "message", msg));
 	}
-	if (!warn || json_object_set_new(j, "host", v->host[0] ? json_string(v->host) : json_null()) ||
-	    json_object_set_new(j, "warnings", warn)) {
+	if (!ok || json_object_set_new(j, "host", v->host[0] ? json_string(v->host) : json_null())) {
+		json_decref(warn);
+		json_decref(j);
+		return EXIT_IO;
+	}
+	if (json_object_set_new(j, "warnings", warn)) { /* it took warn, even so */
 		json_decref(j);
 		return EXIT_IO;
 	}

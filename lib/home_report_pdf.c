@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The hand-over report as an A4 PDF: cairo, BIZ UDPGothic, a device table that wraps and paginates. */
+/* The hand-over report as an A4 PDF: cairo, BIZ UDGothic, a device table that wraps and paginates. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

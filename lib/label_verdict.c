@@ -170,7 +170,10 @@ int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int
 		return 0;
 	}
 	/* a host longer than the buffer is longer than any origin: not the registry's */
-	bool long_host = !rc && sm_label_host(text, len, res->host, sizeof(res->host)) == SM_ETOOBIG;
+	char host[sizeof(res->host)] = "";
+	bool long_host = !rc && sm_label_host(text, len, host, sizeof(host)) == SM_ETOOBIG;
+	/* shown escaped: a code's host is anyone's text (control bytes could rewrite the warning on a terminal) */
+	sm_log_escape(res->host, sizeof(res->host), host, strlen(host));
 	if (!rc)
 		rc = genuine(tok, n, src, res);
 	free(tok);
@@ -179,7 +182,7 @@ int sm_label_judge(const char *text, size_t len, const sm_label_source *src, int
 	if (rc)
 		return sm_err_set(err, rc, NULL, "out of memory");
 	res->genuine = true;
-	res->foreign_host = long_host || (res->host[0] && !sm_label_host_is(res->host, src->trust->origin));
+	res->foreign_host = long_host || (host[0] && !sm_label_host_is(host, src->trust->origin));
 	if (!src->lookup) {
 		say(res, SM_LABEL_STATUS_UNKNOWN, "status",
 		    "the label is genuine; its certificate's status was not checked: nothing to ask (give --server "

@@ -169,9 +169,9 @@ int main(int argc, char **argv)
 	}
 	if (check_only) {
 		char where[300];
-		printf("starmarkd: configuration OK (registry %s, listen %s, %s, %d threads)\n", srv.cfg.db,
+		printf("starmarkd: configuration OK (registry %s, listen %s, %s, %d thread%s)\n", srv.cfg.db,
 		       sm_config_hostport(&srv.cfg, srv.cfg.listen_port, where, sizeof(where)),
-		       srv.cfg.tls_cert[0] ? "TLS" : "plain HTTP", srv.cfg.threads);
+		       srv.cfg.tls_cert[0] ? "TLS" : "plain HTTP", srv.cfg.threads, srv.cfg.threads == 1 ? "" : "s");
 		sm_static_free();
 		sm_registry_close(srv.reg);
 		return 0;
@@ -248,8 +248,8 @@ int main(int argc, char **argv)
 	sm_config_hostport(&srv.cfg, port, where, sizeof(where));
 	printf("listening on %s\n", where);
 	fflush(stdout);
-	fprintf(stderr, "starmarkd: serving %s on %s://%s with %d threads\n", srv.cfg.db, srv.cfg.tls_cert[0] ? "https" : "http",
-		where, nloops);
+	fprintf(stderr, "starmarkd: serving %s on %s://%s with %d thread%s\n", srv.cfg.db,
+		srv.cfg.tls_cert[0] ? "https" : "http", where, nloops, nloops == 1 ? "" : "s");
 
 	int sig = 0;
 	sigwait(&sigs, &sig);

@@ -65,13 +65,6 @@ int sm_err_wrap(sm_err *err, int code, const char *field, const char *fmt, ...) 
 /** Clear `err` (may be NULL). */
 void sm_err_clear(sm_err *err);
 
-/** A short excerpt of user input, safe to put in a message: control bytes become '?', long values are cut with "...". */
-/**
- * `value` (len bytes) for one field of a log line, into dst (cap bytes, always terminated): printable ASCII
- * stays, every other byte — control bytes (CR, LF), space, '"', '\\', DEL and every byte of a non-ASCII
- * character — is written as \xHH, so nothing a client sends can start a line, split a field or pass for
- * another field. A value cut for room ends in "...". Returns dst.
- */
 /**
  * The machine-readable name of an error class, as the JSON error bodies of the CLI (--json) and the server
  * carry it in "code": "invalid", "too_large", "not_found", "exists", "state", "crypto", "io", "store",
@@ -79,8 +72,15 @@ void sm_err_clear(sm_err *err);
  */
 const char *sm_err_code(int rc);
 
+/**
+ * `value` (len bytes) for one field of a log line, into dst (cap bytes, always terminated): printable ASCII
+ * stays, every other byte — control bytes (CR, LF), space, '"', '\\', DEL and every byte of a non-ASCII
+ * character — is written as \xHH, so nothing a client sends can start a line, split a field or pass for
+ * another field. A value cut for room ends in "...". Returns dst.
+ */
 char *sm_log_escape(char *dst, size_t cap, const char *value, size_t len);
 
+/** A short excerpt of user input, safe to put in a message: control bytes become '?', long values are cut with "...". */
 void sm_err_quote(char *dst, size_t cap, const char *value, size_t len);
 
 #endif

@@ -198,7 +198,8 @@ typedef struct sm_label_result {
 	bool in_force;           /* verdict SM_LABEL_GENUINE_IN_FORCE */
 	bool past_next_update;   /* in force from data past its next update, within the offline grace: warn */
 	bool foreign_host;       /* genuine, but the code's URL host is not the registry's origin: warn */
-	char host[256];          /* the label URL's host as written ("" for a bare token or unreadable text) */
+	char host[256];          /* the label URL's host as written, every byte but printable ASCII as \xHH
+				  * (sm_log_escape); "" for a bare token, unreadable text or a host too long */
 	int64_t next_update;     /* of the status data (0: the registry itself) */
 	char source[128];        /* where the status came from ("" when none was asked) */
 	char field[SM_ERR_FIELD_MAX]; /* SM_LABEL_CLAIMS_DIFFER: the claim; otherwise the input at fault, or "" */

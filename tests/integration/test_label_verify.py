@@ -556,6 +556,20 @@ def main():
           [w["code"] for w in d["warnings"]] == ["host_not_registry"], "--json: host_not_registry", "host_not_registry", d)
     r = sm(env, "label", "verify", "HTTPS://" + "X" * 300 + "/L/" + b32(token))
     expect(r, 0, "genuine token under a 300-character host", err=["a host too long to show"])
+    # a code's host is anyone's text: control bytes cannot rewrite the warning on a terminal, and bytes
+    # that are not UTF-8 or a long Japanese host still give the verdict and the warning in --json
+    for host, shown in (("evil\x1b[2J\r\x1b[2K.example", "evil\\x1b[2J\\x0d\\x1b[2K.example"),
+                        ("evil\udcff.example", "evil\\xff.example"), ("あ" * 40 + ".example", "\\xe3\\x81\\x82" * 20)):
+        text = "https://" + host + "/L/" + b32(token)
+        r = sm(env, "label", "verify", text)
+        expect(r, 0, "genuine token under the host %r" % host[:20], err=["warning: this code's link leads to " + shown[:30]])
+        check(not any(c in r.err for c in "\x1b\r\x07"), "no control byte of the host reaches stderr", "", repr(r.err[:200]))
+        r = sm(env, "--json", "label", "verify", text)
+        d = json.loads(r.out) if r.out.strip() else {}
+        check(r.rc == 0 and d.get("verdict") == "genuine-in-force" and
+              [w["code"] for w in d.get("warnings", [])] == ["host_not_registry"] and d["host"].startswith(shown[:30]),
+              "--json under the host %r: the verdict, the warning, the host escaped" % host[:20], shown, (r.rc, d.get("host"),
+                                                                                                       d.get("warnings")))
 
     # ---- --trust FILE, no registry: genuine offline, fingerprint shown, but the status is unknown (3):
     # a script that trusts exit 0 must not accept a label whose certificate nobody asked about

@@ -125,8 +125,10 @@ async function levels() {
 		if (!Number.isInteger(n) || n < 1 || n > 9)
 			return;
 		const select = form.elements.level;
+		const chosen = select.value;
 		select.replaceChildren(select.options[0], ...Array.from({ length: n }, (_, i) =>
 			el('option', { value: String(i + 1), 'aria-label': t('levelN', i + 1) }, '★'.repeat(i + 1))));
+		select.value = chosen;
 	} catch {
 		// the static ★–★★★ stay; the search itself says when the registry cannot be reached
 	}
@@ -136,5 +138,8 @@ const initial = stateFromURL();
 fill(initial);
 run(initial);
 levels().then(() => {
-	form.elements.level.value = stateFromURL().level; // a level the first guess lacked (level=4)
+	// a level the first guess lacked (a link with level=4), unless the user has chosen one meanwhile
+	const select = form.elements.level;
+	if (select.value === '')
+		select.value = stateFromURL().level;
 });
