@@ -132,11 +132,22 @@ static int local_registry(const cli *c, sm_registry **r)
  * The user's anchor (--trust), followed through the local registry's bundles when there is a registry
  * (its status is then asked), else as far as the anchor reaches by itself (no status: unknown).
  */
+/* The bundle the label is checked with, and the user's anchor it was followed from (they differ after rotations). */
+static void say_trust(const sm_anchor *a, const sm_trust *t)
+{
+	char what[512];
+	sm_anchor_describe(a, what, sizeof(what));
+	if (t)
+		fprintf(stderr, "verified with trust bundle version %llu of %s, followed from your anchor: %s\n",
+		        (unsigned long long)t->version, t->origin, what);
+	else
+		fprintf(stderr, "verified against %s\n", what);
+}
+
 static int anchored_source(const cli *c, struct source *s)
 {
 	sm_anchor *a = NULL;
 	sm_err err = {0};
-	char what[200];
 	int rc = load_anchor(c, &a, &err);
 	if (rc)
 		return fail(c, sm_err_wrap(&err, rc, NULL, "label verify"), &err);
@@ -160,9 +171,8 @@ static int anchored_source(const cli *c, struct source *s)
 		rc = fail_unknown(c, &err);
 		goto out;
 	}
-	sm_anchor_describe(a, what, sizeof(what));
-	fprintf(stderr, "verified against %s\n", what);
 	s->src.trust = s->trust;
+	say_trust(a, s->trust);
 	s->src.newest = s->r != NULL;
 	if (s->r) {
 		s->src.lookup = sm_label_lookup_registry;
@@ -343,7 +353,6 @@ static int pick_source(const cli *c, const char *cache, struct source *s)
 {
 	sm_anchor *a = NULL;
 	bool offline = false;
-	char what[200];
 	int rc;
 	if (!c->server && !cache)
 		return c->trust ? anchored_source(c, s) : registry_source(c, s);
@@ -355,10 +364,8 @@ static int pick_source(const cli *c, const char *cache, struct source *s)
 		source_cleanup(s);
 		rc = cache_source(c, cache, a, s);
 	}
-	if (!rc) {
-		sm_anchor_describe(a, what, sizeof(what));
-		fprintf(stderr, "verified against %s\n", what);
-	}
+	if (!rc)
+		say_trust(a, s->src.trust);
 	sm_anchor_free(a);
 	return rc;
 }

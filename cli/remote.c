@@ -609,6 +609,9 @@ static int online_check(cli *c, const sm_check_req *q, const sm_policy *p, bool 
 	} else {
 		/* the server's own answer: it follows from what it signed (or is a deny) */
 		doc = json_loadb((const char *)resp.body, resp.len, JSON_REJECT_DUPLICATES, NULL);
+		/* the certificate shown is what the server signed (the statement's facts), not its answer's unsigned copy */
+		if (doc && ans.kind == SM_ANSWER_VERIFIED)
+			json_object_set_new(doc, "certificate", sm_cert_to_json(ans.st.cert, sm_date_from_time(c->now)));
 	}
 	rc = print_verdict(c, doc, &ans.res);
 out:

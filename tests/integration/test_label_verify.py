@@ -351,7 +351,7 @@ def through_a_server(tmp):
         # --server with the user's anchor: genuine, in force, from the server's signed statement
         r = sm(here, "label", "verify", urls[a_id], "--server", srv.url, "--trust", anchor)
         expect(r, 0, "--server: genuine, in force", out=["CURRENT STATUS: ACTIVE", "the server's signed statement",
-                                                         "good until"], err=["verified against"])
+                                                         "good until"], err=["verified with trust bundle version 1 of", "followed from your anchor"])
         r = sm(here, "--json", "label", "verify", urls[a_id], "--server", srv.url, "--trust", anchor)
         d = json.loads(r.out)
         check(r.rc == 0 and d["verdict"] == "genuine-in-force" and d["in_force"] is True and d["next_update"]
